@@ -1,0 +1,97 @@
+"""The audit pipeline: inputs -> scope -> collect -> evaluate -> report document.
+
+Inputs are all loaded and validated before any host is contacted: bad input stops the run with
+nothing collected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hardening.core.catalog import load_catalog
+from hardening.core.evaluate import evaluate_host
+from hardening.core.inventory import Inventory, load_inventory
+from hardening.core.models import CollectResult, Finding, Host, Requirement
+from hardening.core.params import validate_parameters
+from hardening.core.platform import get_platform
+from hardening.core.scope import Selection
+from hardening.core.secrets import SecretStore
+from hardening.core.waivers import Waiver, load_waivers
+from hardening.engines.nornir_runner import collect_all
+from hardening.report.build import build_report
+
+
+@dataclass(frozen=True)
+class Inputs:
+    inventory: Inventory
+    catalog: dict[str, Requirement]
+    waivers: list[Waiver]
+    catalog_digest: str
+
+
+def catalog_digest(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(directory).glob("*.json")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def load_inputs(inventory_dir: Path, catalog_dir: Path, waivers_file: Path | None = None) -> Inputs:
+    """Load and cross-validate inventory, catalog, parameters and waivers (raises InputError)."""
+    catalog = load_catalog(catalog_dir)
+    inventory = load_inventory(inventory_dir)
+    validate_parameters(inventory, catalog)
+    for host in inventory.hosts.values():
+        get_platform(host.platform)  # unknown platform: fail before contacting anything
+    waivers = load_waivers(waivers_file or inventory_dir / "waivers.yaml", set(catalog), set(inventory.hosts))
+    return Inputs(inventory, catalog, waivers, catalog_digest(catalog_dir))
+
+
+def select(inputs: Inputs, selection: Selection) -> tuple[list[Host], list[Requirement]]:
+    hosts = [h for h in inputs.inventory.hosts.values() if selection.host_selected(h)]
+    requirements = [r for r in inputs.catalog.values() if selection.requirement_selected(r)]
+    return hosts, requirements
+
+
+def run_audit(
+    inputs: Inputs,
+    selection: Selection,
+    secrets: SecretStore,
+    *,
+    timeout: float,
+    workers: int,
+    progress: bool | None = None,
+    known_hosts: str | None = None,
+    host_key_policy: str = "strict",
+    today: dt.date | None = None,
+    on_result: Callable[[CollectResult], None] | None = None,
+) -> tuple[dict[str, Any], dict[str, CollectResult]]:
+    """Collect and evaluate the selected hosts; return (report document, raw collect results)."""
+    started = dt.datetime.now(dt.UTC).astimezone()
+    hosts, requirements = select(inputs, selection)
+    results = collect_all(hosts, secrets, timeout=timeout, workers=workers, progress=progress,
+                          known_hosts=known_hosts, host_key_policy=host_key_policy, on_result=on_result)
+    day = today or started.date()
+    findings: dict[str, list[Finding]] = {
+        host.name: evaluate_host(host, results[host.name], requirements, inputs.inventory.parameters,
+                                 inputs.waivers, day)
+        for host in hosts
+    }
+    report = build_report(
+        site=inputs.inventory.site,
+        hosts=hosts,
+        results=results,
+        findings=findings,
+        requirements=requirements,
+        selection=selection.as_dict(),
+        inventory_dir=str(inputs.inventory.directory),
+        catalog_digest=inputs.catalog_digest,
+        started=started,
+        finished=dt.datetime.now(dt.UTC).astimezone(),
+    )
+    return report, results

@@ -1,0 +1,172 @@
+"""Evaluation: facts validated against each applicable requirement schema -> findings.
+
+Fail closed: a host without facts, a fact the probe could not determine, a fact the platform does
+not provide, a check that is not automated: never PASS. Only facts that validate are PASS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from hardening.core import params as params_mod
+from hardening.core.catalog import substitute
+from hardening.core.models import CollectResult, Finding, Host, Requirement, Status, Violation
+from hardening.core.scope import applies
+from hardening.core.waivers import Waiver, match
+
+_MISSING = object()
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """Value at a JSON pointer, or _MISSING."""
+    node = document
+    for raw in pointer.strip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+class _ValidatorCache:
+    """Compiled validators per (requirement, resolved parameters): hosts mostly share parameters."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], Draft202012Validator] = {}
+        self._lock = threading.Lock()
+
+    def get(self, requirement: Requirement, values: dict[str, Any]) -> Draft202012Validator:
+        key = (requirement.id, json.dumps(values, sort_keys=True, default=str))
+        with self._lock:
+            found = self._cache.get(key)
+            if found is None:
+                found = Draft202012Validator(substitute(requirement.schema, values))
+                self._cache[key] = found
+            return found
+
+
+_VALIDATORS = _ValidatorCache()
+
+
+def _violation(error: ValidationError) -> Violation:
+    pointer = "/" + "/".join(str(p) for p in error.absolute_path)
+    return Violation(
+        pointer=pointer,
+        keyword=str(error.validator),
+        expected=error.validator_value,
+        actual=error.instance,
+        message=error.message,
+    )
+
+
+def _fmt(template: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for lang, text in template.items():
+        try:
+            out[lang] = text.format(**{k: (", ".join(map(str, v)) if isinstance(v, list) else v)
+                                       for k, v in values.items()})
+        except (KeyError, IndexError, ValueError):
+            out[lang] = text
+    return out
+
+
+def _evidence_for(facts_doc: dict[str, Any], pointers: tuple[str, ...]) -> list[dict[str, str]]:
+    evidence: list[dict[str, str]] = []
+    for key, items in facts_doc.get("evidence", {}).items():
+        if any(p == key or p.startswith(key + "/") or key.startswith(p + "/") for p in pointers):
+            for item in items:
+                if item not in evidence:
+                    evidence.append(item)
+    return evidence
+
+
+def evaluate_requirement(
+    host: Host,
+    result: CollectResult,
+    requirement: Requirement,
+    site_parameters: dict[str, Any],
+) -> Finding:
+    """The finding of one requirement on one host, before waivers."""
+    values = params_mod.resolve(requirement, host, site_parameters)
+    expected = _fmt(requirement.expected, values)
+
+    def finding(status: Status, ja: str, en: str, **extra: Any) -> Finding:
+        return Finding(host=host.name, requirement=requirement.id, status=status, evaluated_status=status,
+                       message={"ja": ja, "en": en}, expected=expected, parameters=values, **extra)
+
+    ok, reason = applies(requirement, host)
+    if not ok:
+        return finding(Status.NOT_APPLICABLE, reason["ja"], reason["en"])
+    if requirement.automation.get("check") != "automated":
+        return finding(Status.MANUAL, "自動点検の対象外：証跡による手動確認が必要",
+                       "not automatically checkable: needs manual evidence")
+    if result.facts is None:
+        return finding(Status.ERROR, f"情報を収集できなかった: {result.error}",
+                       f"facts could not be collected: {result.error}")
+    facts = result.facts.get("facts", {})
+    errors = result.facts.get("errors", {})
+    evidence = _evidence_for(result.facts, requirement.facts)
+    actual: dict[str, Any] = {}
+    problems: list[str] = []
+    for pointer in requirement.facts:
+        if pointer in errors:
+            problems.append(f"{pointer}: {errors[pointer]}")
+            continue
+        value = resolve_pointer(facts, pointer)
+        if value is _MISSING:
+            problems.append(f"{pointer}: not provided by platform {host.platform}")
+        else:
+            actual[pointer] = value
+    if problems:
+        joined = "; ".join(problems)
+        return finding(Status.ERROR, f"判定に必要な事実を取得できなかった: {joined}",
+                       f"facts needed for the check could not be determined: {joined}",
+                       actual=actual, evidence=evidence)
+    violations = [_violation(e) for e in _VALIDATORS.get(requirement, values).iter_errors(facts)]
+    if violations:
+        where = ", ".join(sorted({v.pointer for v in violations}))
+        return finding(Status.FAIL, f"要件を満たしていない（{where}）", f"does not meet the requirement ({where})",
+                       actual=actual, violations=violations, evidence=evidence)
+    return finding(Status.PASS, "要件を満たしている", "meets the requirement", actual=actual, evidence=evidence)
+
+
+def apply_waiver(finding: Finding, waivers: list[Waiver], today: dt.date) -> Finding:
+    """Waivers change the reported status of a FAIL only; the evaluated status is always kept."""
+    waiver = match(waivers, finding.host, finding.requirement, today)
+    if waiver is None:
+        return finding
+    finding.waiver = waiver
+    if finding.evaluated_status is not Status.FAIL:
+        return finding
+    if waiver.expired:
+        finding.message = {
+            "ja": f"{finding.message['ja']}【例外措置 {waiver.id} は {waiver.expires} に期限切れ】",
+            "en": f"{finding.message['en']} [waiver {waiver.id} expired on {waiver.expires}]",
+        }
+        return finding
+    finding.status = Status.WAIVED
+    return finding
+
+
+def evaluate_host(
+    host: Host,
+    result: CollectResult,
+    requirements: list[Requirement],
+    site_parameters: dict[str, Any],
+    waivers: list[Waiver],
+    today: dt.date,
+) -> list[Finding]:
+    """Every requirement's finding for one host."""
+    return [
+        apply_waiver(evaluate_requirement(host, result, requirement, site_parameters), waivers, today)
+        for requirement in requirements
+    ]

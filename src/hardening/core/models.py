@@ -1,0 +1,139 @@
+"""The typed data the pipeline passes along: hosts, requirements, findings, collection results."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+DEVICE_CLASSES = (
+    "router",
+    "switch",
+    "firewall",
+    "linux_server",
+    "linux_pc",
+    "windows_server",
+    "windows_pc",
+    "mfp",
+)
+
+ZONES = ("kikan", "lgwan", "internet")
+
+
+class Status(enum.StrEnum):
+    """A finding's status. Only evaluated evidence can be PASS."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    NOT_APPLICABLE = "not_applicable"
+    MANUAL = "manual"
+    WAIVED = "waived"
+
+
+@dataclass(frozen=True)
+class SystemInfo:
+    """An information system of 第3章 2 with its responsible people."""
+
+    name: str
+    security_officer: str
+    security_managers: tuple[str, ...]
+    listed_in_policy: bool = True
+
+
+@dataclass(frozen=True)
+class Host:
+    """One inventory host with its merged (defaults < groups < host) data."""
+
+    name: str
+    hostname: str
+    port: int
+    platform: str
+    device_class: str
+    zone: str
+    classification: dict[str, int]
+    system: SystemInfo
+    roles: tuple[str, ...]
+    groups: tuple[str, ...]
+    credentials: str
+    become: bool = True
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    name: str
+    schema: dict[str, Any]
+    default: Any
+    basis: str
+    description: dict[str, str]
+    per_role: bool = False
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A catalog entry: a JSON Schema over the facts plus its policy metadata."""
+
+    id: str
+    clause: str
+    quote_ja: str
+    title: dict[str, str]
+    rationale: dict[str, str]
+    severity: str
+    device_classes: tuple[str, ...]
+    scope: dict[str, Any]
+    parameters: dict[str, ParameterSpec]
+    facts: tuple[str, ...]
+    expected: dict[str, str]
+    remediation: dict[str, str]
+    automation: dict[str, str]
+    schema: dict[str, Any]
+    path: str
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reason facts do not validate: which fact, what the schema wanted, what was found."""
+
+    pointer: str
+    keyword: str
+    expected: Any
+    actual: Any
+    message: str
+
+
+@dataclass(frozen=True)
+class WaiverMatch:
+    id: str
+    reason: str
+    approver: str
+    expires: str
+    expired: bool
+
+
+@dataclass
+class Finding:
+    """The verdict of one requirement on one host."""
+
+    host: str
+    requirement: str
+    status: Status
+    evaluated_status: Status
+    message: dict[str, str]
+    expected: dict[str, str] = field(default_factory=dict)
+    actual: dict[str, Any] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+    evidence: list[dict[str, str]] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    waiver: WaiverMatch | None = None
+
+
+@dataclass
+class CollectResult:
+    """What collection produced for one host: a facts document or the reason there is none."""
+
+    host: str
+    facts: dict[str, Any] | None
+    error: str | None
+    error_kind: str | None
+    duration_s: float

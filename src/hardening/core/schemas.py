@@ -1,0 +1,76 @@
+"""Where the project's JSON Schemas live, and validation that names the file and the place."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from hardening.core.errors import InputError
+from hardening.core.yamlio import LoadedYaml
+
+
+def project_root() -> Path:
+    """The directory holding schemas/, inventory/ … (HARDENING_HOME, else the source checkout)."""
+    env = os.environ.get("HARDENING_HOME")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "schemas" / "facts.schema.json").is_file():
+            return parent
+    return Path.cwd()
+
+
+def schemas_dir() -> Path:
+    return project_root() / "schemas"
+
+
+@functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    """Load schemas/<name> (cached)."""
+    with (schemas_dir() / name).open(encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
+    return schema
+
+
+@functools.cache
+def validator(name: str, definition: str | None = None) -> Draft202012Validator:
+    """A validator for a whole schema file, or for one of its $defs (refs resolve inside the file)."""
+    schema = load_schema(name)
+    if definition is not None:
+        schema = {**schema, "$ref": f"#/$defs/{definition}"}
+        schema.pop("title", None)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _describe(error: ValidationError) -> str:
+    return error.message if len(error.message) <= 300 else error.message[:297] + "..."
+
+
+def check(
+    instance: Any,
+    schema_validator: Draft202012Validator,
+    file: str,
+    error: type[InputError] = InputError,
+    loaded: LoadedYaml | None = None,
+    prefix: list[str | int] | None = None,
+) -> None:
+    """Raise `error` for the most relevant validation error, naming file, JSON pointer and line."""
+    errors = list(schema_validator.iter_errors(instance))
+    if not errors:
+        return
+    worst = best_match(errors)
+    assert worst is not None
+    parts: list[str | int] = [*(prefix or []), *worst.absolute_path]
+    if loaded is not None:
+        where = loaded.where(parts)
+    else:
+        where = "/" + "/".join(str(p) for p in parts) if parts else "/"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    raise error(file, where, _describe(worst) + more)

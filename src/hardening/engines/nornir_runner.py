@@ -1,0 +1,140 @@
+"""Nornir orchestration: every host in parallel, one collect task each, per-host time budget, progress.
+
+The per-host timeout is enforced inside the transport (a hard deadline on connect, handshake and
+probe); a host that fails in any way becomes an error result and never stops the others.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from nornir.core import Nornir
+from nornir.core.inventory import Defaults, Groups, Host as NornirHost, Hosts, Inventory
+from nornir.core.task import AggregatedResult, MultiResult, Result, Task
+from nornir.plugins.runners import ThreadedRunner
+
+from hardening.core.errors import CollectionError, HardeningError
+from hardening.core.models import CollectResult, Host
+from hardening.core.platform import Target, get_platform
+from hardening.core.secrets import REDACTOR, SecretStore
+
+
+class Progress:
+    """A Nornir processor printing a one-line progress bar to stderr (only on a terminal)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self.enabled = enabled
+        self._lock = threading.Lock()
+        self._start = time.monotonic()
+
+    def task_started(self, task: Task) -> None:
+        self._draw()
+
+    def task_completed(self, task: Task, result: AggregatedResult) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    def task_instance_started(self, task: Task, host: NornirHost) -> None:
+        return None
+
+    def task_instance_completed(self, task: Task, host: NornirHost, result: MultiResult) -> None:
+        with self._lock:
+            self.done += 1
+            self.failed += int(result.failed or bool(result[0].result and result[0].result.error))
+        self._draw()
+
+    def subtask_instance_started(self, task: Task, host: NornirHost) -> None:
+        return None
+
+    def subtask_instance_completed(self, task: Task, host: NornirHost, result: MultiResult) -> None:
+        return None
+
+    def _draw(self) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        elapsed = time.monotonic() - self._start
+        sys.stderr.write(
+            f"\r収集中 collecting [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
+            f"  error {self.failed}  {elapsed:5.1f}s"
+        )
+        sys.stderr.flush()
+
+
+def build_nornir(hosts: list[Host], workers: int, processors: list[Any]) -> Nornir:
+    """A Nornir object over our validated hosts (no secrets in its inventory)."""
+    defaults = Defaults()
+    nornir_hosts = Hosts(
+        {
+            h.name: NornirHost(name=h.name, hostname=h.hostname, port=h.port, platform=h.platform,
+                               data={"model": h}, defaults=defaults)
+            for h in hosts
+        }
+    )
+    inventory = Inventory(hosts=nornir_hosts, groups=Groups(), defaults=defaults)
+    return Nornir(inventory=inventory, runner=ThreadedRunner(num_workers=workers), processors=processors)
+
+
+def _collect_one(host: Host, secrets: SecretStore, timeout: float, known_hosts: str | None,
+                 host_key_policy: str) -> CollectResult:
+    start = time.monotonic()
+    try:
+        platform = get_platform(host.platform)
+        target = Target(host=host, credentials=secrets.credentials(host.credentials), timeout=timeout,
+                        known_hosts=known_hosts, host_key_policy=host_key_policy)
+        facts = platform.collect(target)
+        return CollectResult(host.name, facts, None, None, time.monotonic() - start)
+    except CollectionError as exc:
+        return CollectResult(host.name, None, REDACTOR.scrub(exc.message), type(exc).__name__,
+                             time.monotonic() - start)
+    except HardeningError as exc:
+        return CollectResult(host.name, None, REDACTOR.scrub(str(exc)), type(exc).__name__,
+                             time.monotonic() - start)
+    except Exception as exc:  # fail closed: an unexpected bug is this host's error, not a crash or a pass
+        return CollectResult(host.name, None, REDACTOR.scrub(f"{type(exc).__name__}: {exc}")[:500],
+                             "InternalError", time.monotonic() - start)
+
+
+def collect_all(
+    hosts: list[Host],
+    secrets: SecretStore,
+    timeout: float = 30.0,
+    workers: int = 20,
+    progress: bool | None = None,
+    known_hosts: str | None = None,
+    host_key_policy: str = "strict",
+    on_result: Callable[[CollectResult], None] | None = None,
+) -> dict[str, CollectResult]:
+    """Collect every host in parallel; every host gets a result, errors included."""
+    if not hosts:
+        return {}
+    show = sys.stderr.isatty() if progress is None else progress
+    nr = build_nornir(hosts, workers, [Progress(len(hosts), show)])
+
+    def task(task: Task) -> Result:
+        model: Host = task.host.data["model"]
+        result = _collect_one(model, secrets, timeout, known_hosts, host_key_policy)
+        if on_result is not None:
+            on_result(result)
+        return Result(host=task.host, result=result)
+
+    aggregated = nr.run(task=task, name="collect", raise_on_error=False)
+    results: dict[str, CollectResult] = {}
+    for host in hosts:
+        multi = aggregated.get(host.name)
+        value = multi[0].result if multi else None
+        if isinstance(value, CollectResult):
+            results[host.name] = value
+        else:  # the task itself blew up inside Nornir
+            text = REDACTOR.scrub(str(multi[0].exception if multi else "no result"))[:500]
+            results[host.name] = CollectResult(host.name, None, text, "InternalError", 0.0)
+    return results

@@ -1,0 +1,1 @@
+"""Pieces shared by platforms (one transport serves every SSH-reachable platform)."""

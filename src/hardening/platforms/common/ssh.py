@@ -1,0 +1,141 @@
+"""One SSH session per host, one command, a hard deadline: the transport of every SSH probe.
+
+Shared by every platform that probes over SSH (Linux now; any OS with a shell later), so the
+timeout, host-key and error handling are written once.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+from dataclasses import dataclass
+
+import paramiko
+
+from hardening.core.errors import AuthenticationFailed, DeviceTimeout, DeviceUnreachable
+from hardening.core.platform import Target
+from hardening.core.secrets import REDACTOR
+
+_KEY_TYPES: tuple[type[paramiko.PKey], ...] = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
+MAX_OUTPUT = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_status: int
+    stdout: bytes
+    stderr: bytes
+
+
+def _load_key(text: str) -> paramiko.PKey:
+    for key_type in _KEY_TYPES:
+        try:
+            return key_type.from_private_key(io.StringIO(text))
+        except (paramiko.SSHException, ValueError):
+            continue
+    raise AuthenticationFailed("-", "private key in the vault is not a supported key type (ed25519, ecdsa, rsa)")
+
+
+def _client(target: Target) -> paramiko.SSHClient:
+    client = paramiko.SSHClient()
+    if target.known_hosts:
+        try:
+            client.load_host_keys(target.known_hosts)
+        except FileNotFoundError:
+            if target.host_key_policy != "accept-new":
+                raise
+    else:
+        client.load_system_host_keys()
+    if target.host_key_policy == "accept-new":
+        # Trust on first use, remembered in the known_hosts file: a changed key is still refused.
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    else:
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    return client
+
+
+def run(target: Target, command: str, stdin: bytes = b"") -> CommandResult:
+    """Run one command over one SSH session within target.timeout seconds in all.
+
+    Raises DeviceUnreachable (no TCP/SSH), AuthenticationFailed (credentials or host key refused),
+    DeviceTimeout (the deadline passed; the session is closed, nothing is left running on our side).
+    """
+    host = target.host
+    deadline = time.monotonic() + target.timeout
+    creds = target.credentials
+
+    def remaining() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DeviceTimeout(host.name, f"no result within {target.timeout:g} s")
+        return left
+
+    client = _client(target)
+    try:
+        pkey = _load_key(creds.private_key.reveal()) if creds.private_key else None
+        try:
+            client.connect(
+                host.hostname,
+                port=host.port,
+                username=creds.username,
+                password=creds.password.reveal() if creds.password else None,
+                pkey=pkey,
+                key_filename=creds.private_key_file,
+                timeout=min(remaining(), 10.0),
+                banner_timeout=remaining(),
+                auth_timeout=remaining(),
+                allow_agent=False,
+                look_for_keys=False,
+            )
+        except paramiko.BadHostKeyException:
+            raise AuthenticationFailed(host.name, "host key differs from the known_hosts entry") from None
+        except paramiko.AuthenticationException:
+            raise AuthenticationFailed(host.name, f"authentication as {creds.username!r} refused") from None
+        except paramiko.SSHException as exc:
+            if "not found in known_hosts" in str(exc):
+                raise AuthenticationFailed(host.name, "host key unknown (not in known_hosts)") from None
+            if time.monotonic() >= deadline:
+                raise DeviceTimeout(host.name, f"SSH handshake not done within {target.timeout:g} s") from None
+            raise DeviceUnreachable(host.name, f"SSH error: {REDACTOR.scrub(str(exc))}") from None
+        except (TimeoutError, socket.timeout):
+            raise DeviceUnreachable(host.name, f"no answer on {host.hostname}:{host.port}") from None
+        except OSError as exc:
+            raise DeviceUnreachable(host.name, f"cannot connect to {host.hostname}:{host.port}: "
+                                               f"{exc.strerror or type(exc).__name__}") from None
+        transport = client.get_transport()
+        if transport is None:
+            raise DeviceUnreachable(host.name, "SSH transport closed")
+        channel = transport.open_session(timeout=remaining())
+        channel.settimeout(0.2)
+        channel.exec_command(command)
+        if stdin:
+            channel.sendall(stdin)
+        channel.shutdown_write()
+        out = bytearray()
+        err = bytearray()
+        while True:
+            remaining()
+            got = False
+            if channel.recv_ready():
+                out += channel.recv(65536)
+                got = True
+            if channel.recv_stderr_ready():
+                err += channel.recv_stderr(65536)
+                got = True
+            if len(out) > MAX_OUTPUT:
+                raise DeviceTimeout(host.name, "probe output exceeds the size limit")
+            drained = not channel.recv_ready() and not channel.recv_stderr_ready()
+            if drained and (channel.exit_status_ready() or channel.closed):
+                break
+            if not got:
+                try:
+                    chunk = channel.recv(65536)
+                    out += chunk
+                except TimeoutError:
+                    pass
+        # A session cut without an exit status (connection lost) reports -1: never a success.
+        status = channel.recv_exit_status() if channel.exit_status_ready() else -1
+        return CommandResult(status, bytes(out), bytes(err))
+    finally:
+        client.close()

@@ -1,0 +1,1 @@
+"""Drift reports: one JSON document (the record), rendered to HTML, CSV and the terminal."""

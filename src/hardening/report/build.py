@@ -1,0 +1,148 @@
+"""Builds the drift report document (schemas/drift-report.schema.json) from hosts and findings."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+import uuid
+from typing import Any
+
+from hardening import __version__
+from hardening.core.models import CollectResult, Finding, Host, Requirement, Status
+from hardening.core.secrets import REDACTOR
+
+FORMAT_VERSION = "1.0"
+POLICY = {"title": "坂戸市情報セキュリティポリシー", "edition": "令和5年4月"}
+
+
+def canonical_digest(document: Any) -> str:
+    """sha256 of the canonical JSON of a document (sorted keys, no spaces, UTF-8)."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def operator() -> str:
+    """Who ran this: HARDENING_OPERATOR (set by the scheduler / login wrapper), else the OS user."""
+    return os.environ.get("HARDENING_OPERATOR") or getpass.getuser()
+
+
+def exit_code(hosts: list[dict[str, Any]], findings: list[dict[str, Any]]) -> int:
+    """1 if anything could not be evaluated, else 2 if anything drifted, else 0."""
+    if any(h["status"] == "error" for h in hosts) or any(f["status"] == Status.ERROR for f in findings):
+        return 1
+    if any(f["status"] == Status.FAIL for f in findings):
+        return 2
+    return 0
+
+
+def _host_status(result: CollectResult, findings: list[Finding]) -> str:
+    if result.facts is None or any(f.status is Status.ERROR for f in findings):
+        return "error"
+    if any(f.status is Status.FAIL for f in findings):
+        return "fail"
+    return "pass"
+
+
+def _finding(finding: Finding, requirement: Requirement) -> dict[str, Any]:
+    return {
+        "host": finding.host,
+        "requirement": finding.requirement,
+        "clause": requirement.clause,
+        "severity": requirement.severity,
+        "status": finding.status.value,
+        "evaluated_status": finding.evaluated_status.value,
+        "message": finding.message,
+        "expected": finding.expected,
+        "actual": finding.actual,
+        "violations": [dataclasses.asdict(v) for v in finding.violations],
+        "evidence": finding.evidence,
+        "parameters": finding.parameters,
+        "waiver": dataclasses.asdict(finding.waiver) if finding.waiver else None,
+    }
+
+
+def build_report(
+    *,
+    site: dict[str, Any],
+    hosts: list[Host],
+    results: dict[str, CollectResult],
+    findings: dict[str, list[Finding]],
+    requirements: list[Requirement],
+    selection: dict[str, Any],
+    inventory_dir: str,
+    catalog_digest: str,
+    started: dt.datetime,
+    finished: dt.datetime,
+) -> dict[str, Any]:
+    """The whole report as plain JSON data, secrets scrubbed."""
+    by_id = {r.id: r for r in requirements}
+    host_entries: list[dict[str, Any]] = []
+    finding_entries: list[dict[str, Any]] = []
+    for host in hosts:
+        result = results[host.name]
+        host_findings = findings.get(host.name, [])
+        host_entries.append({
+            "name": host.name,
+            "hostname": host.hostname,
+            "platform": host.platform,
+            "device_class": host.device_class,
+            "zone": host.zone,
+            "classification": host.classification,
+            "system": host.system.name,
+            "security_officer": host.system.security_officer,
+            "security_managers": list(host.system.security_managers),
+            "roles": list(host.roles),
+            "status": _host_status(result, host_findings),
+            "error": result.error,
+            "error_kind": result.error_kind,
+            "duration_s": round(result.duration_s, 3),
+            "facts_digest": canonical_digest(result.facts) if result.facts is not None else None,
+            "facts_file": f"facts/{host.name}.json" if result.facts is not None else None,
+        })
+        finding_entries += [_finding(f, by_id[f.requirement]) for f in host_findings]
+    counts = {status.value: 0 for status in Status}
+    for entry in finding_entries:
+        counts[entry["status"]] += 1
+    report = {
+        "format_version": FORMAT_VERSION,
+        "tool": {"name": "hardening", "version": __version__},
+        "generated_at": finished.isoformat(timespec="seconds"),
+        "site": site,
+        "policy": POLICY,
+        "run": {
+            "id": str(uuid.uuid4()),
+            "operator": operator(),
+            "started_at": started.isoformat(timespec="seconds"),
+            "duration_s": round((finished - started).total_seconds(), 3),
+            "selection": selection,
+            "inventory": inventory_dir,
+            "catalog_digest": catalog_digest,
+        },
+        "summary": {
+            "hosts": len(host_entries),
+            "hosts_by_status": {s: sum(1 for h in host_entries if h["status"] == s) for s in ("pass", "fail", "error")},
+            "findings": counts,
+            "exit_code": exit_code(host_entries, finding_entries),
+        },
+        "requirements": [
+            {
+                "id": r.id,
+                "clause": r.clause,
+                "quote_ja": r.quote_ja,
+                "title": r.title,
+                "severity": r.severity,
+                "device_classes": list(r.device_classes),
+                "automation": r.automation,
+                "remediation": r.remediation,
+            }
+            for r in requirements
+        ],
+        "hosts": host_entries,
+        "findings": finding_entries,
+    }
+    scrubbed: dict[str, Any] = REDACTOR.scrub_obj(report)
+    return scrubbed

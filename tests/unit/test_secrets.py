@@ -1,0 +1,70 @@
+"""Secrets come from the environment or an ansible-vault file and never print."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from ansible.parsing.vault import VaultLib, VaultSecret
+
+from hardening.core.errors import SecretError
+from hardening.core.secrets import REDACTOR, RedactingFilter, Secret, SecretStore
+
+
+def test_secret_does_not_print() -> None:
+    secret = Secret("s3cret-enable-pass")
+    assert "s3cret" not in repr(secret)
+    assert "s3cret" not in str(secret)
+    assert "s3cret" not in f"{secret}"
+    assert secret.reveal() == "s3cret-enable-pass"
+
+
+def test_env_credentials() -> None:
+    store = SecretStore(environ={"HARDENING_CRED_CORE_SW_USERNAME": "admin",
+                                 "HARDENING_CRED_CORE_SW_PASSWORD": "pa55-w0rd-xyz"})
+    creds = store.credentials("core-sw")
+    assert creds.username == "admin"
+    assert creds.password is not None
+    assert creds.password.reveal() == "pa55-w0rd-xyz"
+    assert "pa55" not in repr(creds)
+    assert REDACTOR.scrub("login with pa55-w0rd-xyz failed") == "login with *** failed"
+
+
+def test_vault_credentials(tmp_path: Path) -> None:
+    password = b"vault-pass-for-test"
+    plain = b"credentials:\n  lab:\n    username: hardening\n    password: from-the-vault-123\n"
+    (tmp_path / "vault.yml").write_bytes(VaultLib([("default", VaultSecret(password))]).encrypt(plain))
+    (tmp_path / "pass").write_bytes(password)
+    store = SecretStore(str(tmp_path / "vault.yml"), str(tmp_path / "pass"), environ={})
+    creds = store.credentials("lab")
+    assert creds.password is not None
+    assert creds.password.reveal() == "from-the-vault-123"
+    assert b"from-the-vault" not in (tmp_path / "vault.yml").read_bytes()
+
+
+def test_wrong_vault_password_names_file_not_content(tmp_path: Path) -> None:
+    plain = b"credentials:\n  lab:\n    username: u\n    password: topsecret-value-1\n"
+    (tmp_path / "vault.yml").write_bytes(VaultLib([("default", VaultSecret(b"right"))]).encrypt(plain))
+    (tmp_path / "pass").write_bytes(b"wrong")
+    store = SecretStore(str(tmp_path / "vault.yml"), str(tmp_path / "pass"), environ={})
+    with pytest.raises(SecretError) as info:
+        store.credentials("lab")
+    assert "vault.yml" in str(info.value)
+    assert "topsecret" not in str(info.value)
+
+
+def test_missing_credentials_named() -> None:
+    with pytest.raises(SecretError) as info:
+        SecretStore(environ={}).credentials("nosuch")
+    assert "nosuch" in str(info.value)
+
+
+def test_log_records_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
+    Secret("enable-secret-777")
+    logger = logging.getLogger("hardening.test")
+    logger.addFilter(RedactingFilter())
+    with caplog.at_level(logging.INFO, logger="hardening.test"):
+        logger.info("sending %s to the device", "enable-secret-777")
+    assert "enable-secret-777" not in caplog.text
+    assert "***" in caplog.text
