@@ -37,13 +37,16 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_inputs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--inventory", "-i", type=Path, default=None, help="inventory directory (default: inventory/)")
-    parser.add_argument("--catalog", type=Path, default=None, help="requirements directory (default: schemas/requirements/)")
+    parser.add_argument("--inventory", "-i", type=Path, default=None,
+                        help="inventory directory (default: inventory/)")
+    parser.add_argument("--catalog", type=Path, default=None,
+                        help="requirements directory (default: schemas/requirements/)")
     parser.add_argument("--waivers", type=Path, default=None, help="waivers file (default: <inventory>/waivers.yaml)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hardening", description="坂戸市情報セキュリティポリシー準拠の点検・是正ツール")
+    parser = argparse.ArgumentParser(
+        prog="hardening", description="坂戸市情報セキュリティポリシー準拠の点検・是正ツール")
     parser.add_argument("--version", action="version", version=f"hardening {__version__}")
     parser.add_argument("--debug", action="store_true", help="log details (secrets are still masked)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,7 +101,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
                           device_classes=args.device_classes, requirements=args.requirements)
     for group in selection.groups:
         if group not in inputs.inventory.group_names:
-            raise InputError("--group", group, f"unknown group (known: {', '.join(sorted(inputs.inventory.group_names))})")
+            known = ", ".join(sorted(inputs.inventory.group_names))
+            raise InputError("--group", group, f"unknown group (known: {known})")
     report, results = run_audit(
         inputs, selection, SecretStore(), timeout=args.timeout, workers=args.workers,
         progress=False if args.no_progress else None, known_hosts=args.known_hosts,

@@ -34,7 +34,8 @@ def host(**over: Any) -> Host:
 def collected(facts: dict[str, Any], errors: dict[str, str] | None = None) -> CollectResult:
     document = {"format_version": "1", "host": "h1", "platform": "linux", "device_class": "linux_server",
                 "collected_at": "2026-11-26T00:00:00Z", "facts": facts, "errors": errors or {},
-                "evidence": {"/password_policy": [{"source": "file:/etc/security/pwquality.conf", "excerpt": "minlen = 6"}]}}
+                "evidence": {"/password_policy": [{"source": "file:/etc/security/pwquality.conf",
+                                                   "excerpt": "minlen = 6"}]}}
     return CollectResult("h1", document, None, None, 0.1)
 
 
@@ -56,7 +57,8 @@ def test_fail_names_fact_expected_and_actual() -> None:
     assert violation.keyword == "minimum"
     assert violation.expected == 8
     assert violation.actual == 6
-    assert finding.evidence and finding.evidence[0]["excerpt"] == "minlen = 6"
+    assert finding.evidence
+    assert finding.evidence[0]["excerpt"] == "minlen = 6"
     assert "8" in finding.expected["ja"]
 
 

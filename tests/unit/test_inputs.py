@@ -60,7 +60,7 @@ def test_demo_inventory_loads() -> None:
         ("hosts.yaml", lambda d: d["jumin-ap01"]["data"].update(zone="kikann"), "/jumin-ap01/data/zone", "kikann"),
         ("hosts.yaml", lambda d: d["web01"]["data"]["classification"].update(c=7), "/web01/data/classification/c",
          "7"),
-        ("hosts.yaml", lambda d: d["web01"].update(password="hunter2hunter2"), "/web01/password", "web01"),
+        ("hosts.yaml", lambda d: d["web01"].update(password="hunter2hunter2"), "/web01/password", "web01"),  # noqa: S106
         ("hosts.yaml", lambda d: d["web01"].update(groups=["servers", "nosuchgroup"]), "/web01/groups",
          "nosuchgroup"),
         ("hosts.yaml", lambda d: d["web01"]["data"].update(system="存在しないシステム"), "/web01/data", "存在しない"),

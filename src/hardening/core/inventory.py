@@ -81,8 +81,8 @@ def load_inventory(directory: Path) -> Inventory:
 
     host_data_validator = validator(SCHEMA, "host_data")
     hosts: dict[str, Host] = {}
-    for name, entry in host_entries.items():
-        entry = entry or {}
+    for name, raw_entry in host_entries.items():
+        entry = raw_entry or {}
         chain: list[str] = []
         for group in entry.get("groups", []) or []:
             if group not in groups:

@@ -65,12 +65,8 @@ def check(
     errors = list(schema_validator.iter_errors(instance))
     if not errors:
         return
-    worst = best_match(errors)
-    assert worst is not None
+    worst = best_match(errors) or errors[0]
     parts: list[str | int] = [*(prefix or []), *worst.absolute_path]
-    if loaded is not None:
-        where = loaded.where(parts)
-    else:
-        where = "/" + "/".join(str(p) for p in parts) if parts else "/"
+    where = loaded.where(parts) if loaded is not None else "/" + "/".join(str(p) for p in parts)
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
     raise error(file, where, _describe(worst) + more)

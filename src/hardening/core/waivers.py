@@ -46,7 +46,8 @@ def load_waivers(path: Path, known_requirements: set[str], known_hosts: set[str]
         try:
             expires = dt.date.fromisoformat(entry["expires"])
         except ValueError:
-            raise WaiverError(str(path), loaded.where(["waivers", index, "expires"]), "not a date (YYYY-MM-DD)") from None
+            where = loaded.where(["waivers", index, "expires"])
+            raise WaiverError(str(path), where, "not a date (YYYY-MM-DD)") from None
         waivers.append(Waiver(entry["id"], tuple(entry["hosts"]), tuple(entry["requirements"]),
                               entry["reason"], entry["approver"], expires))
     return waivers

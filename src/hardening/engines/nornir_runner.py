@@ -13,7 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from nornir.core import Nornir
-from nornir.core.inventory import Defaults, Groups, Host as NornirHost, Hosts, Inventory
+from nornir.core.inventory import Defaults, Groups, Hosts, Inventory
+from nornir.core.inventory import Host as NornirHost
+from nornir.core.processor import Processors
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
@@ -81,7 +83,7 @@ def build_nornir(hosts: list[Host], workers: int, processors: list[Any]) -> Norn
         }
     )
     inventory = Inventory(hosts=nornir_hosts, groups=Groups(), defaults=defaults)
-    return Nornir(inventory=inventory, runner=ThreadedRunner(num_workers=workers), processors=processors)
+    return Nornir(inventory=inventory, runner=ThreadedRunner(num_workers=workers), processors=Processors(processors))
 
 
 def _collect_one(host: Host, secrets: SecretStore, timeout: float, known_hosts: str | None,

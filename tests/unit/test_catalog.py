@@ -1,0 +1,410 @@
+"""The requirement catalog (schemas/requirements/*.json) checked as data, without the package.
+
+Every test here reads only the catalog, its meta-schema, the facts schema, the policy text,
+inventory/site.yaml and the example facts under fixtures/catalog/, so an auditor can run it against the
+files alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import string
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG_DIR = ROOT / "schemas" / "requirements"
+META_SCHEMA = ROOT / "schemas" / "requirement.meta.schema.json"
+FACTS_SCHEMA = ROOT / "schemas" / "facts.schema.json"
+POLICY = ROOT / "docs" / "policy" / "sakado-security-policy-R5.txt"
+SITE = ROOT / "inventory" / "site.yaml"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "catalog"
+DOC = ROOT / "docs" / "catalog.md"
+
+# The lab plants drifts under these ids: a rename here breaks the lab, so the set is pinned.
+EXPECTED_IDS = {
+    "PW-LEN",
+    "PW-CLASS",
+    "LOGIN-LOCKOUT",
+    "LOGIN-BANNER",
+    "LOGIN-TIMEOUT",
+    "LOGIN-LASTLOGON",
+    "PRIV-REMOTE-ROOT",
+    "PORTS-CLOSED",
+    "SVC-MINIMAL",
+    "TIME-SYNC",
+    "LOG-FORWARD",
+    "LOG-RETENTION",
+    "USB-BLOCK-KIKAN",
+    "SCREEN-LOCK",
+    "BOOT-PW",
+    "DISK-ENC",
+    "AV-RESIDENT",
+    "AV-SIG-CURRENT",
+}
+
+FILES = sorted(CATALOG_DIR.glob("*.json"))
+FILE_IDS = [p.stem for p in FILES]
+
+
+def _load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@cache
+def _document(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = _load_json(path)
+    return document
+
+
+def _meta(path: Path) -> dict[str, Any]:
+    meta: dict[str, Any] = _document(path)["x-hardening"]
+    return meta
+
+
+def _body(path: Path) -> dict[str, Any]:
+    return {k: v for k, v in _document(path).items() if k != "x-hardening"}
+
+
+@cache
+def _facts_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = _load_json(FACTS_SCHEMA)
+    return schema
+
+
+@cache
+def _policy_lines() -> tuple[str, ...]:
+    return tuple(POLICY.read_text(encoding="utf-8").split("\n"))
+
+
+def _param_refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        if set(node) == {"$param"}:
+            return {node["$param"]}
+        return set().union(set(), *(_param_refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(set(), *(_param_refs(v) for v in node))
+    return set()
+
+
+def _substitute(node: Any, values: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if set(node) == {"$param"}:
+            return copy.deepcopy(values[node["$param"]])
+        return {k: _substitute(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, values) for v in node]
+    return node
+
+
+def _union(mapping: dict[str, list[Any]], roles: list[str]) -> list[Any]:
+    merged: list[Any] = []
+    for role in roles:
+        for item in mapping.get(role, []) or []:
+            if item not in merged:
+                merged.append(item)
+    return merged
+
+
+def _resolve(
+    meta: dict[str, Any],
+    overrides: dict[str, Any] | None = None,
+    roles: list[str] | None = None,
+    all_roles: bool = False,
+) -> dict[str, Any]:
+    """Parameter values: defaults < overrides; per_role mappings -> union over base + roles (or all roles)."""
+    values: dict[str, Any] = {}
+    for name, spec in meta["parameters"].items():
+        value = (overrides or {}).get(name, spec["default"])
+        if spec.get("per_role"):
+            value = _union(value, list(value) if all_roles else ["base", *(roles or [])])
+        values[name] = value
+    return values
+
+
+# ------------------------------------------------------------------------------------ clause structure
+
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳㉑㉒㉓㉔㉕㉖㉗㉘㉙㉚㉛㉜㉝㉞㉟"
+
+
+def _clause_per_line(lines: tuple[str, ...]) -> list[str | None]:
+    """The clause number in force on each line of the policy text, as the catalog writes it.
+
+    Headings: 第N章, section "6 …", "(2) …", circled ①, katakana "ア …", "(ア) …"; a deeper level resets
+    below it. The table of contents (tab + page number) is skipped. In 第3章 the template procedure after
+    "【…編】" has its own numbering, written "第3章 1 3(4)③". Lines that start with none of these
+    (continuations after a page break) keep the clause of the line before.
+    """
+    out: list[str | None] = []
+    chapter: str | None = None
+    section = template = sub = circled = kana = kana2 = None
+    in_body = in_template = False
+    for raw in lines:
+        line = raw.strip()
+        if line.startswith("- "):
+            line = line[2:].strip()
+        if re.match(r"^第[1-4]章 ", line) and "\t" not in line:
+            in_body = in_body or line.startswith("第1章")
+            chapter, section, template, sub, circled, kana, kana2 = (
+                line[1],
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            )
+            in_template = False
+        elif not in_body:
+            pass
+        elif chapter == "3" and line.startswith("【"):
+            in_template = True
+        elif m := re.match(r"^([0-9]+) \S", line):
+            if in_template:
+                template = m.group(1)
+            else:
+                section = m.group(1)
+            sub = circled = kana = kana2 = None
+        elif m := re.match(r"^\(([0-9]+)\) ?\S", line):
+            sub, circled, kana, kana2 = m.group(1), None, None, None
+        elif line[:1] and line[0] in _CIRCLED:
+            circled, kana, kana2 = line[0], None, None
+        elif m := re.match(r"^([ア-ン])[ 、]", line):
+            kana, kana2 = m.group(1), None
+        elif m := re.match(r"^\(([ア-ン])\)", line):
+            kana2 = m.group(1)
+        if not in_body or chapter is None:
+            out.append(None)
+            continue
+        clause = f"第{chapter}章"
+        clause += f" {section}" if section else ""
+        clause += f" {template}" if template else ""
+        clause += f"({sub})" if sub else ""
+        clause += circled or ""
+        clause += kana or ""
+        clause += f"({kana2})" if kana2 else ""
+        out.append(clause)
+    return out
+
+
+# ------------------------------------------------------------------------------ the catalog as a whole
+
+
+def test_catalog_has_the_pinned_ids() -> None:
+    assert FILES, f"no requirement files in {CATALOG_DIR}"
+    missing = EXPECTED_IDS - set(FILE_IDS)
+    assert not missing, f"requirements missing from the catalog: {sorted(missing)}"
+
+
+def test_meta_schema_is_a_valid_schema() -> None:
+    Draft202012Validator.check_schema(_load_json(META_SCHEMA))
+
+
+def test_meta_schema_device_classes_match_facts_schema() -> None:
+    meta_enum = _load_json(META_SCHEMA)["$defs"]["device_class"]["enum"]
+    facts_enum = _facts_schema()["$defs"]["device_class"]["enum"]
+    assert sorted(meta_enum) == sorted(facts_enum)
+
+
+def test_ids_are_unique() -> None:
+    ids = [_meta(p)["id"] for p in FILES]
+    assert len(ids) == len(set(ids)), f"duplicate ids: {sorted({i for i in ids if ids.count(i) > 1})}"
+    folded = [i.casefold() for i in ids]
+    assert len(folded) == len(set(folded)), "ids differ only by case"
+
+
+def test_shared_parameter_names_mean_the_same() -> None:
+    """site.yaml sets a parameter once by name for every requirement that declares it."""
+    seen: dict[str, tuple[str, dict[str, Any]]] = {}
+    for path in FILES:
+        for name, spec in _meta(path)["parameters"].items():
+            shape = {k: spec.get(k) for k in ("schema", "default", "basis", "per_role")}
+            if name in seen:
+                other, other_shape = seen[name]
+                assert shape == other_shape, f"parameter {name!r} differs between {other} and {path.stem}"
+            else:
+                seen[name] = (path.stem, shape)
+
+
+def test_site_parameters_are_declared_and_valid() -> None:
+    site = yaml.safe_load(SITE.read_text(encoding="utf-8"))
+    specs = {name: spec for path in FILES for name, spec in _meta(path)["parameters"].items()}
+    for name, value in (site.get("parameters") or {}).items():
+        assert name in specs, f"site.yaml parameter {name!r} is not declared by any requirement"
+        spec = specs[name]
+        validator = Draft202012Validator(spec["schema"])
+        if spec.get("per_role"):
+            assert isinstance(value, dict), f"{name}: per-role parameter must be a mapping role -> value"
+            for role, role_value in value.items():
+                errors = [e.message for e in validator.iter_errors(role_value)]
+                assert not errors, f"site.yaml {name}/{role}: {errors}"
+        else:
+            errors = [e.message for e in validator.iter_errors(value)]
+            assert not errors, f"site.yaml {name}: {errors}"
+
+
+def test_every_requirement_has_examples_and_no_stray_examples() -> None:
+    fixture_ids = {p.stem for p in FIXTURES.glob("*.json")}
+    assert fixture_ids == set(FILE_IDS), (
+        f"without examples: {sorted(set(FILE_IDS) - fixture_ids)}; examples without requirement: "
+        f"{sorted(fixture_ids - set(FILE_IDS))}"
+    )
+
+
+def test_doc_table_lists_every_requirement() -> None:
+    """docs/catalog.md has one table row per requirement, with its clause, device classes and automation."""
+    rows = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] in FILE_IDS:
+            rows[cells[0]] = cells
+    assert set(rows) == set(FILE_IDS), f"not in docs/catalog.md: {sorted(set(FILE_IDS) - set(rows))}"
+    for path in FILES:
+        meta, row = _meta(path), rows[path.stem]
+        assert row[1] == meta["clause"], f"{path.stem}: clause {row[1]!r} in the doc"
+        assert row[4] == ", ".join(meta["device_classes"]), f"{path.stem}: device classes in the doc"
+        assert row[-1] == f"{meta['automation']['check']} / {meta['automation']['fix']}", f"{path.stem}: automation"
+
+
+def test_clause_parser_finds_known_clauses() -> None:
+    """Guards the parser used by test_clause_matches_where_the_quote_is: a few lines with known numbers."""
+    lines = _policy_lines()
+    clauses = _clause_per_line(lines)
+
+    def at(fragment: str) -> str | None:
+        return next(clauses[i] for i, line in enumerate(lines) if fragment in line)
+
+    assert at("使用されていないポートを閉鎖") == "第2章 6(5)①ア"
+    assert at("特権を付与された ID を初期設定以外") == "第2章 6(2)①ウ(カ)"
+    assert at("重要なログ等を取得するサーバの正確な時刻設定") == "第2章 7(1)イ"
+    assert at("割り当てられたIDを利用すること") == "第3章 1 3(4)①"
+    assert at("ログイン時におけるメッセージ") == "第2章 6(2)③"
+
+
+# ------------------------------------------------------------------------------------ each requirement
+
+
+@pytest.mark.parametrize("path", FILES, ids=FILE_IDS)
+class TestRequirement:
+    def test_validates_against_meta_schema(self, path: Path) -> None:
+        validator = Draft202012Validator(_load_json(META_SCHEMA))
+        errors = [
+            f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(_document(path))
+        ]
+        assert not errors, "\n".join(errors)
+
+    def test_id_is_the_file_name(self, path: Path) -> None:
+        assert _meta(path)["id"] == path.stem
+        assert _document(path)["$id"].endswith(f"/requirements/{path.stem}.json")
+        assert _document(path)["title"].startswith(f"{path.stem} ")
+
+    def test_quote_is_verbatim_within_one_line(self, path: Path) -> None:
+        quote = _meta(path)["quote_ja"]
+        assert quote in POLICY.read_text(encoding="utf-8"), f"not in the policy text: {quote!r}"
+        assert any(quote in line for line in _policy_lines()), f"spans a line break: {quote!r}"
+
+    def test_clause_matches_where_the_quote_is(self, path: Path) -> None:
+        meta = _meta(path)
+        lines = _policy_lines()
+        clauses = _clause_per_line(lines)
+        found = {clauses[i] for i, line in enumerate(lines) if meta["quote_ja"] in line}
+        assert meta["clause"] in found, f"clause {meta['clause']} but the quote stands under {sorted(map(str, found))}"
+
+    def test_parameter_defaults_validate_against_their_schema(self, path: Path) -> None:
+        for name, spec in _meta(path)["parameters"].items():
+            Draft202012Validator.check_schema(spec["schema"])
+            validator = Draft202012Validator(spec["schema"])
+            values = list(spec["default"].values()) if spec.get("per_role") else [spec["default"]]
+            for value in values:
+                errors = [e.message for e in validator.iter_errors(value)]
+                assert not errors, f"default of {name!r}: {errors}"
+
+    def test_parameters_are_declared_and_used(self, path: Path) -> None:
+        declared = set(_meta(path)["parameters"])
+        used = _param_refs(_body(path))
+        assert used <= declared, f"undeclared: {sorted(used - declared)}"
+        assert declared <= used, f"declared but not used in the schema: {sorted(declared - used)}"
+        assert not _param_refs(_meta(path)), "$param belongs in the schema body, not in x-hardening"
+
+    @pytest.mark.parametrize("per_role", ["union-of-all-roles", "base-only", "empty"])
+    def test_schema_is_valid_after_substitution(self, path: Path, per_role: str) -> None:
+        meta = _meta(path)
+        values = _resolve(meta, all_roles=per_role == "union-of-all-roles")
+        if per_role == "empty":
+            values.update({n: [] for n, spec in meta["parameters"].items() if spec.get("per_role")})
+        body = _substitute(_body(path), values)
+        assert not _param_refs(body)
+        Draft202012Validator.check_schema(body)
+
+    def test_fact_pointers_exist_in_facts_schema(self, path: Path) -> None:
+        facts = _facts_schema()["properties"]["facts"]
+        for pointer in _meta(path)["facts"]:
+            node = facts
+            for part in pointer.strip("/").split("/"):
+                properties = node.get("properties", {})
+                assert part in properties, f"{pointer}: no {part!r} in facts.schema.json"
+                node = properties[part]
+
+    def test_fact_pointers_are_required_by_the_schema(self, path: Path) -> None:
+        """A missing fact fails even in a plain validator (fail closed), not only in the tool's evaluator."""
+        for pointer in _meta(path)["facts"]:
+            node = _body(path)
+            for part in pointer.strip("/").split("/"):
+                assert part in node.get("required", []), f"{pointer}: {part!r} not required"
+                node = node["properties"][part]
+
+    def test_schema_only_constrains_listed_facts(self, path: Path) -> None:
+        """Every leaf the schema reaches through `properties` is (under) a listed fact pointer."""
+        listed = _meta(path)["facts"]
+
+        def leaves(node: dict[str, Any], prefix: str) -> list[str]:
+            props = node.get("properties")
+            if not props:
+                return [prefix]
+            return [leaf for key, sub in props.items() for leaf in leaves(sub, f"{prefix}/{key}")]
+
+        for leaf in leaves(_body(path), ""):
+            assert any(leaf == p or leaf.startswith(p + "/") for p in listed), f"{leaf} is checked but not in facts"
+
+    def test_text_placeholders_are_parameters(self, path: Path) -> None:
+        meta = _meta(path)
+        values = _resolve(meta, all_roles=True)
+        for key in ("expected", "remediation", "title", "rationale"):
+            for lang, text in meta[key].items():
+                fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+                assert fields <= set(meta["parameters"]), f"{key}.{lang}: unknown placeholder(s) {fields}"
+                text.format(**values)
+                assert "{{" not in text, f"{key}.{lang}: templating beyond str.format"
+                assert "{%" not in text, f"{key}.{lang}: templating beyond str.format"
+
+    def test_examples(self, path: Path) -> None:
+        meta = _meta(path)
+        cases = _load_json(FIXTURES / f"{path.stem}.json")
+        assert cases.get("compliant"), "needs at least one compliant example"
+        assert cases.get("drifted"), "needs at least one drifted example"
+        facts_validator = Draft202012Validator(
+            {"$ref": _facts_schema()["$id"] + "#/properties/facts"},
+            registry=Registry().with_resource(_facts_schema()["$id"], Resource.from_contents(_facts_schema())),
+        )
+        for kind in ("compliant", "drifted"):
+            for case in cases[kind]:
+                label = f"{kind} example {case['name']!r}"
+                bad_facts = [e.message for e in facts_validator.iter_errors(case["facts"])]
+                assert not bad_facts, f"{label} is not valid facts: {bad_facts}"
+                values = _resolve(meta, case.get("params"), case.get("roles"))
+                schema = _substitute(_body(path), values)
+                errors = list(Draft202012Validator(schema).iter_errors(case["facts"]))
+                where = sorted({"/" + "/".join(map(str, e.absolute_path)) for e in errors})
+                if kind == "compliant":
+                    assert not errors, f"{label} fails at {where}: {[e.message for e in errors]}"
+                else:
+                    assert errors, f"{label} passes"
+                    assert case["pointer"] in where, f"{label} fails at {where}, expected at {case['pointer']}"
