@@ -112,12 +112,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print("対象ホストがありません (no host matches the selection)", file=sys.stderr)
         return 1
     out = _out_dir(args)
-    (out / "facts").mkdir(parents=True, exist_ok=True)
-    for name, result in results.items():
-        if result.facts is not None:
-            (out / "facts" / f"{name}.json").write_text(
-                json.dumps(REDACTOR.scrub_obj(result.facts), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                encoding="utf-8")
+    out.mkdir(parents=True, exist_ok=True)
     paths = {
         "JSON": out / "report.json",
         "HTML": out / "report.html",
@@ -125,9 +120,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         "JUnit": out / "junit.xml",
     }
     writers.write_json(report, paths["JSON"])
+    writers.write_facts(report, results, out)
     writers.write_html(report, paths["HTML"], lang=args.lang)
     writers.write_csv(report, paths["CSV"], lang=args.lang)
-    writers.write_junit(report, paths["JUnit"])
+    writers.write_junit(report, paths["JUnit"], lang=args.lang)
     if args.out is None:
         latest = out.parent / "latest"
         if latest.is_symlink() or not latest.exists():

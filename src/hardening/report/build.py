@@ -19,10 +19,14 @@ FORMAT_VERSION = "1.0"
 POLICY = {"title": "坂戸市情報セキュリティポリシー", "edition": "令和5年4月"}
 
 
+def canonical_json(document: Any) -> str:
+    """The canonical JSON text digests are computed over (sorted keys, no spaces, UTF-8 kept)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_digest(document: Any) -> str:
-    """sha256 of the canonical JSON of a document (sorted keys, no spaces, UTF-8)."""
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """"sha256:" + sha256 of the canonical JSON of a document."""
+    return "sha256:" + hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
 
 
 def operator() -> str:
@@ -100,7 +104,8 @@ def build_report(
             "error": result.error,
             "error_kind": result.error_kind,
             "duration_s": round(result.duration_s, 3),
-            "facts_digest": canonical_digest(result.facts) if result.facts is not None else None,
+            # Digest of the facts as written (secrets scrubbed), so `sha256sum facts/<host>.json` re-checks it.
+            "facts_digest": canonical_digest(REDACTOR.scrub_obj(result.facts)) if result.facts is not None else None,
             "facts_file": f"facts/{host.name}.json" if result.facts is not None else None,
         })
         finding_entries += [_finding(f, by_id[f.requirement]) for f in host_findings]

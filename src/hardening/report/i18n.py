@@ -1,0 +1,249 @@
+"""Every label the report renderers print, in Japanese (default) and English.
+
+Finding messages, titles and expectations come with the data as {ja, en}; only the renderers'
+own words live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+LANGS = ("ja", "en")
+
+LABELS: dict[str, tuple[str, str]] = {
+    # document
+    "report_title": ("情報セキュリティ点検結果報告書（ドリフトレポート）", "Security drift report"),
+    "site": ("団体", "Site"),
+    "policy": ("準拠するポリシー", "Policy"),
+    "generated_at": ("作成日時", "Generated at"),
+    "started_at": ("開始日時", "Started at"),
+    "duration": ("所要時間（秒）", "Duration (s)"),
+    "operator": ("実行者", "Operator"),
+    "run_id": ("実行ID", "Run ID"),
+    "selection": ("点検範囲", "Selection"),
+    "selection_all": ("全ホスト・全要件", "all hosts, all requirements"),
+    "inventory": ("インベントリ", "Inventory"),
+    "catalog_digest": ("要件カタログのダイジェスト", "Catalog digest"),
+    "tool": ("ツール", "Tool"),
+    "exit_code": ("判定（終了コード）", "Verdict (exit code)"),
+    "exit_0": ("適合：点検したすべての要件を満たしている", "Compliant: every evaluated requirement is met"),
+    "exit_2": ("ドリフトあり：要件を満たしていない項目がある", "Drift: some requirements are not met"),
+    "exit_1": ("エラー：点検できなかったホストまたは項目がある", "Error: some hosts or checks could not be evaluated"),
+    "contents": ("目次", "Contents"),
+    "summary": ("概要", "Summary"),
+    "findings_by_status": ("所見の件数", "Findings by status"),
+    "hosts_by_status": ("ホストの判定", "Hosts by status"),
+    "hosts_section": ("ホスト一覧", "Hosts"),
+    "by_clause": ("ポリシー条項別", "By policy clause"),
+    "by_system": ("情報システム・責任者別", "By system and responsible person"),
+    "details": ("ホスト別の所見", "Findings by host"),
+    "verify": ("証跡の検証方法", "How to verify the evidence"),
+    "verify_text": (
+        "各ホストの収集データ（facts）は本報告書と同じフォルダの facts/<ホスト名>.json に保存されている。"
+        "ファイルは正規化JSON（キー順、空白なし、UTF-8）で書かれているため、"
+        "次のコマンドで表示される値が本報告書の「収集データのダイジェスト」と一致すれば改ざんされていない。"
+        "要件（schemas/requirements/*.json）は JSON Schema であり、任意の検証ツールで facts を再検証できる。",
+        "Each host's collected facts are saved beside this report as facts/<host>.json, in canonical JSON "
+        "(sorted keys, no whitespace, UTF-8). If the command below prints the facts digest shown in this "
+        "report, the file is unchanged. Requirements (schemas/requirements/*.json) are JSON Schemas: any "
+        "validator can re-check the facts against them.",
+    ),
+    "filter": ("表示の絞り込み", "Filter"),
+    "filter_host": ("ホスト名で絞り込み", "Filter by host name"),
+    "show_all": ("すべて表示", "Show all"),
+    "no_findings": ("所見なし", "No findings"),
+    "none": ("なし", "none"),
+    # hosts
+    "host": ("ホスト", "Host"),
+    "hostname": ("アドレス", "Address"),
+    "platform": ("プラットフォーム", "Platform"),
+    "zone": ("ネットワーク区分", "Zone"),
+    "system": ("情報システム", "System"),
+    "security_officer": ("情報セキュリティ責任者", "Security officer"),
+    "security_managers": ("情報セキュリティ管理者", "Security managers"),
+    "device_class": ("機器区分", "Device class"),
+    "classification": ("重要性分類", "Classification"),
+    "roles": ("役割", "Roles"),
+    "status": ("判定", "Status"),
+    "error_reason": ("エラーの理由", "Error reason"),
+    "facts_file": ("収集データ", "Facts file"),
+    "facts_digest": ("収集データのダイジェスト", "Facts digest"),
+    "no_facts": ("収集データなし", "no facts"),
+    "hosts_count": ("ホスト数", "Hosts"),
+    "failing_hosts": ("不適合のホスト", "Failing hosts"),
+    "error_hosts": ("エラーのホスト", "Hosts in error"),
+    # findings
+    "requirement": ("要件", "Requirement"),
+    "title": ("名称", "Title"),
+    "clause": ("ポリシー条項", "Policy clause"),
+    "quote": ("ポリシーの記載", "Policy text"),
+    "severity": ("重要度", "Severity"),
+    "evaluated_status": ("評価結果", "Evaluated status"),
+    "message": ("所見", "Finding"),
+    "expected": ("期待される状態", "Expected"),
+    "actual": ("実際の値", "Actual"),
+    "violations": ("違反箇所", "Violations"),
+    "fact": ("事実（ポインタ）", "Fact (pointer)"),
+    "wanted": ("条件", "Wanted"),
+    "found": ("実際", "Found"),
+    "validator_message": ("検証メッセージ", "Validator message"),
+    "evidence": ("証跡", "Evidence"),
+    "source": ("取得元", "Source"),
+    "parameters": ("適用したパラメータ", "Parameters"),
+    "remediation": ("是正方法", "Remediation"),
+    "more": ("詳細", "Details"),
+    "waiver": ("例外措置", "Waiver"),
+    "waiver_id": ("例外措置ID", "Waiver ID"),
+    "waiver_reason": ("理由", "Reason"),
+    "waiver_approver": ("承認者", "Approver"),
+    "waiver_expires": ("有効期限", "Expires"),
+    "waiver_expired": ("期限切れ", "Expired"),
+    "waiver_expired_note": (
+        "例外措置の有効期限が切れている：この所見は不適合として扱われる",
+        "The waiver has expired: this finding counts as a failure",
+    ),
+    "waiver_active_note": (
+        "有効な例外措置により承認済み（評価結果は不適合）", "Covered by an active waiver (evaluated: fail)"
+    ),
+    "automation": ("自動化", "Automation"),
+    "count": ("件数", "Count"),
+    "not_evaluated": ("件の要件を評価できなかった", "requirement(s) could not be evaluated"),
+    "files": ("出力ファイル", "Files"),
+    "total": ("合計", "Total"),
+    "yes": ("はい", "yes"),
+    "no": ("いいえ", "no"),
+}
+
+STATUS: dict[str, tuple[str, str]] = {
+    "pass": ("適合", "Pass"),
+    "fail": ("不適合", "Fail"),
+    "error": ("エラー", "Error"),
+    "not_applicable": ("対象外", "Not applicable"),
+    "manual": ("手動確認", "Manual"),
+    "waived": ("例外措置", "Waived"),
+}
+
+ZONE: dict[str, tuple[str, str]] = {
+    "kikan": ("基幹系", "Core (My Number) zone"),
+    "lgwan": ("LGWAN接続系", "LGWAN zone"),
+    "internet": ("インターネット接続系", "Internet zone"),
+}
+
+DEVICE_CLASS: dict[str, tuple[str, str]] = {
+    "router": ("ルータ", "Router"),
+    "switch": ("スイッチ", "Switch"),
+    "firewall": ("ファイアウォール", "Firewall"),
+    "linux_server": ("Linuxサーバ", "Linux server"),
+    "linux_pc": ("Linux端末", "Linux PC"),
+    "windows_server": ("Windowsサーバ", "Windows server"),
+    "windows_pc": ("Windows端末", "Windows PC"),
+    "mfp": ("複合機", "Multifunction printer"),
+}
+
+SEVERITY: dict[str, tuple[str, str]] = {
+    "critical": ("最重要", "Critical"),
+    "high": ("高", "High"),
+    "medium": ("中", "Medium"),
+    "low": ("低", "Low"),
+}
+
+CLASSIFICATION: dict[str, tuple[str, str]] = {
+    "c": ("機密性", "Confidentiality"),
+    "i": ("完全性", "Integrity"),
+    "a": ("可用性", "Availability"),
+}
+
+CSV_HEADER: dict[str, tuple[str, str]] = {
+    "host": ("ホスト", "host"),
+    "zone": ("ネットワーク区分", "zone"),
+    "system": ("情報システム", "system"),
+    "security_managers": ("情報セキュリティ管理者", "security_managers"),
+    "device_class": ("機器区分", "device_class"),
+    "requirement": ("要件ID", "requirement"),
+    "title": ("要件名", "title"),
+    "clause": ("ポリシー条項", "clause"),
+    "severity": ("重要度", "severity"),
+    "status": ("判定", "status"),
+    "evaluated_status": ("評価結果", "evaluated_status"),
+    "expected": ("期待される状態", "expected"),
+    "actual": ("実際の値", "actual"),
+    "message": ("所見", "message"),
+    "waiver_id": ("例外措置ID", "waiver_id"),
+    "waiver_expires": ("例外措置の有効期限", "waiver_expires"),
+    "waiver_expired": ("例外措置の期限切れ", "waiver_expired"),
+}
+
+_TABLES: dict[str, dict[str, tuple[str, str]]] = {
+    "label": LABELS,
+    "status": STATUS,
+    "zone": ZONE,
+    "device_class": DEVICE_CLASS,
+    "severity": SEVERITY,
+    "classification": CLASSIFICATION,
+    "csv": CSV_HEADER,
+}
+
+
+def check_lang(lang: str) -> str:
+    """The language code, or ValueError for one the renderers do not have."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown report language {lang!r} (known: {', '.join(LANGS)})")
+    return lang
+
+
+def label(key: str, lang: str, table: str = "label") -> str:
+    """The label `key` of `table` in `lang`; an unknown key is shown as itself (a new enum value stays visible)."""
+    pair = _TABLES[table].get(key)
+    if pair is None:
+        return key
+    return pair[LANGS.index(lang)]
+
+
+def text(value: Mapping[str, Any] | None, lang: str) -> str:
+    """A {ja, en} text in `lang`, falling back to the other language, else ''."""
+    if not value:
+        return ""
+    for code in (lang, *LANGS):
+        found = value.get(code)
+        if isinstance(found, str) and found:
+            return found
+    return ""
+
+
+class Translator:
+    """Bound to one language: what the templates call as t(key), t.status(s), t.zone(z) …"""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = check_lang(lang)
+
+    def __call__(self, key: str) -> str:
+        return label(key, self.lang)
+
+    def status(self, key: str) -> str:
+        return label(key, self.lang, "status")
+
+    def zone(self, key: str) -> str:
+        return label(key, self.lang, "zone")
+
+    def device_class(self, key: str) -> str:
+        return label(key, self.lang, "device_class")
+
+    def severity(self, key: str) -> str:
+        return label(key, self.lang, "severity")
+
+    def classification(self, key: str) -> str:
+        return label(key, self.lang, "classification")
+
+    def text(self, value: Mapping[str, Any] | None) -> str:
+        return text(value, self.lang)
+
+    def exit_meaning(self, code: int) -> str:
+        return label(f"exit_{code}", self.lang)
+
+    def paren(self, inner: str) -> str:
+        """An aside in parentheses as each language writes it: 「（…）」 or 「 (…)」."""
+        return f"（{inner}）" if self.lang == "ja" else f" ({inner})"
+
+    def join(self, items: list[str]) -> str:
+        return ("、" if self.lang == "ja" else ", ").join(items)

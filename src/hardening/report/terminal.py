@@ -1,0 +1,93 @@
+"""The compact drift summary printed at the end of a run (plain text, ANSI colors only when asked)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hardening.report.i18n import Translator
+from hardening.report.views import STATUSES, ReportView, is_expired_fail
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_COLORS = {
+    "pass": "32",  # green
+    "fail": "31",  # red
+    "error": "35",  # magenta
+    "not_applicable": "90",  # grey
+    "manual": "33",  # yellow
+    "waived": "36",  # cyan
+    "expired": "1;31",  # bold red
+    "bold": "1",
+}
+
+
+def _safe(value: Any) -> Any:
+    """Host data printed to a terminal: control characters (escape sequences) are shown, not obeyed."""
+    if isinstance(value, str):
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    if isinstance(value, list):
+        return [_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _safe(v) for k, v in value.items()}
+    return value
+
+
+def terminal_summary(
+    report: dict[str, Any],
+    lang: str = "ja",
+    color: bool = False,
+    paths: Mapping[str, str | Path] | None = None,
+) -> str:
+    """Counts per status, the hosts with fail/error and their failing requirement ids and clauses,
+    and where the files are (`paths`: label -> path, printed in the given order)."""
+    t = Translator(lang)
+    report = _safe(report)
+    view = ReportView(report)
+
+    def paint(style: str, text: str) -> str:
+        return f"\x1b[{_COLORS[style]}m{text}\x1b[0m" if color else text
+
+    summary = report["summary"]
+    code = summary["exit_code"]
+    verdict_style = {0: "pass", 2: "fail", 1: "error"}[code]
+    lines = [
+        paint("bold", f"{report['site']['name']} {t('report_title')}")
+        + f"  {report['generated_at']}  {t('run_id')} {report['run']['id']}",
+        f"{t('exit_code')}: " + paint(verdict_style, f"{t.exit_meaning(code)} ({code})"),
+        f"{t('hosts_count')} {summary['hosts']}: "
+        + "  ".join(paint(s, f"{t.status(s)} {summary['hosts_by_status'][s]}") for s in ("pass", "fail", "error")),
+        f"{t('findings_by_status')}: "
+        + "  ".join(paint(s, f"{t.status(s)} {summary['findings'][s]}") for s in STATUSES),
+    ]
+    problem_hosts = [h for h in report["hosts"] if h["status"] in ("fail", "error")]
+    if problem_hosts:
+        lines.append(f"{t('failing_hosts')} / {t('error_hosts')}:")
+    for host in problem_hosts:
+        head = (f"  {paint(host['status'], '[' + t.status(host['status']) + ']')} {host['name']}"
+                f"  {t.zone(host['zone'])}  {host['system']}")
+        if host["error"] is not None:
+            head += f"  {t('error_reason')}: {host['error']}"
+            if host["error_kind"]:
+                head += f" ({host['error_kind']})"
+        lines.append(head)
+        problems = view.problem_findings(host["name"])
+        if host["error"] is not None:
+            # Unreachable host: every check errs for the same reason; the count says enough.
+            lines.append(f"      {paint('error', t.status('error'))} {len(problems)} {t('not_evaluated')}")
+            continue
+        width = max((len(f["requirement"]) for f in problems), default=0)
+        for finding in problems:
+            line = (f"      {paint(finding['status'], t.status(finding['status']))}"
+                    f"  {finding['requirement'].ljust(width)}  {finding['clause']}")
+            if is_expired_fail(finding):
+                waiver = finding["waiver"]
+                line += "  " + paint("expired", f"[{t('waiver')} {waiver['id']} {t('waiver_expired')}"
+                                                f" {waiver['expires']}]")
+            lines.append(line)
+    if paths:
+        lines.append(f"{t('files')}:")
+        width = max(len(k) for k in paths)
+        lines += [f"  {k.ljust(width)}  {_safe(str(v))}" for k, v in paths.items()]
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""The gate every report passes before it is written: the schema, then what a schema cannot say.
+
+A report that fails here is a bug in this tool, never the hosts' fault: the run stops with
+ReportError instead of leaving a record that looks valid and is not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema.exceptions import best_match
+
+from hardening.core.errors import HardeningError
+from hardening.core.schemas import validator
+from hardening.report.build import FORMAT_VERSION, exit_code
+
+SCHEMA = "drift-report.schema.json"
+
+
+class ReportError(HardeningError):
+    """The report document is not what drift-report.schema.json and its invariants say (a bug in the writer)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        self.where = where or "/"
+        self.message = message
+        super().__init__(f"drift report is invalid at {self.where}: {message}")
+
+
+def _pointer(parts: Any) -> str:
+    return "/" + "/".join(str(p) for p in parts) if parts else "/"
+
+
+def schema_errors(report: Any) -> list[str]:
+    """Every schema problem as 'pointer: message' (empty list = valid)."""
+    return [f"{_pointer(e.absolute_path)}: {e.message}" for e in validator(SCHEMA).iter_errors(report)]
+
+
+def _host_status(host: dict[str, Any], findings: list[dict[str, Any]]) -> str:
+    if host["facts_digest"] is None or any(f["status"] == "error" for f in findings):
+        return "error"
+    if any(f["status"] == "fail" for f in findings):
+        return "fail"
+    return "pass"
+
+
+def _invariants(report: dict[str, Any]) -> None:
+    if report["format_version"] != FORMAT_VERSION:
+        raise ReportError("/format_version", f"this writer produces {FORMAT_VERSION}, got {report['format_version']!r}")
+    hosts: dict[str, dict[str, Any]] = {}
+    for index, host in enumerate(report["hosts"]):
+        if host["name"] in hosts:
+            raise ReportError(f"/hosts/{index}/name", f"duplicate host {host['name']!r}")
+        hosts[host["name"]] = host
+    requirements: dict[str, dict[str, Any]] = {}
+    for index, requirement in enumerate(report["requirements"]):
+        if requirement["id"] in requirements:
+            raise ReportError(f"/requirements/{index}/id", f"duplicate requirement {requirement['id']!r}")
+        requirements[requirement["id"]] = requirement
+    seen: set[tuple[str, str]] = set()
+    per_host: dict[str, list[dict[str, Any]]] = {name: [] for name in hosts}
+    for index, finding in enumerate(report["findings"]):
+        where = f"/findings/{index}"
+        host = hosts.get(finding["host"])
+        if host is None:
+            raise ReportError(f"{where}/host", f"host {finding['host']!r} is not in /hosts")
+        requirement = requirements.get(finding["requirement"])
+        if requirement is None:
+            raise ReportError(f"{where}/requirement", f"requirement {finding['requirement']!r} is not in /requirements")
+        if (finding["host"], finding["requirement"]) in seen:
+            raise ReportError(where, f"second finding for {finding['host']} x {finding['requirement']}")
+        seen.add((finding["host"], finding["requirement"]))
+        for key in ("clause", "severity"):
+            if finding[key] != requirement[key]:
+                raise ReportError(f"{where}/{key}",
+                                  f"{finding[key]!r} differs from the requirement's {requirement[key]!r}")
+        if finding["status"] != "waived" and finding["status"] != finding["evaluated_status"]:
+            raise ReportError(f"{where}/status", "status differs from evaluated_status without a waiver")
+        if host["facts_digest"] is None and finding["evaluated_status"] in ("pass", "fail"):
+            # Fail closed: without collected facts nothing can have been evaluated.
+            raise ReportError(f"{where}/evaluated_status",
+                              f"{finding['evaluated_status']} on host {finding['host']!r} that has no facts")
+        per_host[finding["host"]].append(finding)
+    for index, host in enumerate(report["hosts"]):
+        expected = _host_status(host, per_host[host["name"]])
+        if host["status"] != expected:
+            raise ReportError(f"/hosts/{index}/status", f"is {host['status']!r}, its findings say {expected!r}")
+    summary = report["summary"]
+    if summary["hosts"] != len(report["hosts"]):
+        raise ReportError("/summary/hosts", f"{summary['hosts']} but {len(report['hosts'])} host entries")
+    for status, number in summary["hosts_by_status"].items():
+        actual = sum(1 for h in report["hosts"] if h["status"] == status)
+        if number != actual:
+            raise ReportError(f"/summary/hosts_by_status/{status}", f"{number} but {actual} hosts have it")
+    for status, number in summary["findings"].items():
+        actual = sum(1 for f in report["findings"] if f["status"] == status)
+        if number != actual:
+            raise ReportError(f"/summary/findings/{status}", f"{number} but {actual} findings have it")
+    code = exit_code(report["hosts"], report["findings"])
+    if summary["exit_code"] != code:
+        raise ReportError("/summary/exit_code", f"{summary['exit_code']} but the findings give {code}")
+
+
+def validate_report(report: Any) -> None:
+    """Check a report against the schema and the invariants the schema cannot express.
+
+    Raises ReportError naming the first problem's JSON pointer (and how many more schema problems there are).
+    """
+    errors = list(validator(SCHEMA).iter_errors(report))
+    if errors:
+        worst = best_match(errors)
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ReportError(_pointer(worst.absolute_path), worst.message[:300] + more)
+    _invariants(report)

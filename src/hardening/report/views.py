@@ -1,0 +1,132 @@
+"""Read-only views over a report document that the renderers share: lookups, orderings, groupings."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+STATUSES = ("pass", "fail", "error", "not_applicable", "manual", "waived")
+# Problems first: what an auditor or admin must act on comes before what is fine.
+_STATUS_RANK = {"fail": 0, "error": 1, "waived": 2, "manual": 3, "pass": 4, "not_applicable": 5}
+_TOKEN = re.compile(r"[0-9]+|\S")
+
+
+def clause_key(clause: str) -> tuple[tuple[int, int, str], ...]:
+    """Sort key that orders clauses as the policy numbers them (第2章 6(1)⑥ before 第2章 6(1)⑰ before 第3章)."""
+    key: list[tuple[int, int, str]] = []
+    for token in _TOKEN.findall(clause):
+        if token.isascii() and token.isdigit():
+            key.append((0, int(token), ""))
+            continue
+        try:
+            number = unicodedata.numeric(token)  # ① … ⑳ and friends
+        except (TypeError, ValueError):
+            key.append((1, 0, token))
+        else:
+            key.append((0, int(number), ""))
+    return tuple(key)
+
+
+def counts() -> dict[str, int]:
+    return dict.fromkeys(STATUSES, 0)
+
+
+def is_expired_fail(finding: dict[str, Any]) -> bool:
+    """A fail whose waiver expired: reported as fail, and flagged so nobody mistakes it for covered."""
+    waiver = finding.get("waiver")
+    return finding["status"] == "fail" and waiver is not None and bool(waiver.get("expired"))
+
+
+@dataclass
+class RequirementRow:
+    requirement: dict[str, Any]
+    counts: dict[str, int] = field(default_factory=counts)
+    failing_hosts: list[str] = field(default_factory=list)
+    error_hosts: list[str] = field(default_factory=list)
+    expired_hosts: list[str] = field(default_factory=list)
+    waived_hosts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ClauseGroup:
+    clause: str
+    rows: list[RequirementRow]
+
+
+@dataclass
+class SystemGroup:
+    system: str
+    security_officer: str
+    security_managers: list[str]
+    hosts: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=counts)
+    # host -> requirement ids that failed (fail or error) on it
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+
+class ReportView:
+    """Lookups and groupings over one (valid) report document."""
+
+    def __init__(self, report: dict[str, Any]) -> None:
+        self.report = report
+        self.requirements: dict[str, dict[str, Any]] = {r["id"]: r for r in report["requirements"]}
+        self.hosts: dict[str, dict[str, Any]] = {h["name"]: h for h in report["hosts"]}
+        self.findings_by_host: dict[str, list[dict[str, Any]]] = {name: [] for name in self.hosts}
+        for finding in report["findings"]:
+            self.findings_by_host.setdefault(finding["host"], []).append(finding)
+        for items in self.findings_by_host.values():
+            items.sort(key=self.finding_key)
+
+    def finding_key(self, finding: dict[str, Any]) -> tuple[int, tuple[tuple[int, int, str], ...], str]:
+        return (_STATUS_RANK.get(finding["status"], 9), clause_key(finding["clause"]), finding["requirement"])
+
+    def requirement(self, requirement_id: str) -> dict[str, Any]:
+        return self.requirements[requirement_id]
+
+    def host_counts(self, name: str) -> dict[str, int]:
+        result = counts()
+        for finding in self.findings_by_host.get(name, []):
+            result[finding["status"]] = result.get(finding["status"], 0) + 1
+        return result
+
+    def problem_findings(self, name: str) -> list[dict[str, Any]]:
+        """The host's fail and error findings (what drifts or could not be checked)."""
+        return [f for f in self.findings_by_host.get(name, []) if f["status"] in ("fail", "error")]
+
+    def by_clause(self) -> list[ClauseGroup]:
+        rows: dict[str, RequirementRow] = {r["id"]: RequirementRow(r) for r in self.report["requirements"]}
+        for finding in self.report["findings"]:
+            row = rows[finding["requirement"]]
+            row.counts[finding["status"]] += 1
+            if finding["status"] == "fail":
+                row.failing_hosts.append(finding["host"])
+                if is_expired_fail(finding):
+                    row.expired_hosts.append(finding["host"])
+            elif finding["status"] == "error":
+                row.error_hosts.append(finding["host"])
+            elif finding["status"] == "waived":
+                row.waived_hosts.append(finding["host"])
+        groups: dict[str, list[RequirementRow]] = {}
+        for row in rows.values():
+            groups.setdefault(row.requirement["clause"], []).append(row)
+        return [
+            ClauseGroup(clause, sorted(group, key=lambda r: r.requirement["id"]))
+            for clause, group in sorted(groups.items(), key=lambda item: clause_key(item[0]))
+        ]
+
+    def by_system(self) -> list[SystemGroup]:
+        groups: dict[str, SystemGroup] = {}
+        for host in self.report["hosts"]:
+            group = groups.setdefault(
+                host["system"],
+                SystemGroup(host["system"], host["security_officer"], list(host["security_managers"])),
+            )
+            group.hosts.append(host["name"])
+            for finding in self.findings_by_host.get(host["name"], []):
+                group.counts[finding["status"]] += 1
+            failed = [f["requirement"] for f in self.problem_findings(host["name"])]
+            if failed or host["status"] == "error":
+                group.problems[host["name"]] = failed
+        return sorted(groups.values(), key=lambda g: (g.security_officer, g.system))
