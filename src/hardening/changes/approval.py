@@ -1,0 +1,498 @@
+"""Approvals of change plans, signed by a second person with Ed25519, so that editing a file cannot forge one.
+
+Policy: 第2章 6(1)④ウ 「システム変更等の作業を行う場合は、2名以上で作業し、互いにその作業を確認しなければならない。」
+and 第2章 1(7)① 「承認又は許可の申請を行う者とその承認者又は許可者は、同じ者が兼務してはならない。」
+
+An approval record (schemas/approval.schema.json) names the plan by id and digest, its planner, the approver, when,
+and the scope approved (a subset of the plan's hosts and requirement ids). Its ``signature`` is Ed25519 over the
+canonical JSON of the record without ``signature``. :func:`verify_approval` checks it with the public key held in the
+trusted registry ``approvers.yaml`` for the named approver, never with anything inside the record; the registry is
+the root of trust and must itself be protected (permissions, version control, review of every change).
+
+Names are compared after normalisation (:func:`normalise_name`: NFKC, case-folded, whitespace removed, ``DOMAIN\\``
+and ``@realm`` dropped), so ``Tanaka``, ``ｔａｎａｋａ`` and ``CITY\\tanaka`` are the same person. Normalisation errs on
+the side of refusing: two different people whose names normalise alike cannot approve each other's plans.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from hardening.core.errors import HardeningError, InputError
+from hardening.core.schemas import check, validator
+from hardening.core.secrets import REDACTOR
+from hardening.core.yamlio import LoadedYaml, load_yaml
+
+FORMAT_VERSION = "1.0"
+SCHEMA = "approval.schema.json"
+ALL_ZONES = "*"
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_KEY_NAME = re.compile(r"^[^\s/\\.][^\s/\\]*$")
+
+
+class ApprovalError(HardeningError):
+    """The approval is missing, forged, stale, self-made or out of scope: nothing may be applied on it."""
+
+
+class SelfApprovalError(ApprovalError):
+    """The approver is the planner (第2章 1(7)①)."""
+
+
+class UnknownApproverError(ApprovalError):
+    """The approver is not in the trusted registry."""
+
+
+class BadSignatureError(ApprovalError):
+    """The signature does not verify with the registry's key for the named approver (record edited or forged)."""
+
+
+class PlanModifiedError(ApprovalError):
+    """The approval is for another plan, or the plan changed since it was approved."""
+
+
+class ScopeError(ApprovalError):
+    """The approved scope is empty, goes beyond the plan, or covers zones the approver may not approve."""
+
+
+class ApprovalKeyError(ApprovalError):
+    """A key cannot be created or loaded (missing, wrong passphrase, not Ed25519, readable by others)."""
+
+
+class ApprovalFormatError(InputError, ApprovalError):
+    """An approval record is not valid against the schema. Names the file and the place."""
+
+
+class RegistryError(InputError):
+    """The approver registry (approvers.yaml) is invalid. Names the file and the place."""
+
+
+# -- names -------------------------------------------------------------------------------------------------------------
+
+
+def normalise_name(name: str) -> str:
+    """The identity a name stands for: NFKC, case-folded, no whitespace, without ``DOMAIN\\`` or ``@realm``."""
+    text = "".join(unicodedata.normalize("NFKC", name).casefold().split())
+    text = text.rsplit("\\", 1)[-1]
+    return text.split("@", 1)[0]
+
+
+def _same_person(planner: str, approver: str, aliases: Iterable[str] = ()) -> bool:
+    who = normalise_name(planner)
+    return any(who == normalise_name(name) for name in (approver, *aliases))
+
+
+# -- keys --------------------------------------------------------------------------------------------------------------
+
+
+def _passphrase_bytes(passphrase: str | bytes | None) -> bytes | None:
+    if passphrase is None:
+        return None
+    text = passphrase.decode("utf-8", "replace") if isinstance(passphrase, bytes) else passphrase
+    REDACTOR.register(text)
+    return passphrase if isinstance(passphrase, bytes) else passphrase.encode("utf-8")
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+    try:
+        os.fchmod(fd, mode)  # whatever the umask
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def generate_keypair(
+    name: str,
+    directory: str | os.PathLike[str],
+    passphrase: str | bytes | None = None,
+    *,
+    public_format: Literal["openssh", "pem"] = "openssh",
+) -> tuple[Path, Path]:
+    """Create ``<name>.key`` (PKCS8 PEM, mode 0600, encrypted if a passphrase is given) and ``<name>.pub``.
+
+    Returns (private key path, public key path). The public key text is what goes into approvers.yaml.
+    Raises ApprovalKeyError for a name unusable as a file name or when either file already exists (an approver
+    key is never overwritten).
+    """
+    if not isinstance(name, str) or not _KEY_NAME.match(name) or len(name) > 128:
+        raise ApprovalKeyError(f"approver name {name!r} cannot name a key file (no spaces, slashes or leading dot)")
+    folder = Path(directory)
+    key_path, pub_path = folder / f"{name}.key", folder / f"{name}.pub"
+    for path in (key_path, pub_path):
+        if path.exists():
+            raise ApprovalKeyError(f"{path} already exists; refusing to overwrite an approver key")
+    secret = _passphrase_bytes(passphrase)
+    if secret == b"":
+        raise ApprovalKeyError("an empty passphrase encrypts nothing; give none or a real one")
+    key = Ed25519PrivateKey.generate()
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(secret) if secret else serialization.NoEncryption()
+    )
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    public = key.public_key()
+    if public_format == "openssh":
+        comment = "".join(name.split())
+        public_text = public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        public_text += b" " + comment.encode("utf-8") + b"\n"
+    else:
+        public_text = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_new(key_path, private_pem, 0o600)
+        _write_new(pub_path, public_text, 0o644)
+    except FileExistsError as exc:
+        raise ApprovalKeyError(f"{exc.filename} already exists; refusing to overwrite an approver key") from None
+    except OSError as exc:
+        raise ApprovalKeyError(f"cannot write the key pair in {folder}: {exc.strerror}") from None
+    return key_path, pub_path
+
+
+def load_private_key(path: str | os.PathLike[str], passphrase: str | bytes | None = None) -> Ed25519PrivateKey:
+    """Load an approver's Ed25519 private key (PKCS8 PEM or OpenSSH), decrypting it with the passphrase if given.
+
+    Raises ApprovalKeyError naming the file (never its content) when it is missing, readable by group or others,
+    encrypted without a passphrase, decrypted with a wrong one, or not an Ed25519 key.
+    """
+    key_path = Path(path)
+    try:
+        mode = key_path.stat().st_mode
+        data = key_path.read_bytes()
+    except FileNotFoundError:
+        raise ApprovalKeyError(f"{key_path}: private key file not found") from None
+    except OSError as exc:
+        raise ApprovalKeyError(f"{key_path}: cannot read the private key ({exc.strerror})") from None
+    if mode & 0o077:
+        raise ApprovalKeyError(f"{key_path}: the private key is accessible by group or others "
+                               f"(mode {mode & 0o777:o}); chmod 600 it")
+    secret = _passphrase_bytes(passphrase)
+    try:
+        if data.lstrip().startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----"):
+            key: Any = serialization.load_ssh_private_key(data, secret)
+        else:
+            key = serialization.load_pem_private_key(data, secret)
+    except TypeError:
+        if secret is None:
+            raise ApprovalKeyError(f"{key_path}: the private key is encrypted: a passphrase is needed") from None
+        raise ApprovalKeyError(f"{key_path}: the private key is not encrypted but a passphrase was given") from None
+    except (ValueError, UnsupportedAlgorithm):
+        what = "wrong passphrase, or not a private key" if secret is not None else "not a private key"
+        raise ApprovalKeyError(f"{key_path}: cannot load the private key ({what})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ApprovalKeyError(f"{key_path}: not an Ed25519 private key ({type(key).__name__})")
+    return key
+
+
+def parse_public_key(text: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from an OpenSSH line (``ssh-ed25519 AAAA… comment``) or PEM. Raises ValueError."""
+    data = text.strip().encode("utf-8")
+    try:
+        if data.startswith(b"ssh-"):
+            key: Any = serialization.load_ssh_public_key(data)
+        else:
+            key = serialization.load_pem_public_key(data)
+    except (ValueError, UnsupportedAlgorithm):
+        raise ValueError("not a readable public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"not an Ed25519 public key ({type(key).__name__})")
+    return key
+
+
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+# -- registry ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Approver:
+    """One trusted approver: the key that verifies their signatures and the zones they may approve."""
+
+    name: str
+    title: str
+    public_key: Ed25519PublicKey = field(repr=False)
+    may_approve: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+
+    def may_approve_zone(self, zone: str) -> bool:
+        return ALL_ZONES in self.may_approve or zone in self.may_approve
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The trusted approver registry, by exact name."""
+
+    approvers: Mapping[str, Approver]
+    source: str = "approvers.yaml"
+
+    def get(self, name: str) -> Approver | None:
+        return self.approvers.get(name)
+
+
+def _duplicate_key(node: yaml.Node | None, path: list[str | int]) -> tuple[str, int] | None:
+    """(JSON pointer, line) of the first mapping key given a second time: YAML keeps the last one silently, and a
+    trust registry must not hide an entry below another of the same name."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                return "/" + "/".join(str(p) for p in [*path, key]), key_node.start_mark.line + 1
+            seen.add(key)
+            found = _duplicate_key(value_node, [*path, key])
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _duplicate_key(item, [*path, index])
+            if found:
+                return found
+    return None
+
+
+def parse_registry(data: Any, source: str, loaded: LoadedYaml | None = None) -> Registry:
+    """Build a Registry from already-parsed data (schema-checked here). Raises RegistryError naming source/place."""
+    check(data, validator(SCHEMA, "registry"), source, RegistryError, loaded)
+
+    def where(parts: list[str | int]) -> str:
+        return loaded.where(parts) if loaded is not None else "/" + "/".join(str(p) for p in parts)
+
+    approvers: dict[str, Approver] = {}
+    key_owner: dict[bytes, str] = {}
+    identity_owner: dict[str, str] = {}
+    for name, entry in data["approvers"].items():
+        try:
+            public_key = parse_public_key(entry["public_key"])
+        except ValueError as exc:
+            raise RegistryError(source, where(["approvers", name, "public_key"]),
+                                f"{exc} (expected 'ssh-ed25519 AAAA…' or a PEM public key)") from None
+        raw = _raw(public_key)
+        if raw in key_owner:
+            # One key under two names would let one person approve their own plan under the other name.
+            raise RegistryError(source, where(["approvers", name, "public_key"]),
+                                f"same public key as approver {key_owner[raw]!r}: one key, one person, one name")
+        key_owner[raw] = name
+        aliases = tuple(entry.get("aliases", ()))
+        for index, identity in enumerate((name, *aliases)):
+            normal = normalise_name(identity)
+            if not normal:
+                raise RegistryError(source, where(["approvers", name, "aliases", index - 1] if index else
+                                                  ["approvers", name]), f"{identity!r} names nobody")
+            if identity_owner.get(normal, name) != name:
+                raise RegistryError(source, where(["approvers", name]), f"{identity!r} is also a name of approver "
+                                    f"{identity_owner[normal]!r}: each person appears once")
+            identity_owner[normal] = name
+        approvers[name] = Approver(name, entry["title"], public_key, tuple(entry["may_approve"]), aliases)
+    return Registry(approvers, source)
+
+
+def load_registry(path: str | os.PathLike[str]) -> Registry:
+    """Load and validate approvers.yaml. Raises RegistryError naming the file, the JSON pointer and the line."""
+    file = Path(path)
+    loaded = load_yaml(file, RegistryError)
+    duplicate = _duplicate_key(yaml.compose(file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader), [])
+    if duplicate:
+        pointer, line = duplicate
+        raise RegistryError(str(file), f"{pointer} (line {line})", "key given a second time (YAML would silently "
+                            "keep only the last)")
+    return parse_registry(loaded.data, str(file), loaded)
+
+
+# -- records -----------------------------------------------------------------------------------------------------------
+
+
+def signed_bytes(record: Mapping[str, Any]) -> bytes:
+    """What the signature covers: canonical JSON of the record without ``signature``, UTF-8."""
+    body = {key: value for key, value in record.items() if key != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _normalise_scope(scope: Mapping[str, Iterable[str]], source: str) -> dict[str, list[str]]:
+    if not isinstance(scope, Mapping) or not scope:
+        raise ScopeError(f"{source}: /scope/hosts: nothing to approve (give at least one host and requirement)")
+    result: dict[str, list[str]] = {}
+    for host, ids in scope.items():
+        if not isinstance(host, str) or not host:
+            raise ScopeError(f"{source}: /scope/hosts: host names must be non-empty strings, got {host!r}")
+        if isinstance(ids, str):
+            raise ScopeError(f"{source}: /scope/hosts/{host}: give a list of requirement ids, not one string")
+        unique = sorted(set(ids))
+        if not unique:
+            raise ScopeError(f"{source}: /scope/hosts/{host}: no requirement ids (leave the host out instead)")
+        result[host] = unique
+    return dict(sorted(result.items()))
+
+
+def _utc_now(now: dt.datetime | None) -> str:
+    moment = dt.datetime.now(dt.UTC) if now is None else now
+    if moment.tzinfo is None:
+        raise ValueError("`now` must be timezone-aware")
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def sign_approval(
+    plan_digest: str,
+    plan_id: str,
+    planner: str,
+    approver_name: str,
+    private_key_path: str | os.PathLike[str],
+    scope: Mapping[str, Iterable[str]],
+    passphrase: str | bytes | None = None,
+    now: dt.datetime | None = None,
+    *,
+    registry: Registry | None = None,
+) -> dict[str, Any]:
+    """Sign an approval of ``scope`` ({host: [requirement ids]}, a subset of the plan) and return the record.
+
+    Raises SelfApprovalError when the approver is the planner (normalised names; with ``registry`` also the
+    approver's aliases), ScopeError for an empty scope, ApprovalKeyError when the key cannot be loaded,
+    ApprovalFormatError when the result would not be a valid record (bad digest, id or name), and, with
+    ``registry``, UnknownApproverError / BadSignatureError when the key is not the one the registry trusts for
+    this approver (caught here rather than at apply time).
+    """
+    source = f"approval of plan {plan_id!r}"
+    approver: Approver | None = None
+    if registry is not None:
+        approver = registry.get(approver_name)
+        if approver is None:
+            raise UnknownApproverError(f"{registry.source}: /approvers: no approver {approver_name!r}")
+    if not isinstance(planner, str) or not isinstance(approver_name, str):
+        raise ApprovalFormatError(source, "/planner", "planner and approver must be names (strings)")
+    if _same_person(planner, approver_name, approver.aliases if approver else ()):
+        raise SelfApprovalError(f"{source}: approver {approver_name!r} is the planner {planner!r}: the requester "
+                                "and the approver must be different people (第2章 1(7)①, 6(1)④ウ)")
+    body: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "plan_id": plan_id,
+        "plan_digest": plan_digest,
+        "planner": planner,
+        "approver": approver_name,
+        "approved_at": _utc_now(now),
+        "scope": {"hosts": _normalise_scope(scope, source)},
+    }
+    # Check the fields before asking for the key (and its passphrase): a placeholder stands in for the signature.
+    check({**body, "signature": "A" * 86 + "=="}, validator(SCHEMA), source, ApprovalFormatError)
+    key = load_private_key(private_key_path, passphrase)
+    if registry is not None and approver is not None and _raw(key.public_key()) != _raw(approver.public_key):
+        raise BadSignatureError(f"{private_key_path}: not the key {registry.source} trusts for approver "
+                                f"{approver_name!r}")
+    record = {**body, "signature": base64.b64encode(key.sign(signed_bytes(body))).decode("ascii")}
+    check(record, validator(SCHEMA), source, ApprovalFormatError)
+    return record
+
+
+def verify_approval(
+    record: Mapping[str, Any],
+    plan_digest: str,
+    planner: str,
+    registry: Registry,
+    *,
+    plan_hosts: Mapping[str, Iterable[str]],
+    host_zones: Mapping[str, str] | None = None,
+    plan_id: str | None = None,
+    source: str = "approval record",
+) -> dict[str, list[str]]:
+    """Check an approval against the plan about to be applied; return the verified scope {host: [ids]}.
+
+    ``plan_hosts``: what the plan contains ({host: [requirement ids]}); ``host_zones``: host -> zone, needed when
+    the approver may approve only some zones (without it such an approval is refused: fail closed).
+
+    Checks, in order, raising: ApprovalFormatError (schema), UnknownApproverError (not in the registry),
+    BadSignatureError (signature does not verify with the registry's key: any edit of the record, or a key the
+    registry does not trust), PlanModifiedError (plan digest, id or planner differ: the plan changed since approval),
+    SelfApprovalError (approver is the planner or one of the approver's aliases), ScopeError (a host or
+    requirement not in the plan, or a zone the approver may not approve).
+    """
+    if not isinstance(plan_digest, str) or not _DIGEST.match(plan_digest):
+        raise ValueError("plan_digest must be 'sha256:' + 64 hex digits")
+    check(dict(record), validator(SCHEMA), source, ApprovalFormatError)
+    name: str = record["approver"]
+    approver = registry.get(name)
+    if approver is None:
+        known = ", ".join(sorted(registry.approvers)) or "none"
+        raise UnknownApproverError(f"{source}: /approver: {name!r} is not in the approver registry "
+                                   f"{registry.source} (known: {known})")
+    try:
+        signature = base64.b64decode(record["signature"], validate=True)
+        approver.public_key.verify(signature, signed_bytes(record))
+    except (binascii.Error, InvalidSignature):
+        raise BadSignatureError(f"{source}: /signature: does not verify with the key {registry.source} holds for "
+                                f"{name!r}: the record was edited after signing or signed with another key") from None
+    if record["plan_digest"] != plan_digest:
+        raise PlanModifiedError(f"{source}: /plan_digest: approved {record['plan_digest']}, the plan now is "
+                                f"{plan_digest}: the plan changed since it was approved; approve it again")
+    if plan_id is not None and record["plan_id"] != plan_id:
+        raise PlanModifiedError(f"{source}: /plan_id: approval is for plan {record['plan_id']!r}, not {plan_id!r}")
+    if normalise_name(record["planner"]) != normalise_name(planner):
+        raise PlanModifiedError(f"{source}: /planner: approval is for a plan by {record['planner']!r}, "
+                                f"this plan is by {planner!r}")
+    if _same_person(planner, name, approver.aliases) or _same_person(record["planner"], name, approver.aliases):
+        raise SelfApprovalError(f"{source}: /approver: {name!r} is the planner {planner!r}: the requester and the "
+                                "approver must be different people (第2章 1(7)①, 6(1)④ウ)")
+    approved: dict[str, list[str]] = record["scope"]["hosts"]
+    planned = {host: set(ids) for host, ids in plan_hosts.items()}
+    for host, ids in approved.items():
+        if host not in planned:
+            raise ScopeError(f"{source}: /scope/hosts/{host}: host {host!r} is not in the plan")
+        extra = sorted(set(ids) - planned[host])
+        if extra:
+            raise ScopeError(f"{source}: /scope/hosts/{host}: {', '.join(extra)} not in the plan for {host!r}")
+        if ALL_ZONES in approver.may_approve:
+            continue
+        zone = None if host_zones is None else host_zones.get(host)
+        if zone is None:
+            raise ScopeError(f"{source}: /scope/hosts/{host}: zone of {host!r} unknown, and {name!r} may approve "
+                             f"only zones {', '.join(approver.may_approve)}")
+        if not approver.may_approve_zone(zone):
+            raise ScopeError(f"{source}: /scope/hosts/{host}: {name!r} ({approver.title}) may approve zones "
+                             f"{', '.join(approver.may_approve)} only; {host!r} is in zone {zone!r}")
+    return {host: sorted(ids) for host, ids in sorted(approved.items())}
+
+
+def read_approval(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read an approval record file (JSON) and check it against the schema; signature is not checked here.
+
+    Raises ApprovalFormatError naming the file and the place.
+    """
+    file = Path(path)
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise ApprovalFormatError(str(file), "/", f"key {key!r} given twice")
+            result[key] = value
+        return result
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"), object_pairs_hook=no_duplicates)
+    except FileNotFoundError:
+        raise ApprovalFormatError(str(file), "/", "file not found") from None
+    except UnicodeDecodeError:
+        raise ApprovalFormatError(str(file), "/", "not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ApprovalFormatError(str(file), f"line {exc.lineno}, column {exc.colno}", f"not JSON: {exc.msg}") from None
+    check(data, validator(SCHEMA), str(file), ApprovalFormatError)
+    record: dict[str, Any] = data
+    return record
+
+
+def write_approval(record: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write an approval record as readable JSON (any layout verifies: the signature covers the canonical form)."""
+    Path(path).write_text(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
