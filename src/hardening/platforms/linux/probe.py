@@ -1,0 +1,2629 @@
+"""Linux fact probe of `hardening`: collects the normalized facts of ONE host.
+
+Why this file exists
+--------------------
+The auditor must learn the *effective* security settings of a Linux host
+(what the daemons and PAM modules actually apply, not what a naive grep of one
+file suggests) without installing anything there.  It sends this single,
+self-contained file over ONE SSH exec as ``sudo -n python3 -`` (script on
+stdin); the probe prints ONE JSON document on stdout: the facts document of
+``schemas/facts.schema.json`` (format_version "1").  The auditor then
+overwrites ``host`` with the inventory name and ``device_class`` with the
+inventory's class.
+
+Rules this file keeps (do not break them when editing)
+-----------------------------------------------------
+* Standard library only; runs on the target's python3, 3.7 or newer (no walrus,
+  no ``match``, no ``f"{x=}"``, no ``list[str]`` evaluated at run time, no
+  ``str.removeprefix``).
+* Read-only: never writes anything on the host (no files, no bytecode caches),
+  never prompts (every command gets stdin=/dev/null), every command has a
+  timeout.  Meant to finish well under 0.5 s on a small host.
+* "Cannot know" is not "known to be off": a fact that cannot be determined is
+  LEFT OUT of ``facts`` and its JSON pointer (relative to facts, e.g.
+  ``/time/offset_ms_abs``) goes into ``errors`` with a short reason.  A fact
+  determined to be absent/disabled is a real value (false / null / []).
+* An unexpected exception in one section becomes errors for that section's
+  facts; it never crashes the whole probe.
+* No secrets in evidence: /etc/shadow, private keys, vault and password files
+  are never excerpted, inline secret values (``pwd="…"``, ``password: …``) are
+  masked.  Config excerpts drop comment/blank lines and are capped (~1500
+  characters).
+* Typed for ``mypy --strict`` with string annotations (``from __future__ import
+  annotations``) and ``# type:`` comments only, so nothing typed runs on 3.7.
+* Effective values: each parser follows the consuming program's real rules
+  (sshd first-value-wins across Include, libpwquality's read order, logrotate's
+  first-rule-wins, kmod's directory precedence, dconf profiles and locks …);
+  the docstrings say which rule and where a choice had to be made.
+* Importable on the auditor: parsers are pure functions (text in, values out);
+  I/O lives in thin collector functions that take a ``Ctx`` whose ``root``
+  prefix (default "/") lets unit tests point them at a fake filesystem (where
+  commands are simply unavailable).  ``main()`` only runs under
+  ``if __name__ == "__main__":``.
+"""
+from __future__ import annotations
+
+import sys
+
+if __name__ == "__main__":
+    sys.dont_write_bytecode = True  # read-only on the host, even for lazy stdlib imports
+
+import datetime  # noqa: E402
+import fnmatch  # noqa: E402
+import glob as _glob  # noqa: E402
+import ipaddress  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from typing import Any, Callable, Mapping, cast  # noqa: E402
+
+PROBE_NAME = "hardening-linux-probe"
+PROBE_VERSION = "1.0.0"
+
+CMD_TIMEOUT = 5.0
+EXCERPT_MAX = 1500
+EVIDENCE_PER_POINTER = 12
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# Paths whose content must never appear in evidence (secrets).  PAM and
+# pwquality files are configuration, not secrets, and stay excerptable.
+_SENSITIVE_RE = re.compile(
+    r"(^/etc/(g?shadow|gshadow-|shadow-|security/opasswd|sudoers)($|\.)|"
+    r"/ssh_host_[^/]*_key$|/id_[a-z0-9]+$|\.(key|pem|p12|pfx|keytab|kdb|kdbx)$|/private/|"
+    r"vault|secret|credential|token|"
+    r"/[^/]*passw(or)?d[^/]*$|"
+    r"chrony\.keys$|ntp\.keys$)",
+    re.IGNORECASE,
+)
+_NOT_SENSITIVE_PREFIXES = ("/etc/pam.d/", "/etc/security/pwquality.conf")
+# Inline secrets in otherwise harmless config (e.g. rsyslog ommysql pwd="…"):
+# the value of any key that ENDS in a secret-ish word is masked in excerpts.
+_INLINE_SECRET_RE = re.compile(
+    r"(?i)(\b[\w.-]*(?:pass|passwd|password|passphrase|pwd|secret|token|api[_-]?key|credentials?)"
+    r"\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;)]+)"
+)
+
+# Facts each section is responsible for: used to turn an unexpected exception
+# into errors for exactly the facts the section did not produce.
+SECTION_FACTS = {
+    "os": ["/os/family", "/os/name", "/os/version", "/os/kernel", "/os/hostname"],
+    "password_policy": [
+        "/password_policy/enforced",
+        "/password_policy/min_length",
+        "/password_policy/min_char_classes",
+        "/password_policy/enforce_for_root",
+    ],
+    "lockout": ["/login/lockout_threshold", "/login/lockout_duration_seconds"],
+    "ssh": [
+        "/login/banner",
+        "/login/last_login_shown",
+        "/remote_access/ssh/enabled",
+        "/remote_access/ssh/permit_root_login",
+        "/remote_access/ssh/password_authentication",
+        "/remote_access/ssh/max_auth_tries",
+        "/remote_access/ssh/protocol_version",
+        "/remote_access/privileged_remote_login",
+    ],
+    "idle_timeout": ["/login/idle_timeout_seconds"],
+    "network": ["/network/exposed_sockets"],
+    "services": ["/services/prohibited_present"],
+    "time": [
+        "/time/ntp_servers",
+        "/time/synchronized",
+        "/time/selected_source",
+        "/time/offset_ms_abs",
+        "/time/stratum",
+    ],
+    "logging": ["/logging/remote_targets", "/logging/retention_days", "/logging/retention_by_log"],
+    "removable_media": ["/removable_media/usb_storage_blocked", "/removable_media/usb_storage_loaded"],
+    "screen_lock": ["/screen_lock/enabled", "/screen_lock/idle_seconds", "/screen_lock/enforced"],
+    "firmware": ["/firmware/admin_password_set", "/firmware/power_on_password_set", "/firmware/interface"],
+    "disk_encryption": ["/disk_encryption/os_volume_encrypted", "/disk_encryption/method"],
+    "antimalware": ["/antimalware/products", "/antimalware/resident", "/antimalware/signature_age_days"],
+}
+
+
+# ---------------------------------------------------------------------------
+# Generic helpers (pure)
+# ---------------------------------------------------------------------------
+
+def strip_comment_lines(text: str, comment_chars: str = "#") -> str:
+    """Config text without blank lines and lines that start with a comment char."""
+    out = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s[0] in comment_chars:
+            continue
+        out.append(line.rstrip())
+    return "\n".join(out)
+
+
+def cap(text: str, limit: int = EXCERPT_MAX) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - 14] + "\n…[truncated]"
+
+
+def redact(text: str) -> str:
+    """Mask inline secret values (key=value / key: value) in an excerpt."""
+    return _INLINE_SECRET_RE.sub(lambda m: m.group(1) + "***", text)
+
+
+def is_sensitive_path(path: str) -> bool:
+    path = path or ""
+    if path.startswith(_NOT_SENSITIVE_PREFIXES):
+        return False
+    return bool(_SENSITIVE_RE.search(path))
+
+
+def to_int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def int_or(value: Any, default: int) -> int:
+    v = to_int(value)
+    return default if v is None else v
+
+
+def bool_word(value: Any) -> bool | None:
+    """sshd/dconf style yes/no/true/false -> bool or None."""
+    v = str(value).strip().strip("'\"").lower()
+    if v in ("yes", "true", "on", "1"):
+        return True
+    if v in ("no", "false", "off", "0"):
+        return False
+    return None
+
+
+def utc_text(ts: float, fmt: str) -> str:
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime(fmt)
+
+
+def set_pointer(tree: dict[str, Any], pointer: str, value: Any) -> None:
+    parts = pointer.strip("/").split("/")
+    node = tree
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+
+
+def has_pointer(tree: dict[str, Any], pointer: str) -> bool:
+    node = tree
+    for p in pointer.strip("/").split("/"):
+        if not isinstance(node, dict) or p not in node:
+            return False
+        node = node[p]
+    return True
+
+
+# ---------------------------------------------------------------------------
+# I/O context: everything that touches the host goes through here
+# ---------------------------------------------------------------------------
+
+class CmdResult(object):
+    def __init__(self, rc: int | None, out: str, err: str, argv: list[str]) -> None:
+        self.rc = rc
+        self.out = out
+        self.err = err
+        self.argv = argv
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+class Proc(object):
+    def __init__(self, pid: int, comm: str, cmdline: str) -> None:
+        self.pid = pid
+        self.comm = comm
+        self.cmdline = cmdline
+
+
+class Ctx(object):
+    """Host access with a root prefix, plus the facts/errors/evidence being built.
+
+    Paths given to the methods are *host* paths ("/etc/ssh/sshd_config"); they
+    are resolved below ``root``.  Commands run only when root is "/" (unless
+    ``commands`` says otherwise): under a fake root they are "not available".
+    """
+
+    def __init__(self, root: str = "/", commands: bool | None = None, now: float | None = None) -> None:
+        self.root = os.path.abspath(root)
+        self.commands = (self.root == "/") if commands is None else bool(commands)
+        self.now = now if now is not None else time.time()
+        self.facts = {}  # type: dict[str, Any]
+        self.errors = {}  # type: dict[str, str]
+        self.evidence = {}  # type: dict[str, list[dict[str, str]]]
+        self._cache = {}  # type: dict[str, Any]
+
+    # -- paths ------------------------------------------------------------
+    def p(self, path: str) -> str:
+        if self.root == "/":
+            return path
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def unroot(self, real: str) -> str:
+        if self.root == "/":
+            return real
+        rel = os.path.relpath(real, self.root)
+        return "/" + rel if rel != "." else "/"
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(self.p(path))
+
+    def isdir(self, path: str) -> bool:
+        return os.path.isdir(self.p(path))
+
+    def isfile(self, path: str) -> bool:
+        return os.path.isfile(self.p(path))
+
+    def read(self, path: str, limit: int = 2 * 1024 * 1024) -> str | None:
+        try:
+            with open(self.p(path), "r", encoding="utf-8", errors="replace") as fh:
+                return fh.read(limit)
+        except (IOError, OSError):
+            return None
+
+    def read_bytes(self, path: str, n: int) -> bytes | None:
+        try:
+            with open(self.p(path), "rb") as fh:
+                return fh.read(n)
+        except (IOError, OSError):
+            return None
+
+    def listdir(self, path: str) -> list[str] | None:
+        try:
+            return sorted(os.listdir(self.p(path)))
+        except (IOError, OSError):
+            return None
+
+    def glob(self, pattern: str) -> list[str]:
+        """Sorted host paths matching a glob (like glob(3) with default flags)."""
+        if self.root == "/":
+            return sorted(_glob.glob(pattern))
+        real = _glob.escape(self.root) + "/" + pattern.lstrip("/")
+        return sorted(self.unroot(x) for x in _glob.glob(real))
+
+    def mtime(self, path: str) -> float | None:
+        try:
+            return os.stat(self.p(path)).st_mtime
+        except (IOError, OSError):
+            return None
+
+    def realpath(self, path: str) -> str:
+        """realpath of a host path, returned as a host path (symlinks resolved under root)."""
+        if self.root == "/":
+            return os.path.realpath(path)
+        # Resolve symlinks manually so absolute link targets stay under root.
+        parts = [x for x in path.split("/") if x]
+        cur = "/"
+        seen = 0
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                cur = os.path.dirname(cur.rstrip("/")) or "/"
+                continue
+            if part == ".":
+                continue
+            cand = os.path.join(cur, part)
+            real = self.p(cand)
+            if os.path.islink(real):
+                seen += 1
+                if seen > 40:
+                    return cand
+                target = os.readlink(real)
+                if target.startswith("/"):
+                    cur = "/"
+                parts = [x for x in target.split("/") if x] + parts
+                continue
+            cur = cand
+        return cur
+
+    # -- commands ---------------------------------------------------------
+    def which(self, name: str) -> str | None:
+        if not self.commands:
+            return None
+        return shutil.which(name, path=SAFE_PATH)
+
+    def run(self, argv: list[str], timeout: float = CMD_TIMEOUT) -> CmdResult | None:
+        """Run a command; None if it is not available (or commands are off)."""
+        exe = self.which(argv[0])
+        if exe is None:
+            return None
+        env = {"PATH": SAFE_PATH, "LC_ALL": "C", "LANG": "C"}
+        try:
+            cp = subprocess.run(
+                [exe] + list(argv[1:]),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                timeout=timeout,
+                env=env,
+            )
+        except subprocess.TimeoutExpired:
+            return CmdResult(None, "", "timed out after %ss" % timeout, argv)
+        except (OSError, ValueError) as exc:
+            return CmdResult(None, "", str(exc), argv)
+        return CmdResult(
+            cp.returncode,
+            cp.stdout.decode("utf-8", "replace"),
+            cp.stderr.decode("utf-8", "replace"),
+            argv,
+        )
+
+    # -- processes ----------------------------------------------------------
+    def processes(self) -> list[Proc] | None:
+        """[Proc] from <root>/proc/[0-9]*; None if /proc cannot be read."""
+        if "procs" in self._cache:
+            return cast("list[Proc] | None", self._cache["procs"])
+        names = self.listdir("/proc")
+        procs = None  # type: list[Proc] | None
+        if names is not None:
+            procs = []
+            for name in names:
+                if not name.isdigit():
+                    continue
+                comm = self.read("/proc/%s/comm" % name, 256)
+                if comm is None:
+                    continue
+                cmd = self.read_bytes("/proc/%s/cmdline" % name, 4096) or b""
+                cmdline = cmd.replace(b"\0", b" ").decode("utf-8", "replace").strip()
+                procs.append(Proc(int(name), comm.strip(), cmdline))
+            if not procs:
+                procs = None  # a /proc without processes is not a real /proc
+        self._cache["procs"] = procs
+        return procs
+
+    def running(self, *comms: str) -> bool | None:
+        """True/False whether a process with one of these comm names runs; None if unknown."""
+        procs = self.processes()
+        if procs is None:
+            return None
+        wanted = set(c[:15] for c in comms)
+        return any(p.comm in wanted for p in procs)
+
+    # -- results ------------------------------------------------------------
+    def fact(self, pointer: str, value: Any) -> None:
+        set_pointer(self.facts, pointer, value)
+        self.errors.pop(pointer, None)
+
+    def error(self, pointer: str, reason: str) -> None:
+        if not has_pointer(self.facts, pointer):
+            self.errors[pointer] = str(reason)[:300]
+
+    def add_evidence(self, pointer: str, source: str, excerpt: str | None = None) -> None:
+        items = self.evidence.setdefault(pointer, [])
+        if len(items) >= EVIDENCE_PER_POINTER:
+            return
+        item = {"source": source}
+        if excerpt is not None:
+            if source.startswith("file:") and is_sensitive_path(source[5:]):
+                excerpt = "(content withheld: sensitive file)"
+            item["excerpt"] = cap(redact(excerpt))
+        items.append(item)
+
+    def file_evidence(self, pointer: str, path: str, text: str | None = None, strip: bool = True) -> None:
+        if text is None:
+            text = self.read(path)
+        if text is None:
+            self.add_evidence(pointer, "file:" + path, "(missing)")
+            return
+        body = strip_comment_lines(text) if strip else text
+        self.add_evidence(pointer, "file:" + path, body if body.strip() else "(no active lines)")
+
+    def cmd_evidence(self, pointer: str, res: CmdResult | None, limit: int = EXCERPT_MAX) -> None:
+        if res is None:
+            return
+        text = res.out if res.ok else "rc=%s %s" % (res.rc, (res.err or res.out).strip())
+        self.add_evidence(pointer, "cmd:" + " ".join(res.argv), cap(text, limit))
+
+
+# ---------------------------------------------------------------------------
+# os
+# ---------------------------------------------------------------------------
+
+def parse_os_release(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        v = v.strip()
+        if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+            v = v[1:-1]
+        out[k.strip()] = v.replace('\\"', '"')
+    return out
+
+
+def os_family(osr: dict[str, str]) -> str:
+    ids = [osr.get("ID", "").lower()] + osr.get("ID_LIKE", "").lower().split()
+    for fam, members in (
+        ("debian", ("debian", "ubuntu")),
+        ("rhel", ("rhel", "fedora", "centos", "rocky", "almalinux", "ol")),
+        ("suse", ("suse", "sles", "opensuse")),
+        ("alpine", ("alpine",)),
+        ("arch", ("arch",)),
+    ):
+        if any(i in members for i in ids):
+            return fam
+    return ids[0] or "linux"
+
+
+def collect_os(ctx: Ctx) -> None:
+    text = ctx.read("/etc/os-release") or ctx.read("/usr/lib/os-release")
+    if text is None:
+        for k in ("family", "name", "version"):
+            ctx.error("/os/" + k, "no /etc/os-release")
+    else:
+        osr = parse_os_release(text)
+        ctx.add_evidence("/os", "file:/etc/os-release", strip_comment_lines(text))
+        ctx.fact("/os/family", os_family(osr))
+        ctx.fact("/os/name", osr.get("NAME") or osr.get("PRETTY_NAME") or osr.get("ID", "linux"))
+        if osr.get("VERSION_ID"):
+            ctx.fact("/os/version", osr["VERSION_ID"])
+        else:
+            ctx.error("/os/version", "os-release has no VERSION_ID")
+    kernel = (ctx.read("/proc/sys/kernel/osrelease") or "").strip()
+    if not kernel and ctx.root == "/":
+        kernel = os.uname()[2]
+    if kernel:
+        ctx.fact("/os/kernel", kernel)
+    else:
+        ctx.error("/os/kernel", "cannot read /proc/sys/kernel/osrelease")
+    host = (ctx.read("/proc/sys/kernel/hostname") or "").strip()
+    if not host:
+        host = (ctx.read("/etc/hostname") or "").strip()
+    if not host and ctx.root == "/":
+        host = socket.gethostname()
+    if host:
+        ctx.fact("/os/hostname", host)
+    else:
+        ctx.error("/os/hostname", "cannot read the hostname")
+
+
+# ---------------------------------------------------------------------------
+# PAM (password quality, lockout)
+# ---------------------------------------------------------------------------
+
+_PAM_TOKEN_RE = re.compile(r"\[[^\]]*\]|\S+")
+
+
+def parse_pam(text: str) -> list[dict[str, Any]]:
+    """PAM service file -> list of entries.
+
+    Entry: {"type", "control", "module", "args", "line"}; ``@include X`` gives
+    {"type": "@include", "target": X}.  A leading "-" on the type (ignore if
+    the module is missing) is dropped.  "#" starts a comment anywhere.
+    """
+    entries = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if "#" in line:
+            line = line[: line.index("#")]
+        toks = _PAM_TOKEN_RE.findall(line.strip())
+        if not toks:
+            continue
+        if toks[0] == "@include":
+            if len(toks) > 1:
+                entries.append({"type": "@include", "target": toks[1], "line": n})
+            continue
+        if len(toks) < 3:
+            continue
+        entries.append({
+            "type": toks[0].lstrip("-").lower(),
+            "control": toks[1],
+            "module": toks[2],
+            "args": toks[3:],
+            "line": n,
+        })
+    return entries
+
+
+def resolve_pam(
+    service: str, read: Callable[[str], str | None], kind: str, depth: int = 0, pamdir: str = "/etc/pam.d"
+) -> list[dict[str, Any]]:
+    """Entries of type ``kind`` of a PAM service, following @include/include/substack.
+
+    ``read(path) -> text or None``.  Each entry gets "file".
+    """
+    if depth > 10:
+        return []
+    path = service if service.startswith("/") else pamdir + "/" + service
+    text = read(path)
+    if text is None:
+        return []
+    out = []
+    for e in parse_pam(text):
+        if e["type"] == "@include":
+            out.extend(resolve_pam(e["target"], read, kind, depth + 1, pamdir))
+            continue
+        if e["type"] != kind:
+            continue
+        if e["control"] in ("include", "substack"):
+            out.extend(resolve_pam(e["module"], read, kind, depth + 1, pamdir))
+            continue
+        e = dict(e)
+        e["file"] = path
+        out.append(e)
+    return out
+
+
+def pam_module(entry: dict[str, Any]) -> str:
+    return os.path.basename(str(entry.get("module", "")))
+
+
+def pam_control_enforces(control: str) -> bool:
+    """A control under which a failing module makes the whole stack fail."""
+    if control in ("requisite", "required"):
+        return True
+    if control.startswith("["):
+        inner = control.strip("[]").split()
+        kv = dict(x.split("=", 1) for x in inner if "=" in x)
+        return kv.get("default") in ("die", "bad")
+    return False
+
+
+def pam_args(args: list[str]) -> dict[str, str | bool]:
+    """Module args -> dict (flags -> True)."""
+    out = {}  # type: dict[str, str | bool]
+    for a in args:
+        a = a.strip("[]")
+        if "=" in a:
+            k, v = a.split("=", 1)
+            out[k.strip().lower()] = v.strip()
+        else:
+            out[a.strip().lower()] = True
+    return out
+
+
+def parse_kv_conf(text: str) -> dict[str, str | bool]:
+    """libpwquality/pam_faillock style ``name = value`` file; bare names are flags (True)."""
+    out = {}
+    for line in text.splitlines():
+        if "#" in line:
+            line = line[: line.index("#")]
+        line = line.strip()
+        if not line:
+            continue
+        m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:=\s*(.*))?$", line)
+        if not m:
+            m2 = re.match(r"^(\S+)\s+(.*)$", line)
+            if not m2:
+                continue
+            out[m2.group(1).lower()] = m2.group(2).strip()
+            continue
+        out[m.group(1).lower()] = True if m.group(2) is None else m.group(2).strip()
+    return out
+
+
+PWQUALITY_DEFAULTS = {"minlen": 8, "dcredit": 0, "ucredit": 0, "lcredit": 0, "ocredit": 0,
+                      "minclass": 0, "enforce_for_root": False, "dictcheck": 1}
+# pam_cracklib does not read pwquality.conf; its built-in defaults differ.
+CRACKLIB_DEFAULTS = {"minlen": 9, "dcredit": 1, "ucredit": 1, "lcredit": 1, "ocredit": 1,
+                     "minclass": 0, "enforce_for_root": False, "dictcheck": 1}
+PW_MIN_FLOOR = 6  # libpwquality clamps minlen to >= 6; cracklib's FascistCheck rejects < 6
+
+
+def merge_pw_settings(base: dict[str, Any], *layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply setting layers (dicts from parse_kv_conf / pam_args) over ``base``.
+
+    Later layers override earlier ones; unknown/garbled values are ignored.
+    """
+    s = dict(base)
+    for layer in layers:
+        for k, v in layer.items():
+            if k == "enforce_for_root":
+                s[k] = True
+            elif k in ("minlen", "dcredit", "ucredit", "lcredit", "ocredit", "minclass", "dictcheck"):
+                iv = to_int(v)
+                if iv is not None:
+                    s[k] = iv
+    return s
+
+
+def password_min_length(s: dict[str, Any]) -> int:
+    """Shortest password the module can accept with settings ``s``.
+
+    libpwquality: a password passes the length test when
+    ``len + credits_earned >= minlen`` where each positive-credit class earns at
+    most its credit (one per character).  So the shortest is ``minlen - sum of
+    positive credits`` (also at least ceil(minlen/2): one char earns at most one
+    credit), never below the dictionary check's hard floor of 6 (when dictcheck
+    is on), and never below the characters that negative credits demand.
+    """
+    minlen = max(PW_MIN_FLOOR, int(s.get("minlen", 8)))
+    credits = [int(s.get(k, 0)) for k in ("dcredit", "ucredit", "lcredit", "ocredit")]
+    pos = sum(c for c in credits if c > 0)
+    required_chars = sum(-c for c in credits if c < 0)
+    shortest = max(minlen - pos, (minlen + 1) // 2, required_chars)
+    if s.get("dictcheck", 1):
+        shortest = max(shortest, PW_MIN_FLOOR)
+    return shortest
+
+
+def password_min_classes(s: dict[str, Any]) -> int:
+    credits = [int(s.get(k, 0)) for k in ("dcredit", "ucredit", "lcredit", "ocredit")]
+    neg = sum(1 for c in credits if c < 0)
+    return min(4, max(int(s.get("minclass", 0)), neg))
+
+
+def pwquality_files(ctx: Ctx) -> list[str]:
+    """libpwquality's real read order: *.conf of pwquality.conf.d in ASCII order FIRST,
+    then pwquality.conf itself -- so the main file overrides the drop-ins
+    (libpwquality settings.c pwquality_read_config; pwquality.conf(5))."""
+    files = [f for f in ctx.glob("/etc/security/pwquality.conf.d/*.conf")]
+    files.sort()
+    files.append("/etc/security/pwquality.conf")
+    return files
+
+
+def password_stack(ctx: Ctx) -> tuple[list[str], list[dict[str, Any]]]:
+    """(files considered, password entries) of the system password stack."""
+    read = ctx.read
+    if ctx.exists("/etc/pam.d/common-password"):
+        services = ["common-password"]
+    else:
+        services = [s for s in ("system-auth", "password-auth") if ctx.exists("/etc/pam.d/" + s)]
+    entries = []
+    for s in services:
+        entries.extend(resolve_pam(s, read, "password"))
+    return services, entries
+
+
+def collect_password_policy(ctx: Ctx) -> None:
+    ptr = "/password_policy"
+    if not ctx.isdir("/etc/pam.d"):
+        for k in ("enforced", "min_length", "min_char_classes", "enforce_for_root"):
+            ctx.error(ptr + "/" + k, "no /etc/pam.d")
+        return
+    services, entries = password_stack(ctx)
+    if not services:
+        for k in ("enforced", "min_length", "min_char_classes", "enforce_for_root"):
+            ctx.error(ptr + "/" + k, "no PAM password stack (common-password / system-auth / password-auth)")
+        return
+    for s in services:
+        ctx.file_evidence(ptr, "/etc/pam.d/" + s)
+    quality = [e for e in entries if pam_module(e) in ("pam_pwquality.so", "pam_cracklib.so")]
+    enforcing = [e for e in quality if pam_control_enforces(e["control"])]
+    ctx.fact(ptr + "/enforced", bool(enforcing))
+    chosen = (enforcing or quality)[0] if (enforcing or quality) else None
+    if chosen is not None and pam_module(chosen) == "pam_cracklib.so":
+        settings = merge_pw_settings(CRACKLIB_DEFAULTS, pam_args(chosen["args"]))
+        ctx.add_evidence(ptr, "file:" + chosen["file"], "pam_cracklib.so (ignores pwquality.conf) %s"
+                         % " ".join(chosen["args"]))
+    else:
+        layers = []
+        for f in pwquality_files(ctx):
+            text = ctx.read(f)
+            if text is None:
+                continue
+            layers.append(parse_kv_conf(text))
+            ctx.file_evidence(ptr, f, text)
+        if chosen is not None:
+            layers.append(pam_args(chosen["args"]))  # module arguments override the files
+        settings = merge_pw_settings(PWQUALITY_DEFAULTS, *layers)
+    ctx.fact(ptr + "/min_length", password_min_length(settings))
+    ctx.fact(ptr + "/min_char_classes", password_min_classes(settings))
+    ctx.fact(ptr + "/enforce_for_root", bool(settings.get("enforce_for_root")))
+    ctx.add_evidence(ptr, "probe:effective", json.dumps(
+        {k: settings[k] for k in sorted(settings)}, sort_keys=True))
+
+
+def lockout_from_stack(
+    auth_entries: list[dict[str, Any]], faillock_conf: Mapping[str, Any]
+) -> tuple[int, int | None, str]:
+    """(threshold, duration_seconds or None, source) from auth entries.
+
+    pam_faillock: faillock.conf ``deny`` (default 3) / ``unlock_time`` (default
+    600, "never" = 0), module args override; deny=0 means no lockout.
+    pam_tally2/pam_tally: deny= (default 0 = never), unlock_time= (default 0).
+    Duration is None when there is no lockout at all (the value is meaningless).
+    """
+    fl = [e for e in auth_entries if pam_module(e) == "pam_faillock.so"]
+    if fl:
+        s = {"deny": "3", "unlock_time": "600"}
+        s.update({k: v for k, v in faillock_conf.items() if isinstance(v, str)})
+        for e in fl:  # args of later lines override earlier ones
+            s.update({k: v for k, v in pam_args(e["args"]).items() if isinstance(v, str)})
+        deny = int_or(s.get("deny"), 3)
+        ut = str(s.get("unlock_time", "600")).lower()
+        dur = 0 if ut == "never" else int_or(ut, 600)
+        if deny <= 0:
+            return 0, None, "pam_faillock deny=0"
+        return deny, max(0, dur), "pam_faillock"
+    tl = [e for e in auth_entries if pam_module(e) in ("pam_tally2.so", "pam_tally.so")]
+    if tl:
+        s = {}
+        for e in tl:
+            s.update({k: v for k, v in pam_args(e["args"]).items() if isinstance(v, str)})
+        deny = int_or(s.get("deny"), 0)
+        if deny <= 0:
+            return 0, None, pam_module(tl[0]) + " without deny"
+        return deny, max(0, int_or(s.get("unlock_time"), 0)), pam_module(tl[0])
+    return 0, None, "no pam_faillock/pam_tally2 in the auth stack"
+
+
+def collect_lockout(ctx: Ctx) -> None:
+    ptr = "/login"
+    if ctx.exists("/etc/pam.d/common-auth"):
+        services = ["common-auth"]
+    else:
+        services = [s for s in ("system-auth", "password-auth") if ctx.exists("/etc/pam.d/" + s)]
+    if not services:
+        for k in ("lockout_threshold", "lockout_duration_seconds"):
+            ctx.error(ptr + "/" + k, "no PAM auth stack (common-auth / system-auth / password-auth)")
+        return
+    entries = []
+    for s in services:
+        entries.extend(resolve_pam(s, ctx.read, "auth"))
+        ctx.file_evidence("/login/lockout_threshold", "/etc/pam.d/" + s)
+    conf_path = "/etc/security/faillock.conf"
+    for e in entries:
+        if pam_module(e) == "pam_faillock.so":
+            conf_arg = pam_args(e["args"]).get("conf")
+            if isinstance(conf_arg, str):
+                conf_path = conf_arg
+    conf_text = ctx.read(conf_path) or ""
+    if conf_text:
+        ctx.file_evidence("/login/lockout_threshold", conf_path, conf_text)
+    threshold, duration, source = lockout_from_stack(entries, parse_kv_conf(conf_text))
+    ctx.fact(ptr + "/lockout_threshold", threshold)
+    # No lockout at all is a known state, not an unknown one: null (0 would read as "locked
+    # until an administrator unlocks", the strictest value). Requirements then fail, not error.
+    ctx.fact(ptr + "/lockout_duration_seconds", duration)
+    ctx.add_evidence("/login/lockout_threshold", "probe:effective", source)
+
+
+# ---------------------------------------------------------------------------
+# sshd configuration (effective global values)
+# ---------------------------------------------------------------------------
+
+def sshd_split(line: str) -> tuple[str, list[str]] | None:
+    """One sshd_config line -> (keyword, [args]) or None.
+
+    Mirrors OpenSSH: the keyword ends at whitespace or one "="; arguments are
+    whitespace separated, double quotes group, a token starting with "#" ends
+    the line (argv_split with comment termination).
+    """
+    s = line.strip()
+    if not s or s.startswith("#"):
+        return None
+    m = re.match(r"^([^\s=]+)[ \t]*(?:=[ \t]*)?(.*)$", s)
+    if not m:
+        return None
+    kw, rest = m.group(1), m.group(2)
+    args = []
+    i, n = 0, len(rest)
+    while i < n:
+        while i < n and rest[i] in " \t":
+            i += 1
+        if i >= n:
+            break
+        if rest[i] == "#":
+            break
+        if rest[i] == '"':
+            j = rest.find('"', i + 1)
+            if j < 0:
+                j = n
+            args.append(rest[i + 1:j])
+            i = j + 1
+            continue
+        j = i
+        while j < n and rest[j] not in " \t":
+            j += 1
+        args.append(rest[i:j])
+        i = j
+    return kw, args
+
+
+def sshd_effective(
+    main_path: str, read: Callable[[str], str | None], glob_: Callable[[str], list[str]], sshdir: str = "/etc/ssh"
+) -> dict[str, Any]:
+    """Effective *global* sshd settings, as sshd applies them at start-up.
+
+    Returns {"values": {keyword_lower: {"args", "source"}}, "all": {kw: [..]},
+    "files": [paths read], "missing": bool}.
+
+    Semantics (OpenSSH servconf.c):
+      * keywords are case-insensitive; for almost every keyword the FIRST
+        obtained value wins (later lines are ignored), across Include'd files;
+      * ``Include`` takes globs (sorted, glob(3)), relative paths are relative
+        to /etc/ssh, processed recursively in place;
+      * ``Match`` starts a conditional block that lasts to the next Match or the
+        end of *that file* (an included file cannot clobber the includer's Match
+        state); for the global value no connection matches, so its lines are
+        ignored -- except ``Match all``, which matches always and so re-opens
+        the global context;
+      * an Include inside a Match block belongs to the Match: everything in the
+        included files is ignored for the global value, even their ``Match all``.
+    """
+    values = {}  # type: dict[str, dict[str, Any]]
+    every = {}  # type: dict[str, list[dict[str, Any]]]
+    files = []  # type: list[str]
+
+    def process(path: str, depth: int, active_in: bool) -> None:
+        if depth > 16:
+            return
+        text = read(path)
+        if text is None:
+            return
+        files.append(path)
+        active = active_in
+        for n, line in enumerate(text.splitlines(), 1):
+            sp = sshd_split(line)
+            if sp is None:
+                continue
+            kw, args = sp
+            k = kw.lower()
+            if k == "match":
+                if not active_in:
+                    active = False  # SSHCFG_NEVERMATCH: inside a Match of the includer
+                else:
+                    active = bool(args) and args[0].lower() == "all"
+                continue
+            if k == "include":
+                for pat in args:
+                    if not pat.startswith("/") and not pat.startswith("~"):
+                        pat = sshdir.rstrip("/") + "/" + pat
+                    for f in glob_(pat):
+                        process(f, depth + 1, active)
+                continue
+            if not active:
+                continue
+            src = "%s:%d" % (path, n)
+            every.setdefault(k, []).append({"args": args, "source": src})
+            if k not in values:
+                values[k] = {"args": args, "source": src}
+
+    process(main_path, 0, True)
+    return {"values": values, "all": every, "files": files, "missing": not files}
+
+
+_SSHD_ALIASES = {"challengeresponseauthentication": "kbdinteractiveauthentication"}
+
+
+def sshd_get(eff: dict[str, Any], keyword: str, default: str) -> tuple[str, str]:
+    k = keyword.lower()
+    v = eff["values"].get(k)
+    for alias, target in _SSHD_ALIASES.items():
+        if target == k:
+            a = eff["values"].get(alias)
+            if a is not None and (v is None or _src_order(eff, a) < _src_order(eff, v)):
+                v = a
+    if v is None or not v["args"]:
+        return default, "default"
+    return v["args"][0], v["source"]
+
+
+def _src_order(eff: dict[str, Any], item: dict[str, Any]) -> tuple[int, int]:
+    # Position of an item in processing order: files order then line number.
+    path, _, line = item["source"].rpartition(":")
+    try:
+        return (eff["files"].index(path), int(line))
+    except ValueError:
+        return (len(eff["files"]), int(line or 0))
+
+
+def normalize_permit_root_login(value: str) -> str:
+    v = str(value).strip().lower()
+    if v == "without-password":
+        return "prohibit-password"
+    if v in ("yes", "no", "prohibit-password", "forced-commands-only"):
+        return v
+    return v
+
+
+def sshd_password_auth(eff: dict[str, Any]) -> bool:
+    """Whether a password can be used to log in over SSH (effective).
+
+    PasswordAuthentication (default yes) -- or keyboard-interactive
+    (KbdInteractiveAuthentication, default yes upstream) through PAM (UsePAM,
+    default no upstream, Debian ships yes), which asks pam_unix for the
+    password.  AuthenticationMethods without any password/keyboard-interactive
+    method turns both off.
+    """
+    pa = bool_word(sshd_get(eff, "PasswordAuthentication", "yes")[0])
+    kbd = bool_word(sshd_get(eff, "KbdInteractiveAuthentication", "yes")[0])
+    pam = bool_word(sshd_get(eff, "UsePAM", "no")[0])
+    methods_v = eff["values"].get("authenticationmethods")
+    if methods_v and methods_v["args"] and methods_v["args"][0].lower() != "any":
+        lists = " ".join(methods_v["args"]).lower()
+        if "password" not in lists:
+            pa = False
+        if "keyboard-interactive" not in lists:
+            kbd = False
+    return bool(pa) or (bool(kbd) and bool(pam))
+
+
+def collect_ssh(ctx: Ctx) -> None:
+    main = "/etc/ssh/sshd_config"
+    eff = sshd_effective(main, ctx.read, ctx.glob)
+    installed = (not eff["missing"]) or ctx.exists("/usr/sbin/sshd")
+    running = ctx.running("sshd")
+    sockets = get_sockets(ctx)
+    for f in eff["files"]:
+        ctx.file_evidence("/remote_access/ssh", f)
+    if not installed:
+        ctx.fact("/remote_access/ssh/enabled", False)
+        ctx.fact("/remote_access/privileged_remote_login", False)
+        for k in ("permit_root_login", "password_authentication", "max_auth_tries", "protocol_version"):
+            ctx.error("/remote_access/ssh/" + k, "sshd is not installed (no /etc/ssh/sshd_config)")
+        ctx.error("/login/banner", "sshd is not installed (no /etc/ssh/sshd_config)")
+        ctx.error("/login/last_login_shown", "sshd is not installed (no /etc/ssh/sshd_config)")
+        ctx.add_evidence("/remote_access/ssh", "file:" + main, "(missing)")
+        return
+    if eff["missing"]:
+        for k in ("permit_root_login", "password_authentication", "max_auth_tries", "protocol_version"):
+            ctx.error("/remote_access/ssh/" + k, "sshd binary present but %s missing" % main)
+        ctx.error("/login/banner", "sshd binary present but %s missing" % main)
+        ctx.error("/login/last_login_shown", "sshd binary present but %s missing" % main)
+        ctx.error("/remote_access/privileged_remote_login", "sshd binary present but %s missing" % main)
+    else:
+        prl, src = sshd_get(eff, "PermitRootLogin", "prohibit-password")
+        prl = normalize_permit_root_login(prl)
+        ctx.fact("/remote_access/ssh/permit_root_login", prl)
+        ctx.fact("/remote_access/privileged_remote_login", prl != "no")
+        ctx.fact("/remote_access/ssh/password_authentication", sshd_password_auth(eff))
+        mat = int_or(sshd_get(eff, "MaxAuthTries", "6")[0], 6)
+        ctx.fact("/remote_access/ssh/max_auth_tries", mat)
+        # OpenSSH >= 7.4 (any host with python >= 3.7) has no SSH-1 server.
+        ctx.fact("/remote_access/ssh/protocol_version", 2)
+        pll = bool_word(sshd_get(eff, "PrintLastLog", "yes")[0])
+        ctx.fact("/login/last_login_shown", True if pll is None else pll)
+        summary = []
+        for kw, d in (("PermitRootLogin", "prohibit-password"), ("PasswordAuthentication", "yes"),
+                      ("KbdInteractiveAuthentication", "yes"), ("UsePAM", "no"),
+                      ("AuthenticationMethods", "any"), ("MaxAuthTries", "6"),
+                      ("PrintLastLog", "yes"), ("Banner", "none"), ("Port", "22")):
+            v, s = sshd_get(eff, kw, d)
+            summary.append("%s %s  (%s)" % (kw, v, s))
+        ctx.add_evidence("/remote_access/ssh", "probe:effective", "\n".join(summary))
+        banner, bsrc = sshd_get(eff, "Banner", "none")
+        if banner.lower() == "none":
+            ctx.fact("/login/banner", None)
+        else:
+            text = ctx.read(banner, 64 * 1024)
+            if text is None:
+                ctx.fact("/login/banner", None)  # sshd shows nothing when the file is missing
+                ctx.add_evidence("/login/banner", "file:" + banner, "(missing: sshd shows no banner)")
+            else:
+                ctx.fact("/login/banner", text[:8000])
+                ctx.add_evidence("/login/banner", "file:" + banner, text)
+    # enabled: the daemon runs, or (config present and something listens on its port)
+    ports = set()  # type: set[int]
+    for item in eff["all"].get("port", []):
+        for a in item["args"]:
+            port = to_int(a)
+            if port is not None:
+                ports.add(port)
+    ports = ports or {22}
+    listening = None
+    if sockets is not None:
+        listening = any(s["proto"] == "tcp" and s["port"] in ports for s in sockets)
+    if running or listening:
+        ctx.fact("/remote_access/ssh/enabled", True)
+    elif running is None and listening is None:
+        ctx.error("/remote_access/ssh/enabled", "cannot read processes or listening sockets")
+    else:
+        ctx.fact("/remote_access/ssh/enabled", False)
+    ctx.add_evidence("/remote_access/ssh/enabled", "probe:effective",
+                     "sshd process running: %s; tcp listener on %s: %s" % (running, sorted(ports), listening))
+
+
+# ---------------------------------------------------------------------------
+# Shell idle timeout (TMOUT)
+# ---------------------------------------------------------------------------
+
+_TMOUT_RE = re.compile(
+    r"(?:^|[\s;&|(])(?:(?:export|readonly|declare\s+-[A-Za-z]+|typeset\s+-[A-Za-z]+|local)\s+)?"
+    r"TMOUT=([\"']?)(\d+)\1(?=$|[\s;&|)])"
+)
+_TMOUT_RO_RE = re.compile(r"(?:readonly|declare\s+-[A-Za-z]*r[A-Za-z]*|typeset\s+-[A-Za-z]*r[A-Za-z]*)\s+"
+                          r"(?:[A-Za-z_][A-Za-z0-9_]*(?:=\S*)?\s+)*TMOUT\b")
+
+
+def parse_tmout(text: str) -> list[tuple[int, bool]]:
+    """[(seconds, readonly)] for each TMOUT assignment on a non-comment line.
+
+    Conditionals are not evaluated (an assignment inside ``if`` counts).
+    readonly: the same file marks TMOUT readonly (readonly / declare -r / typeset -r).
+    """
+    values = []
+    ro = False
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if "#" in s:
+            s = re.sub(r"\s#.*$", "", s)
+        for m in _TMOUT_RE.finditer(s):
+            values.append(int(m.group(2)))
+        if _TMOUT_RO_RE.search(s):
+            ro = True
+    return [(v, ro) for v in values]
+
+
+def collect_idle_timeout(ctx: Ctx) -> None:
+    # sshd's ClientAliveInterval/ClientAliveCountMax are NOT an idle timeout:
+    # they only detect and drop dead peers (an idle but alive client answers the
+    # keepalive).  Only the shell's TMOUT logs out an idle interactive session.
+    files = ["/etc/profile"] + ctx.glob("/etc/profile.d/*.sh") + ["/etc/bash.bashrc", "/etc/bashrc"]
+    found = []
+    for f in files:
+        text = ctx.read(f)
+        if text is None:
+            continue
+        for v, ro in parse_tmout(text):
+            found.append((v, ro, f))
+            ctx.add_evidence("/login/idle_timeout_seconds", "file:" + f,
+                             "TMOUT=%d%s" % (v, " (readonly)" if ro else " (not readonly: users can unset it)"))
+    positive = [x for x in found if x[0] > 0]
+    if positive:
+        ctx.fact("/login/idle_timeout_seconds", min(x[0] for x in positive))
+    else:
+        ctx.fact("/login/idle_timeout_seconds", None)
+        ctx.add_evidence("/login/idle_timeout_seconds", "probe:effective",
+                         "no positive TMOUT in /etc/profile, /etc/profile.d/*.sh, /etc/bash.bashrc, /etc/bashrc")
+
+
+# ---------------------------------------------------------------------------
+# Listening sockets
+# ---------------------------------------------------------------------------
+
+def split_hostport(local: str) -> tuple[str, str | None, int] | None:
+    """'0.0.0.0:22' / '[::]:22' / '127.0.0.53%lo:53' / '*:22' -> (addr, iface, port) or None."""
+    addr, sep, port = local.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    iface = None
+    if addr.startswith("["):
+        addr = addr[1:]
+        if "]" in addr:
+            addr = addr[: addr.index("]")]
+    if "%" in addr:
+        addr, iface = addr.split("%", 1)
+    return addr, iface, int(port)
+
+
+def is_loopback(addr: str, iface: str | None = None) -> bool:
+    if iface == "lo":
+        return True
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
+_SS_USERS_RE = re.compile(r'\(\("([^"]*)"')
+
+
+def parse_ss(text: str) -> list[dict[str, Any]]:
+    """``ss -H -lntup`` output -> [{"proto", "addr", "iface", "port", "process"}]."""
+    out = []
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) < 5:
+            continue
+        proto = f[0].lower()
+        if proto not in ("tcp", "udp"):
+            continue
+        hp = split_hostport(f[4])
+        if hp is None:
+            continue
+        rest = " ".join(f[6:])
+        m = _SS_USERS_RE.search(rest)
+        out.append({"proto": proto, "addr": hp[0], "iface": hp[1], "port": hp[2],
+                    "process": m.group(1) if m else None})
+    return out
+
+
+def _hex_addr(h: str, byteorder: str) -> str:
+    raw = bytes.fromhex(h)
+    words = [raw[i:i + 4] for i in range(0, len(raw), 4)]
+    # the kernel prints each 32-bit word in host byte order
+    fixed = b"".join(w[::-1] if byteorder == "little" else w for w in words)
+    if len(fixed) == 4:
+        return socket.inet_ntop(socket.AF_INET, fixed)
+    return socket.inet_ntop(socket.AF_INET6, fixed)
+
+
+def parse_proc_net(text: str, proto: str, byteorder: str = sys.byteorder) -> list[dict[str, Any]]:
+    """/proc/net/{tcp,tcp6,udp,udp6} -> listening/bound entries (no process names).
+
+    TCP: state 0A (LISTEN).  UDP: state 07 (unconnected, as ``ss -lu`` shows).
+    """
+    out = []
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 4:
+            continue
+        local, st = f[1], f[3].upper()
+        if proto == "tcp" and st != "0A":
+            continue
+        if proto == "udp" and st != "07":
+            continue
+        try:
+            h, p = local.split(":")
+            addr = _hex_addr(h, byteorder)
+            port = int(p, 16)
+        except (ValueError, OSError):
+            continue
+        out.append({"proto": proto, "addr": addr, "iface": None, "port": port, "process": None})
+    return out
+
+
+def exposed_sockets(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop loopback-only listeners, dedupe by proto/port, sort by proto then port."""
+    groups = {}  # type: dict[tuple[str, int], dict[str, Any]]
+    for e in entries:
+        if is_loopback(e["addr"], e.get("iface")):
+            continue
+        key = (e["proto"], e["port"])
+        g = groups.setdefault(key, {"addresses": set(), "process": []})
+        a = e["addr"] + ("%" + e["iface"] if e.get("iface") else "")
+        g["addresses"].add(a)
+        if e.get("process") and e["process"] not in g["process"]:
+            g["process"].append(e["process"])
+    out = []
+    for (proto, port) in sorted(groups):
+        g = groups[(proto, port)]
+        out.append({
+            "socket": "%s/%d" % (proto, port),
+            "addresses": sorted(g["addresses"]),
+            "process": ",".join(g["process"]) if g["process"] else None,
+        })
+    return out
+
+
+def get_sockets(ctx: Ctx) -> list[dict[str, Any]] | None:
+    """All listening entries (cached): from ss, else /proc/net; None if neither works."""
+    if "sockets" in ctx._cache:
+        return cast("list[dict[str, Any]] | None", ctx._cache["sockets"])
+    entries = None  # type: list[dict[str, Any]] | None
+    src = None
+    res = ctx.run(["ss", "-H", "-lntup"])
+    if res is not None and res.ok:
+        entries = parse_ss(res.out)
+        src = res
+    else:
+        got = []
+        any_ok = False
+        for name, proto in (("tcp", "tcp"), ("tcp6", "tcp"), ("udp", "udp"), ("udp6", "udp")):
+            text = ctx.read("/proc/net/" + name)
+            if text is None:
+                continue
+            any_ok = True
+            got.extend(parse_proc_net(text, proto))
+        if any_ok:
+            entries = got
+    ctx._cache["sockets"] = entries
+    ctx._cache["sockets_src"] = src
+    return entries
+
+
+def collect_network(ctx: Ctx) -> None:
+    ptr = "/network/exposed_sockets"
+    entries = get_sockets(ctx)
+    if entries is None:
+        ctx.error(ptr, "neither `ss` nor /proc/net/{tcp,udp}[6] is available")
+        return
+    res = ctx._cache.get("sockets_src")
+    if res is not None:
+        ctx.cmd_evidence("/network", res)
+    else:
+        ctx.add_evidence("/network", "file:/proc/net/tcp,tcp6,udp,udp6",
+                         "ss unavailable: parsed /proc/net (no process names); %d entries" % len(entries))
+    ctx.fact(ptr, exposed_sockets(entries))
+
+
+# ---------------------------------------------------------------------------
+# Prohibited services
+# ---------------------------------------------------------------------------
+
+# canonical service name -> package names (fnmatch patterns; dpkg and rpm)
+PROHIBITED_PACKAGES = [
+    ("telnetd", ["telnetd", "inetutils-telnetd", "telnetd-ssl", "telnet-server"]),
+    ("rshd", ["rsh-server", "rsh-redone-server"]),
+    ("rlogind", ["rlogind"]),
+    ("rexecd", ["rexecd"]),
+    ("ftpd", ["vsftpd", "proftpd", "proftpd-*", "pure-ftpd", "pure-ftpd-*", "inetutils-ftpd", "ftpd", "ftpd-ssl",
+              "tnftpd"]),
+    ("tftpd", ["tftpd-hpa", "atftpd", "tftpd", "tftp-server"]),
+    ("fingerd", ["fingerd", "cfingerd", "efingerd", "finger-server"]),
+    ("talkd", ["talkd", "inetutils-talkd", "talk-server"]),
+    ("nis", ["nis", "ypserv"]),
+]
+RPM_NAMES = ["telnet-server", "rsh-server", "vsftpd", "proftpd", "pure-ftpd", "tftp-server", "finger-server",
+             "talk-server", "ypserv"]
+PROHIBITED_PROCESSES = {
+    "in.telnetd": "telnetd", "telnetd": "telnetd",
+    "in.rshd": "rshd", "rshd": "rshd", "in.rlogind": "rlogind", "rlogind": "rlogind",
+    "in.rexecd": "rexecd", "rexecd": "rexecd",
+    "vsftpd": "ftpd", "proftpd": "ftpd", "pure-ftpd": "ftpd", "in.ftpd": "ftpd", "ftpd": "ftpd",
+    "in.tftpd": "tftpd", "tftpd": "tftpd", "atftpd": "tftpd",
+    "in.fingerd": "fingerd", "fingerd": "fingerd",
+    "in.talkd": "talkd", "in.ntalkd": "talkd", "talkd": "talkd",
+    "ypserv": "nis", "ypbind": "nis", "rpc.yppasswdd": "nis",
+}
+# inetd service names / server programs -> canonical name
+INETD_SERVICES = {"telnet": "telnetd", "shell": "rshd", "login": "rlogind", "exec": "rexecd", "ftp": "ftpd",
+                  "tftp": "tftpd", "finger": "fingerd", "talk": "talkd", "ntalk": "talkd"}
+
+
+def parse_dpkg_status(text: str) -> set[str]:
+    """Installed packages (Status: install ok installed) from /var/lib/dpkg/status."""
+    installed = set()
+    for para in re.split(r"\n\s*\n", text):
+        pkg = status = None
+        for line in para.splitlines():
+            if line.startswith("Package:"):
+                pkg = line.split(":", 1)[1].strip()
+            elif line.startswith("Status:"):
+                status = line.split(":", 1)[1].split()
+        if pkg and status and status[-1] == "installed" and status[0] == "install":
+            installed.add(pkg)
+    return installed
+
+
+def prohibited_packages(installed: set[str]) -> list[dict[str, str]]:
+    out = []
+    for name, pats in PROHIBITED_PACKAGES:
+        for pkg in sorted(installed):
+            if any(fnmatch.fnmatchcase(pkg, p) for p in pats):
+                out.append({"name": name, "how": "installed", "detail": "package " + pkg})
+    return out
+
+
+def _service_for_program(prog: str) -> str | None:
+    base = os.path.basename(prog)
+    return PROHIBITED_PROCESSES.get(base)
+
+
+def parse_inetd_conf(text: str) -> list[tuple[str, str]]:
+    """Active inetd.conf entries for prohibited services -> [(name, line)]."""
+    out = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):  # also update-inetd's "#<off># " disabled lines
+            continue
+        f = s.split()
+        if len(f) < 6:
+            continue
+        name = INETD_SERVICES.get(f[0].split("/")[0])
+        if name is None:
+            for prog in f[5:]:
+                name = _service_for_program(prog)
+                if name:
+                    break
+        if name:
+            out.append((name, s))
+    return out
+
+
+def parse_xinetd(text: str) -> list[tuple[str, str]]:
+    """Enabled xinetd services for prohibited servers -> [(name, service header)]."""
+    out = []
+    for m in re.finditer(r"service\s+(\S+)\s*\{([^}]*)\}", strip_comment_lines(text), re.S):
+        svc, body = m.group(1), m.group(2)
+        attrs = {}
+        for line in body.splitlines():
+            if "=" in line:
+                k, v = line.split("=", 1)
+                attrs[k.strip().lower()] = v.strip()
+        if attrs.get("disable", "no").lower() == "yes":
+            continue
+        name = INETD_SERVICES.get(svc) or _service_for_program(attrs.get("server", ""))
+        if name:
+            out.append((name, "service %s (server %s)" % (svc, attrs.get("server", "?"))))
+    return out
+
+
+def collect_services(ctx: Ctx) -> None:
+    ptr = "/services/prohibited_present"
+    found = []
+    problems = []
+    if ctx.isdir("/var/lib/dpkg"):
+        text = ctx.read("/var/lib/dpkg/status", 64 * 1024 * 1024)  # big on desktops
+        if text is None:
+            problems.append("cannot read /var/lib/dpkg/status")
+        else:
+            found.extend(prohibited_packages(parse_dpkg_status(text)))
+            ctx.add_evidence("/services", "file:/var/lib/dpkg/status",
+                             "checked %d package patterns" % sum(len(p) for _, p in PROHIBITED_PACKAGES))
+    else:
+        res = ctx.run(["rpm", "-q", "--qf", "%{NAME}\\n"] + RPM_NAMES)
+        if res is None or res.rc is None:
+            problems.append("no package database (no /var/lib/dpkg, no rpm)")
+        else:
+            ctx.cmd_evidence("/services", res)
+            names = set(ln.strip() for ln in res.out.splitlines() if ln.strip() and " " not in ln.strip())
+            found.extend(prohibited_packages(names))
+    procs = ctx.processes()
+    if procs is None:
+        problems.append("cannot read /proc")
+    else:
+        inetd_running = any(p.comm in ("inetd", "xinetd") for p in procs)
+        for p in procs:
+            name = PROHIBITED_PROCESSES.get(p.comm)
+            if name:
+                found.append({"name": name, "how": "running", "detail": "process %s (pid %d)" % (p.comm, p.pid)})
+        for f in ["/etc/inetd.conf"]:
+            text = ctx.read(f)
+            if text:
+                for name, line in parse_inetd_conf(text):
+                    found.append({"name": name, "how": "configured",
+                                  "detail": "%s: %s (inetd %s)" % (f, line, "running" if inetd_running
+                                                                    else "not running")})
+                ctx.file_evidence("/services", f, text)
+        for f in ctx.glob("/etc/xinetd.d/*"):
+            text = ctx.read(f)
+            if text:
+                for name, desc in parse_xinetd(text):
+                    found.append({"name": name, "how": "configured",
+                                  "detail": "%s: %s (xinetd %s)" % (f, desc, "running" if inetd_running
+                                                                     else "not running")})
+    if problems:
+        ctx.error(ptr, "; ".join(problems))
+        return
+    ctx.fact(ptr, found)
+
+
+# ---------------------------------------------------------------------------
+# Time synchronisation
+# ---------------------------------------------------------------------------
+
+def parse_chrony_directives(text: str) -> list[tuple[str, list[str]]]:
+    """chrony.conf text -> [(directive_lower, [args])] (comments: # ! ; %)."""
+    out = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s[0] in "#!;%":
+            continue
+        f = s.split()
+        out.append((f[0].lower(), f[1:]))
+    return out
+
+
+def chrony_sources(
+    main_path: str, read: Callable[[str], str | None], glob_: Callable[[str], list[str]]
+) -> tuple[list[str], bool, list[str]]:
+    """Configured time sources and whether `local` is configured.
+
+    Follows ``include`` (glob), ``confdir`` (*.conf of the dirs) and
+    ``sourcedir`` (*.sources of the dirs).  Returns (servers, local, files).
+    """
+    servers = []
+    local = [False]
+    files = []
+
+    def process(path: str, depth: int, kinds: tuple[str, ...]) -> None:
+        if depth > 10:
+            return
+        text = read(path)
+        if text is None:
+            return
+        files.append(path)
+        for d, args in parse_chrony_directives(text):
+            if d in ("server", "pool", "peer") and args and d in kinds:
+                if args[0] not in servers:
+                    servers.append(args[0])
+            elif d == "local" and "local" in kinds:
+                local[0] = True
+            elif d == "include" and args and "include" in kinds:
+                for f in glob_(args[0]):
+                    process(f, depth + 1, kinds)
+            elif d == "confdir" and "include" in kinds:
+                names = {}  # type: dict[str, str]
+                for dirpath in args:  # same file name in several dirs: the first dir wins
+                    for f in glob_(dirpath.rstrip("/") + "/*.conf"):
+                        names.setdefault(os.path.basename(f), f)
+                for n in sorted(names):
+                    process(names[n], depth + 1, kinds)
+            elif d == "sourcedir" and "include" in kinds:
+                for dirpath in args:
+                    for f in glob_(dirpath.rstrip("/") + "/*.sources"):
+                        process(f, depth + 1, ("server", "pool", "peer"))
+
+    process(main_path, 0, ("server", "pool", "peer", "local", "include"))
+    return servers, local[0], files
+
+
+TRACKING_FIELDS = ["ref_id", "ref_name", "stratum", "ref_time", "system_time", "last_offset", "rms_offset",
+                   "frequency", "residual_freq", "skew", "root_delay", "root_dispersion", "update_interval",
+                   "leap_status"]
+LOCAL_REFID = "7F7F0101"
+
+
+def parse_chronyc_tracking(text: str) -> dict[str, str]:
+    """``chronyc -n -c tracking`` CSV -> dict (chronyc's field order, see client.c)."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    f = line.split(",")
+    if len(f) < 14:
+        raise ValueError("unexpected chronyc tracking output: %r" % line[:200])
+    d = dict(zip(TRACKING_FIELDS, f[:14]))
+    d["ref_id"] = d["ref_id"].upper()
+    return d
+
+
+def tracking_facts(tr: dict[str, str], local_configured: bool) -> dict[str, Any]:
+    """Tracking dict -> {synchronized, selected_source, offset_ms_abs, stratum}.
+
+    Synced: leap status not "Not synchronised" and a non-zero reference.  The
+    local reference (7F7F0101) counts only on a host configured with
+    ``local stratum N`` (an NTP server of last resort): selected_source "LOCAL".
+    """
+    leap = tr["leap_status"].strip()
+    ref = tr["ref_id"]
+    facts = {}  # type: dict[str, Any]
+    try:
+        off = abs(float(tr["system_time"]))
+    except ValueError:
+        off = abs(float(tr["last_offset"]))
+    facts["offset_ms_abs"] = round(off * 1000.0, 6)
+    facts["stratum"] = int_or(tr["stratum"], 0)
+    if ref == LOCAL_REFID:
+        facts["selected_source"] = "LOCAL"
+        facts["synchronized"] = bool(local_configured) and leap == "Normal"
+    elif ref in ("00000000", "") or leap.lower().startswith("not synch"):
+        facts["selected_source"] = None
+        facts["synchronized"] = False
+    else:
+        facts["selected_source"] = tr["ref_name"] or ref
+        facts["synchronized"] = leap != "Not synchronised"
+    return facts
+
+
+def parse_ntpq_rv(text: str) -> dict[str, Any]:
+    """``ntpq -c rv`` -> {synchronized, stratum, offset_ms_abs, selected_source}."""
+    flat = " ".join(text.split())
+    kv = dict(re.findall(r"(\w+)=\"?([^,\"]*)\"?", flat))
+    synced = ("sync_unspec" not in flat and "leap_alarm" not in flat and
+              re.search(r"\bsync_\w+", flat) is not None and kv.get("leap", "00") != "11")
+    out = {"synchronized": bool(synced)}  # type: dict[str, Any]
+    if "stratum" in kv:
+        out["stratum"] = int_or(kv["stratum"], 16)
+    if "offset" in kv:
+        try:
+            out["offset_ms_abs"] = abs(float(kv["offset"]))
+        except ValueError:
+            pass
+    ref = kv.get("refid")
+    out["selected_source"] = ref if synced and ref else None
+    return out
+
+
+def collect_time(ctx: Ctx) -> None:
+    ptr = "/time"
+    status_ptrs = ["/time/synchronized", "/time/selected_source", "/time/offset_ms_abs", "/time/stratum"]
+    chrony_main = None
+    for p in ("/etc/chrony/chrony.conf", "/etc/chrony.conf"):
+        if ctx.exists(p):
+            chrony_main = p
+            break
+    if chrony_main:
+        servers, local, files = chrony_sources(chrony_main, ctx.read, ctx.glob)
+        for f in files:
+            ctx.file_evidence(ptr, f)
+        ctx.fact("/time/ntp_servers", servers)
+        running = ctx.running("chronyd")
+        if running is False:
+            for p in status_ptrs:
+                ctx.error(p, "chronyd is not running")
+            return
+        res = ctx.run(["chronyc", "-n", "-c", "tracking"])
+        if res is None:
+            for p in status_ptrs:
+                ctx.error(p, "chronyc is not available")
+            return
+        ctx.cmd_evidence(ptr, res)
+        if not res.ok:
+            for p in status_ptrs:
+                ctx.error(p, "chronyc tracking failed: %s" % (res.err or res.out).strip()[:200])
+            return
+        for k, v in tracking_facts(parse_chronyc_tracking(res.out), local).items():
+            ctx.fact("/time/" + k, v)
+        return
+    ntp_conf = next((p for p in ("/etc/ntpsec/ntp.conf", "/etc/ntp.conf") if ctx.exists(p)), None)
+    if ntp_conf:
+        text = ctx.read(ntp_conf) or ""
+        ctx.file_evidence(ptr, ntp_conf, text)
+        servers = []
+        for d, args in parse_chrony_directives(text):
+            if d in ("server", "pool", "peer") and args and not args[0].startswith("127.127.") \
+                    and args[0] not in servers:
+                servers.append(args[0])
+        ctx.fact("/time/ntp_servers", servers)
+        if ctx.running("ntpd") is False:
+            for p in status_ptrs:
+                ctx.error(p, "ntpd is not running")
+            return
+        res = ctx.run(["ntpq", "-c", "rv"])
+        if res is None or not res.ok:
+            for p in status_ptrs:
+                ctx.error(p, "ntpq is not available or failed")
+            return
+        ctx.cmd_evidence(ptr, res)
+        for k, v in parse_ntpq_rv(res.out).items():
+            ctx.fact("/time/" + k, v)
+        for p in status_ptrs:
+            ctx.error(p, "not reported by ntpq")
+        return
+    ts_files = ["/etc/systemd/timesyncd.conf"] + ctx.glob("/etc/systemd/timesyncd.conf.d/*.conf")
+    servers = []
+    seen_ts = False
+    for f in ts_files:
+        ts_text = ctx.read(f)
+        if ts_text is None:
+            continue
+        seen_ts = True
+        ctx.file_evidence(ptr, f, ts_text)
+        for line in ts_text.splitlines():
+            m = re.match(r"^\s*NTP\s*=\s*(.*)$", line)
+            if m:
+                servers = m.group(1).split()  # later assignment replaces the list
+    if seen_ts:
+        ctx.fact("/time/ntp_servers", servers)
+        for p in status_ptrs:
+            ctx.error(p, "systemd-timesyncd status needs timedatectl/D-Bus; not collected")
+        return
+    ctx.fact("/time/ntp_servers", [])
+    for p in status_ptrs:
+        ctx.error(p, "no time synchronisation daemon configured (chrony, ntpd, systemd-timesyncd)")
+
+
+# ---------------------------------------------------------------------------
+# Logging: remote targets
+# ---------------------------------------------------------------------------
+
+def _strip_rainer_comments(text: str) -> str:
+    """Remove # comments (outside quotes) and /* */ blocks from rsyslog config."""
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    out = []
+    for line in text.splitlines():
+        q = None
+        cut = len(line)
+        for i, ch in enumerate(line):
+            if q:
+                if ch == q:
+                    q = None
+            elif ch in "\"'":
+                q = ch
+            elif ch == "#":
+                cut = i
+                break
+        out.append(line[:cut])
+    return "\n".join(out)
+
+
+_LEGACY_FWD_RE = re.compile(r"^(@@?)(?:\(([^)]*)\))?(\[[^\]]+\]|[^:;\s]+)(?::(\d+))?")
+_PARAM_RE = re.compile(r"([A-Za-z][A-Za-z0-9_.]*)\s*=\s*(\"[^\"]*\"|'[^']*'|\S+)")
+
+
+def _params(body: str) -> dict[str, str]:
+    return {k.lower(): v.strip("\"'") for k, v in _PARAM_RE.findall(body)}
+
+
+def parse_rsyslog(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """rsyslog config text -> (targets, includes), both in file order.
+
+    targets: [{"host", "port", "protocol", "selector"}] from legacy
+    ``selector @host[:port]`` (udp) / ``@@host[:port]`` (tcp, tls after
+    ``$ActionSendStreamDriverMode 1``), ``:omrelp:host:port`` and RainerScript
+    ``action(type="omfwd"|"omrelp" target=… port=… protocol=…)``.
+    includes: glob patterns of ``$IncludeConfig`` / ``include(file=…)``.
+    """
+    clean = _strip_rainer_comments(text)
+    found = []  # type: list[tuple[int, str, Any]]  # (offset, "target"|"include", value)
+    # RainerScript objects can span lines: scan action()/include() over the whole text.
+    for m in re.finditer(r"\b(action|include)\s*\(([^)]*)\)", clean, re.S | re.I):
+        kind, p = m.group(1).lower(), _params(m.group(2))
+        if kind == "include":
+            if p.get("file"):
+                found.append((m.start(), "include", p["file"]))
+            continue
+        typ = p.get("type", "").lower()
+        if typ not in ("omfwd", "omrelp") or not p.get("target"):
+            continue
+        if typ == "omrelp":
+            proto = "tls" if p.get("tls", "off").lower() == "on" else "relp"
+        else:
+            proto = p.get("protocol", "udp").lower()
+            if p.get("streamdrivermode") == "1" or p.get("streamdriver.mode") == "1":
+                proto = "tls"
+            if proto not in ("udp", "tcp", "tls"):
+                proto = "udp"
+        line_start = clean.rfind("\n", 0, m.start()) + 1
+        prefix = clean[line_start:m.start()].strip()
+        t = {"host": p["target"].strip("[]"), "port": int_or(p.get("port"), 514), "protocol": proto}
+        prefix = prefix.rstrip("{; \t")
+        if prefix:
+            t["selector"] = re.sub(r"\s+", " ", prefix)
+        found.append((m.start(), "target", t))
+    tls_mode = False
+    last_selector = None
+    offset = 0
+    for line in clean.splitlines(True):
+        pos = offset
+        offset += len(line)
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("$"):
+            f = s.split()
+            d = f[0].lower()
+            if d == "$includeconfig" and len(f) > 1:
+                found.append((pos, "include", f[1]))
+            elif d == "$actionsendstreamdrivermode" and len(f) > 1:
+                tls_mode = f[1] == "1"
+            continue
+        first = s.split()[0]
+        if "(" in first or first in ("{", "}") or re.match(
+                r"^(action|include|module|input|global|template|ruleset|if|else|set|unset|call|stop|"
+                r"main_queue|property|constant|type|parser)\b", first, re.I):
+            continue  # RainerScript statements (actions were collected above)
+        f = s.split(None, 1)
+        if len(f) < 2:
+            continue
+        selector, action = f[0], f[1].strip()
+        if selector == "&":
+            selector = last_selector or "&"
+        else:
+            last_selector = selector
+        if action.lower().startswith(":omrelp:"):
+            rest = action[8:].split(";")[0]
+            host, _, port = rest.rpartition(":")
+            if not host:
+                host, port = rest, "514"
+            found.append((pos, "target", {"host": host.strip("[]"), "port": int_or(port, 514),
+                                          "protocol": "relp", "selector": selector}))
+            continue
+        fwd = _LEGACY_FWD_RE.match(action)
+        if fwd:
+            proto = "udp" if fwd.group(1) == "@" else ("tls" if tls_mode else "tcp")
+            found.append((pos, "target", {"host": fwd.group(3).strip("[]"), "port": int_or(fwd.group(4), 514),
+                                          "protocol": proto, "selector": selector}))
+    found.sort(key=lambda x: x[0])
+    targets = [v for _, k, v in found if k == "target"]
+    includes = [v for _, k, v in found if k == "include"]
+    return targets, includes
+
+
+def _balanced(text: str, start: int) -> str:
+    """Content of the parenthesis group opening at text[start] == '('."""
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1:i]
+    return text[start + 1:]
+
+
+def parse_syslog_ng(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """syslog-ng config -> (targets, includes); only destinations used in a log{} path count."""
+    clean = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith("#"))
+    includes = re.findall(r"@include\s+\"([^\"]+)\"", clean)
+    used = set(re.findall(r"destination\s*\(\s*([A-Za-z0-9_\-]+)\s*\)", clean))
+    targets = []
+    for m in re.finditer(r"destination\s+([A-Za-z0-9_\-]+)\s*\{", clean):
+        name = m.group(1)
+        body_start = m.end()
+        depth, i = 1, body_start
+        while i < len(clean) and depth:
+            if clean[i] == "{":
+                depth += 1
+            elif clean[i] == "}":
+                depth -= 1
+            i += 1
+        body = clean[body_start:i - 1]
+        if name not in used:
+            continue
+        for d in re.finditer(r"\b(network|syslog|tcp6?|udp6?)\s*\(", body):
+            inner = _balanced(body, d.end() - 1)
+            hm = re.match(r"\s*[\"']?([^\"'\s)]+)", inner)
+            if not hm:
+                continue
+            driver = d.group(1)
+            tm = re.search(r"transport\s*\(\s*[\"']?(\w+)", inner)
+            pm = re.search(r"port\s*\(\s*(\d+)", inner)
+            if driver.startswith("udp"):
+                proto = "udp"
+            elif driver.startswith("tcp"):
+                proto = "tcp"
+            else:
+                proto = (tm.group(1).lower() if tm else ("tcp" if driver == "syslog" else "udp"))
+            if proto not in ("udp", "tcp", "tls"):
+                proto = "tcp"
+            default_port = 601 if driver == "syslog" and proto == "tcp" else (6514 if proto == "tls" else 514)
+            targets.append({"host": hm.group(1), "port": int(pm.group(1)) if pm else default_port,
+                            "protocol": proto, "selector": "destination " + name})
+    return targets, includes
+
+
+def rsyslog_targets(ctx: Ctx, main: str = "/etc/rsyslog.conf") -> tuple[list[dict[str, Any]], list[str]]:
+    targets = []
+    files = []
+    seen = set()
+
+    def process(path: str, depth: int) -> None:
+        if depth > 10 or path in seen:
+            return
+        seen.add(path)
+        text = ctx.read(path)
+        if text is None:
+            return
+        files.append(path)
+        t, inc = parse_rsyslog(text)
+        targets.extend(t)
+        for pat in inc:
+            for f in ctx.glob(pat):
+                process(f, depth + 1)
+            if ctx.isdir(pat):
+                for f in ctx.glob(pat.rstrip("/") + "/*"):
+                    process(f, depth + 1)
+
+    process(main, 0)
+    return targets, files
+
+
+# ---------------------------------------------------------------------------
+# Logging: local retention (logrotate / journald)
+# ---------------------------------------------------------------------------
+
+MAIN_LOGS = ["/var/log/syslog", "/var/log/messages", "/var/log/auth.log", "/var/log/secure", "/var/log/kern.log"]
+PERIOD_DAYS = {"hourly": 1.0 / 24, "daily": 1, "weekly": 7, "monthly": 30, "yearly": 365}
+LOGROTATE_TABOO = [",v", ".bak", ".cfsaved", ".disabled", ".dpkg-bak", ".dpkg-del", ".dpkg-dist", ".dpkg-new",
+                   ".dpkg-old", ".dpkg-tmp", ".new", ".old", ".orig", ".pacnew", ".pacorig", ".pacsave",
+                   ".rhn-cfg-tmp-*", ".rpmnew", ".rpmorig", ".rpmsave", ".swp", ".ucf-dist", ".ucf-new",
+                   ".ucf-old", "~"]
+# logrotate's built-in defaults (config.c defConfig): size criterion (1 MB), rotate 0.
+LOGROTATE_DEFAULTS = {"period": "size", "rotate": 0, "maxage": 0}
+_LR_SCRIPTS = ("postrotate", "prerotate", "firstaction", "lastaction", "preremove")
+
+
+def logrotate_apply(settings: dict[str, Any], line: str) -> None:
+    f = line.split()
+    if not f:
+        return
+    k = f[0].lower()
+    if k in PERIOD_DAYS:
+        settings["period"] = k
+    elif k == "size" or k.startswith("size="):
+        settings["period"] = "size"  # `size` replaces any time criterion (last one wins)
+    elif k == "minutes":
+        settings["period"] = "minutes:" + (f[1] if len(f) > 1 else "1")
+    elif k == "rotate" and len(f) > 1:
+        v = to_int(f[1])
+        if v is not None:
+            settings["rotate"] = v
+    elif k == "maxage" and len(f) > 1:
+        v = to_int(f[1])
+        if v is not None:
+            settings["maxage"] = v
+
+
+def parse_logrotate(
+    text: str, source: str, settings: dict[str, Any], rules: list[dict[str, Any]], include: Callable[[str], None]
+) -> None:
+    """Parse one logrotate file in place.
+
+    ``settings``: the global settings dict, mutated by top-level directives
+    (logrotate passes its global config into included files, so their top-level
+    directives change the globals for what follows).  Each block copies the
+    globals as they are at that point and applies its own directives.
+    ``rules``: list to append {"patterns", "settings", "source"} to.
+    ``include(path)``: callback for ``include``.
+    """
+    paths = []
+    block = None
+    in_script = False
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if in_script:
+            if s.split()[0] == "endscript":
+                in_script = False
+            continue
+        if block is not None:
+            if s.startswith("}"):
+                rules.append({"patterns": paths, "settings": block, "source": source})
+                block, paths = None, []
+                continue
+            if s.split()[0] in _LR_SCRIPTS:
+                in_script = True
+                continue
+            logrotate_apply(block, s)
+            continue
+        if "{" in s:
+            before, _, after = s.partition("{")
+            paths.extend(_lr_split_paths(before))
+            block = dict(settings)
+            after = after.strip()
+            if after.endswith("}"):  # one-line block
+                for part in after[:-1].split(";"):
+                    logrotate_apply(block, part)
+                rules.append({"patterns": paths, "settings": block, "source": source})
+                block, paths = None, []
+            elif after:
+                logrotate_apply(block, after)
+            continue
+        first = s.split()[0]
+        if first.startswith("/") or first.startswith('"') or first.startswith("'") or "*" in first:
+            paths.extend(_lr_split_paths(s))
+            continue
+        if first.lower() == "include" and len(s.split()) > 1:
+            include(s.split(None, 1)[1].strip().strip("\"'"))
+            continue
+        logrotate_apply(settings, s)
+
+
+def _lr_split_paths(s: str) -> list[str]:
+    out = []
+    for m in re.finditer(r"\"([^\"]*)\"|'([^']*)'|(\S+)", s):
+        out.append(m.group(1) or m.group(2) or m.group(3))
+    return [p for p in out if p]
+
+
+def logrotate_days(settings: dict[str, Any]) -> tuple[int | None, str]:
+    """(days or None for unbounded, note) kept by a logrotate rule.
+
+    days = rotate x period (hourly 1/24, daily 1, weekly 7, monthly 30, yearly
+    365); ``maxage N`` caps it at N; ``rotate 0`` -> 0 (no old copy is kept);
+    ``rotate -1`` -> old copies never removed (unbounded unless maxage).  A
+    size-based rule has no period: assumed weekly (the usual cadence of the
+    cron job), flagged in the note.
+    """
+    rotate = settings.get("rotate", 0)
+    maxage = settings.get("maxage", 0) or 0
+    period = settings.get("period", "size")
+    note = "rotate %s %s" % (rotate, period)
+    if period == "size":
+        per = 7.0
+        note += " (size-based: period assumed weekly)"
+    elif period.startswith("minutes:"):
+        per = (int_or(period.split(":", 1)[1], 1) or 1) / 1440.0
+    else:
+        per = float(PERIOD_DAYS.get(period, 7))
+    if rotate < 0:
+        days = None
+    else:
+        days = int(rotate * per)
+    if maxage > 0:
+        note += " maxage %d" % maxage
+        days = maxage if days is None else min(days, maxage)
+    return days, note
+
+
+def logrotate_rules(ctx: Ctx, main: str = "/etc/logrotate.conf") -> tuple[list[dict[str, Any]], list[str]]:
+    settings = dict(LOGROTATE_DEFAULTS)  # type: dict[str, Any]
+    rules = []  # type: list[dict[str, Any]]
+    files = []  # type: list[str]
+
+    def read_path(path: str, depth: int) -> None:
+        if depth > 10:
+            return
+        if ctx.isdir(path):
+            for name in ctx.listdir(path) or []:
+                if any(fnmatch.fnmatch(name, "*" + t) for t in LOGROTATE_TABOO):
+                    continue
+                full = path.rstrip("/") + "/" + name
+                if ctx.isfile(full):
+                    read_file(full, depth)
+            return
+        for f in ctx.glob(path) if any(c in path for c in "*?[") else [path]:
+            read_file(f, depth)
+
+    def read_file(path: str, depth: int) -> None:
+        text = ctx.read(path)
+        if text is None:
+            return
+        files.append(path)
+        parse_logrotate(text, path, settings, rules, lambda p: read_path(p, depth + 1))
+
+    if ctx.exists(main):
+        read_file(main, 0)
+    return rules, files
+
+
+def retention_for_logs(rules: list[dict[str, Any]], logs: list[str]) -> list[dict[str, Any]]:
+    """[{log, days, source}] for each log; the FIRST rule naming a file wins
+    (logrotate rejects later duplicates)."""
+    out = []  # type: list[dict[str, Any]]
+    for log in logs:
+        rule = None
+        for r in rules:
+            if any(fnmatch.fnmatchcase(log, p) for p in r["patterns"]):
+                rule = r
+                break
+        if rule is None:
+            out.append({"log": log, "days": None, "source": "no logrotate rule: never rotated (unbounded)"})
+            continue
+        days, note = logrotate_days(rule["settings"])
+        out.append({"log": log, "days": days, "source": "file:%s (%s)" % (rule["source"], note)})
+    return out
+
+
+def parse_timespan_days(value: str) -> int | None:
+    """systemd time span ('1month', '2w', '30d', '86400') -> whole days; 0 -> None."""
+    units = {"": 1, "s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60,
+             "minutes": 60, "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400,
+             "days": 86400, "w": 604800, "week": 604800, "weeks": 604800, "M": 2629800, "month": 2629800,
+             "months": 2629800, "y": 31557600, "year": 31557600, "years": 31557600, "ms": 0.001, "us": 1e-6}
+    total = 0.0
+    for num, unit in re.findall(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)", value):
+        mult = units.get(unit, units.get(unit.lower()))
+        if mult is None:
+            raise ValueError("bad time span %r" % value)
+        total += float(num) * mult
+    if total <= 0:
+        return None
+    return int(total // 86400)
+
+
+def collect_logging(ctx: Ctx) -> None:
+    # --- remote targets
+    if ctx.exists("/etc/rsyslog.conf"):
+        targets, files = rsyslog_targets(ctx)
+        for f in files:
+            ctx.file_evidence("/logging/remote_targets", f)
+        ctx.fact("/logging/remote_targets", targets)
+        logger = "rsyslog"
+    elif ctx.exists("/etc/syslog-ng/syslog-ng.conf"):
+        targets = []
+        seen = set()
+
+        def process(path: str, depth: int) -> None:
+            if depth > 10 or path in seen:
+                return
+            seen.add(path)
+            text = ctx.read(path)
+            if text is None:
+                return
+            ctx.file_evidence("/logging/remote_targets", path, text)
+            t, inc = parse_syslog_ng(text)
+            targets.extend(t)
+            for pat in inc:
+                if not pat.startswith("/"):
+                    pat = "/etc/syslog-ng/" + pat
+                for f in (ctx.glob(pat.rstrip("/") + "/*") if ctx.isdir(pat) else ctx.glob(pat)):
+                    process(f, depth + 1)
+
+        process("/etc/syslog-ng/syslog-ng.conf", 0)
+        ctx.fact("/logging/remote_targets", targets)
+        logger = "syslog-ng"
+    else:
+        ctx.fact("/logging/remote_targets", [])
+        ctx.add_evidence("/logging/remote_targets", "probe:effective",
+                         "no rsyslog or syslog-ng configuration: nothing forwards logs")
+        logger = None
+    # --- retention
+    rules, files = logrotate_rules(ctx)
+
+    def covers(rule: dict[str, Any], log: str) -> bool:
+        return any(fnmatch.fnmatchcase(log, p) for p in rule["patterns"])
+
+    main_sources = set(r["source"] for r in rules if any(covers(r, ln) for ln in MAIN_LOGS))
+    for f in files:
+        if f == "/etc/logrotate.conf" or f in main_sources:
+            ctx.file_evidence("/logging/retention_days", f)
+    logs = [ln for ln in MAIN_LOGS if ctx.exists(ln) or any(covers(r, ln) for r in rules)]
+    if logs:
+        by_log = retention_for_logs(rules, logs)
+        ctx.fact("/logging/retention_by_log", by_log)
+        known = [x["days"] for x in by_log if x["days"] is not None]
+        ctx.fact("/logging/retention_days", min(known) if known else None)
+        return
+    journald_bin = any(ctx.exists(p) for p in ("/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"))
+    if logger is None and journald_bin:
+        conf = ["/etc/systemd/journald.conf"] + ctx.glob("/etc/systemd/journald.conf.d/*.conf")
+        value = None
+        src = "default (MaxRetentionSec unset: no time limit)"
+        for f in conf:
+            text = ctx.read(f)
+            if text is None:
+                continue
+            ctx.file_evidence("/logging/retention_days", f, text)
+            for line in text.splitlines():
+                m = re.match(r"^\s*MaxRetentionSec\s*=\s*(\S*)", line)
+                if m:
+                    value = m.group(1)
+                    src = "file:" + f
+        days = parse_timespan_days(value) if value else None
+        ctx.fact("/logging/retention_days", days)
+        ctx.fact("/logging/retention_by_log", [{"log": "journald", "days": days, "source": src}])
+        return
+    ctx.fact("/logging/retention_by_log", [])
+    ctx.error("/logging/retention_days", "no main system log (%s) and no journald found" % ", ".join(MAIN_LOGS))
+
+
+# ---------------------------------------------------------------------------
+# Removable media (usb-storage)
+# ---------------------------------------------------------------------------
+
+MODPROBE_DIRS = ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/usr/lib/modprobe.d",
+                 "/lib/modprobe.d"]
+_BLOCK_CMDS = ("/bin/false", "/bin/true", "/usr/bin/false", "/usr/bin/true", "false", "true")
+
+
+def modname(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def parse_modprobe(text: str) -> dict[str, Any]:
+    """modprobe.d text -> {"install": {mod: command}, "blacklist": set(mod)} (names with _)."""
+    install = {}  # type: dict[str, str]
+    blacklist = set()  # type: set[str]
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        f = s.split()
+        if f[0] == "install" and len(f) >= 3:
+            install.setdefault(modname(f[1]), " ".join(f[2:]))
+        elif f[0] == "blacklist" and len(f) >= 2:
+            blacklist.add(modname(f[1]))
+    return {"install": install, "blacklist": blacklist}
+
+
+def install_blocks(command: str) -> bool:
+    """Whether an install command prevents loading (it runs instead of insmod)."""
+    first = command.split(";", 1)[0].split("&&", 1)[0].split()
+    return bool(first) and first[0] in _BLOCK_CMDS
+
+
+def modprobe_files(ctx: Ctx) -> list[str]:
+    """kmod order: a file name in an earlier dir hides the same name in later dirs; all sorted by name."""
+    names = {}  # type: dict[str, str]
+    for d in MODPROBE_DIRS:
+        for f in ctx.glob(d + "/*.conf"):
+            names.setdefault(os.path.basename(f), f)
+    return [names[n] for n in sorted(names)]
+
+
+def collect_removable_media(ctx: Ctx) -> None:
+    ptr = "/removable_media"
+    merged_install = {}  # type: dict[str, str]
+    blacklist = set()  # type: set[str]
+    for f in modprobe_files(ctx):
+        text = ctx.read(f)
+        if text is None:
+            continue
+        parsed = parse_modprobe(text)
+        relevant = [ln for ln in strip_comment_lines(text).splitlines()
+                    if re.search(r"usb[-_]storage|\buas\b", ln)]
+        if relevant:
+            ctx.add_evidence(ptr, "file:" + f, "\n".join(relevant))
+        for m, c in parsed["install"].items():
+            merged_install.setdefault(m, c)  # kmod uses the first install command for a module
+        blacklist |= parsed["blacklist"]
+    # Built-in drivers with parameters (usb-storage has some) appear in /sys/module
+    # but never in /proc/modules; a built-in driver cannot be blocked by modprobe.d.
+    in_sysfs = ctx.exists("/sys/module/usb_storage")
+    modules_text = ctx.read("/proc/modules")
+    no_module_support = False
+    loaded = None  # type: bool | None
+    builtin = False
+    if modules_text is not None:
+        loaded_mods = set(ln.split()[0] for ln in modules_text.splitlines() if ln.strip())
+        builtin = in_sysfs and "usb_storage" not in loaded_mods
+        loaded = "usb_storage" in loaded_mods or builtin
+        ctx.add_evidence(ptr, "file:/proc/modules", "usb_storage loaded: %s; uas loaded: %s"
+                         % ("usb_storage" in loaded_mods, "uas" in loaded_mods))
+    elif ctx.exists("/proc/self/stat") and ctx.isdir("/sys/module"):
+        # A real /proc without /proc/modules: the kernel has no loadable-module
+        # support, so usb-storage is loaded only if it is built in.  Blocking
+        # still requires the modprobe.d directive (below): the control is the
+        # configuration, which must hold after the next kernel change.
+        no_module_support = True
+        builtin = in_sysfs
+        loaded = in_sysfs
+        ctx.add_evidence(ptr, "file:/sys/module", "no /proc/modules (kernel without loadable modules); "
+                         "usb_storage built in: %s" % in_sysfs)
+    kver = ctx.facts.get("os", {}).get("kernel") or (ctx.read("/proc/sys/kernel/osrelease") or "").strip()
+    module_missing = False
+    if kver:
+        bi = ctx.read("/lib/modules/%s/modules.builtin" % kver)
+        if bi and re.search(r"/usb-storage\.ko", bi):
+            builtin = True
+        dep = ctx.read("/lib/modules/%s/modules.dep" % kver)
+        if dep is not None and not builtin and not re.search(r"/usb-storage\.ko", dep):
+            module_missing = True
+    # `blacklist usb-storage` alone does NOT block: it only stops loading by
+    # alias (udev hot-plug); `modprobe usb-storage` and loading as a dependency
+    # (uas needs usb-storage) still work.  Only an `install` override that runs
+    # /bin/false or /bin/true instead of insmod blocks every modprobe path.
+    cmd = merged_install.get("usb_storage")
+    directive = cmd is not None and install_blocks(cmd)
+    uas_cmd = merged_install.get("uas")
+    ctx.add_evidence(ptr, "probe:effective", "install usb-storage: %s (blocks: %s); install uas: %s; "
+                     "blacklisted: %s; built-in: %s; module file absent: %s; loadable modules: %s"
+                     % (cmd, directive, uas_cmd, sorted(blacklist & {"usb_storage", "uas"}), builtin,
+                        module_missing, not no_module_support))
+    if loaded is None:
+        reason = "cannot read /proc/modules (and no /sys/module to tell a module-less kernel)"
+        ctx.error(ptr + "/usb_storage_loaded", reason)
+        ctx.error(ptr + "/usb_storage_blocked", reason)
+        return
+    ctx.fact(ptr + "/usb_storage_loaded", loaded)
+    blocked = (directive or module_missing) and not builtin and not loaded
+    ctx.fact(ptr + "/usb_storage_blocked", bool(blocked))
+
+
+# ---------------------------------------------------------------------------
+# Screen lock (GNOME dconf system databases)
+# ---------------------------------------------------------------------------
+
+GNOME_DEFAULTS = {"idle-delay": 300, "lock-enabled": True, "lock-delay": 0}
+DCONF_KEYS = {
+    ("org/gnome/desktop/session", "idle-delay"): "idle-delay",
+    ("org/gnome/desktop/screensaver", "lock-enabled"): "lock-enabled",
+    ("org/gnome/desktop/screensaver", "lock-delay"): "lock-delay",
+}
+
+
+def parse_dconf_keyfile(text: str) -> dict[tuple[str, str], str]:
+    """dconf keyfile -> {(section, key): raw GVariant text}."""
+    out = {}
+    section = None
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s[0] in "#;":
+            continue
+        if s.startswith("[") and s.endswith("]"):
+            section = s[1:-1].strip().strip("/")
+            continue
+        if "=" in s and section is not None:
+            k, v = s.split("=", 1)
+            out[(section, k.strip())] = v.strip()
+    return out
+
+
+def gvariant_value(raw: str) -> Any:
+    """'uint32 300' -> 300, 'true' -> True, "'x'" -> 'x'."""
+    v = raw.strip()
+    b = bool_word(v) if v in ("true", "false") else None
+    if b is not None:
+        return b
+    m = re.match(r"^(?:u?int(?:16|32|64)|byte)?\s*(-?\d+)$", v)
+    if m:
+        return int(m.group(1))
+    return v.strip("'\"")
+
+
+def parse_dconf_locks(text: str) -> set[str]:
+    return set(ln.strip().rstrip("/") for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#"))
+
+
+def dconf_profile_dbs(text: str) -> list[str]:
+    """System db names of a dconf profile, in priority order (first = highest)."""
+    out = []
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("system-db:"):
+            out.append(s.split(":", 1)[1].strip())
+    return out
+
+
+def screen_lock_from(
+    dbs: list[tuple[str, dict[str, Any], set[str]]],
+) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
+    """dbs: [(name, values dict {short key: value}, locks set)] in profile priority order.
+
+    The user's own db wins over system dbs unless a system db locks the key.
+    enabled = lock-enabled and idle-delay > 0; idle_seconds = idle + lock delay;
+    enforced = idle-delay and lock-enabled are both locked.
+    """
+    eff = dict(GNOME_DEFAULTS)
+    for short in GNOME_DEFAULTS:
+        for _, values, _ in dbs:  # first db in the profile has priority
+            if short in values:
+                eff[short] = values[short]
+                break
+    locked = set()
+    for _, _, locks in dbs:
+        for path in locks:
+            for (section, key), short in DCONF_KEYS.items():
+                full = "/%s/%s" % (section, key)
+                if path == full or full.startswith(path + "/"):
+                    locked.add(short)
+    idle = int_or(eff["idle-delay"], 0) or 0
+    lock_on = eff["lock-enabled"] is True
+    enabled = lock_on and idle > 0
+    return {
+        "enabled": enabled,
+        "idle_seconds": idle + (int_or(eff["lock-delay"], 0) or 0) if enabled else None,
+        "enforced": "idle-delay" in locked and "lock-enabled" in locked,
+    }, eff, locked
+
+
+def collect_screen_lock(ctx: Ctx) -> None:
+    ptr = "/screen_lock"
+    db_dirs = ctx.glob("/etc/dconf/db/*.d")
+    gnome = any(ctx.exists(p) for p in ("/usr/bin/gnome-shell", "/usr/bin/gnome-session"))
+    sessions = ctx.glob("/usr/share/xsessions/*.desktop") + ctx.glob("/usr/share/wayland-sessions/*.desktop")
+    desktop = gnome or bool(sessions)
+    if not db_dirs and not desktop:
+        ctx.fact(ptr + "/enabled", False)
+        ctx.fact(ptr + "/idle_seconds", None)
+        ctx.fact(ptr + "/enforced", False)
+        ctx.add_evidence(ptr, "probe:effective", "no desktop session and no dconf database: no screen to lock")
+        return
+    if desktop and not gnome:
+        for k in ("enabled", "idle_seconds", "enforced"):
+            ctx.error(ptr + "/" + k, "non-GNOME desktop (%s): screen lock settings not supported by the probe"
+                      % ", ".join(os.path.basename(s) for s in sessions[:3]))
+        return
+    profile = ctx.read("/etc/dconf/profile/user")
+    if profile is None:
+        names = []
+        ctx.add_evidence(ptr, "file:/etc/dconf/profile/user",
+                         "(missing: the user profile is only user-db:user; system databases do not apply)")
+    else:
+        names = dconf_profile_dbs(profile)
+        ctx.file_evidence(ptr, "/etc/dconf/profile/user", profile)
+    dbs = []
+    for name in names:
+        values = {}
+        for f in ctx.glob("/etc/dconf/db/%s.d/*" % name):
+            if not ctx.isfile(f):
+                continue
+            text = ctx.read(f) or ""
+            kf = parse_dconf_keyfile(text)
+            hit = False
+            for (section, key), raw in kf.items():
+                short = DCONF_KEYS.get((section, key))
+                if short:
+                    values[short] = gvariant_value(raw)  # later keyfile (name order) overrides
+                    hit = True
+            if hit:
+                ctx.file_evidence(ptr, f, text)
+        locks = set()
+        for f in ctx.glob("/etc/dconf/db/%s.d/locks/*" % name):
+            text = ctx.read(f) or ""
+            locks |= parse_dconf_locks(text)
+            ctx.file_evidence(ptr, f, text)
+        db_file = "/etc/dconf/db/" + name
+        newest_kf = max([ctx.mtime(f) or 0 for f in ctx.glob("/etc/dconf/db/%s.d/*" % name)] + [0])
+        if ctx.mtime(db_file) is None or (ctx.mtime(db_file) or 0) < newest_kf:
+            ctx.add_evidence(ptr, "file:" + db_file, "(compiled db missing or older than its keyfiles: "
+                             "run `dconf update`; keyfile values reported)")
+        dbs.append((name, values, locks))
+    res, eff, locked = screen_lock_from(dbs)
+    for k, v in res.items():
+        ctx.fact(ptr + "/" + k, v)
+    ctx.add_evidence(ptr, "probe:effective", "effective %s; locked %s" % (
+        json.dumps(eff, sort_keys=True), sorted(locked)))
+
+
+# ---------------------------------------------------------------------------
+# Firmware (BIOS/UEFI passwords via firmware-attributes)
+# ---------------------------------------------------------------------------
+
+def classify_auth(name: str, role: str | None) -> str | None:
+    n = name.lower()
+    r = (role or "").strip().lower()
+    if r == "bios-admin" or n in ("admin", "setup password", "supervisor", "bios admin password"):
+        return "admin"
+    if r == "power-on" or n in ("power-on", "poweron", "system", "power-on password", "power on password"):
+        return "power_on"
+    return None
+
+
+def collect_firmware(ctx: Ctx) -> None:
+    ptr = "/firmware"
+    base = "/sys/class/firmware-attributes"
+    drivers = ctx.listdir(base)
+    if drivers is None:
+        reason = ("no firmware-attributes interface (kernel >= 5.11 with dell-wmi-sysman/think-lmi/hp-bioscfg "
+                  "needed)")
+        for k in ("admin_password_set", "power_on_password_set", "interface"):
+            ctx.error(ptr + "/" + k, reason)
+        return
+    drivers = [d for d in drivers if not d.startswith(".") and ctx.isdir(base + "/" + d)]
+    found = {}  # type: dict[str, bool]
+    iface = None
+    for drv in drivers:
+        auth = base + "/" + drv + "/authentication"
+        for entry in ctx.listdir(auth) or []:
+            d = auth + "/" + entry
+            role = ctx.read(d + "/role")
+            kind = classify_auth(entry, role)
+            enabled = (ctx.read(d + "/is_enabled") or "").strip()
+            if kind is None or enabled not in ("0", "1"):
+                continue
+            iface = iface or drv
+            found[kind] = found.get(kind, False) or enabled == "1"
+            ctx.add_evidence(ptr, "file:" + d + "/is_enabled", "%s (role %s): %s" % (
+                entry, (role or "?").strip(), enabled))
+    if iface:
+        ctx.fact(ptr + "/interface", iface)
+    elif drivers:
+        ctx.fact(ptr + "/interface", drivers[0])
+    else:
+        ctx.error(ptr + "/interface", "firmware-attributes has no driver")
+    for kind, key in (("admin", "admin_password_set"), ("power_on", "power_on_password_set")):
+        if kind in found:
+            ctx.fact(ptr + "/" + key, found[kind])
+        else:
+            ctx.error(ptr + "/" + key, "the firmware interface reports no %s password entry"
+                      % kind.replace("_", "-"))
+
+
+# ---------------------------------------------------------------------------
+# Disk encryption of the OS volume
+# ---------------------------------------------------------------------------
+
+def parse_mountinfo_root(text: str) -> dict[str, str] | None:
+    """The "/" mount of /proc/self/mountinfo (the last one: it is on top) -> dict or None."""
+    found = None
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) < 10 or f[4] != "/":
+            continue
+        try:
+            sep = f.index("-", 6)
+        except ValueError:
+            continue
+        found = {"majmin": f[2], "fstype": f[sep + 1], "source": f[sep + 2] if len(f) > sep + 2 else "",
+                 "line": line}
+    return found
+
+
+def crypt_method(dm_uuid: str | None) -> str | None:
+    """dm uuid 'CRYPT-LUKS2-<uuid>-<name>' -> 'luks2'; None if not a dm-crypt device."""
+    if not dm_uuid or not dm_uuid.upper().startswith("CRYPT-"):
+        return None
+    parts = dm_uuid.split("-")
+    return parts[1].lower() if len(parts) > 1 and parts[1] else "dm-crypt"
+
+
+def find_crypt(ctx: Ctx, sysdev: str, depth: int = 0) -> tuple[str | None, list[str]]:
+    """Walk a /sys/block device and its slaves; (method or None, [uuids seen])."""
+    if depth > 8:
+        return None, []
+    uuid = (ctx.read(sysdev + "/dm/uuid") or "").strip()
+    seen = [uuid] if uuid else []
+    m = crypt_method(uuid)
+    if m:
+        return m, seen
+    for s in ctx.listdir(sysdev + "/slaves") or []:
+        sm, ss = find_crypt(ctx, ctx.realpath(sysdev + "/slaves/" + s), depth + 1)
+        seen.extend(ss)
+        if sm:
+            return sm, seen
+    return None, seen
+
+
+def collect_disk_encryption(ctx: Ctx) -> None:
+    ptr = "/disk_encryption"
+    text = ctx.read("/proc/self/mountinfo")
+    root = parse_mountinfo_root(text or "")
+    if root is None:
+        for k in ("os_volume_encrypted", "method"):
+            ctx.error(ptr + "/" + k, "cannot find / in /proc/self/mountinfo")
+        return
+    ctx.add_evidence(ptr, "file:/proc/self/mountinfo", root["line"])
+    dev = "/sys/dev/block/" + root["majmin"]
+    if not ctx.exists(dev) and root["source"].startswith("/dev/") and ctx.root == "/":
+        try:
+            st = os.stat(root["source"])
+            dev = "/sys/dev/block/%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))
+        except OSError:
+            pass
+    if not ctx.exists(dev):
+        for k in ("os_volume_encrypted", "method"):
+            ctx.error(ptr + "/" + k, "root filesystem is not on a block device the probe can resolve "
+                      "(%s %s on %s)" % (root["fstype"], root["source"], root["majmin"]))
+        return
+    real = ctx.realpath(dev)
+    method, uuids = find_crypt(ctx, real)
+    ctx.add_evidence(ptr, "file:" + dev, "-> %s; dm uuids: %s" % (real, ", ".join(uuids) or "none"))
+    crypttab = ctx.read("/etc/crypttab")
+    if crypttab:
+        ctx.file_evidence(ptr, "/etc/crypttab", crypttab)
+    ctx.fact(ptr + "/os_volume_encrypted", method is not None)
+    ctx.fact(ptr + "/method", method)
+
+
+# ---------------------------------------------------------------------------
+# Anti-malware
+# ---------------------------------------------------------------------------
+
+# process comm -> (product, resident scanner?)
+AV_PROCESSES = {
+    "clamonacc": ("clamav", True),   # ClamAV on-access scanner
+    "clamd": ("clamav", False),      # on-demand daemon: real-time only with clamonacc
+    "falcon-sensor": ("crowdstrike-falcon", True),
+    "falcond": ("crowdstrike-falcon", True),
+    "wdavdaemon": ("microsoft-defender", True),
+    "mdatp": ("microsoft-defender", True),
+    "ds_agent": ("trend-micro-deep-security", True),
+    "ds_am": ("trend-micro-deep-security", True),
+    "tmxagent": ("trend-micro", True),
+    "savd": ("sophos", True),
+    "sophos_threat_d": ("sophos", True),
+    "soapd": ("sophos", True),
+    "esets_daemon": ("eset", True),
+    "esets": ("eset", True),
+    "oaeventd": ("eset", True),
+    "fsavd": ("f-secure", True),
+    "fsaua": ("f-secure", True),
+    "fsicd": ("f-secure", True),
+    "mfetpd": ("trellix-mcafee", True),
+    "cylancesvc": ("cylance", True),
+    "sentinelone": ("sentinelone", True),
+    "s1-agent": ("sentinelone", True),
+}
+CLAMAV_DB_EXT = (".cvd", ".cld", ".cud")
+CLAMAV_CUSTOM_EXT = (".hdb", ".hsb", ".hdu", ".hsu", ".mdb", ".msb", ".ndb", ".ndu", ".ldb", ".ldu", ".cdb",
+                     ".ign2", ".fp", ".sfp", ".yar", ".yara", ".pdb", ".gdb", ".wdb", ".ftm", ".idb", ".cbc")
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+
+
+def parse_cvd_header(data: bytes | None) -> float | None:
+    """ClamAV .cvd/.cld header 'ClamAV-VDB:14 Mar 2024 08-24 +0000:27213:…' -> epoch seconds or None."""
+    if not data:
+        return None
+    head = data[:512].decode("ascii", "replace")
+    if not head.startswith("ClamAV-VDB:"):
+        return None
+    m = re.match(r"ClamAV-VDB:(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{1,2})-(\d{2}) ([+-])(\d{2})(\d{2})", head)
+    if not m:
+        return None
+    day, mon, year, hh, mm, sign, oh, om = m.groups()
+    month = _MONTHS.get(mon.lower())
+    if not month:
+        return None
+    dt = datetime.datetime(int(year), month, int(day), int(hh), int(mm), tzinfo=datetime.timezone.utc)
+    offset = (int(oh) * 60 + int(om)) * (1 if sign == "+" else -1)
+    return (dt - datetime.timedelta(minutes=offset)).timestamp()
+
+
+def clamav_db_dir(ctx: Ctx) -> tuple[str, str | None]:
+    for conf in ("/etc/clamav/clamd.conf", "/etc/clamav/freshclam.conf", "/etc/clamd.d/scan.conf",
+                 "/etc/freshclam.conf"):
+        text = ctx.read(conf)
+        if not text:
+            continue
+        for line in text.splitlines():
+            m = re.match(r"^\s*DatabaseDirectory\s+(\S+)", line)
+            if m:
+                return m.group(1), conf
+    return "/var/lib/clamav", None
+
+
+def collect_antimalware(ctx: Ctx) -> None:
+    ptr = "/antimalware"
+    procs = ctx.processes()
+    if procs is None:
+        ctx.error(ptr + "/products", "cannot read /proc")
+        ctx.error(ptr + "/resident", "cannot read /proc")
+    else:
+        products = []
+        resident = False
+        for p in procs:
+            hit = AV_PROCESSES.get(p.comm)
+            if hit is None:
+                low = p.cmdline.lower()
+                if "sophos" in low and "/opt/sophos" in low:
+                    hit = ("sophos", True)
+                elif "/opt/ds_agent/" in low:
+                    hit = ("trend-micro-deep-security", True)
+            if hit:
+                if hit[0] not in products:
+                    products.append(hit[0])
+                resident = resident or hit[1]
+                ctx.add_evidence(ptr, "file:/proc/%d/comm" % p.pid, p.comm)
+        ctx.fact(ptr + "/products", sorted(products))
+        # ClamAV's clamd alone scans only on request; resident needs clamonacc
+        # (or a commercial agent, which are all real-time).
+        ctx.fact(ptr + "/resident", resident)
+    dbdir, conf = clamav_db_dir(ctx)
+    newest = None  # type: float | None
+    newest_src = ""
+    for name in ctx.listdir(dbdir) or []:
+        path = dbdir.rstrip("/") + "/" + name
+        low = name.lower()
+        ts = None
+        if low.endswith(CLAMAV_DB_EXT):
+            ts = parse_cvd_header(ctx.read_bytes(path, 512))
+            if ts is None and low.endswith(".cud"):
+                ts = ctx.mtime(path)
+        elif low.endswith(CLAMAV_CUSTOM_EXT):
+            ts = ctx.mtime(path)
+        if ts is not None and (newest is None or ts > newest):
+            newest, newest_src = ts, path
+    if newest is None:
+        ctx.fact(ptr + "/signature_age_days", None)
+        ctx.add_evidence(ptr, "file:" + dbdir, "no ClamAV signature database found")
+    else:
+        age = max(0.0, (ctx.now - newest) / 86400.0)
+        ctx.fact(ptr + "/signature_age_days", round(age, 2))
+        ctx.add_evidence(ptr, "file:" + newest_src, "newest signatures built %s UTC (DatabaseDirectory from %s)" % (
+            utc_text(newest, "%Y-%m-%d %H:%M"), conf or "default"))
+
+
+# ---------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------
+
+SECTIONS = [
+    ("os", collect_os),
+    ("password_policy", collect_password_policy),
+    ("lockout", collect_lockout),
+    ("network", collect_network),
+    ("ssh", collect_ssh),
+    ("idle_timeout", collect_idle_timeout),
+    ("services", collect_services),
+    ("time", collect_time),
+    ("logging", collect_logging),
+    ("removable_media", collect_removable_media),
+    ("screen_lock", collect_screen_lock),
+    ("firmware", collect_firmware),
+    ("disk_encryption", collect_disk_encryption),
+    ("antimalware", collect_antimalware),
+]
+
+
+def run_section(ctx: Ctx, name: str, fn: Callable[[Ctx], None]) -> None:
+    try:
+        fn(ctx)
+    except Exception as exc:  # noqa: BLE001 -- one section must never sink the probe
+        reason = "probe error in section %s: %s: %s" % (name, type(exc).__name__, exc)
+        for p in SECTION_FACTS.get(name, []):
+            ctx.error(p, reason)
+
+
+def collect(root: str = "/", now: float | None = None, commands: bool | None = None) -> dict[str, Any]:
+    """Run every section and return the facts document (a dict)."""
+    t0 = time.monotonic()
+    ctx = Ctx(root, commands=commands, now=now)
+    for name, fn in SECTIONS:
+        run_section(ctx, name, fn)
+    host = ctx.facts.get("os", {}).get("hostname") or socket.gethostname() or "unknown"
+    collected = utc_text(ctx.now, "%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "format_version": "1",
+        "host": host,
+        "platform": "linux",
+        "device_class": "linux_server",
+        "collected_at": collected,
+        "probe": {"name": PROBE_NAME, "version": PROBE_VERSION,
+                  "duration_ms": round((time.monotonic() - t0) * 1000.0, 1)},
+        "facts": ctx.facts,
+        "errors": ctx.errors,
+        "evidence": ctx.evidence,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the facts document.  ``--root DIR`` reads a copied filesystem instead of "/"
+    (commands are then unavailable): for debugging and tests, never used by the auditor."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    root = "/"
+    if len(argv) >= 2 and argv[0] == "--root":
+        root = argv[1]
+    doc = collect(root)
+    # ASCII-only JSON: the remote locale (sudo, C locale) cannot break stdout.
+    sys.stdout.write(json.dumps(doc, ensure_ascii=True, sort_keys=False))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
