@@ -6,9 +6,12 @@ timeout, host-key and error handling are written once.
 
 from __future__ import annotations
 
+import fcntl
 import io
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import paramiko
 
@@ -36,19 +39,48 @@ def _load_key(text: str) -> paramiko.PKey:
     raise AuthenticationFailed("-", "private key in the vault is not a supported key type (ed25519, ecdsa, rsa)")
 
 
+_KNOWN_HOSTS_LOCK = threading.Lock()
+
+
+class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
+    """accept-new: remember an unknown host's key in the known_hosts file (a changed key is still
+    refused by paramiko before this is asked). Appends under a lock: many hosts connect at once."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        with _KNOWN_HOSTS_LOCK, self.path.open("a+", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            known = paramiko.HostKeys()
+            for line in handle.read().splitlines():
+                entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
+                if entry is not None:
+                    for name in entry.hostnames:
+                        known.add(name, entry.key.get_name(), entry.key)
+            seen = known.lookup(hostname)
+            if seen is not None and key.get_name() in seen:
+                if seen[key.get_name()] != key:
+                    raise paramiko.BadHostKeyException(hostname, key, seen[key.get_name()])
+            else:
+                handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+                handle.flush()
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
 def _client(target: Target) -> paramiko.SSHClient:
     client = paramiko.SSHClient()
     if target.known_hosts:
-        try:
-            client.load_host_keys(target.known_hosts)
-        except FileNotFoundError:
-            if target.host_key_policy != "accept-new":
-                raise
+        if Path(target.known_hosts).exists():
+            # Loaded into the "system" set: paramiko never rewrites it (we append ourselves, locked).
+            client.load_system_host_keys(target.known_hosts)
+        elif target.host_key_policy != "accept-new":
+            raise AuthenticationFailed(target.host.name, f"known_hosts file {target.known_hosts} not found")
     else:
         client.load_system_host_keys()
-    if target.host_key_policy == "accept-new":
-        # Trust on first use, remembered in the known_hosts file: a changed key is still refused.
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # noqa: S507 - explicit opt-in, see above
+    if target.host_key_policy == "accept-new" and target.known_hosts:
+        client.set_missing_host_key_policy(_TrustOnFirstUse(target.known_hosts))
     else:
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
     return client
@@ -70,7 +102,10 @@ def run(target: Target, command: str, stdin: bytes = b"") -> CommandResult:
             raise DeviceTimeout(host.name, f"no result within {target.timeout:g} s")
         return left
 
-    client = _client(target)
+    try:
+        client = _client(target)
+    except OSError as exc:
+        raise AuthenticationFailed(host.name, f"cannot read known_hosts: {exc.strerror}") from None
     try:
         pkey = _load_key(creds.private_key.reveal()) if creds.private_key else None
         try:
