@@ -16,6 +16,7 @@ from hardening.core.errors import HardeningError, InputError
 from hardening.core.schemas import project_root
 from hardening.core.scope import Selection
 from hardening.core.secrets import REDACTOR, RedactingFilter, SecretStore
+from hardening.report.build import canonical_digest
 
 log = logging.getLogger("hardening")
 
@@ -44,6 +45,27 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--waivers", type=Path, default=None, help="waivers file (default: <inventory>/waivers.yaml)")
 
 
+def _add_connection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=30.0, help="per-host time budget in seconds (default 30)")
+    parser.add_argument("--workers", type=int, default=20, help="hosts handled in parallel (default 20)")
+    parser.add_argument("--known-hosts", default=os.environ.get("HARDENING_KNOWN_HOSTS"),
+                        help="SSH known_hosts file (default: HARDENING_KNOWN_HOSTS or the system's)")
+    parser.add_argument("--host-key-policy", choices=["strict", "accept-new"],
+                        default=os.environ.get("HARDENING_HOST_KEY_POLICY", "strict"),
+                        help="strict: unknown host keys are refused; accept-new: trust on first use")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--ledger", type=Path, default=None,
+                        help="change ledger (default: HARDENING_LEDGER or /var/lib/hardening/ledger.jsonl)")
+
+
+def _ledger(args: argparse.Namespace) -> Any:
+    from hardening.changes.ledger import Ledger
+
+    path = args.ledger or Path(os.environ.get("HARDENING_LEDGER", "/var/lib/hardening/ledger.jsonl"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Ledger(path)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hardening", description="坂戸市情報セキュリティポリシー準拠の点検・是正ツール")
@@ -57,15 +79,60 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--out", "-o", type=Path, default=None,
                        help="report directory (default: reports/<timestamp>, with reports/latest pointing to it)")
     audit.add_argument("--lang", choices=["ja", "en"], default="ja", help="report language (default: ja)")
-    audit.add_argument("--timeout", type=float, default=30.0, help="per-host time budget in seconds (default 30)")
-    audit.add_argument("--workers", type=int, default=20, help="hosts collected in parallel (default 20)")
-    audit.add_argument("--known-hosts", default=os.environ.get("HARDENING_KNOWN_HOSTS"),
-                       help="SSH known_hosts file (default: HARDENING_KNOWN_HOSTS or the system's)")
-    audit.add_argument("--host-key-policy", choices=["strict", "accept-new"],
-                       default=os.environ.get("HARDENING_HOST_KEY_POLICY", "strict"),
-                       help="strict: unknown host keys are refused; accept-new: trust on first use")
-    audit.add_argument("--no-progress", action="store_true")
+    _add_connection(audit)
     audit.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+
+    plan = sub.add_parser("plan", help="audit, then dry-run the fix of every failing automatable requirement")
+    _add_inputs(plan)
+    _add_selection(plan)
+    _add_connection(plan)
+    plan.add_argument("--out", "-o", type=Path, default=None, help="plan file (default: plans/<timestamp>.json)")
+    plan.add_argument("--lang", choices=["ja", "en"], default="ja")
+
+    show = sub.add_parser("show", help="render a plan for review (terminal, Markdown or HTML)")
+    show.add_argument("plan", type=Path)
+    show.add_argument("--format", "-f", choices=["terminal", "markdown", "html"], default="terminal")
+    show.add_argument("--lang", choices=["ja", "en"], default="ja")
+    show.add_argument("--out", "-o", type=Path, default=None)
+    show.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+
+    approve = sub.add_parser("approve", help="sign an approval of a plan (a person other than the planner)")
+    approve.add_argument("plan", type=Path)
+    approve.add_argument("--approver", required=True, help="your name as in the approvers registry")
+    approve.add_argument("--key", type=Path, required=True, help="your Ed25519 approval key")
+    approve.add_argument("--approvers", type=Path, default=None,
+                         help="trusted approvers registry (default: <inventory>/approvers.yaml)")
+    approve.add_argument("--inventory", "-i", type=Path, default=None)
+    approve.add_argument("--host", "-H", dest="hosts", action="append", default=[],
+                         help="approve only these hosts (default: all hosts with changes)")
+    approve.add_argument("--requirement", "-r", dest="requirements", action="append", default=[],
+                         help="approve only these requirements (default: all planned)")
+    approve.add_argument("--out", "-o", type=Path, default=None,
+                         help="approval record (default: <plan>.approval-<approver>.json beside the plan)")
+    approve.add_argument("--ledger", type=Path, default=None)
+
+    apply = sub.add_parser("apply", help="apply an approved, unmodified, fresh plan; verify by a new audit")
+    apply.add_argument("plan", type=Path)
+    _add_inputs(apply)
+    _add_connection(apply)
+    apply.add_argument("--approval", dest="approvals", action="append", type=Path, default=[],
+                       help="approval record(s) (default: <plan>.approval*.json beside the plan)")
+    apply.add_argument("--approvers", type=Path, default=None)
+    apply.add_argument("--max-age-hours", type=float, default=24.0, help="refuse older plans (default 24)")
+    apply.add_argument("--out", "-o", type=Path, default=None,
+                       help="apply result (default: <plan>.result.json beside the plan)")
+
+    ledger = sub.add_parser("ledger", help="the tamper-evident change ledger")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    verify = ledger_sub.add_parser("verify", help="check the whole hash chain; say where it breaks")
+    verify.add_argument("--ledger", type=Path, default=None)
+    verify.add_argument("--head", default=None, help="expected SEQ:HASH recorded earlier (detects truncation)")
+    head = ledger_sub.add_parser("head", help="print SEQ:HASH of the last entry (an anchor to keep elsewhere)")
+    head.add_argument("--ledger", type=Path, default=None)
+
+    keygen = sub.add_parser("keygen", help="create an approver's Ed25519 key pair")
+    keygen.add_argument("name")
+    keygen.add_argument("--dir", type=Path, default=Path())
 
     validate = sub.add_parser("validate", help="validate inventory, site parameters, catalog and waivers only")
     _add_inputs(validate)
@@ -132,8 +199,150 @@ def cmd_audit(args: argparse.Namespace) -> int:
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     print(writers.terminal_summary(report, lang=args.lang, color=color,
                                    paths={k: str(v) for k, v in paths.items()}))
+    _ledger(args).append(report["run"]["operator"], "audit", {
+        "run_id": report["run"]["id"], "report_digest": canonical_digest(report), "hosts": len(report["hosts"]),
+        "findings": report["summary"]["findings"], "exit_code": report["summary"]["exit_code"],
+        "selection": report["run"]["selection"]})
     code: int = report["summary"]["exit_code"]
     return code
+
+
+def _stamp() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from hardening.changes.plan import make_plan, plan_digest, write_plan
+    from hardening.changes.show import render_terminal
+
+    inputs = _inputs(args)
+    selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
+                          device_classes=args.device_classes, requirements=args.requirements)
+    plan, _report = make_plan(inputs, selection, SecretStore(), timeout=args.timeout, workers=args.workers,
+                             progress=False if args.no_progress else None, known_hosts=args.known_hosts,
+                             host_key_policy=args.host_key_policy)
+    out = args.out or Path("plans") / f"{_stamp()}.json"
+    write_plan(plan, out)
+    digest = plan_digest(plan)
+    _ledger(args).append(plan["planned_by"], "plan", {
+        "plan_id": plan["plan_id"], "plan_digest": digest, "report_digest": plan["report_digest"],
+        "summary": plan["summary"], "hosts": {h: e["fix"] for h, e in plan["hosts"].items() if e["fix"]}})
+    print(render_terminal(plan, args.lang, color=sys.stdout.isatty()))
+    print(f"plan: {out}  ({digest})")
+    code: int = plan["summary"]["exit_code"]
+    return code
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from hardening.changes.plan import read_plan
+    from hardening.changes.show import render_html, render_markdown, render_terminal
+
+    plan = read_plan(args.plan)
+    if args.format == "markdown":
+        text = render_markdown(plan, args.lang)
+    elif args.format == "html":
+        text = render_html(plan, args.lang)
+    else:
+        color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and args.out is None)
+        text = render_terminal(plan, args.lang, color)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _passphrase() -> str | None:
+    value = os.environ.get("HARDENING_APPROVER_PASSPHRASE")
+    if value:
+        return value
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("approval key passphrase (empty if none): ") or None
+    return None
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from hardening.changes.approval import load_registry, sign_approval, write_approval
+    from hardening.changes.plan import plan_digest, read_plan
+
+    plan = read_plan(args.plan)
+    registry_path = args.approvers or (args.inventory or _default("inventory")) / "approvers.yaml"
+    registry = load_registry(registry_path)
+    scope = {host: [r for r in entry["fix"] if not args.requirements or r in args.requirements]
+             for host, entry in plan["hosts"].items()
+             if entry["fix"] and entry["changes"] and (not args.hosts or host in args.hosts)}
+    scope = {h: ids for h, ids in scope.items() if ids}
+    unknown = sorted(set(args.hosts) - set(plan["hosts"]))
+    if unknown:
+        raise InputError(str(args.plan), "/hosts", f"not in the plan: {', '.join(unknown)}")
+    digest = plan_digest(plan)
+    record = sign_approval(digest, plan["plan_id"], plan["planned_by"], args.approver, args.key, scope,
+                           passphrase=_passphrase(), registry=registry)
+    out = args.out or args.plan.with_name(f"{args.plan.stem}.approval-{args.approver}.json")
+    write_approval(record, out)
+    _ledger(args).append(args.approver, "approve", {
+        "plan_id": plan["plan_id"], "plan_digest": digest, "planner": plan["planned_by"], "scope": scope,
+        "partial": scope != {h: e["fix"] for h, e in plan["hosts"].items() if e["fix"] and e["changes"]},
+        "record_digest": canonical_digest(record)})
+    print(f"承認しました (approved): {out}")
+    for host, ids in scope.items():
+        print(f"  {host}: {', '.join(ids)}")
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from hardening.changes.apply import apply_plan, default_approvals
+
+    inputs = _inputs(args)
+    approvals = args.approvals or default_approvals(args.plan)
+    registry = args.approvers or inputs.inventory.directory / "approvers.yaml"
+    outcome = apply_plan(inputs, args.plan, approvals, registry, SecretStore(), _ledger(args),
+                         timeout=args.timeout, workers=args.workers,
+                         progress=False if args.no_progress else None, known_hosts=args.known_hosts,
+                         host_key_policy=args.host_key_policy, max_age=dt.timedelta(hours=args.max_age_hours))
+    out = args.out or args.plan.with_name(f"{args.plan.stem}.result.json")
+    out.write_text(json.dumps(outcome, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    labels = {"applied": "適用済み", "applied_with_drift": "適用後も不適合あり", "refused": "拒否",
+              "rolled_back": "失敗・復元済み", "failed": "失敗", "pending": "未処理"}
+    for host, record in outcome["hosts"].items():
+        print(f"{host}: {labels.get(record['status'], record['status'])} ({record['status']})"
+              + (f" — {record['message']}" if record["message"] else ""))
+        for requirement, verdict in record["verify"].items():
+            print(f"    {requirement}: {verdict}")
+    print(f"result: {out}")
+    code: int = outcome["exit_code"]
+    return code
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    ledger = _ledger(args)
+    if args.ledger_command == "head":
+        head = ledger.head()
+        print(f"{head[0]}:{head[1]}" if head else "(empty)")
+        return 0
+    expected = None
+    if args.head:
+        seq, _, digest = args.head.partition(":")
+        expected = (int(seq), digest)
+    result = ledger.verify(expected_head=expected)
+    if result.ok:
+        print(f"OK: {result.entries} entries, chain intact")
+        return 0
+    print(f"改ざん・欠落を検出 (ledger broken): {len(result.problems)} problem(s)", file=sys.stderr)
+    for problem in result.problems:
+        print(f"  line {problem['line']} seq {problem['seq']}: {problem['kind']}: {problem['message']}",
+              file=sys.stderr)
+    return 1
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from hardening.changes.approval import generate_keypair
+
+    key, pub = generate_keypair(args.name, args.dir, passphrase=_passphrase())
+    print(f"private key: {key} (keep it to yourself)\npublic key: {pub} (add it to approvers.yaml)")
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -163,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     handler.addFilter(RedactingFilter())
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[handler],
                         format="%(levelname)s %(name)s: %(message)s")
-    commands = {"audit": cmd_audit, "validate": cmd_validate, "catalog": cmd_catalog}
+    commands = {"audit": cmd_audit, "validate": cmd_validate, "catalog": cmd_catalog, "plan": cmd_plan,
+                "show": cmd_show, "approve": cmd_approve, "apply": cmd_apply, "ledger": cmd_ledger,
+                "keygen": cmd_keygen}
     try:
         return commands[args.command](args)
     except InputError as exc:

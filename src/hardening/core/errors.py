@@ -66,5 +66,9 @@ class AuthenticationFailed(CollectionError, PermissionError):
     """The host refused our credentials (or privilege escalation)."""
 
 
+class ChangeError(CollectionError):
+    """A dry run or an apply could not run on a host (not a drift: the change machinery failed)."""
+
+
 class ProbeError(CollectionError):
     """The probe ran but its output was unusable (non-zero exit, not JSON, not valid facts)."""

@@ -20,11 +20,11 @@ from hardening.core.models import CollectResult, Finding, Host, Requirement, Sta
 from hardening.core.scope import applies
 from hardening.core.waivers import Waiver, match
 
-_MISSING = object()
+MISSING = object()
 
 
 def resolve_pointer(document: Any, pointer: str) -> Any:
-    """Value at a JSON pointer, or _MISSING."""
+    """Value at a JSON pointer, or MISSING."""
     node = document
     for raw in pointer.strip("/").split("/"):
         part = raw.replace("~1", "/").replace("~0", "~")
@@ -33,7 +33,7 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return _MISSING
+            return MISSING
     return node
 
 
@@ -122,7 +122,7 @@ def evaluate_requirement(
             problems.append(f"{pointer}: {errors[pointer]}")
             continue
         value = resolve_pointer(facts, pointer)
-        if value is _MISSING:
+        if value is MISSING:
             problems.append(f"{pointer}: not provided by platform {host.platform}")
         else:
             actual[pointer] = value

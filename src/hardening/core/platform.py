@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import enum
 import importlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from hardening.core.errors import UnknownPlatformError
-from hardening.core.models import Finding, Host
+from hardening.core.models import Host
 from hardening.core.secrets import Credentials
 
 
@@ -30,28 +31,28 @@ class Target:
     host_key_policy: str = "strict"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Change:
-    """One reviewable change: a file/setting/config line, before and after (a unified diff)."""
+    """One reviewable change: which requirement, which step, what it touches, the unified diff."""
 
     requirement: str
+    task: str
     target: str
     diff: str
 
-
-@dataclass
-class HostPlan:
-    host: str
-    fingerprint: str
-    changes: list[Change] = field(default_factory=list)
+    def key(self) -> tuple[str, str, str]:
+        return (self.requirement, self.task, self.target)
 
 
 @dataclass
 class ApplyResult:
+    """What apply did on one host. `failed` set = the host was restored to its prior files."""
+
     host: str
     applied: list[Change] = field(default_factory=list)
     failed: str | None = None
     rolled_back: bool = False
+    rollback_problems: list[str] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -68,12 +69,17 @@ class Platform(Protocol):
         """
         ...
 
-    def plan(self, target: Target, findings: list[Finding]) -> HostPlan:
-        """Return the changes that would fix the failing, automatable findings (dry run)."""
+    def plan(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any]) -> list[Change]:
+        """Dry run: the changes that would make the `fix` requirements pass, changing nothing.
+
+        Raises CollectionError subclasses, or ChangeError when the dry run itself fails.
+        """
         ...
 
-    def apply(self, target: Target, plan: HostPlan) -> ApplyResult:
-        """Apply exactly the changes of an approved plan; restore the prior state on failure."""
+    def apply(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any],
+              planned: Sequence[Change]) -> ApplyResult:
+        """Apply the changes for `fix` after backing up every target in `planned`; on any failure
+        restore the backup and return failed + rolled_back (never raise for a failure on the host)."""
         ...
 
 

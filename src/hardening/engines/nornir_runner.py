@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from nornir.core import Nornir
 from nornir.core.inventory import Defaults, Groups, Hosts, Inventory
@@ -28,7 +28,8 @@ from hardening.core.secrets import REDACTOR, SecretStore
 class Progress:
     """A Nornir processor printing a one-line progress bar to stderr (only on a terminal)."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    def __init__(self, total: int, enabled: bool, label: str = "収集中 collecting") -> None:
+        self.label = label
         self.total = total
         self.done = 0
         self.failed = 0
@@ -50,7 +51,8 @@ class Progress:
     def task_instance_completed(self, task: Task, host: NornirHost, result: MultiResult) -> None:
         with self._lock:
             self.done += 1
-            self.failed += int(result.failed or bool(result[0].result and result[0].result.error))
+            value = result[0].result
+            self.failed += int(result.failed or bool(getattr(value, "error", None) or getattr(value, "failed", None)))
         self._draw()
 
     def subtask_instance_started(self, task: Task, host: NornirHost) -> None:
@@ -66,7 +68,7 @@ class Progress:
         filled = int(width * self.done / max(self.total, 1))
         elapsed = time.monotonic() - self._start
         sys.stderr.write(
-            f"\r収集中 collecting [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
             f"  error {self.failed}  {elapsed:5.1f}s"
         )
         sys.stderr.flush()
@@ -106,6 +108,33 @@ def _collect_one(host: Host, secrets: SecretStore, timeout: float, known_hosts: 
                              "InternalError", time.monotonic() - start)
 
 
+T = TypeVar("T")
+
+
+def run_each(hosts: list[Host], func: Callable[[Host], T], *, workers: int, progress: bool | None = None,
+             label: str = "処理中 working") -> dict[str, T | BaseException]:
+    """Run `func(host)` for every host in Nornir's threaded runner; a raised exception is that
+    host's result (never stops the others)."""
+    if not hosts:
+        return {}
+    show = sys.stderr.isatty() if progress is None else progress
+    nr = build_nornir(hosts, workers, [Progress(len(hosts), show, label)])
+
+    def task(task: Task) -> Result:
+        return Result(host=task.host, result=func(task.host.data["model"]))
+
+    aggregated = nr.run(task=task, name=label, raise_on_error=False)
+    out: dict[str, T | BaseException] = {}
+    for host in hosts:
+        multi = aggregated.get(host.name)
+        if multi is None or multi[0].exception is not None or multi.failed:
+            exc = multi[0].exception if multi is not None else None
+            out[host.name] = exc if isinstance(exc, BaseException) else RuntimeError("no result")
+        else:
+            out[host.name] = multi[0].result
+    return out
+
+
 def collect_all(
     hosts: list[Host],
     secrets: SecretStore,
@@ -117,26 +146,16 @@ def collect_all(
     on_result: Callable[[CollectResult], None] | None = None,
 ) -> dict[str, CollectResult]:
     """Collect every host in parallel; every host gets a result, errors included."""
-    if not hosts:
-        return {}
-    show = sys.stderr.isatty() if progress is None else progress
-    nr = build_nornir(hosts, workers, [Progress(len(hosts), show)])
-
-    def task(task: Task) -> Result:
-        model: Host = task.host.data["model"]
-        result = _collect_one(model, secrets, timeout, known_hosts, host_key_policy)
+    def one(host: Host) -> CollectResult:
+        result = _collect_one(host, secrets, timeout, known_hosts, host_key_policy)
         if on_result is not None:
             on_result(result)
-        return Result(host=task.host, result=result)
+        return result
 
-    aggregated = nr.run(task=task, name="collect", raise_on_error=False)
     results: dict[str, CollectResult] = {}
-    for host in hosts:
-        multi = aggregated.get(host.name)
-        value = multi[0].result if multi else None
+    for name, value in run_each(hosts, one, workers=workers, progress=progress, label="収集中 collecting").items():
         if isinstance(value, CollectResult):
-            results[host.name] = value
+            results[name] = value
         else:  # the task itself blew up inside Nornir
-            text = REDACTOR.scrub(str(multi[0].exception if multi else "no result"))[:500]
-            results[host.name] = CollectResult(host.name, None, text, "InternalError", 0.0)
+            results[name] = CollectResult(name, None, REDACTOR.scrub(str(value))[:500], "InternalError", 0.0)
     return results

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-import shlex
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from hardening.core.errors import AuthenticationFailed, ProbeError
-from hardening.core.models import Finding
-from hardening.core.platform import ApplyResult, HostPlan, Target
+from hardening.core.errors import AuthenticationFailed, ChangeError, DeviceUnreachable, HardeningError, ProbeError
+from hardening.core.platform import ApplyResult, Change, Target
 from hardening.core.schemas import validator
 from hardening.core.secrets import REDACTOR
+from hardening.engines.ansible import AnsibleHost, HostRun, playbook_path, run_playbook
 from hardening.platforms.common import ssh
+from hardening.platforms.linux import files
 
 PROBE_PATH = Path(__file__).with_name("probe.py")
+PLAYBOOK = playbook_path("linux.yml")
 
 
 class LinuxPlatform:
@@ -62,10 +64,50 @@ class LinuxPlatform:
                                         f"{first.message[:200]}")
         return document
 
-    def plan(self, target: Target, findings: list[Finding]) -> HostPlan:
-        """Not implemented yet: the change-control issue brings Ansible check/diff plans."""
-        raise NotImplementedError(f"{self.name}: plan is not implemented yet ({shlex.quote(target.host.name)})")
+    def _ansible_host(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any]) -> AnsibleHost:
+        return AnsibleHost(
+            name=target.host.name, address=target.host.hostname, port=target.host.port,
+            credentials=target.credentials,
+            variables={"hardening_fix": list(fix), "hardening_params": dict(parameters)},
+        )
 
-    def apply(self, target: Target, plan: HostPlan) -> ApplyResult:
-        """Not implemented yet: the change-control issue brings Ansible apply with rollback."""
-        raise NotImplementedError(f"{self.name}: apply is not implemented yet ({shlex.quote(target.host.name)})")
+    def _run(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any], check: bool) -> HostRun:
+        return run_playbook(PLAYBOOK, [self._ansible_host(target, fix, parameters)], check=check, forks=1,
+                            known_hosts=target.known_hosts, host_key_policy=target.host_key_policy,
+                            timeout=max(60, int(target.timeout * 10)))[target.host.name]
+
+    def plan(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any]) -> list[Change]:
+        """Ansible --check --diff of the tasks of `fix` on this host; raises ChangeError if it fails."""
+        if not fix:
+            return []
+        run = self._run(target, fix, parameters, check=True)
+        if not run.ok:
+            kind = DeviceUnreachable if run.unreachable else ChangeError
+            raise kind(target.host.name, f"dry run failed at {run.failed_task or 'connection'}: {run.message}")
+        return [Change(c.requirement, c.task, c.target, c.diff) for c in run.changes]
+
+    def apply(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any],
+              planned: Sequence[Change]) -> ApplyResult:
+        """Back up every planned target file, run the tasks of `fix`, restore the backup on failure."""
+        result = ApplyResult(target.host.name)
+        if not fix:
+            return result
+        try:
+            saved = files.backup(target, [c.target for c in planned])
+        except HardeningError as exc:
+            result.failed = f"backup before the change failed, nothing applied: {exc}"
+            return result
+        try:
+            run = self._run(target, fix, parameters, check=False)
+            result.applied = [Change(c.requirement, c.task, c.target, c.diff) for c in run.changes]
+            if run.ok:
+                return result
+            result.failed = f"{run.failed_task or 'connection'}: {run.message}"
+        except Exception as exc:  # whatever broke, the host goes back to its prior files
+            result.failed = REDACTOR.scrub(f"{type(exc).__name__}: {exc}")[:500]
+        try:
+            result.rollback_problems = files.restore(target, saved)
+            result.rolled_back = not result.rollback_problems
+        except HardeningError as exc:
+            result.rollback_problems = [str(exc)]
+        return result

@@ -1,0 +1,1270 @@
+#!/usr/bin/env python3
+"""labctl: the hardening demo/test lab, real Debian hosts on one machine.
+
+Each lab host is a real bookworm userland (sshd, chronyd, rsyslogd, clamd ...) running in its own
+network/mount/pid/uts/ipc namespaces on an overlay of one cached debootstrap root:
+
+    base      build (once) the cached base root /var/cache/hardening-lab/base-bookworm
+    up        bring up one host per inventory host in 10.203.0.0/16 (+ lab.yaml extra_hosts)
+    down      stop every lab host, remove netns/veths/bridge, unmount overlays (--purge: state too)
+    status    table of the lab hosts
+    exec      run a command inside a running host (nsenter, no ssh)
+
+What is deliberately wrong with each host lives in lab/lab.yaml (drifts); the compliant baseline
+is the file tree under lab/baseline/. Run as root, with the project's venv python (ansible-core is
+needed for writing the ansible-vault file):  .venv/bin/python lab/labctl.py up
+
+Only stdlib + PyYAML (+ ansible's vault lib). Everything the lab creates on the machine:
+/var/cache/hardening-lab (base root), /var/lib/hardening-lab (keys, vault, per-host state),
+network namespaces hlab-<host>, veths hlv*, bridge hlab0 (10.203.0.1/16, no uplink, no forwarding).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import fcntl
+import hashlib
+import ipaddress
+import json
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# --------------------------------------------------------------------------------------------------
+# Constants
+# --------------------------------------------------------------------------------------------------
+LAB_DIR = Path(__file__).resolve().parent
+REPO_DIR = LAB_DIR.parent
+DEFAULT_INVENTORY = REPO_DIR / "inventory"
+LAB_YAML = LAB_DIR / "lab.yaml"
+BASELINE_DIR = LAB_DIR / "baseline"
+
+CACHE_DIR = Path("/var/cache/hardening-lab")
+BASE_DIR = CACHE_DIR / "base-bookworm"
+BASE_RECIPE_FILE = CACHE_DIR / "base-bookworm.recipe"   # sha256 of the recipe the base was built from
+BASE_BUILD_ID_FILE = CACHE_DIR / "base-bookworm.build-id"   # changes at every build: hosts re-provision
+BASE_LOG = CACHE_DIR / "base-build.log"
+
+STATE_DIR = Path("/var/lib/hardening-lab")
+HOSTS_DIR = STATE_DIR / "hosts"          # per-host overlay upper/work/merged + runtime files
+HOSTKEYS_DIR = STATE_DIR / "hostkeys"    # ssh host keys per host name: kept by --purge (stable known_hosts)
+SSH_DIR = STATE_DIR / "ssh"
+CLIENT_KEY = SSH_DIR / "id_ed25519"
+KNOWN_HOSTS = SSH_DIR / "known_hosts"
+SSH_CONFIG = SSH_DIR / "config"
+VAULT_FILE = STATE_DIR / "vault.yml"
+VAULT_PASS_FILE = STATE_DIR / "vault-pass"
+ROOT_PW_FILE = STATE_DIR / "root-password"
+ROOT_PW_HASH_FILE = STATE_DIR / "root-password.hash"   # cached crypt hash: a new salt would re-provision
+LOCK_FILE = STATE_DIR / ".labctl.lock"
+
+LAB_USER = "hardening"
+BRIDGE = "hlab0"
+BRIDGE_ADDR = "10.203.0.1"
+SUBNET = ipaddress.ip_network("10.203.0.0/16")
+NETNS_PREFIX = "hlab-"
+VETH_PREFIX = "hlv"
+APT_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
+LINUX_CLASSES = ("linux_server", "linux_pc")
+
+# Base recipe. Anything here changes the recipe hash and so triggers a rebuild of the base.
+SUITE = "bookworm"
+BASE_PACKAGES = [
+    "openssh-server", "openssh-sftp-server", "chrony", "rsyslog", "python3", "python3-apt", "sudo",
+    "libpam-pwquality", "logrotate", "iproute2", "procps", "iputils-ping", "cron", "tini",
+    "clamav-daemon", "kmod",
+    # libpwquality's Python binding: lets the tests ask libpwquality itself whether a password passes.
+    "python3-pwquality",
+]
+# Kept as .debs in the base (not installed) so a drift can dpkg -i them into one host offline.
+DRIFT_DEBS = ["openbsd-inetd", "inetutils-telnetd"]
+DRIFT_DEBS_DIR = "/var/cache/lab-debs"
+# Tools labctl itself needs on the machine: package -> a command it provides.
+HOST_PACKAGES = {
+    "debootstrap": "debootstrap", "iproute2": "ip", "util-linux": "nsenter", "mount": "mount",
+    "openssh-client": "ssh-keygen", "openssl": "openssl",
+}
+# Runs inside the fresh debootstrap root (chroot). Nothing host-specific may stay in the base.
+BASE_POST_SCRIPT = r"""
+set -eu
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin
+# No init runs inside the lab: maintainer scripts (dpkg -i of a drift) must never try to start services.
+printf '#!/bin/sh\n# lab: services are started by the lab init, never by maintainer scripts\nexit 101\n' \
+  > /usr/sbin/policy-rc.d
+chmod 0755 /usr/sbin/policy-rc.d
+# .debs a drift installs later with dpkg -i: download only (with the dependencies the base lacks).
+apt-get update -q
+mkdir -p DRIFT_DEBS_DIR/partial
+apt-get install -y -q --download-only --no-install-recommends \
+  -o Dir::Cache::archives=DRIFT_DEBS_DIR DRIFT_DEBS
+rm -rf DRIFT_DEBS_DIR/partial DRIFT_DEBS_DIR/lock
+ls DRIFT_DEBS_DIR/*.deb >/dev/null
+# rsyslog: imklog would read the real machine's /proc/kmsg (shared kernel ring buffer).
+sed -i -E 's/^(module\(load="imklog".*)$/#\1  # lab: disabled, the kernel log belongs to the real machine/' \
+  /etc/rsyslog.conf
+! grep -q '^module(load="imklog"' /etc/rsyslog.conf
+# chrony: no default pool (no internet); the baseline writes the site's configuration.
+sed -i -E '/^(pool|server) /d' /etc/chrony/chrony.conf
+# pam_pwquality must be in the password stack (libpam-pwquality's pam-auth-update profile puts it there).
+grep -q pam_pwquality.so /etc/pam.d/common-password || pam-auth-update --package --enable pwquality
+grep -q pam_pwquality.so /etc/pam.d/common-password
+# Nothing host-specific: host keys, machine-id, hostname, resolver are written per host by labctl.
+rm -f /etc/ssh/ssh_host_*
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id
+echo localhost > /etc/hostname
+: > /etc/resolv.conf
+# Ansible's service module falls back to /etc/init.d on hosts without systemd, as on real sysvinit
+# hosts. chrony must keep -x when restarted that way (never touch the shared kernel clock), and
+# bookworm's rsyslog and clamonacc ship systemd units only: give them small init scripts.
+sed -i -E 's/^DAEMON_OPTS=.*/DAEMON_OPTS="-F 1 -x"/' /etc/default/chrony
+grep -q -- '-x"' /etc/default/chrony
+cat > /etc/init.d/rsyslog <<'INIT'
+#!/bin/sh
+# lab: minimal init script (bookworm's rsyslog ships a systemd unit only).
+case "$1" in
+  start) pidof rsyslogd >/dev/null || /usr/sbin/rsyslogd ;;
+  stop) pkill -x rsyslogd; for i in 1 2 3 4 5 6 7 8 9 10; do pidof rsyslogd >/dev/null || break; sleep 0.2; done ;;
+  restart|reload|force-reload) "$0" stop; rm -f /run/rsyslogd.pid; "$0" start ;;
+  status) pidof rsyslogd >/dev/null ;;
+  *) echo "usage: $0 start|stop|restart|status" >&2; exit 2 ;;
+esac
+INIT
+cat > /etc/init.d/clamav-clamonacc <<'INIT'
+#!/bin/sh
+# lab: minimal init script for the on-access scanner (Debian ships a systemd unit only).
+case "$1" in
+  start) pidof clamonacc >/dev/null && exit 0
+         for i in $(seq 50); do [ -S /run/clamav/clamd.ctl ] && break; sleep 0.1; done
+         /usr/sbin/clamonacc --fdpass --log=/var/log/clamav/clamonacc.log ;;
+  stop) pkill -x clamonacc; true ;;
+  restart|reload|force-reload) "$0" stop; sleep 0.2; "$0" start ;;
+  status) pidof clamonacc >/dev/null ;;
+  *) echo "usage: $0 start|stop|restart|status" >&2; exit 2 ;;
+esac
+INIT
+chmod 0755 /etc/init.d/rsyslog /etc/init.d/clamav-clamonacc
+# clamav: no databases in the base (the baseline ships the site's local db), freshclam never runs.
+rm -rf /var/lib/clamav/* /var/log/clamav/*
+# apt caches and build logs
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old /var/log/apt/* /var/log/bootstrap.log
+find /var/log -type f \( -name '*.log' -o -name 'lastlog' -o -name 'wtmp' -o -name 'btmp' \) -exec truncate -s 0 {} +
+""".replace("DRIFT_DEBS_DIR", DRIFT_DEBS_DIR).replace("DRIFT_DEBS", " ".join(DRIFT_DEBS))
+BASE_RECIPE_VERSION = "3"
+
+# Bump when the provisioning logic changes: hosts are re-provisioned (upper layer wiped) on next up.
+PROVISION_VERSION = "4"
+
+
+class LabError(Exception):
+    """A failure with a message meant for the user (no traceback)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------------------
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def run(cmd: list[str], *, check: bool = True, input: str | None = None, env: dict[str, str] | None = None,
+        capture: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure raise LabError with its stderr (commands here are short and quiet)."""
+    proc = subprocess.run(cmd, input=input, text=True, env=env,
+                          stdout=subprocess.PIPE if capture else None,
+                          stderr=subprocess.PIPE if capture else None)
+    if check and proc.returncode != 0:
+        err = (proc.stderr or proc.stdout or "").strip()
+        raise LabError(f"command failed ({proc.returncode}): {shlex.join(cmd)}\n{err[-2000:]}")
+    return proc
+
+
+def write_file(path: Path, data: str | bytes, mode: int = 0o644) -> None:
+    """Write atomically-enough for our purposes, with an explicit mode (umask-independent)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():
+        path.unlink()
+    with open(path, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+    os.chmod(path, mode)
+
+
+def sha256_json(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def mounts() -> list[str]:
+    """Mount points of labctl's own mount namespace (the root one), decoded from mountinfo."""
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4]
+            out.append(mp.encode().decode("unicode_escape"))
+    return out
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise LabError("labctl must run as root (namespaces, mounts, debootstrap)")
+
+
+def debian_mirror() -> str:
+    """The Debian mirror, read at run time from the machine's deb822 sources (never hard-coded).
+
+    Other list files may name unreachable repositories, so only debian.sources is read: the first
+    stanza whose Suites has the plain release (not -security/-updates).
+    """
+    if not APT_SOURCES.exists():
+        raise LabError(f"{APT_SOURCES} not found: cannot tell which Debian mirror to use")
+    for stanza in APT_SOURCES.read_text().split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in stanza.splitlines():
+            if line.startswith("#") or ":" not in line:
+                continue
+            key, _, value = line.partition(":")
+            fields[key.strip().lower()] = value.strip()
+        if SUITE in fields.get("suites", "").split() and fields.get("uris"):
+            return fields["uris"].split()[0]
+    raise LabError(f"no stanza with Suites: {SUITE} and a URIs: line in {APT_SOURCES}")
+
+
+# --------------------------------------------------------------------------------------------------
+# base: the cached debootstrap root
+# --------------------------------------------------------------------------------------------------
+def base_recipe_hash() -> str:
+    return sha256_json({"suite": SUITE, "variant": "minbase", "packages": BASE_PACKAGES,
+                        "drift_debs": DRIFT_DEBS, "post": BASE_POST_SCRIPT, "version": BASE_RECIPE_VERSION})
+
+
+def base_build_id() -> str:
+    """Identity of the base build the hosts' upper layers were made on (recipe + build)."""
+    build = BASE_BUILD_ID_FILE.read_text().strip() if BASE_BUILD_ID_FILE.exists() else "unknown"
+    return f"{base_recipe_hash()} {build}"
+
+
+def base_is_current() -> bool:
+    return (BASE_DIR / "usr/bin/tini").exists() and BASE_RECIPE_FILE.exists() \
+        and BASE_RECIPE_FILE.read_text().strip() == base_recipe_hash()
+
+
+def ensure_host_packages() -> None:
+    """apt-get install what labctl needs on the machine, only if missing (apt-get update first)."""
+    missing = []
+    for pkg, cmd in HOST_PACKAGES.items():
+        st = run(["dpkg-query", "-W", "-f=${db:Status-Status}", pkg], check=False)
+        if st.stdout.strip() != "installed" or shutil.which(cmd) is None:
+            missing.append(pkg)
+    if not missing:
+        return
+    log(f"installing machine packages: {' '.join(missing)}")
+    # Other engineers may be running apt at the same time: wait for the locks instead of failing.
+    lock_opt = ["-o", "DPkg::Lock::Timeout=600"]
+    for _ in range(10):
+        if run(["apt-get", *lock_opt, "update", "-q"], check=False).returncode == 0:
+            break
+        time.sleep(5)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", *lock_opt, "install", "-y", "-q", "--no-install-recommends", *missing], env=env)
+
+
+def _unmount_under(root: Path) -> None:
+    """Unmount everything mounted below root (deepest first) before deleting a tree."""
+    prefix = str(root).rstrip("/") + "/"
+    for mp in sorted((m for m in mounts() if m == str(root) or m.startswith(prefix)),
+                     key=len, reverse=True):
+        run(["umount", "-l", mp], check=False)
+
+
+def _rmtree_safely(path: Path) -> None:
+    """rm -rf that never descends into something mounted (a leftover /proc would be disastrous)."""
+    if not path.exists():
+        return
+    _unmount_under(path)
+    if any(m == str(path) or m.startswith(str(path) + "/") for m in mounts()):
+        raise LabError(f"refusing to delete {path}: something is still mounted below it")
+    shutil.rmtree(path)
+
+
+def base_users() -> list[str]:
+    """Mount points of overlays (ours or anyone's) whose lower layer is the base: rebuilding the base
+    under them would corrupt them."""
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, _, post = line.partition(" - ")
+            if post.startswith("overlay ") and f"lowerdir={BASE_DIR}" in post:
+                out.append(pre.split()[4])
+    return out
+
+
+def cmd_base(args: argparse.Namespace | None = None) -> None:
+    require_root()
+    t0 = time.monotonic()
+    ensure_host_packages()
+    want = base_recipe_hash()
+    if base_is_current():
+        log(f"base: {BASE_DIR} is current (recipe {want[:12]}), nothing to do [{time.monotonic() - t0:.1f}s]")
+        return
+    users = base_users()
+    if users:
+        raise LabError("base must be (re)built but overlays still use it as their lower layer "
+                       f"(run `labctl down` first): {', '.join(users[:5])}")
+    mirror = debian_mirror()
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = CACHE_DIR / "base-bookworm.new"
+    _rmtree_safely(tmp)
+    log(f"base: debootstrap --variant=minbase {SUITE} from {mirror} (log: {BASE_LOG})")
+    t1 = time.monotonic()
+    with open(BASE_LOG, "w") as logf:
+        rc = subprocess.run(
+            ["debootstrap", "--variant=minbase", "--components=main",
+             "--include=" + ",".join(BASE_PACKAGES), SUITE, str(tmp), mirror],
+            stdout=logf, stderr=subprocess.STDOUT).returncode
+    if rc != 0:
+        tail = BASE_LOG.read_text(errors="replace").splitlines()[-25:]
+        raise LabError("debootstrap failed:\n" + "\n".join(tail))
+    t2 = time.monotonic()
+    log(f"base: debootstrap done [{t2 - t1:.1f}s]; post-configuring (drift .debs, imklog, chrony, cleanup)")
+    with open(BASE_LOG, "a") as logf:
+        rc = subprocess.run(["chroot", str(tmp), "/bin/sh", "-c", BASE_POST_SCRIPT],
+                            stdout=logf, stderr=subprocess.STDOUT).returncode
+    _unmount_under(tmp)
+    if rc != 0:
+        tail = BASE_LOG.read_text(errors="replace").splitlines()[-25:]
+        raise LabError("base post-configuration failed:\n" + "\n".join(tail))
+    t3 = time.monotonic()
+    # Swap in atomically-ish: the old base (if any) is only removed once the new one is complete.
+    old = CACHE_DIR / "base-bookworm.old"
+    _rmtree_safely(old)
+    if BASE_DIR.exists():
+        BASE_DIR.rename(old)
+    tmp.rename(BASE_DIR)
+    BASE_RECIPE_FILE.write_text(want + "\n")
+    BASE_BUILD_ID_FILE.write_text(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {secrets.token_hex(8)}\n")
+    _rmtree_safely(old)
+    size = run(["du", "-sh", str(BASE_DIR)]).stdout.split()[0]
+    log(f"base: ready {BASE_DIR} ({size}); post-config {t3 - t2:.1f}s, total {time.monotonic() - t0:.1f}s")
+
+
+# --------------------------------------------------------------------------------------------------
+# Lab definition: inventory + lab.yaml -> host specs
+# --------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class HostSpec:
+    """Everything needed to provision and start one lab host."""
+    name: str
+    ip: str
+    device_class: str
+    zone: str | None
+    roles: list[str]
+    profile: str                      # lab.yaml profiles key: "demo" or "other"
+    inventory: str                    # where the host came from (inventory dir or "lab.yaml")
+    drifts: list[str]
+    services: list[str]               # ordered names from lab.yaml services
+    boot: list[str]                   # shell lines run at every start, before services
+    pc_sys: dict[str, Any] | None     # simulated firmware/dm tree for linux_pc, else None
+
+    @property
+    def state(self) -> Path:
+        return HOSTS_DIR / self.name
+
+    @property
+    def netns(self) -> str:
+        return NETNS_PREFIX + self.name
+
+    @property
+    def veth(self) -> str:
+        return veth_name(self.ip)
+
+
+def veth_name(ip: str) -> str:
+    """Root-side veth name from the IP (<= 15 chars, stable, so teardown needs no bookkeeping)."""
+    o = ipaddress.ip_address(ip).packed
+    return f"{VETH_PREFIX}{o[2]}x{o[3]}"
+
+
+def load_lab() -> dict[str, Any]:
+    try:
+        lab: dict[str, Any] = yaml.safe_load(LAB_YAML.read_text())
+    except yaml.YAMLError as e:
+        raise LabError(f"{LAB_YAML}: {e}") from None
+    for host, drifts in (lab.get("hosts") or {}).items():
+        for d in drifts or []:
+            if d not in lab["drifts"]:
+                raise LabError(f"lab.yaml: host {host} lists unknown drift {d!r}")
+    return lab
+
+
+class _Inventory:
+    """Minimal Nornir SimpleInventory resolution: host data, then its groups (recursively, in
+    order), then defaults; the first that has the key wins (what Nornir's Host.get does)."""
+
+    def __init__(self, inv_dir: Path):
+        def load(name: str) -> dict[str, Any]:
+            p = inv_dir / name
+            return (yaml.safe_load(p.read_text()) or {}) if p.exists() else {}
+        if not (inv_dir / "hosts.yaml").exists():
+            raise LabError(f"{inv_dir}/hosts.yaml not found")
+        self.hosts: dict[str, Any] = load("hosts.yaml")
+        self.groups: dict[str, Any] = load("groups.yaml")
+        self.defaults: dict[str, Any] = load("defaults.yaml")
+
+    def _group_chain(self, groups: Iterable[str], seen: set[str]) -> Iterable[dict[str, Any]]:
+        for g in groups:
+            if g in seen or g not in self.groups:
+                continue
+            seen.add(g)
+            grp = self.groups[g] or {}
+            yield grp
+            yield from self._group_chain(grp.get("groups") or [], seen)
+
+    def get(self, host: str, key: str) -> Any:
+        h = self.hosts[host] or {}
+        for layer in [h, *self._group_chain(h.get("groups") or [], set()), self.defaults]:
+            data = layer.get("data") or {}
+            if key in data:
+                return data[key]
+        return None
+
+    def platform(self, host: str) -> Any:
+        h = self.hosts[host] or {}
+        for layer in [h, *self._group_chain(h.get("groups") or [], set()), self.defaults]:
+            if layer.get("platform"):
+                return layer["platform"]
+        return None
+
+
+def build_specs(lab: dict[str, Any], inv_dir: Path) -> tuple[list[HostSpec], list[str]]:
+    """Host specs for an inventory dir (+ extra_hosts for the default inventory); also notes about
+    inventory hosts that are not lab hosts (outside the lab subnet, not Linux)."""
+    is_demo = inv_dir.resolve() == DEFAULT_INVENTORY.resolve()
+    inv = _Inventory(inv_dir)
+    raw: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for name in inv.hosts:
+        h = inv.hosts[name] or {}
+        raw.append({"name": name, "hostname": h.get("hostname"), "device_class": inv.get(name, "device_class"),
+                    "zone": inv.get(name, "zone"), "roles": inv.get(name, "roles") or [],
+                    "platform": inv.platform(name), "inventory": str(inv_dir)})
+    if is_demo:
+        for name, h in (lab.get("extra_hosts") or {}).items():
+            raw.append({"name": name, "hostname": h["hostname"], "device_class": h["device_class"],
+                        "zone": h.get("zone"), "roles": h.get("roles") or [], "platform": "linux",
+                        "inventory": "lab.yaml extra_hosts"})
+    profile = "demo" if is_demo else "other"
+    specs: list[HostSpec] = []
+    for r in raw:
+        try:
+            ip = ipaddress.ip_address(str(r["hostname"]))
+        except ValueError:
+            notes.append(f"{r['name']}: hostname {r['hostname']!r} is not an IP, skipped")
+            continue
+        if ip not in SUBNET or str(ip) == BRIDGE_ADDR or ip in (SUBNET.network_address, SUBNET.broadcast_address):
+            notes.append(f"{r['name']}: {ip} is not a lab address, skipped")
+            continue
+        if r["device_class"] not in LINUX_CLASSES or (r["platform"] not in (None, "linux")):
+            notes.append(f"{r['name']}: device_class {r['device_class']} / platform {r['platform']} "
+                         "is not a Linux lab host, skipped")
+            continue
+        drifts = list((lab.get("hosts") or {}).get(r["name"]) or []) if is_demo else []
+        specs.append(make_spec(lab, r, str(ip), profile, drifts))
+    return specs, notes
+
+
+def make_spec(lab: dict[str, Any], r: dict[str, Any], ip: str, profile: str, drifts: list[str]) -> HostSpec:
+    prof = lab["profiles"][profile]
+    services = list(prof.get("services") or [])
+    services += [s for s in (lab.get("host_services") or {}).get(r["name"], []) if profile == "demo"]
+    boot = list(prof.get("boot") or [])
+    pc_sys = json.loads(json.dumps(lab["pc_sys"])) if r["device_class"] == "linux_pc" else None
+    for d in drifts:
+        drift = lab["drifts"][d]
+        services = [s for s in services if s not in (drift.get("stop") or [])]
+        services += [s for s in drift.get("start") or [] if s not in services]
+        boot += drift.get("boot") or []
+        if pc_sys is not None:
+            _deep_update(pc_sys, drift.get("pc_sys") or {})
+    for s in services:
+        if s not in lab["services"]:
+            raise LabError(f"lab.yaml: unknown service {s!r} (host {r['name']})")
+    return HostSpec(name=r["name"], ip=ip, device_class=r["device_class"], zone=r["zone"],
+                    roles=list(r["roles"]), profile=profile, inventory=r["inventory"], drifts=drifts,
+                    services=services, boot=boot, pc_sys=pc_sys)
+
+
+def _deep_update(dst: dict[str, Any], src: dict[str, Any]) -> None:
+    for k, v in src.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            _deep_update(dst[k], v)
+        else:
+            dst[k] = v
+
+
+def applicable_layers(lab: dict[str, Any], spec: HostSpec) -> list[dict[str, Any]]:
+    """lab.yaml baseline layers that apply to a host, in order (later files replace earlier ones)."""
+    out = []
+    for layer in lab["baseline"]["layers"]:
+        if "if_role" in layer and layer["if_role"] not in spec.roles:
+            continue
+        if "unless_role" in layer and layer["unless_role"] in spec.roles:
+            continue
+        if "if_zone" in layer and layer["if_zone"] != spec.zone:
+            continue
+        if "if_class" in layer and layer["if_class"] != spec.device_class:
+            continue
+        out.append(layer)
+    return out
+
+
+def baseline_layers(lab: dict[str, Any], spec: HostSpec) -> list[Path]:
+    return [BASELINE_DIR / layer["dir"] for layer in applicable_layers(lab, spec)]
+
+
+def expected_ports(lab: dict[str, Any], spec: HostSpec) -> set[str]:
+    """"proto/port" a host should expose to the network: its services' plus its layers' ports."""
+    ports = {p for layer in applicable_layers(lab, spec) for p in layer.get("ports") or []}
+    ports |= {p for s in spec.services for p in lab["services"][s].get("ports") or []}
+    return ports
+
+
+def layer_files(layers: list[Path]) -> dict[str, Path]:
+    """Host path -> source file, later layers winning."""
+    files: dict[str, Path] = {}
+    for layer in layers:
+        for src in sorted(layer.rglob("*")):
+            if src.is_file():
+                files["/" + str(src.relative_to(layer))] = src
+    return files
+
+
+# --------------------------------------------------------------------------------------------------
+# Secrets: client key, root password, vault
+# --------------------------------------------------------------------------------------------------
+def _import_vault() -> tuple[Any, Any]:
+    try:
+        from ansible.parsing.vault import VaultLib, VaultSecret
+    except Exception as e:  # any import problem means the same thing to the user
+        raise LabError(f"ansible-core's vault library is not importable by {sys.executable} ({e}).\n"
+                       "Run labctl with the project's venv python, e.g. .venv/bin/python lab/labctl.py up") from None
+    return VaultLib, VaultSecret
+
+
+def _secret_file(path: Path, make: Callable[[], str]) -> str:
+    """Read a 0600 secret file, creating it once."""
+    if not path.exists():
+        write_file(path, make(), 0o600)
+    os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def ensure_secrets() -> dict[str, str]:
+    VaultLib, VaultSecret = _import_vault()
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    os.chmod(STATE_DIR, 0o700)
+    SSH_DIR.mkdir(mode=0o700, exist_ok=True)
+    if not CLIENT_KEY.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hardening-lab", "-f", str(CLIENT_KEY)])
+    pubkey = Path(str(CLIENT_KEY) + ".pub").read_text().strip()
+    vault_pass = _secret_file(VAULT_PASS_FILE, lambda: secrets.token_urlsafe(32) + "\n")
+    root_pw = _secret_file(ROOT_PW_FILE, lambda: secrets.token_urlsafe(18) + "\n")
+
+    def make_hash() -> str:
+        return run(["openssl", "passwd", "-6", "-stdin"], input=root_pw + "\n").stdout.strip() + "\n"
+    root_hash = _secret_file(ROOT_PW_HASH_FILE, make_hash)
+
+    class _Dumper(yaml.SafeDumper):
+        """Multi-line strings (the PEM key) as literal blocks: readable in `ansible-vault view`."""
+
+    _Dumper.add_representer(str, lambda d, s: d.represent_scalar(
+        "tag:yaml.org,2002:str", s, style="|" if "\n" in s else None))
+    plaintext = yaml.dump({"credentials": {"lab": {"username": LAB_USER, "private_key": CLIENT_KEY.read_text()}}},
+                          Dumper=_Dumper, default_flow_style=False, allow_unicode=True, sort_keys=False)
+    vault = VaultLib([("default", VaultSecret(vault_pass.encode()))])
+    current: str | None = None
+    if VAULT_FILE.exists():
+        try:
+            current = vault.decrypt(VAULT_FILE.read_bytes()).decode()
+        except Exception:  # unreadable or another password: rewrite it
+            current = None
+    if current is None or yaml.safe_load(current) != yaml.safe_load(plaintext):
+        write_file(VAULT_FILE, vault.encrypt(plaintext.encode()), 0o600)
+    return {"pubkey": pubkey, "root_hash": root_hash}
+
+
+def ensure_hostkeys(name: str) -> dict[str, str]:
+    """Per-host-name ssh host keys, generated once and cached (stable known_hosts across runs).
+    RSA is skipped on purpose: 0.5 s CPU per key; ed25519 + ecdsa cover every client we use."""
+    d = HOSTKEYS_DIR / name
+    d.mkdir(parents=True, exist_ok=True)
+    pubs = {}
+    for kind in ("ed25519", "ecdsa"):
+        key = d / f"ssh_host_{kind}_key"
+        if not key.exists() or not Path(str(key) + ".pub").exists():
+            key.unlink(missing_ok=True)
+            run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", f"root@{name}", "-f", str(key)])
+        pubs[kind] = Path(str(key) + ".pub").read_text().strip()
+    return pubs
+
+
+# --------------------------------------------------------------------------------------------------
+# Runtime state: which hosts are up
+# --------------------------------------------------------------------------------------------------
+def lab_netns() -> list[str]:
+    try:
+        return sorted(n for n in os.listdir("/run/netns") if n.startswith(NETNS_PREFIX))
+    except FileNotFoundError:
+        return []
+
+
+def netns_pids() -> dict[str, list[int]]:
+    """Processes inside each lab netns (one /proc scan). These are the only processes labctl kills."""
+    inodes: dict[tuple[int, int], str] = {}
+    for ns in lab_netns():
+        try:
+            st = os.stat(f"/run/netns/{ns}")
+            inodes[(st.st_dev, st.st_ino)] = ns
+        except FileNotFoundError:
+            pass
+    out: dict[str, list[int]] = {ns: [] for ns in inodes.values()}
+    if not inodes:
+        return out
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            st = os.stat(f"/proc/{entry}/ns/net")
+        except OSError:
+            continue
+        owner = inodes.get((st.st_dev, st.st_ino))
+        if owner:
+            out[owner].append(int(entry))
+    return out
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def running_hosts() -> dict[str, int]:
+    """Host name -> pid (root-ns view) of its tini, for hosts whose init is alive."""
+    out = {}
+    for ns, pids in netns_pids().items():
+        for pid in pids:
+            if _comm(pid) == "tini":
+                out[ns[len(NETNS_PREFIX):]] = pid
+                break
+    return out
+
+
+def ssh_banner(ip: str, timeout: float = 0.5) -> bool:
+    """True when sshd accepts TCP on :22 and sends its version banner."""
+    try:
+        with socket.create_connection((ip, 22), timeout=timeout) as s:
+            s.settimeout(timeout)
+            return s.recv(64).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Network
+# --------------------------------------------------------------------------------------------------
+def ensure_bridge() -> None:
+    """Bridge hlab0 with 10.203.0.1/16 in the root ns: the auditor connects from here. No uplink:
+    only lab veths are enslaved, and the machine's forwarding setting is left as it is."""
+    if not Path(f"/sys/class/net/{BRIDGE}").exists():
+        run(["ip", "link", "add", BRIDGE, "type", "bridge", "forward_delay", "0", "stp_state", "0"])
+    addrs = run(["ip", "-j", "-4", "addr", "show", "dev", BRIDGE]).stdout
+    if f'"{BRIDGE_ADDR}"' not in addrs:
+        run(["ip", "addr", "add", f"{BRIDGE_ADDR}/{SUBNET.prefixlen}", "dev", BRIDGE])
+    run(["ip", "link", "set", BRIDGE, "up"])
+    # Nothing else may route (parts of) the lab subnet: check every route inside it uses the bridge.
+    routes = json.loads(run(["ip", "-j", "-4", "route", "show", "table", "all", "root", str(SUBNET)]).stdout or "[]")
+    stray = [r for r in routes if r.get("dev") != BRIDGE and r.get("type") not in ("local", "broadcast")]
+    if stray:
+        raise LabError(f"routes for {SUBNET} outside {BRIDGE}: {stray}; remove them first")
+
+
+def net_up(spec: HostSpec) -> None:
+    """netns + veth pair: eth0 (host IP /16, no default route) inside, the peer on the bridge."""
+    if not Path(f"/run/netns/{spec.netns}").exists():
+        run(["ip", "netns", "add", spec.netns])
+    if Path(f"/sys/class/net/{spec.veth}").exists():     # stale peer from a half-started host
+        run(["ip", "link", "del", spec.veth], check=False)
+    run(["ip", "-n", spec.netns, "link", "del", "eth0"], check=False)
+    run(["ip", "link", "add", spec.veth, "type", "veth", "peer", "name", "eth0", "netns", spec.netns])
+    run(["ip", "link", "set", spec.veth, "master", BRIDGE, "up"])
+    run(["ip", "-n", spec.netns, "-b", "-"], input=(
+        f"addr add {spec.ip}/{SUBNET.prefixlen} dev eth0\nlink set lo up\nlink set eth0 up\n"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Provisioning (first bring-up of a host: its overlay upper layer)
+# --------------------------------------------------------------------------------------------------
+def _det_uuid(*parts: str) -> uuid.UUID:
+    """A UUID stable per host (so re-provisioning gives the same identifiers)."""
+    return uuid.UUID(hashlib.sha256("/".join(parts).encode()).hexdigest()[:32])
+
+
+def provision_fingerprint(lab: dict[str, Any], spec: HostSpec, sec: dict[str, str], hostkeys: dict[str, str]) -> str:
+    files = layer_files(baseline_layers(lab, spec))
+    return sha256_json({
+        "v": PROVISION_VERSION, "base": base_build_id(), "ip": spec.ip, "class": spec.device_class,
+        "zone": spec.zone, "roles": spec.roles, "pubkey": sec["pubkey"], "root": sec["root_hash"],
+        "hostkeys": hostkeys, "pc_sys": spec.pc_sys,
+        "files": {p: hashlib.sha256(src.read_bytes()).hexdigest() for p, src in files.items()},
+        "modes": lab["baseline"].get("modes"), "owners": lab["baseline"].get("owners"),
+        "drifts": {d: {k: lab["drifts"][d].get(k) for k in ("files", "remove", "run")} for d in spec.drifts},
+    })
+
+
+def overlay_mounted(spec: HostSpec) -> bool:
+    return str(spec.state / "merged") in mounts()
+
+
+def mount_overlay(spec: HostSpec) -> None:
+    for d in ("upper", "work", "merged"):
+        (spec.state / d).mkdir(parents=True, exist_ok=True)
+    if not overlay_mounted(spec):
+        run(["mount", "-t", "overlay", f"hlab-{spec.name}", "-o",
+             f"lowerdir={BASE_DIR},upperdir={spec.state / 'upper'},workdir={spec.state / 'work'}",
+             str(spec.state / "merged")])
+
+
+def _host_path(root: Path, path: str) -> Path:
+    if not path.startswith("/") or ".." in Path(path).parts:
+        raise LabError(f"lab.yaml: bad host path {path!r}")
+    return root / path.lstrip("/")
+
+
+def provision(lab: dict[str, Any], spec: HostSpec, sec: dict[str, str], hostkeys: dict[str, str]) -> None:
+    """Write the compliant baseline, the host's identity and its drifts into its upper layer."""
+    root = spec.state / "merged"
+    modes = {k: int(str(v), 8) for k, v in (lab["baseline"].get("modes") or {}).items()}
+    # 1. baseline files
+    for path, src in layer_files(baseline_layers(lab, spec)).items():
+        write_file(_host_path(root, path), src.read_bytes(), modes.get(path, 0o644))
+    # 2. identity: hostname, hosts, machine-id, ssh host keys (+ a crypttab for an encrypted PC root)
+    write_file(root / "etc/hostname", spec.name + "\n")
+    write_file(root / "etc/hosts", f"127.0.0.1\tlocalhost\n{spec.ip}\t{spec.name}\n"
+               "::1\tlocalhost ip6-localhost ip6-loopback\n")
+    write_file(root / "etc/machine-id", _det_uuid("machine-id", spec.name).hex + "\n", 0o444)
+    for kind in ("ed25519", "ecdsa"):
+        src = HOSTKEYS_DIR / spec.name / f"ssh_host_{kind}_key"
+        write_file(root / f"etc/ssh/ssh_host_{kind}_key", src.read_bytes(), 0o600)
+        write_file(root / f"etc/ssh/ssh_host_{kind}_key.pub", hostkeys[kind] + "\n", 0o644)
+    if spec.pc_sys is not None and spec.pc_sys["root_dm"]["kind"] == "crypt":
+        luks = _det_uuid("luks", spec.name)
+        write_file(root / "etc/crypttab",
+                   "# <target name> <source device> <key file> <options>\n"
+                   f"{spec.pc_sys['root_dm']['name']} UUID={luks} none luks,discard\n")
+    # 3. drift files (after the baseline: they replace/append/remove baseline files)
+    for d in spec.drifts:
+        drift = lab["drifts"][d]
+        for f in drift.get("files") or []:
+            p = _host_path(root, f["path"])
+            mode = int(str(f.get("mode", "0644")), 8)
+            if "append" in f:
+                old = p.read_bytes() if p.exists() else b""
+                if old and not old.endswith(b"\n"):
+                    old += b"\n"
+                write_file(p, old + f["append"].encode(), mode)
+            else:
+                write_file(p, f["content"], mode)
+        for path in drift.get("remove") or []:
+            p = _host_path(root, path)
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            elif p.exists() or p.is_symlink():
+                p.unlink()
+    # 4. in the host's root: the lab account, the root password, owners, drift commands
+    owners = lab["baseline"].get("owners") or {}
+    script = [
+        "set -eu",
+        "export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C DEBIAN_FRONTEND=noninteractive",
+        f"id {LAB_USER} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "
+        f"--comment 'hardening audit (key only)' {LAB_USER}",
+        # key-only account: the password is locked (sshd with UsePAM still accepts the key)
+        f"passwd -l {LAB_USER} >/dev/null",
+        f"install -d -m 0700 -o {LAB_USER} -g {LAB_USER} /home/{LAB_USER}/.ssh",
+        f"printf '%s\\n' \"$LAB_PUBKEY\" > /home/{LAB_USER}/.ssh/authorized_keys",
+        f"chown {LAB_USER}:{LAB_USER} /home/{LAB_USER}/.ssh/authorized_keys",
+        f"chmod 0600 /home/{LAB_USER}/.ssh/authorized_keys",
+        'usermod -p "$LAB_ROOT_HASH" root',
+        "visudo -cq",
+    ]
+    script += [f"chown {shlex.quote(o)} {shlex.quote(p)}" for p, o in owners.items()
+               if (_host_path(root, p)).exists()]
+    for d in spec.drifts:
+        script += lab["drifts"][d].get("run") or []
+    env = {"LAB_PUBKEY": sec["pubkey"], "LAB_ROOT_HASH": sec["root_hash"], "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    proc = subprocess.run(["chroot", str(root), "/bin/sh", "-c", "\n".join(script)], env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    (spec.state / "provision.log").write_text(proc.stdout)
+    if proc.returncode != 0:
+        raise LabError(f"{spec.name}: provisioning failed, see {spec.state / 'provision.log'}:\n"
+                       + proc.stdout[-1500:])
+
+
+# --------------------------------------------------------------------------------------------------
+# Start: init script (inside the host) and start script (namespace setup, pivot_root, tini)
+# --------------------------------------------------------------------------------------------------
+def init_script(lab: dict[str, Any], spec: HostSpec) -> str:
+    """/run/lab-init inside the host: PID 2 under tini. Prepares the volatile dirs, runs the boot
+    actions, starts the daemons, then sleeps forever (tini, PID 1, reaps every daemon)."""
+    lines = [
+        "#!/bin/sh",
+        f"# lab init of {spec.name}, generated by lab/labctl.py at every start (lives on /run, a tmpfs)",
+        "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8",
+        "cd /",
+        "mkdir -p /run/sshd /run/lock /run/chrony /run/clamav /run/sendsigs.omit.d",
+        "chmod 0755 /run/sshd; chmod 1777 /run/lock",
+        "chown _chrony:_chrony /run/chrony 2>/dev/null || true",
+        "chown clamav:clamav /run/clamav 2>/dev/null || true",
+        "echo \"lab-init: boot actions\"",
+    ]
+    lines += spec.boot
+    for name in spec.services:
+        svc = lab["services"][name]
+        cmd = svc["cmd"]
+        if svc.get("foreground"):
+            # setsid -f: the service is re-parented to tini, which reaps it
+            lines.append(f"setsid -f {cmd} >/dev/null 2>&1 < /dev/null "
+                         f"&& echo 'lab-init: started {name}' || echo 'lab-init: FAILED {name}'")
+        else:
+            lines.append(f"{cmd} && echo 'lab-init: started {name}' || echo 'lab-init: FAILED {name}'")
+    lines += ["echo 'lab-init: ready'", "exec sleep infinity", ""]
+    return "\n".join(lines)
+
+
+def pc_sys_lines(spec: HostSpec, dev: str) -> list[str]:
+    """Shell lines building a PC's simulated /sys on a tmpfs: firmware-attributes (Admin password
+    state) and a device-mapper root whose MAJ:MIN is the overlay's (what mountinfo shows for /).
+    The real per-netns sysfs is bind-mounted for class/net (Ansible facts, ip) and module."""
+    assert spec.pc_sys is not None
+    q = shlex.quote
+    fw = spec.pc_sys["firmware"]
+    dm = spec.pc_sys["root_dm"]
+    if dm["kind"] == "crypt":
+        dm_uuid = f"CRYPT-LUKS2-{_det_uuid('luks', spec.name).hex}-root"
+    else:
+        dm_uuid = "LVM-" + hashlib.sha256(f"lvm/{spec.name}".encode()).hexdigest()[:64]
+    adm = f'"$S"/class/firmware-attributes/{q(fw["driver"])}/authentication/Admin'
+    dmdir = '"$S"/devices/virtual/block/dm-0'
+    return [
+        'T="$R/run/.lab-realsys"; S="$R/sys"',
+        'mkdir -p "$T"; mount -t sysfs sysfs "$T"',
+        'mount -t tmpfs -o nosuid,nodev,noexec,mode=0755,size=256k sysfs "$S"',
+        f"mkdir -p {adm} {dmdir}/dm {dmdir}/slaves \"$S\"/dev/block \"$S\"/dev/char \"$S\"/class/block "
+        '"$S"/block "$S"/fs/cgroup "$S"/kernel "$S"/firmware',
+        f"printf '%s\\n' {q(str(fw['admin']['is_enabled']))} > {adm}/is_enabled",
+        f"printf '%s\\n' {q(fw['admin']['role'])} > {adm}/role",
+        f"printf '%s\\n' {q(fw['admin']['mechanism'])} > {adm}/mechanism",
+        f"printf '%s\\n' {q(dm_uuid)} > {dmdir}/dm/uuid",
+        f"printf '%s\\n' {q(dm['name'])} > {dmdir}/dm/name",
+        f"printf '0\\n' > {dmdir}/dm/suspended",
+        f"printf '%s\\n' {q(dev)} > {dmdir}/dev",
+        f"printf 'MAJOR=%s\\nMINOR=%s\\nDEVNAME=dm-0\\nDEVTYPE=disk\\n' {q(dev.split(':')[0])} "
+        f"{q(dev.split(':')[1])} > {dmdir}/uevent",
+        f"ln -s ../../devices/virtual/block/dm-0 \"$S\"/dev/block/{q(dev)}",
+        'ln -s ../../devices/virtual/block/dm-0 "$S"/class/block/dm-0',
+        'ln -s ../devices/virtual/block/dm-0 "$S"/block/dm-0',
+        # the real, per-netns sysfs parts tools read: network devices and modules
+        'for d in class/net devices/virtual/net module; do',
+        '  mkdir -p "$S/$d"; mount --bind "$T/$d" "$S/$d"; mount -o remount,bind,ro "$S/$d"',
+        'done',
+        'umount "$T"; rmdir "$T"',
+        'mount -o remount,ro,bind "$S"',
+    ]
+
+
+def start_script(spec: HostSpec) -> str:
+    """Runs as PID 1 of the host's fresh pid/mount/uts/ipc namespaces (already inside its netns):
+    builds the per-host /proc, /dev, /run, /sys, sets the hostname, pivot_roots into the overlay
+    and execs tini. Uses the machine's tools until pivot_root, the host's after."""
+    q = shlex.quote
+    root = spec.state / "merged"
+    dev = os.stat(root).st_dev
+    majmin = f"{os.major(dev)}:{os.minor(dev)}"   # = what the host's mountinfo shows for "/"
+    lines = [
+        "#!/bin/sh",
+        f"# start of lab host {spec.name}, generated by lab/labctl.py",
+        "set -eu",
+        f"R={q(str(root))}",
+        # unshare --propagation private already made every mount private: nothing leaks back out
+        'mount -t proc -o nosuid,nodev,noexec proc "$R/proc"',
+        # kernel-wide sysctls belong to the real machine: /proc/sys read-only except net (per netns)
+        'mount --bind "$R/proc/sys" "$R/proc/sys"',
+        'mount --bind "$R/proc/sys/net" "$R/proc/sys/net"',
+        'mount -o remount,bind,ro "$R/proc/sys"',
+        'if [ -e "$R/proc/sysrq-trigger" ]; then',
+        '  mount --bind "$R/proc/sysrq-trigger" "$R/proc/sysrq-trigger"',
+        '  mount -o remount,bind,ro "$R/proc/sysrq-trigger"',
+        'fi',
+        # per-host /dev: own devpts instance (terminals for sshd), own /dev/log (rsyslog's socket)
+        'mount -t tmpfs -o nosuid,noexec,mode=0755,size=512k dev "$R/dev"',
+        'cd "$R/dev"',
+        "mknod -m 666 null c 1 3; mknod -m 666 zero c 1 5; mknod -m 666 full c 1 7",
+        "mknod -m 666 random c 1 8; mknod -m 666 urandom c 1 9; mknod -m 666 tty c 5 0",
+        "mkdir -m 0755 pts; mkdir -m 1777 shm",
+        "mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5,nosuid,noexec devpts pts",
+        "ln -s pts/ptmx ptmx; ln -s /proc/self/fd fd",
+        "ln -s /proc/self/fd/0 stdin; ln -s /proc/self/fd/1 stdout; ln -s /proc/self/fd/2 stderr",
+        "mount -t tmpfs -o nosuid,nodev,mode=1777,size=4m shm shm",
+        "cd /",
+        # per-host /run (pidfiles, /run/sshd) and the init script on it
+        'mount -t tmpfs -o nosuid,nodev,mode=0755,size=16m run "$R/run"',
+        f'cp {q(str(spec.state / "init.sh"))} "$R/run/lab-init"; chmod 0755 "$R/run/lab-init"',
+    ]
+    if spec.pc_sys is not None:
+        lines += pc_sys_lines(spec, majmin)
+    else:
+        lines.append('mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"')
+    lines += [
+        f"hostname {q(spec.name)}",
+        'cd "$R"',
+        "pivot_root . mnt",
+        "cd /",
+        "umount -l /mnt",
+        "exec /usr/bin/tini -g -- /run/lab-init",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def start_host(spec: HostSpec) -> subprocess.Popen[bytes]:
+    """unshare's child becomes PID 1 of the new pid ns (start.sh, then tini). --kill-child: if the
+    unshare process is killed, the whole host dies with it."""
+    console = open(spec.state / "console.log", "wb")
+    p = subprocess.Popen(
+        ["nsenter", f"--net=/run/netns/{spec.netns}", "--",
+         "unshare", "--mount", "--pid", "--uts", "--ipc", "--fork", "--kill-child", "--propagation", "private",
+         "/bin/sh", str(spec.state / "start.sh")],
+        stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+        close_fds=True)
+    console.close()
+    return p
+
+
+def console_tail(spec: HostSpec, n: int = 15) -> str:
+    try:
+        return "\n".join((spec.state / "console.log").read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Teardown
+# --------------------------------------------------------------------------------------------------
+def kill_netns_processes(only: set[str] | None = None, timeout: float = 10.0) -> None:
+    """SIGKILL every process inside the lab netns (by pid), wait until they are gone."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = [p for ns, ps in netns_pids().items()
+                if only is None or ns in only for p in ps]
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if time.monotonic() > deadline:
+            raise LabError(f"processes still alive after SIGKILL: {pids[:10]}")
+        time.sleep(0.05)
+
+
+def host_down(spec: HostSpec) -> None:
+    """Stop one host and release its netns/veth/overlay: the leftovers of a host that crashed or
+    was half started. Cheap when there is nothing to clean (the common case at `up`)."""
+    if Path(f"/run/netns/{spec.netns}").exists():
+        kill_netns_processes({spec.netns})
+        run(["ip", "netns", "del", spec.netns], check=False)
+    if Path(f"/sys/class/net/{spec.veth}").exists():
+        run(["ip", "link", "del", spec.veth], check=False)
+    if overlay_mounted(spec):
+        _unmount_under(spec.state / "merged")
+
+
+# --------------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------------
+def _lock() -> Any:
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    f = open(LOCK_FILE, "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log("another labctl is running; waiting for it ...")
+        fcntl.flock(f, fcntl.LOCK_EX)
+    return f
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = "  ".join("{:<%d}" % w for w in widths)
+    return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+                     + [fmt.format(*map(str, r)) for r in rows])
+
+
+def saved_hosts() -> list[dict[str, Any]]:
+    out = []
+    if HOSTS_DIR.exists():
+        for d in sorted(HOSTS_DIR.iterdir()):
+            try:
+                out.append(json.loads((d / "host.json").read_text()))
+            except (OSError, ValueError):
+                continue
+    return out
+
+
+def write_client_files() -> None:
+    """known_hosts for every lab host with state (keys are stable per name) and an ssh_config."""
+    lines = []
+    for h in saved_hosts():
+        for kind in ("ed25519", "ecdsa"):
+            pub = HOSTKEYS_DIR / h["name"] / f"ssh_host_{kind}_key.pub"
+            if pub.exists():
+                keytype, key = pub.read_text().split()[:2]
+                lines.append(f"{h['ip']},{h['name']} {keytype} {key}")
+    write_file(KNOWN_HOSTS, "\n".join(lines) + "\n", 0o644)
+    write_file(SSH_CONFIG, "\n".join([
+        "# ssh -F /var/lib/hardening-lab/ssh/config 10.203.0.20  (generated by lab/labctl.py)",
+        "Host 10.203.*.*",
+        f"  User {LAB_USER}",
+        f"  IdentityFile {CLIENT_KEY}",
+        "  IdentitiesOnly yes",
+        f"  UserKnownHostsFile {KNOWN_HOSTS}",
+        "  StrictHostKeyChecking yes",
+        "  ControlMaster auto",
+        "  ControlPath /tmp/hlab-ssh-%C",
+        "  ControlPersist 60s",
+        "",
+    ]), 0o644)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    require_root()
+    t0 = time.monotonic()
+    inv_dir = Path(args.inventory).resolve() if args.inventory else DEFAULT_INVENTORY
+    lab = load_lab()
+    specs, notes = build_specs(lab, inv_dir)
+    for n in notes:
+        log(f"note: {n}")
+    if not specs:
+        raise LabError(f"no lab hosts in {inv_dir}")
+    _lockf = _lock()
+    _import_vault()                      # fail early and clearly when ansible-core is missing
+    ensure_host_packages()               # ssh-keygen/openssl are needed for the secrets
+    sec = ensure_secrets()
+    if not base_is_current():
+        log("base missing or outdated: building it first")
+        cmd_base()
+    running = running_hosts()
+    # name/IP clashes with hosts from other inventories that are already part of the lab
+    by_ip = {h["ip"]: h["name"] for h in saved_hosts() if h["name"] in running}
+    seen: dict[str, str] = {}
+    for s in specs:
+        if seen.get(s.ip, s.name) != s.name or by_ip.get(s.ip, s.name) != s.name:
+            raise LabError(f"IP {s.ip} is claimed by {s.name} and {seen.get(s.ip) or by_ip.get(s.ip)}")
+        seen[s.ip] = s.name
+    ensure_bridge()
+    t_prep = time.monotonic()
+
+    # hostkeys first (CPU-bound ssh-keygen, cached per name)
+    with ThreadPoolExecutor(max_workers=args.jobs) as ex:
+        hostkeys = dict(zip([s.name for s in specs], ex.map(lambda s: ensure_hostkeys(s.name), specs)))
+
+    results: dict[str, str] = {}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def bring_up(spec: HostSpec) -> None:
+        fp = provision_fingerprint(lab, spec, sec, hostkeys[spec.name])
+        fp_file = spec.state / "provisioned"
+        if spec.name in running:
+            old = fp_file.read_text().strip() if fp_file.exists() else ""
+            results[spec.name] = "running" if old == fp else "running (config changed: down/up to apply)"
+            return
+        spec.state.mkdir(parents=True, exist_ok=True)
+        host_down(spec)                       # leftovers of a half-started/killed host
+        if not fp_file.exists() or fp_file.read_text().strip() != fp:
+            for d in ("upper", "work"):
+                shutil.rmtree(spec.state / d, ignore_errors=True)
+            fp_file.unlink(missing_ok=True)
+            mount_overlay(spec)
+            provision(lab, spec, sec, hostkeys[spec.name])
+            fp_file.write_text(fp + "\n")
+            results[spec.name] = "provisioned+started"
+        else:
+            mount_overlay(spec)
+            results[spec.name] = "started"
+        (spec.state / "host.json").write_text(json.dumps(dataclasses.asdict(spec), ensure_ascii=False, indent=1))
+        write_file(spec.state / "init.sh", init_script(lab, spec), 0o755)
+        write_file(spec.state / "start.sh", start_script(spec), 0o755)
+        net_up(spec)
+        procs[spec.name] = start_host(spec)
+
+    errors: dict[str, str] = {}
+
+    def guarded(fn: Callable[[HostSpec], None]) -> Callable[[HostSpec], None]:
+        def inner(spec: HostSpec) -> None:
+            try:
+                fn(spec)
+            except LabError as e:
+                errors[spec.name] = str(e)
+            except Exception as e:  # report per host, keep the others going
+                errors[spec.name] = f"{type(e).__name__}: {e}"
+        return inner
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as ex:
+        list(ex.map(guarded(bring_up), specs))
+    t_started = time.monotonic()
+
+    # wait until every host's sshd answers on :22 from the root namespace
+    deadline = time.monotonic() + args.timeout
+    pending = [s for s in specs if s.name not in errors]
+    ready: dict[str, float] = {}
+    while pending and time.monotonic() < deadline:
+        with ThreadPoolExecutor(max_workers=32) as ex:
+            ok = list(ex.map(lambda s: ssh_banner(s.ip, 0.3), pending))
+        still = []
+        for s, good in zip(pending, ok):
+            if good:
+                ready[s.name] = time.monotonic() - t_started
+            elif s.name in procs and procs[s.name].poll() is not None:
+                errors[s.name] = f"host exited ({procs[s.name].returncode}):\n{console_tail(s)}"
+            else:
+                still.append(s)
+        pending = still
+        if pending:
+            time.sleep(0.1)
+    for s in pending:
+        errors[s.name] = f"sshd not answering on {s.ip}:22 after {args.timeout:.0f}s:\n{console_tail(s)}"
+    write_client_files()
+
+    rows = []
+    for s in specs:
+        state = "FAILED" if s.name in errors else results.get(s.name, "?")
+        rows.append([s.name, s.ip, s.device_class, s.zone or "-", ",".join(s.services),
+                     ",".join(s.drifts) or "-", state])
+    log(_table(rows, ["HOST", "IP", "CLASS", "ZONE", "SERVICES", "DRIFTS", "STATE"]))
+    n_new = sum(1 for s in specs if s.name in procs and s.name not in errors)
+    log(f"up: {len(specs) - len(errors)}/{len(specs)} hosts up ({n_new} started) in "
+        f"{time.monotonic() - t0:.1f}s (prepare {t_prep - t0:.1f}s, start {t_started - t_prep:.1f}s, "
+        f"ssh ready {time.monotonic() - t_started:.1f}s)")
+    log(f"ssh: ssh -F {SSH_CONFIG} <ip>   vault: {VAULT_FILE} (password file {VAULT_PASS_FILE})")
+    if errors:
+        for name, err in errors.items():
+            log(f"\nERROR {name}: {err}")
+        log(f"\nup: {len(errors)} host(s) failed")
+        return 1
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    require_root()
+    t0 = time.monotonic()
+    _lockf = _lock()
+    nss = lab_netns()
+    kill_netns_processes()
+    for ns in nss:
+        run(["ip", "netns", "del", ns], check=False)
+    # veths normally vanish with their netns; remove any orphan root-side peer
+    for dev in os.listdir("/sys/class/net"):
+        if dev.startswith(VETH_PREFIX):
+            run(["ip", "link", "del", dev], check=False)
+    if HOSTS_DIR.exists():
+        _unmount_under(HOSTS_DIR)
+    if Path(f"/sys/class/net/{BRIDGE}").exists():
+        run(["ip", "link", "del", BRIDGE])
+    msg = f"down: {len(nss)} host(s) stopped"
+    if args.purge and HOSTS_DIR.exists():
+        _rmtree_safely(HOSTS_DIR)
+        msg += f", per-host state {HOSTS_DIR} deleted"
+    log(f"{msg} [{time.monotonic() - t0:.1f}s]")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    running = running_hosts()
+    hosts = saved_hosts()
+    known = {h["name"] for h in hosts}
+    hosts += [{"name": n, "ip": "?", "device_class": "?", "zone": "?", "drifts": []}
+              for n in running if n not in known]
+    with ThreadPoolExecutor(max_workers=32) as ex:
+        ssh_ok = list(ex.map(lambda h: h["name"] in running and ssh_banner(h["ip"], 0.5), hosts))
+    rows = [[h["name"], h["ip"], h["device_class"], h.get("zone") or "-",
+             "up" if h["name"] in running else "down", "ok" if ok else "-",
+             ",".join(h.get("drifts") or []) or "-"] for h, ok in zip(hosts, ssh_ok)]
+    if not rows:
+        log("no lab hosts")
+        return 0
+    log(_table(rows, ["HOST", "IP", "CLASS", "ZONE", "STATE", "SSH", "DRIFTS"]))
+    log(f"{len(running)}/{len(hosts)} up; bridge {BRIDGE}: "
+        f"{'present' if Path(f'/sys/class/net/{BRIDGE}').exists() else 'absent'}; "
+        f"base: {'current' if base_is_current() else 'missing/outdated'}")
+    return 0
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    """Run a command inside a host (all its namespaces, its root): no ssh, so it also works on a
+    host whose sshd is broken or hangs (srv-hang01)."""
+    require_root()
+    pid = running_hosts().get(args.host)
+    if pid is None:
+        raise LabError(f"host {args.host} is not running")
+    cmd = args.command or ["/bin/bash", "-l"]
+    if cmd[0] == "--":
+        cmd = cmd[1:]
+    os.execvp("nsenter", ["nsenter", "-t", str(pid), "-a", "-r", "-w", "--",
+                          "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
+                          f"TERM={os.environ.get('TERM', 'dumb')}", "HOME=/root", *cmd])
+    return 127  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="labctl", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("base", help="build (once) the cached debootstrap base root")
+    up = sub.add_parser("up", help="bring up the lab hosts (idempotent)")
+    up.add_argument("--inventory", help=f"Nornir inventory dir (default {DEFAULT_INVENTORY})")
+    up.add_argument("--jobs", type=int, default=8, help="parallel bring-up workers (default 8)")
+    up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for sshd (default 90)")
+    down = sub.add_parser("down", help="stop every lab host, remove its network and mounts")
+    down.add_argument("--purge", action="store_true", help="also delete per-host state (not the base, not keys)")
+    sub.add_parser("status", help="table of lab hosts")
+    ex = sub.add_parser("exec", help="run a command inside a running host (no ssh): exec HOST -- CMD")
+    ex.add_argument("host")
+    ex.add_argument("command", nargs=argparse.REMAINDER)
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "base":
+            cmd_base(args)
+            return 0
+        return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "exec": cmd_exec}[args.cmd](args)
+    except LabError as e:
+        print(f"labctl {args.cmd}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

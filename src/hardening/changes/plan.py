@@ -1,0 +1,190 @@
+"""`hardening plan`: collect, evaluate, and dry-run the fix of every failing automatable requirement.
+
+The plan records, per host, the failing requirements, the exact diff of each change, and a
+fingerprint of the collected state it was made from (the facts its requirements read, volatile
+facts excluded), so `apply` can refuse a host that changed since. Exit 0 nothing to change,
+2 changes planned, 1 error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from hardening.audit import Inputs, run_audit, select
+from hardening.core.errors import CollectionError, HardeningError, InputError
+from hardening.core.evaluate import MISSING, resolve_pointer
+from hardening.core.models import CollectResult, Host, Requirement
+from hardening.core.params import resolve
+from hardening.core.platform import Change, Target, get_platform
+from hardening.core.schemas import check, load_schema, validator
+from hardening.core.scope import Selection
+from hardening.core.secrets import REDACTOR, SecretStore
+from hardening.engines.nornir_runner import run_each
+from hardening.report.build import canonical_digest, canonical_json, operator
+
+FORMAT_VERSION = "1.0"
+
+
+class PlanFileError(InputError):
+    """A plan file is missing, not JSON or not valid against schemas/plan.schema.json."""
+
+
+@functools.cache
+def volatile_pointers() -> frozenset[str]:
+    """Fact pointers marked x-volatile in facts.schema.json (they change by themselves)."""
+    found: set[str] = set()
+
+    def walk(node: Any, path: str) -> None:
+        if not isinstance(node, dict):
+            return
+        if node.get("x-volatile"):
+            found.add(path)
+        for name, child in (node.get("properties") or {}).items():
+            walk(child, f"{path}/{name}")
+
+    walk(load_schema("facts.schema.json")["properties"]["facts"], "")
+    return frozenset(found)
+
+
+def fingerprint(facts_document: dict[str, Any] | None, requirements: list[Requirement]) -> str | None:
+    """Digest of the non-volatile facts the given requirements read (None without facts)."""
+    if facts_document is None:
+        return None
+    facts = facts_document.get("facts", {})
+    pointers = sorted({p for r in requirements for p in r.facts} - volatile_pointers())
+    state: dict[str, Any] = {}
+    for pointer in pointers:
+        value = resolve_pointer(facts, pointer)
+        state[pointer] = None if value is MISSING else value
+    return canonical_digest(REDACTOR.scrub_obj(state))
+
+
+def host_parameters(host: Host, requirements: list[Requirement], site: dict[str, Any]) -> dict[str, Any]:
+    """All parameters of the given requirements, resolved for this host (what the fix tasks read)."""
+    merged: dict[str, Any] = {}
+    for requirement in requirements:
+        merged.update(resolve(requirement, host, site))
+    return merged
+
+
+def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, *, timeout: float, workers: int,
+              progress: bool | None, known_hosts: str | None, host_key_policy: str) -> tuple[dict[str, Any],
+                                                                                          dict[str, Any]]:
+    """Audit the selection and dry-run the fixes; return (plan document, drift report)."""
+    created = dt.datetime.now(dt.UTC).astimezone()
+    report, results = run_audit(inputs, selection, secrets, timeout=timeout, workers=workers, progress=progress,
+                                known_hosts=known_hosts, host_key_policy=host_key_policy)
+    hosts, _ = select(inputs, selection)
+    catalog = inputs.catalog
+    failing: dict[str, list[dict[str, Any]]] = {}
+    for finding in report["findings"]:
+        if finding["status"] == "fail":  # waived findings are excepted on purpose: never auto-fixed
+            failing.setdefault(finding["host"], []).append(finding)
+
+    def plan_host(host: Host) -> dict[str, Any]:
+        result: CollectResult = results[host.name]
+        host_failing = failing.get(host.name, [])
+        fix = sorted(f["requirement"] for f in host_failing
+                     if catalog[f["requirement"]].automation["fix"] == "automated")
+        entry: dict[str, Any] = {
+            "zone": host.zone,
+            "system": host.system.name,
+            "security_managers": list(host.system.security_managers),
+            "platform": host.platform,
+            "fingerprint": fingerprint(result.facts, [catalog[r] for r in fix]),
+            "failing": [{"requirement": f["requirement"], "clause": f["clause"],
+                         "title": catalog[f["requirement"]].title,
+                         "fix": catalog[f["requirement"]].automation["fix"],
+                         "violations": f["violations"]} for f in host_failing],
+            "fix": fix,
+            "manual": sorted(f["requirement"] for f in host_failing if f["requirement"] not in fix),
+            "changes": [],
+            "error": None,
+        }
+        if result.facts is None:
+            entry["error"] = f"facts could not be collected: {result.error}"
+            entry["fix"] = []
+            return entry
+        if not fix:
+            return entry
+        try:
+            target = Target(host=host, credentials=secrets.credentials(host.credentials), timeout=timeout,
+                            known_hosts=known_hosts, host_key_policy=host_key_policy)
+            params = host_parameters(host, [catalog[r] for r in fix], inputs.inventory.parameters)
+            changes = get_platform(host.platform).plan(target, fix, params)
+            entry["changes"] = [{"requirement": c.requirement, "task": c.task, "target": c.target, "diff": c.diff}
+                                for c in changes]
+            without = sorted(set(fix) - {c.requirement for c in changes})
+            if without:  # a failing requirement whose fix changes nothing: the fix cannot help here
+                entry["error"] = f"dry run shows no change for failing requirement(s) {', '.join(without)}"
+        except NotImplementedError as exc:
+            entry["error"] = f"not implemented: {exc}"
+        except (CollectionError, HardeningError) as exc:
+            entry["error"] = REDACTOR.scrub(str(exc))
+        return entry
+
+    planned = run_each(hosts, plan_host, workers=workers, progress=progress, label="計画中 planning")
+    host_entries: dict[str, Any] = {}
+    for host in hosts:
+        value = planned[host.name]
+        if isinstance(value, BaseException):
+            value = {"zone": host.zone, "system": host.system.name, "platform": host.platform,
+                     "security_managers": list(host.system.security_managers), "fingerprint": None,
+                     "failing": [], "fix": [], "manual": [], "changes": [],
+                     "error": REDACTOR.scrub(f"{type(value).__name__}: {value}")[:500]}
+        host_entries[host.name] = value
+    changes = sum(len(e["changes"]) for e in host_entries.values())
+    in_error = sum(1 for e in host_entries.values() if e["error"])
+    plan = {
+        "format_version": FORMAT_VERSION,
+        "plan_id": str(uuid.uuid4()),
+        "created_at": created.isoformat(timespec="seconds"),
+        "planned_by": operator(),
+        "site": inputs.inventory.site,
+        "selection": selection.as_dict(),
+        "inventory": str(inputs.inventory.directory),
+        "catalog_digest": inputs.catalog_digest,
+        "report_digest": canonical_digest(report),
+        "summary": {
+            "hosts": len(host_entries),
+            "hosts_with_changes": sum(1 for e in host_entries.values() if e["changes"]),
+            "changes": changes,
+            "hosts_in_error": in_error,
+            "exit_code": 1 if in_error or report["summary"]["exit_code"] == 1 else (2 if changes else 0),
+        },
+        "hosts": host_entries,
+    }
+    plan = REDACTOR.scrub_obj(plan)
+    check(plan, validator("plan.schema.json"), "plan", PlanFileError)
+    return plan, report
+
+
+def plan_digest(plan: dict[str, Any]) -> str:
+    return canonical_digest(plan)
+
+
+def write_plan(plan: dict[str, Any], path: Path) -> None:
+    """Canonical JSON, so the file's sha256 is the plan digest an approval signs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(canonical_json(plan) + "\n", encoding="utf-8")
+
+
+def read_plan(path: Path) -> dict[str, Any]:
+    """Load and validate a plan file; PlanFileError names the file and the place."""
+    try:
+        plan = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanFileError(str(path), "/", "file not found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PlanFileError(str(path), "/", f"not a JSON plan ({type(exc).__name__})") from None
+    check(plan, validator("plan.schema.json"), str(path), PlanFileError)
+    return dict(plan)
+
+
+def plan_changes(plan: dict[str, Any], host: str) -> list[Change]:
+    return [Change(c["requirement"], c["task"], c["target"], c["diff"]) for c in plan["hosts"][host]["changes"]]

@@ -1,0 +1,195 @@
+"""testinfra checks the lab hosts by other means (sshd -T, modprobe -n, logrotate -d, chronyc …)
+and must agree with the report's verdict for every requirement it can judge."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import testinfra
+from tests.lab.conftest import LAB_STATE, ROOT
+
+HOSTS = ["ntp01", "log01", "jumin-ap01", "jumin-ap02", "zaimu-ap01", "web01",
+         "pc-shimin01", "pc-shimin02", "pc-zaimu01", "pc-zaimu02"]
+
+
+def _connect(ip: str) -> Any:
+    extra = ("-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "
+             "-o ControlPath=/tmp/hardening-testinfra-%C -o ControlPersist=60")
+    return testinfra.get_host(f"ssh://hardening@{ip}", ssh_identity_file=str(LAB_STATE / "ssh" / "id_ed25519"),
+                              ssh_extra_args=extra, sudo=True)
+
+
+def sshd_t(host: Any) -> dict[str, str]:
+    """sshd's own view of its effective configuration (not our parser)."""
+    out = host.check_output("sshd -T -C user=nobody,host=x,addr=127.0.0.1 2>/dev/null || sshd -T")
+    values: dict[str, str] = {}
+    for line in out.splitlines():
+        key, _, value = line.partition(" ")
+        values.setdefault(key.lower(), value.strip())
+    return values
+
+
+def root_login(host: Any) -> bool:
+    return sshd_t(host)["permitrootlogin"] == "no"
+
+
+def banner(host: Any) -> bool:
+    path = sshd_t(host).get("banner", "none")
+    return path != "none" and host.file(path).exists and len(host.file(path).content_string.strip()) > 0
+
+
+def last_login(host: Any) -> bool:
+    return sshd_t(host).get("printlastlog") == "yes"
+
+
+def idle_timeout(host: Any) -> bool:
+    value = host.run("bash -lc 'echo ${TMOUT:-0}'").stdout.strip()
+    return value.isdigit() and 0 < int(value) <= 900
+
+
+def usb_blocked(host: Any) -> bool:
+    out = host.run("modprobe -n -v usb-storage 2>&1").stdout
+    return bool(re.search(r"install\s+/(usr/)?bin/(false|true)", out))
+
+
+def telnet_absent(host: Any) -> bool:
+    return not host.package("inetutils-telnetd").is_installed and not host.process.filter(comm="inetd")
+
+
+def ports(host: Any, allowed: set[str]) -> bool:
+    listening: set[str] = set()
+    out = host.check_output("ss -H -lntu")
+    for line in out.splitlines():
+        parts = line.split()
+        proto, local = parts[0], parts[4]
+        address, _, port = local.rpartition(":")
+        if address.startswith(("127.", "[::1]")) or address in ("::1",):
+            continue
+        listening.add(f"{proto}/{port}")
+    return listening <= allowed
+
+
+def time_synced(host: Any) -> bool:
+    out = host.run("chronyc -n tracking").stdout
+    leap = re.search(r"Leap status\s*:\s*(\w+)", out)
+    sources = host.run("chronyc -n sources").stdout
+    is_server = host.backend.hostname == "10.203.0.10"
+    return bool(leap and leap.group(1) == "Normal") and ("10.203.0.10" in sources or is_server)
+
+
+def forwards(host: Any) -> bool:
+    return host.run("grep -rhsE '^[^#]*@@?10\\.203\\.0\\.11' /etc/rsyslog.conf /etc/rsyslog.d/").rc == 0
+
+
+def retention(host: Any) -> bool:
+    out = host.run("logrotate -d /etc/logrotate.conf 2>&1").stdout
+    # logrotate's own parser: "rotating pattern: /var/log/syslog" then "weekly (13 rotations)".
+    block = out.split("rotating pattern: /var/log/syslog", 1)
+    match = re.search(r"(daily|weekly|monthly) \((\d+) rotations\)", block[1]) if len(block) > 1 else None
+    if not match:
+        return False
+    days = {"daily": 1, "weekly": 7, "monthly": 30}[match.group(1)] * int(match.group(2))
+    return days >= 90
+
+
+def lockout(host: Any) -> bool:
+    conf = host.file("/etc/security/faillock.conf").content_string
+    deny = re.search(r"^\s*deny\s*=\s*(\d+)", conf, re.M)
+    return bool(deny) and 0 < int(deny.group(1)) <= 5 and "pam_faillock.so" in host.file(
+        "/etc/pam.d/common-auth").content_string
+
+
+def pwquality_refuses(host: Any, password: str) -> bool:
+    """libpwquality itself (not our parser) judges a candidate password with the host's settings."""
+    script = ("import pwquality\ns = pwquality.PWQSettings()\ns.read_config()\n"
+              f"try:\n    s.check({password!r})\n    print('accepted')\n"
+              "except pwquality.PWQError as e:\n    print('refused', e.args[-1])\n")
+    out = host.run(f"python3 -c {_quote(script)}").stdout
+    assert "accepted" in out or "refused" in out, out
+    return "refused" in out
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def av_resident(host: Any) -> bool:
+    return bool(host.process.filter(comm="clamd"))
+
+
+def av_fresh(host: Any) -> bool:
+    mtime = host.file("/var/lib/clamav/sakado-local.hdb").mtime
+    return (dt.datetime.now() - mtime).days < 1
+
+
+def boot_pw(host: Any) -> bool:
+    return host.run("cat /sys/class/firmware-attributes/*/authentication/Admin/is_enabled").stdout.strip() == "1"
+
+
+def screen_lock(host: Any) -> bool:
+    out = host.run("cat /etc/dconf/db/local.d/* 2>/dev/null").stdout
+    delay = re.search(r"idle-delay\s*=\s*uint32\s+(\d+)", out)
+    locks = host.run("cat /etc/dconf/db/local.d/locks/* 2>/dev/null").stdout
+    return ("lock-enabled=true" in out.replace(" ", "") and bool(delay) and 0 < int(delay.group(1)) <= 900
+            and "idle-delay" in locks and "lock-enabled" in locks)
+
+
+def disk_enc(host: Any) -> bool:
+    return host.run("grep -l CRYPT- /sys/devices/virtual/block/*/dm/uuid").rc == 0
+
+
+ALLOWED = {"ntp01": {"tcp/22", "udp/123"}, "log01": {"tcp/22", "tcp/514", "udp/514"},
+           "web01": {"tcp/22", "tcp/80", "tcp/443"}, "zaimu-ap01": {"tcp/22", "tcp/80", "tcp/443", "tcp/8443"}}
+
+CHECKS: dict[str, Callable[[Any, str], bool]] = {
+    "PRIV-REMOTE-ROOT": lambda h, n: root_login(h),
+    "LOGIN-BANNER": lambda h, n: banner(h),
+    "LOGIN-LASTLOGON": lambda h, n: last_login(h),
+    "LOGIN-TIMEOUT": lambda h, n: idle_timeout(h),
+    "LOGIN-LOCKOUT": lambda h, n: lockout(h),
+    # 7 characters, 3 classes: only a policy whose real minimum is below 8 accepts it.
+    "PW-LEN": lambda h, n: pwquality_refuses(h, "Xq7rTzP"),
+    # 16 lower-case letters: only a policy that does not demand 3 classes accepts it.
+    "PW-CLASS": lambda h, n: pwquality_refuses(h, "qwpeoxnvmzturkab"),
+    "USB-BLOCK-KIKAN": lambda h, n: usb_blocked(h),
+    "SVC-MINIMAL": lambda h, n: telnet_absent(h),
+    "PORTS-CLOSED": lambda h, n: ports(h, ALLOWED.get(n, {"tcp/22", "tcp/8443"})),
+    "TIME-SYNC": lambda h, n: time_synced(h),
+    "LOG-FORWARD": lambda h, n: forwards(h),
+    "LOG-RETENTION": lambda h, n: retention(h),
+    "AV-RESIDENT": lambda h, n: av_resident(h),
+    "AV-SIG-CURRENT": lambda h, n: av_fresh(h),
+    "BOOT-PW": lambda h, n: boot_pw(h),
+    "SCREEN-LOCK": lambda h, n: screen_lock(h),
+    "DISK-ENC": lambda h, n: disk_enc(h),
+}
+
+
+@pytest.mark.parametrize("name", HOSTS)
+def test_testinfra_agrees_with_report(name: str, lab: dict[str, Any], demo_audit: dict[str, Any]) -> None:
+    host = _connect(lab["hosts"][name]["hostname"])
+    disagreements = []
+    judged = 0
+    for finding in demo_audit["report"]["findings"]:
+        if finding["host"] != name or finding["requirement"] not in CHECKS:
+            continue
+        if finding["evaluated_status"] not in ("pass", "fail"):
+            continue
+        judged += 1
+        ok = CHECKS[finding["requirement"]](host, name)
+        if ok != (finding["evaluated_status"] == "pass"):
+            disagreements.append(f"{finding['requirement']}: testinfra says {'pass' if ok else 'fail'}, "
+                                 f"report says {finding['evaluated_status']}")
+    assert judged >= 10
+    assert disagreements == []
+
+
+def test_checks_cover_catalog() -> None:
+    from hardening.core.catalog import load_catalog
+
+    catalog = set(load_catalog(ROOT / "schemas" / "requirements"))
+    assert catalog == set(CHECKS)
