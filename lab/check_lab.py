@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import labctl  # noqa: E402 - lab/ is not a package; labctl.py sits beside this file
-from labctl import HostSpec  # noqa: E402
+import labctl
+from labctl import HostSpec
 
 
 def in_host(pid: int, cmd: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:

@@ -881,7 +881,7 @@ def pc_sys_lines(spec: HostSpec, dev: str) -> list[str]:
         f"printf '%s\\n' {q(dm['name'])} > {dmdir}/dm/name",
         f"printf '0\\n' > {dmdir}/dm/suspended",
         f"printf '%s\\n' {q(dev)} > {dmdir}/dev",
-        f"printf 'MAJOR=%s\\nMINOR=%s\\nDEVNAME=dm-0\\nDEVTYPE=disk\\n' {q(dev.split(':')[0])} "
+        f"printf 'MAJOR=%s\\nMINOR=%s\\nDEVNAME=dm-0\\nDEVTYPE=disk\\n' {q(dev.split(':', maxsplit=1)[0])} "
         f"{q(dev.split(':')[1])} > {dmdir}/uevent",
         f"ln -s ../../devices/virtual/block/dm-0 \"$S\"/dev/block/{q(dev)}",
         'ln -s ../../devices/virtual/block/dm-0 "$S"/class/block/dm-0',
@@ -1202,6 +1202,26 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reset(args: argparse.Namespace) -> int:
+    """Put hosts back to their planted state: stop them, delete their disk, bring them up again."""
+    require_root()
+    inv_dir = Path(args.inventory).resolve() if args.inventory else DEFAULT_INVENTORY
+    specs, _notes = build_specs(load_lab(), inv_dir)
+    wanted = set(args.hosts)
+    unknown = wanted - {s.name for s in specs}
+    if unknown:
+        raise LabError(f"not lab hosts of {inv_dir}: {', '.join(sorted(unknown))}")
+    with _lock():
+        for spec in specs:
+            if spec.name in wanted:
+                host_down(spec)
+                if spec.state.exists():
+                    _unmount_under(spec.state)
+                    _rmtree_safely(spec.state)
+    log(f"reset: {', '.join(sorted(wanted))} stopped and wiped; bringing them up again")
+    return cmd_up(argparse.Namespace(inventory=args.inventory, jobs=8, timeout=90.0))
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     running = running_hosts()
     hosts = saved_hosts()
@@ -1249,6 +1269,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for sshd (default 90)")
     down = sub.add_parser("down", help="stop every lab host, remove its network and mounts")
     down.add_argument("--purge", action="store_true", help="also delete per-host state (not the base, not keys)")
+    reset = sub.add_parser("reset", help="put hosts back to their planted state (wipe their disk, start again)")
+    reset.add_argument("hosts", nargs="+")
+    reset.add_argument("--inventory", default=None)
     sub.add_parser("status", help="table of lab hosts")
     ex = sub.add_parser("exec", help="run a command inside a running host (no ssh): exec HOST -- CMD")
     ex.add_argument("host")
@@ -1258,7 +1281,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "base":
             cmd_base(args)
             return 0
-        return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "exec": cmd_exec}[args.cmd](args)
+        return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "exec": cmd_exec,
+                "reset": cmd_reset}[args.cmd](args)
     except LabError as e:
         print(f"labctl {args.cmd}: error: {e}", file=sys.stderr)
         return 2

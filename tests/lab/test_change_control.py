@@ -1,0 +1,277 @@
+"""Change control on real lab hosts: plan -> second-person approval -> apply -> verify, and every refusal.
+
+One module fixture runs the whole story in order (as admins and reviewers would) and records what
+happened; the tests then assert on it. The drifted hosts are reset to their planted state before
+and after, so the other lab tests see the lab as lab/lab.yaml describes it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra
+from tests.lab.conftest import LAB_STATE, ROOT, TEST_STATE, expected_failures, run_cli
+
+HOSTS = ["jumin-ap02", "zaimu-ap01", "pc-shimin02", "pc-zaimu02"]
+PLANNER = "yamada"
+APPROVER = "suzuki"
+FAULT_HOST = "zaimu-ap01"
+FAULT_DIR = "/etc/rsyslog.d"
+WATCHED = ("/etc/ssh/sshd_config.d /etc/security/pwquality.conf.d /etc/security/faillock.conf /etc/pam.d "
+           "/etc/profile.d /etc/chrony /etc/rsyslog.d /etc/logrotate.d /etc/logrotate.conf /etc/modprobe.d "
+           "/etc/dconf /etc/issue.net /etc/clamav")
+
+
+def labctl(*args: str) -> None:
+    subprocess.run([sys.executable, str(ROOT / "lab" / "labctl.py"), *args], check=True, capture_output=True)
+
+
+def host(name: str, lab: dict[str, Any]) -> Any:
+    extra = ("-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "
+             "-o ControlPath=/tmp/hardening-cc-%C -o ControlPersist=30")
+    return testinfra.get_host(f"ssh://hardening@{lab['hosts'][name]['hostname']}",
+                              ssh_identity_file=str(LAB_STATE / "ssh" / "id_ed25519"), ssh_extra_args=extra,
+                              sudo=True)
+
+
+def snapshot(name: str, lab: dict[str, Any]) -> str:
+    """testinfra's view of every file a fix could touch, and the installed servers."""
+    h = host(name, lab)
+    files = h.check_output(f"find {WATCHED} -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum")
+    packages = h.check_output("dpkg-query -W -f '${Package} ${Status}\\n' inetutils-telnetd openbsd-inetd "
+                              "2>/dev/null || true")
+    return files + "\n" + packages
+
+
+def wait_synced(names: list[str], lab: dict[str, Any], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    for name in names:
+        if "TIME-SYNC" in expected_failures(lab["spec"]).get(name, set()):
+            continue
+        while "Leap status     : Normal" not in host(name, lab).run("chronyc -n tracking").stdout:
+            assert time.monotonic() < deadline, f"{name}: chrony not synchronised after reset"
+            time.sleep(1)
+
+
+def reset(names: list[str], lab: dict[str, Any]) -> None:
+    labctl("reset", *names)
+    wait_synced(names, lab)
+
+
+def approve(plan: Path, approver: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    key = TEST_STATE / f"{approver}.key"
+    if not key.exists():
+        shutil.copy(ROOT / "lab" / "keys" / f"{approver}.key", key)
+        key.chmod(0o600)
+    return run_cli("approve", str(plan), "--approver", approver, "--key", str(key), *extra,
+                   HARDENING_OPERATOR=approver)
+
+
+@pytest.fixture(scope="module")
+def story(lab: dict[str, Any]) -> Any:
+    work = TEST_STATE / "change-control"
+    work.mkdir(exist_ok=True)
+    s: dict[str, Any] = {"work": work}
+    reset(HOSTS, lab)
+    try:
+        # Stale plan: planned and approved, then the host changes -> refused, host untouched.
+        stale = work / "stale.json"
+        s["stale_plan"] = run_cli("plan", "-H", "pc-zaimu02", "--out", str(stale), "--no-progress",
+                                  HARDENING_OPERATOR=PLANNER)
+        s["stale_approve"] = approve(stale, APPROVER)
+        host("pc-zaimu02", lab).check_output("sed -i 's/idle-delay=uint32 1800/idle-delay=uint32 1700/' "
+                                             "/etc/dconf/db/local.d/00-sakado-screensaver")
+        s["stale_before"] = snapshot("pc-zaimu02", lab)
+        s["stale_apply"] = run_cli("apply", str(stale), "--no-progress", HARDENING_OPERATOR=PLANNER)
+        s["stale_after"] = snapshot("pc-zaimu02", lab)
+        reset(["pc-zaimu02"], lab)
+
+        before = {name: snapshot(name, lab) for name in HOSTS}
+        s["before"] = before
+        plan = work / "plan.json"
+        s["plan_run"] = run_cli("plan", *[a for n in HOSTS for a in ("-H", n)], "--out", str(plan),
+                                "--no-progress", HARDENING_OPERATOR=PLANNER)
+        s["plan"] = json.loads(plan.read_text(encoding="utf-8"))
+        s["show_md"] = run_cli("show", str(plan), "--format", "markdown")
+        s["show_html"] = run_cli("show", str(plan), "--format", "html", "--lang", "en")
+
+        s["unapproved_apply"] = run_cli("apply", str(plan), "--no-progress", HARDENING_OPERATOR=PLANNER)
+        s["after_unapproved"] = {name: snapshot(name, lab) for name in HOSTS}
+
+        own = work / "own.json"
+        run_cli("plan", "-H", "jumin-ap02", "--out", str(own), "--no-progress", HARDENING_OPERATOR=APPROVER)
+        s["self_approve"] = approve(own, APPROVER)
+        s["self_approval_files"] = sorted(p.name for p in work.glob("own.approval*"))
+
+        s["approve"] = approve(plan, APPROVER)
+        edited_dir = work / "edited"
+        edited_dir.mkdir(exist_ok=True)
+        edited = edited_dir / "plan.json"
+        doc = json.loads(plan.read_text(encoding="utf-8"))
+        first = next(h for h in doc["hosts"].values() if h["changes"])
+        first["changes"][0]["diff"] += "+PermitRootLogin yes\n"
+        edited.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        for approval in work.glob("plan.approval*.json"):
+            shutil.copy(approval, edited_dir / approval.name)
+        s["edited_apply"] = run_cli("apply", str(edited), "--no-progress", HARDENING_OPERATOR=PLANNER)
+        s["after_edited"] = {name: snapshot(name, lab) for name in HOSTS}
+
+        # Fault: a directory the fix writes to becomes read-only on one host, mid-apply.
+        labctl("exec", FAULT_HOST, "--", "mount", "--bind", "-o", "ro", FAULT_DIR, FAULT_DIR)
+        s["apply"] = run_cli("apply", str(plan), "--no-progress", HARDENING_OPERATOR=PLANNER)
+        s["result"] = json.loads((work / "plan.result.json").read_text(encoding="utf-8"))
+        s["after_fault"] = snapshot(FAULT_HOST, lab)
+        labctl("exec", FAULT_HOST, "--", "umount", FAULT_DIR)
+
+        applied = [n for n in HOSTS if n != FAULT_HOST]
+        audit_out = work / "audit-after"
+        s["audit_after"] = run_cli("audit", *[a for n in applied for a in ("-H", n)], "--out", str(audit_out),
+                                   "--no-progress")
+        s["report_after"] = json.loads((audit_out / "report.json").read_text(encoding="utf-8"))
+        second = work / "second.json"
+        s["second_plan"] = run_cli("plan", *[a for n in applied for a in ("-H", n)], "--out", str(second),
+                                   "--no-progress", HARDENING_OPERATOR=PLANNER)
+        s["second"] = json.loads(second.read_text(encoding="utf-8"))
+        s["ledger_verify"] = run_cli("ledger", "verify")
+        yield s
+    finally:
+        reset(HOSTS, lab)
+
+
+def test_plan_lists_every_automatable_drift(story: dict[str, Any], lab: dict[str, Any]) -> None:
+    from hardening.core.catalog import load_catalog
+
+    catalog = load_catalog(ROOT / "schemas" / "requirements")
+    assert story["plan_run"].returncode == 2, story["plan_run"].stderr
+    expected = expected_failures(lab["spec"])
+    for name in HOSTS:
+        entry = story["plan"]["hosts"][name]
+        # (none of these hosts has an active waiver: an expired one does not except anything)
+        automatable = {r for r in expected[name] if catalog[r].automation["fix"] == "automated"}
+        assert set(entry["fix"]) == automatable
+        assert entry["error"] is None, entry["error"]
+        assert {c["requirement"] for c in entry["changes"]} == set(entry["fix"])
+        assert entry["fingerprint"].startswith("sha256:")
+
+
+def test_show_renders_for_a_ticket(story: dict[str, Any]) -> None:
+    assert story["show_md"].returncode == 0
+    assert "```diff" in story["show_md"].stdout
+    assert "変更計画" in story["show_md"].stdout
+    assert "第2章 1(7)①" in story["show_md"].stdout
+    html = story["show_html"].stdout
+    assert "<pre>" in html
+    assert "Change plan" in html
+    assert "http" not in html.split("<body>")[1]
+
+
+def test_unapproved_plan_refused(story: dict[str, Any]) -> None:
+    assert story["unapproved_apply"].returncode == 1
+    assert "approv" in story["unapproved_apply"].stderr
+    assert story["after_unapproved"] == story["before"]
+
+
+def test_self_approval_refused(story: dict[str, Any]) -> None:
+    assert story["self_approve"].returncode == 1
+    assert "第2章 1(7)①" in story["self_approve"].stderr
+    assert story["self_approval_files"] == []
+
+
+def test_edited_approved_plan_refused(story: dict[str, Any]) -> None:
+    assert story["approve"].returncode == 0, story["approve"].stderr
+    assert story["edited_apply"].returncode == 1
+    assert "plan" in story["edited_apply"].stderr.lower()
+    assert story["after_edited"] == story["before"]
+
+
+def test_stale_plan_refused(story: dict[str, Any]) -> None:
+    assert story["stale_plan"].returncode == 2, story["stale_plan"].stderr
+    assert story["stale_approve"].returncode == 0, story["stale_approve"].stderr
+    assert story["stale_apply"].returncode == 1
+    assert "stale" in story["stale_apply"].stdout
+    assert story["stale_after"] == story["stale_before"]
+
+
+def test_fault_mid_apply_rolls_back_that_host_only(story: dict[str, Any]) -> None:
+    result = story["result"]
+    assert story["apply"].returncode == 1
+    fault = result["hosts"][FAULT_HOST]
+    assert fault["status"] == "rolled_back", fault
+    assert fault["applied"], "the fault must hit after earlier tasks changed files (a real mid-apply failure)"
+    assert story["after_fault"] == story["before"][FAULT_HOST]
+    for name in HOSTS:
+        if name != FAULT_HOST:
+            assert result["hosts"][name]["status"] == "applied", result["hosts"][name]
+            assert result["hosts"][name]["verify"]
+            assert set(result["hosts"][name]["verify"].values()) == {"fixed"}
+
+
+def test_dry_run_told_the_truth(story: dict[str, Any]) -> None:
+    """For each host applied, the set of changes in the plan equals the set of changes apply made."""
+    for name in HOSTS:
+        if name == FAULT_HOST:
+            continue
+        planned = {(c["requirement"], c["task"], c["target"]) for c in story["plan"]["hosts"][name]["changes"]}
+        applied = {(c["requirement"], c["task"], c["target"]) for c in story["result"]["hosts"][name]["applied"]}
+        assert planned == applied, name
+        assert story["result"]["hosts"][name]["plan_matches"] is True
+
+
+def test_audit_passes_after_apply_and_second_plan_is_empty(story: dict[str, Any]) -> None:
+    fixed = {(h, r) for h in HOSTS if h != FAULT_HOST for r in story["plan"]["hosts"][h]["fix"]}
+    verdicts = {(f["host"], f["requirement"]): f["status"] for f in story["report_after"]["findings"]}
+    assert {k: verdicts[k] for k in fixed} == dict.fromkeys(fixed, "pass")
+    assert story["second_plan"].returncode == 0, story["second_plan"].stdout
+    assert story["second"]["summary"]["changes"] == 0
+
+
+def test_ledger_records_everything_and_verifies(story: dict[str, Any]) -> None:
+    assert story["ledger_verify"].returncode == 0, story["ledger_verify"].stderr
+    lines = [json.loads(x) for x in (TEST_STATE / "ledger.jsonl").read_text(encoding="utf-8").splitlines()]
+    actions = {e["action"] for e in lines}
+    assert {"audit", "plan", "approve", "apply", "rollback"} <= actions
+    rollbacks = [e for e in lines if e["action"] == "rollback"]
+    assert any(e["subject"]["host"] == FAULT_HOST for e in rollbacks)
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder", "insert"])
+def test_ledger_tampering_detected(story: dict[str, Any], tamper: str, tmp_path: Path) -> None:
+    lines = (TEST_STATE / "ledger.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) >= 5
+    copy = tmp_path / "ledger.jsonl"
+    if tamper == "edit":
+        entry = json.loads(lines[2])
+        entry["actor"] = "someone-else"
+        lines[2] = json.dumps(entry, ensure_ascii=False)
+    elif tamper == "delete":
+        del lines[2]
+    elif tamper == "reorder":
+        lines[1], lines[2] = lines[2], lines[1]
+    else:
+        lines.insert(2, lines[1])
+    copy.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    proc = run_cli("ledger", "verify", "--ledger", str(copy))
+    assert proc.returncode == 1
+    assert "line 3" in proc.stderr or "line 2" in proc.stderr
+
+
+def test_no_secret_in_plans_results_ledger_or_output(story: dict[str, Any]) -> None:
+    secrets = [(LAB_STATE / "root-password").read_text().strip(), (LAB_STATE / "vault-pass").read_text().strip()]
+    secrets += [line for line in (LAB_STATE / "ssh" / "id_ed25519").read_text().splitlines()
+                if line and not line.startswith("-----")]
+    for key in (ROOT / "lab" / "keys").glob("*.key"):
+        secrets += [line for line in key.read_text().splitlines() if line and not line.startswith("-----")]
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in TEST_STATE.rglob("*")
+             if p.is_file() and p.suffix in (".json", ".jsonl", ".html", ".csv", ".xml", ".log")]
+    texts += [v.stdout + v.stderr for v in story.values() if isinstance(v, subprocess.CompletedProcess)]
+    assert texts
+    for secret in secrets:
+        assert len(secret) >= 8
+        assert not any(secret in text for text in texts)
