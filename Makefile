@@ -6,9 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 LAB_STATE := /var/lib/hardening-lab
 # How the demo/test runs reach the lab: credentials from the lab's ansible-vault file, host keys
-# remembered in a lab-only known_hosts (trust on first use; a changed key is refused).
+# checked strictly against the known_hosts the lab writes (an unknown or changed key is refused).
 LAB_ENV := HARDENING_VAULT=$(LAB_STATE)/vault.yml HARDENING_VAULT_PASSWORD_FILE=$(LAB_STATE)/vault-pass \
-           HARDENING_KNOWN_HOSTS=$(LAB_STATE)/known_hosts HARDENING_HOST_KEY_POLICY=accept-new
+           HARDENING_KNOWN_HOSTS=$(LAB_STATE)/ssh/known_hosts HARDENING_HOST_KEY_POLICY=strict
 
 .PHONY: venv lab-base lab-up lab-down lab-status demo test test-unit check lint typecheck bench clean
 
@@ -35,7 +35,7 @@ lab-status:
 # Main job on the demo network: audit every lab host and write the reports. Drift (exit 2) is the
 # expected outcome of the demo; an error (exit 1) fails it.
 demo: lab-up
-	@rc=0; $(LAB_ENV) $(BIN)/hardening audit --out reports/demo || rc=$$?; \
+	@rc=0; $(LAB_ENV) HARDENING_LEDGER=$$(pwd)/reports/ledger.jsonl $(BIN)/hardening audit --out reports/demo || rc=$$?; \
 	echo; echo "reports: $$(pwd)/reports/demo/{report.json,report.html,report.csv,junit.xml,facts/}"; \
 	[ $$rc -eq 0 ] || [ $$rc -eq 2 ]
 

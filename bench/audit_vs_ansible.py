@@ -60,7 +60,7 @@ def ours(inventory: Path, workers: int, secrets: SecretStore) -> tuple[float, in
     inputs = load_inputs(inventory, ROOT / "schemas" / "requirements")
     start = time.perf_counter()
     report, _ = run_audit(inputs, Selection(), secrets, timeout=30, workers=workers, progress=False,
-                          known_hosts=str(LAB_STATE / "known_hosts"), host_key_policy="accept-new")
+                          known_hosts=str(LAB_STATE / "ssh" / "known_hosts"), host_key_policy="strict")
     elapsed = time.perf_counter() - start
     errors = report["summary"]["hosts_by_status"]["error"]
     return elapsed, errors

@@ -86,8 +86,6 @@ BASE_PACKAGES = [
     "openssh-server", "openssh-sftp-server", "chrony", "rsyslog", "python3", "python3-apt", "sudo",
     "libpam-pwquality", "logrotate", "iproute2", "procps", "iputils-ping", "cron", "tini",
     "clamav-daemon", "kmod",
-    # libpwquality's Python binding: lets the tests ask libpwquality itself whether a password passes.
-    "python3-pwquality",
 ]
 # Kept as .debs in the base (not installed) so a drift can dpkg -i them into one host offline.
 DRIFT_DEBS = ["openbsd-inetd", "inetutils-telnetd"]
@@ -127,36 +125,6 @@ rm -f /etc/ssh/ssh_host_*
 rm -f /var/lib/dbus/machine-id
 echo localhost > /etc/hostname
 : > /etc/resolv.conf
-# Ansible's service module falls back to /etc/init.d on hosts without systemd, as on real sysvinit
-# hosts. chrony must keep -x when restarted that way (never touch the shared kernel clock), and
-# bookworm's rsyslog and clamonacc ship systemd units only: give them small init scripts.
-sed -i -E 's/^DAEMON_OPTS=.*/DAEMON_OPTS="-F 1 -x"/' /etc/default/chrony
-grep -q -- '-x"' /etc/default/chrony
-cat > /etc/init.d/rsyslog <<'INIT'
-#!/bin/sh
-# lab: minimal init script (bookworm's rsyslog ships a systemd unit only).
-case "$1" in
-  start) pidof rsyslogd >/dev/null || /usr/sbin/rsyslogd ;;
-  stop) pkill -x rsyslogd; for i in 1 2 3 4 5 6 7 8 9 10; do pidof rsyslogd >/dev/null || break; sleep 0.2; done ;;
-  restart|reload|force-reload) "$0" stop; rm -f /run/rsyslogd.pid; "$0" start ;;
-  status) pidof rsyslogd >/dev/null ;;
-  *) echo "usage: $0 start|stop|restart|status" >&2; exit 2 ;;
-esac
-INIT
-cat > /etc/init.d/clamav-clamonacc <<'INIT'
-#!/bin/sh
-# lab: minimal init script for the on-access scanner (Debian ships a systemd unit only).
-case "$1" in
-  start) pidof clamonacc >/dev/null && exit 0
-         for i in $(seq 50); do [ -S /run/clamav/clamd.ctl ] && break; sleep 0.1; done
-         /usr/sbin/clamonacc --fdpass --log=/var/log/clamav/clamonacc.log ;;
-  stop) pkill -x clamonacc; true ;;
-  restart|reload|force-reload) "$0" stop; sleep 0.2; "$0" start ;;
-  status) pidof clamonacc >/dev/null ;;
-  *) echo "usage: $0 start|stop|restart|status" >&2; exit 2 ;;
-esac
-INIT
-chmod 0755 /etc/init.d/rsyslog /etc/init.d/clamav-clamonacc
 # clamav: no databases in the base (the baseline ships the site's local db), freshclam never runs.
 rm -rf /var/lib/clamav/* /var/log/clamav/*
 # apt caches and build logs

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import testinfra
-from tests.lab.conftest import LAB_STATE, ROOT, TEST_STATE, expected_failures, run_cli
+from tests.lab.labtools import LAB_STATE, ROOT, TEST_STATE, expected_failures, run_cli
 
 HOSTS = ["jumin-ap02", "zaimu-ap01", "pc-shimin02", "pc-zaimu02"]
 PLANNER = "yamada"

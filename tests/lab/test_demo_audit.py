@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from tests.lab.conftest import LAB_STATE, ROOT, expected_failures
+from tests.lab.labtools import LAB_STATE, ROOT, expected_failures
 
 from hardening.core.catalog import load_catalog
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.lab.conftest import ROOT, run_cli
+from tests.lab.labtools import ROOT, run_cli
 
 TIMEOUT = 6
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import testinfra
-from tests.lab.conftest import LAB_STATE, ROOT
+from tests.lab.labtools import LAB_STATE, ROOT
 
 HOSTS = ["ntp01", "log01", "jumin-ap01", "jumin-ap02", "zaimu-ap01", "web01",
          "pc-shimin01", "pc-shimin02", "pc-zaimu01", "pc-zaimu02"]
@@ -103,14 +103,24 @@ def lockout(host: Any) -> bool:
         "/etc/pam.d/common-auth").content_string
 
 
-def pwquality_refuses(host: Any, password: str) -> bool:
-    """libpwquality itself (not our parser) judges a candidate password with the host's settings."""
-    script = ("import pwquality\ns = pwquality.PWQSettings()\ns.read_config()\n"
-              f"try:\n    s.check({password!r})\n    print('accepted')\n"
-              "except pwquality.PWQError as e:\n    print('refused', e.args[-1])\n")
-    out = host.run(f"python3 -c {_quote(script)}").stdout
-    assert "accepted" in out or "refused" in out, out
-    return "refused" in out
+# libpwquality itself (the library pam_pwquality calls), through ctypes: not our parser. Its checks run
+# in a fixed order and the first failure is returned, so the error code says WHICH rule refused.
+_PWQ = """
+import ctypes, sys
+lib = ctypes.CDLL("libpwquality.so.1")
+lib.pwquality_default_settings.restype = ctypes.c_void_p
+settings = ctypes.c_void_p(lib.pwquality_default_settings())
+aux = ctypes.c_void_p()
+assert lib.pwquality_read_config(settings, None, ctypes.byref(aux)) == 0
+print(lib.pwquality_check(settings, sys.argv[1].encode(), None, None, ctypes.byref(aux)))
+"""
+PWQ_ERROR_MIN_LENGTH = -14
+PWQ_CLASS_ERRORS = {-5, -6, -7, -8, -18}  # min digits/uppers/lowers/others, min classes
+
+
+def pwquality_code(host: Any, password: str) -> int:
+    out = host.check_output(f"python3 -c {_quote(_PWQ)} {_quote(password)} 2>/dev/null")
+    return int(out.strip().splitlines()[-1])
 
 
 def _quote(text: str) -> str:
@@ -151,10 +161,10 @@ CHECKS: dict[str, Callable[[Any, str], bool]] = {
     "LOGIN-LASTLOGON": lambda h, n: last_login(h),
     "LOGIN-TIMEOUT": lambda h, n: idle_timeout(h),
     "LOGIN-LOCKOUT": lambda h, n: lockout(h),
-    # 7 characters, 3 classes: only a policy whose real minimum is below 8 accepts it.
-    "PW-LEN": lambda h, n: pwquality_refuses(h, "Xq7rTzP"),
-    # 16 lower-case letters: only a policy that does not demand 3 classes accepts it.
-    "PW-CLASS": lambda h, n: pwquality_refuses(h, "qwpeoxnvmzturkab"),
+    # 7 characters, 3 classes: refused for its length unless the real minimum is below 8.
+    "PW-LEN": lambda h, n: pwquality_code(h, "Xq7rTzP") == PWQ_ERROR_MIN_LENGTH,
+    # 16 lower-case letters: refused for its classes unless the policy does not demand 3 classes.
+    "PW-CLASS": lambda h, n: pwquality_code(h, "qwpeoxnvmzturkab") in PWQ_CLASS_ERRORS,
     "USB-BLOCK-KIKAN": lambda h, n: usb_blocked(h),
     "SVC-MINIMAL": lambda h, n: telnet_absent(h),
     "PORTS-CLOSED": lambda h, n: ports(h, ALLOWED.get(n, {"tcp/22", "tcp/8443"})),

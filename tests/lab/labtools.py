@@ -1,0 +1,50 @@
+"""Helpers shared by the lab tests (imported as tests.lab.labtools; the fixtures live in conftest)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_STATE = Path("/var/lib/hardening-lab")
+LAB_ENV = {
+    "HARDENING_VAULT": str(LAB_STATE / "vault.yml"),
+    "HARDENING_VAULT_PASSWORD_FILE": str(LAB_STATE / "vault-pass"),
+    "HARDENING_KNOWN_HOSTS": str(LAB_STATE / "ssh" / "known_hosts"),
+    "HARDENING_HOST_KEY_POLICY": "strict",
+}
+TEST_STATE = Path(tempfile.mkdtemp(prefix="hardening-labtest-"))
+
+
+def lab_env(**extra: str) -> dict[str, str]:
+    """The environment an admin's scheduled job would have, with a ledger of this test session."""
+    return {**os.environ, **LAB_ENV, "HARDENING_OPERATOR": "lab-test",
+            "HARDENING_LEDGER": str(TEST_STATE / "ledger.jsonl"), **extra}
+
+
+def run_cli(*args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `hardening …` as an admin would (a separate process, real exit code)."""
+    return subprocess.run([sys.executable, "-m", "hardening.cli", *args], capture_output=True, text=True,
+                          env=lab_env(**env), timeout=timeout, check=False, cwd=ROOT)
+
+
+def reachable(ip: str) -> bool:
+    try:
+        with socket.create_connection((ip, 22), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def expected_failures(spec: dict[str, Any]) -> dict[str, set[str]]:
+    """host -> requirement ids its planted drifts break (from lab/lab.yaml, the one place)."""
+    drifts = spec["drifts"]
+    result: dict[str, set[str]] = {}
+    for host, drift_ids in (spec.get("hosts") or {}).items():
+        result[host] = {req for drift in drift_ids or [] for req in drifts[drift]["requirements"]}
+    return result
