@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from tests.lab.labtools import ROOT, reachable, run_cli
 
 
