@@ -13,6 +13,7 @@ Targets (issue #2): our audit <= 0.5 x Ansible's fact gathering, and <= 1 s per 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -78,6 +79,7 @@ def ansible_setup(names: list[str], inventory: Path, workers: int, key_file: Pat
         (Path(tmp) / "inventory").mkdir()
         (Path(tmp) / "inventory" / "hosts.yml").write_text(yaml.safe_dump(ansible_inventory), encoding="utf-8")
         envvars = {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
             "ANSIBLE_HOST_KEY_CHECKING": "False",
             "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null",
             "ANSIBLE_GATHERING": "explicit",
@@ -86,8 +88,19 @@ def ansible_setup(names: list[str], inventory: Path, workers: int, key_file: Pat
         result = ansible_runner.run(private_data_dir=tmp, module="setup", host_pattern="all", forks=workers,
                                     quiet=True, envvars=envvars)
         elapsed = time.perf_counter() - start
-        failed = len((result.stats or {}).get("failures", {})) + len((result.stats or {}).get("dark", {}))
+        if result.status != "successful" or not result.stats:
+            raise SystemExit(f"ansible setup did not run: status {result.status!r}, rc {result.rc}")
+        failed = len(result.stats.get("failures", {})) + len(result.stats.get("dark", {}))
+        gathered = len(result.stats.get("ok", {}))
+        if gathered != len(names):
+            raise SystemExit(f"ansible setup gathered facts on {gathered} of {len(names)} hosts")
     return elapsed, failed
+
+
+def lab_defaults() -> None:
+    """Reach the lab like `make bench` does when run directly (vault, strict known_hosts)."""
+    os.environ.setdefault("HARDENING_VAULT", str(LAB_STATE / "vault.yml"))
+    os.environ.setdefault("HARDENING_VAULT_PASSWORD_FILE", str(LAB_STATE / "vault-pass"))
 
 
 def main() -> int:
@@ -97,6 +110,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="leave the bench hosts running")
     args = parser.parse_args()
+    lab_defaults()
 
     largest = max(args.sizes)
     names = write_inventory(BENCH_DIR, largest)
@@ -132,7 +146,7 @@ def main() -> int:
         key_file.unlink(missing_ok=True)
         key_file.parent.rmdir()
         if not args.keep:
-            lab("down-hosts", "--inventory", str(BENCH_DIR))
+            lab("stop", "--inventory", str(BENCH_DIR))
     return 0
 
 

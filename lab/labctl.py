@@ -1170,6 +1170,18 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stop(args: argparse.Namespace) -> int:
+    """Stop the hosts of an inventory dir (their disks are kept; `up` starts them again)."""
+    require_root()
+    inv_dir = Path(args.inventory).resolve() if args.inventory else DEFAULT_INVENTORY
+    specs, _notes = build_specs(load_lab(), inv_dir)
+    with _lock():
+        for spec in specs:
+            host_down(spec)
+    log(f"stop: {len(specs)} host(s) of {inv_dir} stopped")
+    return 0
+
+
 def cmd_reset(args: argparse.Namespace) -> int:
     """Put hosts back to their planted state: stop them, delete their disk, bring them up again."""
     require_root()
@@ -1240,6 +1252,8 @@ def main(argv: list[str] | None = None) -> int:
     reset = sub.add_parser("reset", help="put hosts back to their planted state (wipe their disk, start again)")
     reset.add_argument("hosts", nargs="+")
     reset.add_argument("--inventory", default=None)
+    stop = sub.add_parser("stop", help="stop the hosts of one inventory dir (keeps their disks)")
+    stop.add_argument("--inventory", default=None)
     sub.add_parser("status", help="table of lab hosts")
     ex = sub.add_parser("exec", help="run a command inside a running host (no ssh): exec HOST -- CMD")
     ex.add_argument("host")
@@ -1250,7 +1264,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd_base(args)
             return 0
         return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "exec": cmd_exec,
-                "reset": cmd_reset}[args.cmd](args)
+                "reset": cmd_reset, "stop": cmd_stop}[args.cmd](args)
     except LabError as e:
         print(f"labctl {args.cmd}: error: {e}", file=sys.stderr)
         return 2

@@ -8,7 +8,9 @@ content tests). Nothing secret goes into the inventory or extra vars: the SSH ke
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import sys
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -65,10 +67,14 @@ def playbook_path(name: str) -> Path:
     return project_root() / "playbooks" / name
 
 
+_HEADER_SUFFIX = re.compile(r"\s+\((content|file attributes)\)$")
+
+
 def _unified(entry: dict[str, Any]) -> tuple[str, str]:
-    """(target, unified diff text) from one Ansible diff entry."""
-    before_header = str(entry.get("before_header") or entry.get("after_header") or "")
-    after_header = str(entry.get("after_header") or before_header)
+    """(target, unified diff text) from one Ansible diff entry; the target is the bare path
+    (lineinfile and friends name it "<path> (content)")."""
+    before_header = _HEADER_SUFFIX.sub("", str(entry.get("before_header") or entry.get("after_header") or ""))
+    after_header = _HEADER_SUFFIX.sub("", str(entry.get("after_header") or before_header))
     if "prepared" in entry:  # apt and friends describe the change as text
         return before_header or "packages", str(entry["prepared"])[:MAX_DIFF]
     before = entry.get("before", "")
@@ -144,6 +150,8 @@ def run_playbook(playbook: Path, hosts: list[AnsibleHost], *, check: bool, forks
         if known_hosts:
             ssh_args += f" -o UserKnownHostsFile={known_hosts}"
         envvars = {
+            # ansible-playbook from the same environment as this process, activated or not
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
             "ANSIBLE_SSH_ARGS": ssh_args,
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
