@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import sys
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
