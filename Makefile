@@ -48,6 +48,7 @@ test-unit: venv
 
 lint: venv
 	$(BIN)/ruff check src tests lab bench
+	cd $(CURDIR) && PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint playbooks/ tasks/
 
 typecheck: venv
 	$(BIN)/mypy
