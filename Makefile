@@ -47,7 +47,7 @@ test-unit: venv
 	$(BIN)/pytest -q tests/unit
 
 lint: venv
-	$(BIN)/ruff check src tests lab bench
+	$(BIN)/ruff check src tests lab bench molecule
 	cd $(CURDIR) && PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint playbooks/ tasks/
 
 typecheck: venv
