@@ -7,14 +7,11 @@ report. Nothing here is a double of the product: real hosts, real SSH, real daem
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from typing import Any
 
 import pytest
 import yaml
-from tests.lab.labtools import ROOT, expected_failures, reachable, run_cli
+from tests.lab.labtools import ROOT, reachable, run_cli, wait_synced
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -31,14 +28,7 @@ def lab() -> dict[str, Any]:
     down = [name for name, entry in hosts.items() if not reachable(entry["hostname"])]
     assert not down, f"lab hosts not reachable: {down} — run `make lab-up` (as root) first"
     # A lab just brought up needs a few seconds until chrony has synchronised the clients.
-    unsynced = [n for n in hosts if "TIME-SYNC" not in expected_failures(spec).get(n, set())]
-    deadline = time.monotonic() + 60
-    while unsynced and time.monotonic() < deadline:
-        unsynced = [n for n in unsynced if "Leap status     : Normal" not in subprocess.run(
-            [sys.executable, str(ROOT / "lab" / "labctl.py"), "exec", n, "--", "chronyc", "-n", "tracking"],
-            capture_output=True, text=True, check=False).stdout]
-        time.sleep(0.5 if unsynced else 0)
-    assert not unsynced, f"chrony did not synchronise within 60 s on {unsynced}"
+    wait_synced(list(hosts), spec)
     return {"spec": spec, "hosts": hosts}
 
 

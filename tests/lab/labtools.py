@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,23 @@ def reachable(ip: str) -> bool:
             return True
     except OSError:
         return False
+
+
+def labctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "lab" / "labctl.py"), *args], capture_output=True, text=True,
+                          check=False)
+
+
+def wait_synced(names: list[str], spec: dict[str, Any], timeout: float = 60) -> None:
+    """Wait until chrony has synchronised every named host whose planted drifts leave time alone."""
+    pending = [n for n in names if "TIME-SYNC" not in expected_failures(spec).get(n, set())]
+    deadline = time.monotonic() + timeout
+    while pending:
+        pending = [n for n in pending
+                   if "Leap status     : Normal" not in labctl("exec", n, "--", "chronyc", "-n", "tracking").stdout]
+        if pending:
+            assert time.monotonic() < deadline, f"chrony did not synchronise within {timeout:g} s on {pending}"
+            time.sleep(0.5)
 
 
 def expected_failures(spec: dict[str, Any]) -> dict[str, set[str]]:

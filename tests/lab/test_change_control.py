@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import testinfra
-from tests.lab.labtools import LAB_STATE, ROOT, TEST_STATE, expected_failures, run_cli
+from tests.lab.labtools import LAB_STATE, ROOT, TEST_STATE, expected_failures, labctl, run_cli, wait_synced
 
 HOSTS = ["jumin-ap02", "zaimu-ap01", "pc-shimin02", "pc-zaimu02"]
 PLANNER = "yamada"
@@ -27,10 +25,6 @@ FAULT_DIR = "/etc/rsyslog.d"
 WATCHED = ("/etc/ssh/sshd_config.d /etc/security/pwquality.conf.d /etc/security/faillock.conf /etc/pam.d "
            "/etc/profile.d /etc/chrony /etc/rsyslog.d /etc/logrotate.d /etc/logrotate.conf /etc/modprobe.d "
            "/etc/dconf /etc/issue.net /etc/clamav")
-
-
-def labctl(*args: str) -> None:
-    subprocess.run([sys.executable, str(ROOT / "lab" / "labctl.py"), *args], check=True, capture_output=True)
 
 
 def host(name: str, lab: dict[str, Any]) -> Any:
@@ -50,19 +44,9 @@ def snapshot(name: str, lab: dict[str, Any]) -> str:
     return files + "\n" + packages
 
 
-def wait_synced(names: list[str], lab: dict[str, Any], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    for name in names:
-        if "TIME-SYNC" in expected_failures(lab["spec"]).get(name, set()):
-            continue
-        while "Leap status     : Normal" not in host(name, lab).run("chronyc -n tracking").stdout:
-            assert time.monotonic() < deadline, f"{name}: chrony not synchronised after reset"
-            time.sleep(1)
-
-
 def reset(names: list[str], lab: dict[str, Any]) -> None:
-    labctl("reset", *names)
-    wait_synced(names, lab)
+    assert labctl("reset", *names).returncode == 0
+    wait_synced(names, lab["spec"])
 
 
 def approve(plan: Path, approver: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -124,7 +108,7 @@ def story(lab: dict[str, Any]) -> Any:
         s["after_edited"] = {name: snapshot(name, lab) for name in HOSTS}
 
         # Fault: a directory the fix writes to becomes read-only on one host, mid-apply.
-        labctl("exec", FAULT_HOST, "--", "mount", "--bind", "-o", "ro", FAULT_DIR, FAULT_DIR)
+        assert labctl("exec", FAULT_HOST, "--", "mount", "--bind", "-o", "ro", FAULT_DIR, FAULT_DIR).returncode == 0
         s["apply"] = run_cli("apply", str(plan), "--no-progress", HARDENING_OPERATOR=PLANNER)
         s["result"] = json.loads((work / "plan.result.json").read_text(encoding="utf-8"))
         s["after_fault"] = snapshot(FAULT_HOST, lab)
