@@ -114,7 +114,16 @@ def story(lab: dict[str, Any]) -> Any:
         s["after_fault"] = snapshot(FAULT_HOST, lab)
         labctl("exec", FAULT_HOST, "--", "umount", FAULT_DIR)
 
-        applied = [n for n in HOSTS if n != FAULT_HOST]
+        # The rolled-back host, fault removed: its own round trip (plan, approve, apply) now succeeds.
+        retry = work / "retry.json"
+        s["retry_plan"] = run_cli("plan", "-H", FAULT_HOST, "--out", str(retry), "--no-progress",
+                                  HARDENING_OPERATOR=PLANNER)
+        s["retry"] = json.loads(retry.read_text(encoding="utf-8"))
+        s["retry_approve"] = approve(retry, APPROVER)
+        s["retry_apply"] = run_cli("apply", str(retry), "--no-progress", HARDENING_OPERATOR=PLANNER)
+        s["retry_result"] = json.loads((work / "retry.result.json").read_text(encoding="utf-8"))
+
+        applied = HOSTS
         audit_out = work / "audit-after"
         s["audit_after"] = run_cli("audit", *[a for n in applied for a in ("-H", n)], "--out", str(audit_out),
                                    "--no-progress")
@@ -208,8 +217,20 @@ def test_dry_run_told_the_truth(story: dict[str, Any]) -> None:
         assert story["result"]["hosts"][name]["plan_matches"] is True
 
 
+def test_rolled_back_host_round_trip_after_the_fault_is_gone(story: dict[str, Any]) -> None:
+    assert story["retry_plan"].returncode == 2, story["retry_plan"].stderr
+    assert story["retry"]["hosts"][FAULT_HOST]["fix"] == story["plan"]["hosts"][FAULT_HOST]["fix"]
+    assert story["retry_approve"].returncode == 0, story["retry_approve"].stderr
+    assert story["retry_apply"].returncode == 0, story["retry_apply"].stdout + story["retry_apply"].stderr
+    record = story["retry_result"]["hosts"][FAULT_HOST]
+    assert record["status"] == "applied"
+    assert record["plan_matches"] is True
+    assert set(record["verify"]) == set(story["plan"]["hosts"][FAULT_HOST]["fix"])
+    assert set(record["verify"].values()) == {"fixed"}
+
+
 def test_audit_passes_after_apply_and_second_plan_is_empty(story: dict[str, Any]) -> None:
-    fixed = {(h, r) for h in HOSTS if h != FAULT_HOST for r in story["plan"]["hosts"][h]["fix"]}
+    fixed = {(h, r) for h in HOSTS for r in story["plan"]["hosts"][h]["fix"]}
     verdicts = {(f["host"], f["requirement"]): f["status"] for f in story["report_after"]["findings"]}
     assert {k: verdicts[k] for k in fixed} == dict.fromkeys(fixed, "pass")
     assert story["second_plan"].returncode == 0, story["second_plan"].stdout
@@ -259,3 +280,15 @@ def test_no_secret_in_plans_results_ledger_or_output(story: dict[str, Any]) -> N
     for secret in secrets:
         assert len(secret) >= 8
         assert not any(secret in text for text in texts)
+
+
+def test_every_automatable_requirement_makes_the_round_trip(story: dict[str, Any]) -> None:
+    """Together the drifted hosts exercise every Linux requirement whose fix is automated."""
+    from hardening.core.catalog import load_catalog
+
+    automatable = {r.id for r in load_catalog(ROOT / "schemas" / "requirements").values()
+                   if r.automation["fix"] == "automated" and {"linux_server", "linux_pc"} & set(r.device_classes)}
+    planned = {r for h in HOSTS for r in story["plan"]["hosts"][h]["fix"]}
+    assert planned == automatable
+    verdicts = {(f["host"], f["requirement"]): f["status"] for f in story["report_after"]["findings"]}
+    assert all(verdicts[(h, r)] == "pass" for h in HOSTS for r in story["plan"]["hosts"][h]["fix"])

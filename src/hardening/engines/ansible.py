@@ -106,9 +106,9 @@ def _changes(requirement: str, task: str, res: dict[str, Any]) -> list[TaskChang
         target, text = _unified(entry)
         if text.strip():
             found.append(TaskChange(requirement, task, target, REDACTOR.scrub(text)))
-    if not found:  # changed without a diff (a service restart, a command): still a change to show
-        target = str(res.get("dest") or res.get("path") or res.get("name") or task)
-        found.append(TaskChange(requirement, task, target, f"(changed: {task})\n"))
+    if not found:  # changed without a diff (a service started, a command): still a change to show.
+        # Named by the task: modules report different fields in check mode and for real.
+        found.append(TaskChange(requirement, task, task, f"(changed: {task})\n"))
     return found
 
 
