@@ -305,7 +305,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     out = args.out or args.plan.with_name(f"{args.plan.stem}.result.json")
     out.write_text(json.dumps(outcome, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     labels = {"applied": "適用済み", "applied_with_drift": "適用後も不適合あり", "refused": "拒否",
-              "rolled_back": "失敗・復元済み", "failed": "失敗", "pending": "未処理"}
+              "rolled_back": "失敗・復元済み", "failed": "失敗", "pending": "未処理",
+              "unverified": "適用後の点検で判定できず"}
     for host, record in outcome["hosts"].items():
         print(f"{host}: {labels.get(record['status'], record['status'])} ({record['status']})"
               + (f" — {record['message']}" if record["message"] else ""))

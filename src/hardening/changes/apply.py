@@ -141,10 +141,14 @@ def apply_plan(inputs: Inputs, plan_path: Path, approvals: list[Path], registry_
                     f"still {finding['status']}")
         for host in applied_ok:
             record = host_results[host.name]
-            if any(v != "fixed" for v in record["verify"].values()) or record["plan_matches"] is False:
+            verdicts = record["verify"]
+            if set(verdicts) != set(record["approved"]) or "still error" in verdicts.values():
+                # fail closed: a requirement the new audit could not judge is not "fixed"
+                record["status"] = "unverified"
+            elif any(v != "fixed" for v in verdicts.values()) or record["plan_matches"] is False:
                 record["status"] = "applied_with_drift"
     statuses = [r["status"] for r in host_results.values()]
-    exit_code = 1 if any(s in ("refused", "failed", "rolled_back") for s in statuses) else (
+    exit_code = 1 if any(s in ("refused", "failed", "rolled_back", "unverified") for s in statuses) else (
         2 if "applied_with_drift" in statuses else 0)
     outcome = {
         "plan_id": plan["plan_id"],

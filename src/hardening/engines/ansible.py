@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from hardening.core.errors import HardeningError
+from hardening.core.platform import Change
 from hardening.core.schemas import project_root
 from hardening.core.secrets import REDACTOR, Credentials
 
@@ -41,26 +42,13 @@ class AnsibleHost:
 
 
 @dataclass
-class TaskChange:
-    """One task that changed (or would change) something on a host."""
-
-    requirement: str
-    task: str
-    target: str
-    diff: str
-
-    def key(self) -> tuple[str, str, str]:
-        return (self.requirement, self.task, self.target)
-
-
-@dataclass
 class HostRun:
     host: str
     ok: bool = True
     unreachable: bool = False
     failed_task: str | None = None
     message: str | None = None
-    changes: list[TaskChange] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
 
 
 def playbook_path(name: str) -> Path:
@@ -90,8 +78,8 @@ def _unified(entry: dict[str, Any]) -> tuple[str, str]:
     return before_header or after_header, text[:MAX_DIFF]
 
 
-def _changes(requirement: str, task: str, res: dict[str, Any]) -> list[TaskChange]:
-    found: list[TaskChange] = []
+def _changes(requirement: str, task: str, res: dict[str, Any]) -> list[Change]:
+    found: list[Change] = []
     results = res.get("results")
     if isinstance(results, list):  # a loop: one result per item
         for item in results:
@@ -105,10 +93,10 @@ def _changes(requirement: str, task: str, res: dict[str, Any]) -> list[TaskChang
     for entry in entries:
         target, text = _unified(entry)
         if text.strip():
-            found.append(TaskChange(requirement, task, target, REDACTOR.scrub(text)))
+            found.append(Change(requirement, task, target, REDACTOR.scrub(text)))
     if not found:  # changed without a diff (a service started, a command): still a change to show.
         # Named by the task: modules report different fields in check mode and for real.
-        found.append(TaskChange(requirement, task, task, f"(changed: {task})\n"))
+        found.append(Change(requirement, task, task, f"(changed: {task})\n"))
     return found
 
 

@@ -84,7 +84,7 @@ class LinuxPlatform:
         if not run.ok:
             kind = DeviceUnreachable if run.unreachable else ChangeError
             raise kind(target.host.name, f"dry run failed at {run.failed_task or 'connection'}: {run.message}")
-        return [Change(c.requirement, c.task, c.target, c.diff) for c in run.changes]
+        return run.changes
 
     def apply(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any],
               planned: Sequence[Change]) -> ApplyResult:
@@ -99,7 +99,7 @@ class LinuxPlatform:
             return result
         try:
             run = self._run(target, fix, parameters, check=False)
-            result.applied = [Change(c.requirement, c.task, c.target, c.diff) for c in run.changes]
+            result.applied = run.changes
             if run.ok:
                 return result
             result.failed = f"{run.failed_task or 'connection'}: {run.message}"

@@ -1752,7 +1752,9 @@ def parse_syslog_ng(text: str) -> tuple[list[dict[str, Any]], list[str]]:
     return targets, includes
 
 
-def rsyslog_targets(ctx: Ctx, main: str = "/etc/rsyslog.conf") -> tuple[list[dict[str, Any]], list[str]]:
+def config_targets(ctx: Ctx, main: str, parse: Any, base: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Forwarding targets of a syslog daemon's configuration, following its includes (globs or
+    directories; relative paths are relative to `base`), at most 10 levels deep, each file once."""
     targets = []
     files = []
     seen = set()
@@ -1765,17 +1767,20 @@ def rsyslog_targets(ctx: Ctx, main: str = "/etc/rsyslog.conf") -> tuple[list[dic
         if text is None:
             return
         files.append(path)
-        t, inc = parse_rsyslog(text)
+        t, inc = parse(text)
         targets.extend(t)
         for pat in inc:
-            for f in ctx.glob(pat):
+            if not pat.startswith("/"):
+                pat = base + pat
+            for f in (ctx.glob(pat.rstrip("/") + "/*") if ctx.isdir(pat) else ctx.glob(pat)):
                 process(f, depth + 1)
-            if ctx.isdir(pat):
-                for f in ctx.glob(pat.rstrip("/") + "/*"):
-                    process(f, depth + 1)
 
     process(main, 0)
     return targets, files
+
+
+def rsyslog_targets(ctx: Ctx, main: str = "/etc/rsyslog.conf") -> tuple[list[dict[str, Any]], list[str]]:
+    return config_targets(ctx, main, parse_rsyslog, "/")  # rsyslogd runs in /
 
 
 # ---------------------------------------------------------------------------
@@ -1982,26 +1987,9 @@ def collect_logging(ctx: Ctx) -> None:
         ctx.fact("/logging/remote_targets", targets)
         logger = "rsyslog"
     elif ctx.exists("/etc/syslog-ng/syslog-ng.conf"):
-        targets = []
-        seen = set()
-
-        def process(path: str, depth: int) -> None:
-            if depth > 10 or path in seen:
-                return
-            seen.add(path)
-            text = ctx.read(path)
-            if text is None:
-                return
-            ctx.file_evidence("/logging/remote_targets", path, text)
-            t, inc = parse_syslog_ng(text)
-            targets.extend(t)
-            for pat in inc:
-                if not pat.startswith("/"):
-                    pat = "/etc/syslog-ng/" + pat
-                for f in (ctx.glob(pat.rstrip("/") + "/*") if ctx.isdir(pat) else ctx.glob(pat)):
-                    process(f, depth + 1)
-
-        process("/etc/syslog-ng/syslog-ng.conf", 0)
+        targets, files = config_targets(ctx, "/etc/syslog-ng/syslog-ng.conf", parse_syslog_ng, "/etc/syslog-ng/")
+        for f in files:
+            ctx.file_evidence("/logging/remote_targets", f)
         ctx.fact("/logging/remote_targets", targets)
         logger = "syslog-ng"
     else:
