@@ -199,6 +199,9 @@ def test_fault_mid_apply_rolls_back_that_host_only(story: dict[str, Any]) -> Non
     assert fault["status"] == "rolled_back", fault
     assert fault["applied"], "the fault must hit after earlier tasks changed files (a real mid-apply failure)"
     assert story["after_fault"] == story["before"][FAULT_HOST]
+    backup = Path(fault["backup"])  # the exact prior files, kept on our side in case this process dies
+    assert backup.stat().st_mode & 0o077 == 0
+    assert "/etc/ssh/sshd_config.d/00-vendor.conf" in json.loads(backup.read_text(encoding="utf-8"))
     for name in HOSTS:
         if name != FAULT_HOST:
             assert result["hosts"][name]["status"] == "applied", result["hosts"][name]

@@ -82,7 +82,7 @@ def apply_plan(inputs: Inputs, plan_path: Path, approvals: list[Path], registry_
     hosts = [inputs.inventory.hosts[name] for name in scope]
     host_results: dict[str, dict[str, Any]] = {
         h.name: {"approved": scope[h.name], "status": "pending", "message": None, "applied": [],
-                 "plan_matches": None, "verify": {}} for h in hosts}
+                 "plan_matches": None, "verify": {}, "backup": None} for h in hosts}
     # Fresh? Re-collect and compare the fingerprint of what the plan was made from.
     collected = collect_all(hosts, secrets, timeout=timeout, workers=workers, progress=progress,
                             known_hosts=known_hosts, host_key_policy=host_key_policy)
@@ -99,11 +99,15 @@ def apply_plan(inputs: Inputs, plan_path: Path, approvals: list[Path], registry_
         else:
             fresh.append(host)
 
+    def backup_file(name: str) -> Path:
+        return ledger.path.parent / "backups" / str(plan["plan_id"]) / f"{name}.json"
+
     def apply_host(host: Any) -> ApplyResult:
         approved = scope[host.name]
         planned = [c for c in plan_changes(plan, host.name) if c.requirement in approved]
         target = Target(host=host, credentials=secrets.credentials(host.credentials), timeout=timeout,
-                        known_hosts=known_hosts, host_key_policy=host_key_policy)
+                        known_hosts=known_hosts, host_key_policy=host_key_policy,
+                        backup_file=backup_file(host.name))
         params = host_parameters(host, [inputs.catalog[r] for r in approved], inputs.inventory.parameters)
         return get_platform(host.platform).apply(target, approved, params, planned)
 
@@ -116,6 +120,7 @@ def apply_plan(inputs: Inputs, plan_path: Path, approvals: list[Path], registry_
             record.update(status="failed", message=REDACTOR.scrub(f"{type(result).__name__}: {result}")[:500])
             continue
         record["applied"] = [asdict(c) for c in result.applied]
+        record["backup"] = str(backup_file(host.name)) if backup_file(host.name).exists() else None
         planned_keys = {c.key() for c in plan_changes(plan, host.name) if c.requirement in scope[host.name]}
         record["plan_matches"] = {c.key() for c in result.applied} == planned_keys
         if result.failed:
@@ -123,7 +128,8 @@ def apply_plan(inputs: Inputs, plan_path: Path, approvals: list[Path], registry_
                           message=f"{result.failed}" + (f"; rollback problems: {result.rollback_problems}"
                                                         if result.rollback_problems else ""))
             ledger.append(actor, "rollback", {"plan_id": plan["plan_id"], "host": host.name,
-                                              "reason": result.failed, "restored": result.rolled_back})
+                                              "reason": result.failed, "restored": result.rolled_back,
+                                              "backup": record["backup"]})
         else:
             record["status"] = "applied"
             applied_ok.append(host)

@@ -13,6 +13,7 @@ import enum
 import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from hardening.core.errors import UnknownPlatformError
@@ -29,6 +30,8 @@ class Target:
     timeout: float
     known_hosts: str | None = None
     host_key_policy: str = "strict"
+    # Where apply keeps this host's pre-change backup (mode 0600) so it survives a crash of this process.
+    backup_file: Path | None = None
 
 
 @dataclass(frozen=True)

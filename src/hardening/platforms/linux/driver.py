@@ -94,7 +94,9 @@ class LinuxPlatform:
             return result
         try:
             saved = files.backup(target, [c.target for c in planned])
-        except HardeningError as exc:
+            if target.backup_file is not None:
+                files.save(saved, target.backup_file)
+        except (HardeningError, OSError) as exc:
             result.failed = f"backup before the change failed, nothing applied: {exc}"
             return result
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from hardening.core.errors import ProbeError
@@ -101,6 +103,22 @@ def restore(target: Target, saved: dict[str, Any]) -> list[str]:
     services = sorted({svc for path in saved for prefix, svc in RESTART_AFTER.items() if path.startswith(prefix)})
     result = _run(target, _RESTORE % {"backup": json.dumps(saved), "services": json.dumps(services)})
     return [str(p) for p in result.get("problems", [])]
+
+
+def save(saved: dict[str, Any], path: Path) -> None:
+    """Keep a backup on disk, readable by root only (config files may hold site secrets)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(saved, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def load(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        saved: dict[str, Any] = json.load(handle)
+    return saved
 
 
 def decoded(saved: dict[str, Any], path: str) -> bytes | None:
