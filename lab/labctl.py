@@ -1170,11 +1170,15 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_stop(args: argparse.Namespace) -> int:
-    """Stop the hosts of an inventory dir (their disks are kept; `up` starts them again)."""
+def _specs_of(args: argparse.Namespace) -> tuple[Path, list[HostSpec]]:
     require_root()
     inv_dir = Path(args.inventory).resolve() if args.inventory else DEFAULT_INVENTORY
-    specs, _notes = build_specs(load_lab(), inv_dir)
+    return inv_dir, build_specs(load_lab(), inv_dir)[0]
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    """Stop the hosts of an inventory dir (their disks are kept; `up` starts them again)."""
+    inv_dir, specs = _specs_of(args)
     with _lock():
         for spec in specs:
             host_down(spec)
@@ -1184,9 +1188,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def cmd_reset(args: argparse.Namespace) -> int:
     """Put hosts back to their planted state: stop them, delete their disk, bring them up again."""
-    require_root()
-    inv_dir = Path(args.inventory).resolve() if args.inventory else DEFAULT_INVENTORY
-    specs, _notes = build_specs(load_lab(), inv_dir)
+    inv_dir, specs = _specs_of(args)
     wanted = set(args.hosts)
     unknown = wanted - {s.name for s in specs}
     if unknown:

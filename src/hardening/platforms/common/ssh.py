@@ -30,13 +30,13 @@ class CommandResult:
     stderr: bytes
 
 
-def _load_key(text: str) -> paramiko.PKey:
+def _load_key(host: str, text: str) -> paramiko.PKey:
     for key_type in _KEY_TYPES:
         try:
             return key_type.from_private_key(io.StringIO(text))
         except (paramiko.SSHException, ValueError):
             continue
-    raise AuthenticationFailed("-", "private key in the vault is not a supported key type (ed25519, ecdsa, rsa)")
+    raise AuthenticationFailed(host, "private key in the credentials is not a supported type (ed25519, ecdsa, rsa)")
 
 
 _KNOWN_HOSTS_LOCK = threading.Lock()
@@ -107,7 +107,7 @@ def run(target: Target, command: str, stdin: bytes = b"") -> CommandResult:
     except OSError as exc:
         raise AuthenticationFailed(host.name, f"cannot read known_hosts: {exc.strerror}") from None
     try:
-        pkey = _load_key(creds.private_key.reveal()) if creds.private_key else None
+        pkey = _load_key(host.name, creds.private_key.reveal()) if creds.private_key else None
         try:
             client.connect(
                 host.hostname,
