@@ -87,8 +87,13 @@ BASE_PACKAGES = [
     "libpam-pwquality", "logrotate", "iproute2", "procps", "iputils-ping", "cron", "tini",
     "clamav-daemon", "kmod",
 ]
-# Kept as .debs in the base (not installed) so a drift can dpkg -i them into one host offline.
-DRIFT_DEBS = ["openbsd-inetd", "inetutils-telnetd"]
+# Kept as .debs in the base (not installed) so a drift can dpkg -i them into one host offline: one
+# directory per set (DRIFT_DEBS_DIR/<set>/*.deb), so a drift installs exactly its own packages.
+DRIFT_DEBS = {
+    "inetd": ["openbsd-inetd", "inetutils-telnetd"],
+    "snmpd": ["snmpd"],
+    "timesyncd": ["systemd-timesyncd"],
+}
 DRIFT_DEBS_DIR = "/var/cache/lab-debs"
 # Tools labctl itself needs on the machine: package -> a command it provides.
 HOST_PACKAGES = {
@@ -105,11 +110,7 @@ printf '#!/bin/sh\n# lab: services are started by the lab init, never by maintai
 chmod 0755 /usr/sbin/policy-rc.d
 # .debs a drift installs later with dpkg -i: download only (with the dependencies the base lacks).
 apt-get update -q
-mkdir -p DRIFT_DEBS_DIR/partial
-apt-get install -y -q --download-only --no-install-recommends \
-  -o Dir::Cache::archives=DRIFT_DEBS_DIR DRIFT_DEBS
-rm -rf DRIFT_DEBS_DIR/partial DRIFT_DEBS_DIR/lock
-ls DRIFT_DEBS_DIR/*.deb >/dev/null
+DRIFT_DEB_DOWNLOADS
 # rsyslog: imklog would read the real machine's /proc/kmsg (shared kernel ring buffer).
 sed -i -E 's/^(module\(load="imklog".*)$/#\1  # lab: disabled, the kernel log belongs to the real machine/' \
   /etc/rsyslog.conf
@@ -131,7 +132,13 @@ rm -rf /var/lib/clamav/* /var/log/clamav/*
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old /var/log/apt/* /var/log/bootstrap.log
 find /var/log -type f \( -name '*.log' -o -name 'lastlog' -o -name 'wtmp' -o -name 'btmp' \) -exec truncate -s 0 {} +
-""".replace("DRIFT_DEBS_DIR", DRIFT_DEBS_DIR).replace("DRIFT_DEBS", " ".join(DRIFT_DEBS))
+""".replace("DRIFT_DEB_DOWNLOADS", "\n".join(
+    f"mkdir -p {DRIFT_DEBS_DIR}/{name}/partial\n"
+    f"apt-get install -y -q --download-only --no-install-recommends -o Dir::Cache::archives={DRIFT_DEBS_DIR}/{name} "
+    f"{' '.join(packages)}\n"
+    f"rm -rf {DRIFT_DEBS_DIR}/{name}/partial {DRIFT_DEBS_DIR}/{name}/lock\n"
+    f"ls {DRIFT_DEBS_DIR}/{name}/*.deb >/dev/null"
+    for name, packages in DRIFT_DEBS.items()))
 BASE_RECIPE_VERSION = "3"
 
 # Bump when the provisioning logic changes: hosts are re-provisioned (upper layer wiped) on next up.
