@@ -10,7 +10,7 @@ LAB_STATE := /var/lib/hardening-lab
 LAB_ENV := HARDENING_VAULT=$(LAB_STATE)/vault.yml HARDENING_VAULT_PASSWORD_FILE=$(LAB_STATE)/vault-pass \
            HARDENING_KNOWN_HOSTS=$(LAB_STATE)/ssh/known_hosts HARDENING_HOST_KEY_POLICY=strict
 
-.PHONY: venv lab-base lab-up lab-down lab-status demo test test-unit check lint typecheck bench clean
+.PHONY: venv machine-deps lab-base lab-up lab-down lab-status demo test test-unit check lint typecheck bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,7 +20,11 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-lab-base: venv
+# Debian packages the lab and the tests need on this machine (debootstrap, chromium, CJK fonts …).
+machine-deps: venv
+	$(BIN)/python lab/labctl.py machine
+
+lab-base: machine-deps
 	$(BIN)/python lab/labctl.py base
 
 lab-up: lab-base
@@ -43,7 +47,7 @@ demo: lab-up
 test: lab-up
 	$(LAB_ENV) $(BIN)/pytest -q tests
 
-test-unit: venv
+test-unit: machine-deps
 	$(BIN)/pytest -q tests/unit
 
 lint: venv

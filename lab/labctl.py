@@ -95,10 +95,13 @@ DRIFT_DEBS = {
     "timesyncd": ["systemd-timesyncd"],
 }
 DRIFT_DEBS_DIR = "/var/cache/lab-debs"
-# Tools labctl itself needs on the machine: package -> a command it provides.
+# What the lab and the tests need on the machine: package -> a command it provides (or a path it installs).
+# chromium + the CJK fonts: the report test runs the HTML report's script in a real headless browser,
+# and screenshots of the Japanese report need the fonts (without them the text renders as boxes).
 HOST_PACKAGES = {
     "debootstrap": "debootstrap", "iproute2": "ip", "util-linux": "nsenter", "mount": "mount",
     "openssh-client": "ssh-keygen", "openssl": "openssl",
+    "chromium": "chromium", "fonts-noto-cjk": "/usr/share/fonts/opentype/noto",
 }
 # Runs inside the fresh debootstrap root (chroot). Nothing host-specific may stay in the base.
 BASE_POST_SCRIPT = r"""
@@ -241,7 +244,8 @@ def ensure_host_packages() -> None:
     missing = []
     for pkg, cmd in HOST_PACKAGES.items():
         st = run(["dpkg-query", "-W", "-f=${db:Status-Status}", pkg], check=False)
-        if st.stdout.strip() != "installed" or shutil.which(cmd) is None:
+        present = Path(cmd).exists() if cmd.startswith("/") else shutil.which(cmd) is not None
+        if st.stdout.strip() != "installed" or not present:
             missing.append(pkg)
     if not missing:
         return
@@ -1251,6 +1255,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="labctl", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("machine", help="install the Debian packages the lab and the tests need on this machine")
     sub.add_parser("base", help="build (once) the cached debootstrap base root")
     up = sub.add_parser("up", help="bring up the lab hosts (idempotent)")
     up.add_argument("--inventory", help=f"Nornir inventory dir (default {DEFAULT_INVENTORY})")
@@ -1269,6 +1274,9 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("command", nargs=argparse.REMAINDER)
     args = ap.parse_args(argv)
     try:
+        if args.cmd == "machine":
+            ensure_host_packages()
+            return 0
         if args.cmd == "base":
             cmd_base(args)
             return 0
