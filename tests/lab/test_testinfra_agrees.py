@@ -60,7 +60,7 @@ def banner(host: Any) -> bool:
         path = conn.get("banner", "none")
         if path == "none" or not host.file(path).exists or not WARNING_RE.search(host.file(path).content_string):
             return False
-    issue = host.run("agetty --show-issue 2>/dev/null </dev/null || cat /etc/issue").stdout
+    issue = host.run("script -qc 'agetty --show-issue' /dev/null </dev/null").stdout
     return bool(WARNING_RE.search(issue))
 
 
@@ -69,8 +69,9 @@ def last_login(host: Any) -> bool:
 
 
 def idle_timeout(host: Any) -> bool:
-    """An interactive login bash tries to unset and raise TMOUT; a child process must still see it."""
-    script = "unset TMOUT 2>/dev/null; TMOUT=99999 2>/dev/null; sh -c 'echo ${TMOUT:-0}'"
+    """An interactive login bash (what an SSH login runs) tries to unset TMOUT; a child process must still see it
+    (so it is readonly, exported and set by a file the login really reads)."""
+    script = "unset TMOUT 2>/dev/null; sh -c 'echo ${TMOUT:-0}'"
     value = host.run(f"bash -lic {_quote(script)} 2>/dev/null </dev/null").stdout.strip().splitlines()
     return bool(value) and value[-1].isdigit() and 0 < int(value[-1]) <= 900
 
