@@ -21,7 +21,7 @@ from tests.lab.labtools import LAB_STATE
 from hardening.platforms.linux import probe
 
 HOST = "jumin-ap01"
-SCRATCH = "/tmp/hardening-sshd-conformance"  # noqa: S108 -- a scratch directory on the lab host, removed after
+SCRATCH = "/tmp/hardening-sshd-conformance"
 HOSTKEYS = "HostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_ecdsa_key\n"
 KEYWORDS = {"PermitRootLogin": "prohibit-password", "PasswordAuthentication": "yes", "MaxAuthTries": "6",
             "Banner": "none", "KbdInteractiveAuthentication": "yes", "ClientAliveInterval": "0",

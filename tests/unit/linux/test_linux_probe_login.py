@@ -228,6 +228,19 @@ def test_tmout_that_does_not_hold_fails_with_the_reason(probe, tmp_path, files, 
     assert verdict("LOGIN-TIMEOUT", ctx.facts) == failing
 
 
+@pytest.mark.parametrize(("line", "seconds"), [
+    ("[ -n \"$PS1\" ] && readonly TMOUT=900; export TMOUT", None),     # only after a test: not counted
+    ("readonly TMOUT=900; export TMOUT", 900),
+    ("declare -rx TMOUT=600", 600),
+    ("typeset -r -x TMOUT='300'", 300),
+    (": # hardening LOGIN-TIMEOUT: TMOUT=3600", None),                 # neutralised by the fix
+    ("TMOUT=900 some-command", None),                                  # only in some-command's environment
+])
+def test_tmout_statement_forms(probe, tmp_path, line, seconds):
+    ctx = tmout(probe, tmp_path, {"/etc/profile": DEBIAN_PROFILE, "/etc/profile.d/99-tmout.sh": line + "\n"})
+    assert ctx.facts["login"]["idle_timeout"]["seconds"] == seconds
+
+
 def test_tmout_readonly_first_wins_over_later_changes(probe, tmp_path):
     ctx = tmout(probe, tmp_path, {"/etc/profile": DEBIAN_PROFILE,
                                   "/etc/profile.d/10-tmout.sh": "TMOUT=600\nreadonly TMOUT\nexport TMOUT\n",

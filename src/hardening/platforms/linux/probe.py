@@ -1056,6 +1056,34 @@ def _candidates(patterns: str, cidr: bool = False) -> list[str]:
     return [c for c in out if _pattern_matches(c, patterns, cidr)]
 
 
+_MATCH_ATTRIBUTES = ("user", "group", "host", "address", "localaddress", "localport", "rdomain")
+_SPEC_KEY = {"host": "host", "address": "addr", "localaddress": "laddr", "localport": "lport", "rdomain": "rdomain"}
+
+
+def _match_pairs(criteria: list[str]) -> list[tuple[str, str]] | None:
+    """Match arguments -> [(attribute, pattern list)]; None for a criterion the probe does not know."""
+    pairs = []
+    i = 0
+    while i < len(criteria):
+        attrib = criteria[i].lower()
+        if attrib == "all":
+            i += 1
+            continue
+        if i + 1 >= len(criteria) or attrib not in _MATCH_ATTRIBUTES:
+            return None
+        pairs.append((attrib, criteria[i + 1]))
+        i += 2
+    return pairs
+
+
+def _criterion_value(attrib: str, patterns: str) -> str | None:
+    """A value that satisfies one non-user criterion, or None."""
+    if attrib == "localport":
+        return patterns if to_int(patterns) is not None else None
+    cands = _candidates(patterns, cidr=attrib in ("address", "localaddress"))
+    return cands[0] if cands else None
+
+
 def sshd_connection_spec(
     criteria: list[str], group_members: Callable[[str], list[tuple[str, str]]],
 ) -> str | None:
@@ -1066,51 +1094,27 @@ def sshd_connection_spec(
     group_members(patterns) -> [(user, group)] of the host's users whose group
     matches the pattern list.
     """
+    pairs = _match_pairs(criteria)
+    if pairs is None:
+        return None
     spec = {"user": "sshd-probe-nomatch", "host": "", "addr": "192.0.2.10", "laddr": "192.0.2.20", "lport": "22"}
     users = None  # type: list[str] | None
-    i = 0
-    while i < len(criteria):
-        attrib = criteria[i].lower()
-        if attrib == "all":
-            i += 1
-            continue
-        if i + 1 >= len(criteria):
-            return None
-        pats = criteria[i + 1]
-        i += 2
+    for attrib, pats in pairs:
         if attrib == "user":
-            cands = _candidates(pats)
-            users = cands if users is None else [u for u in users if u in cands or _pattern_matches(u, pats)]
+            users = _candidates(pats) if users is None else [u for u in users if _pattern_matches(u, pats)]
         elif attrib == "group":
             members = [u for u, _ in group_members(pats)]
             users = members if users is None else [u for u in users if u in members]
-        elif attrib in ("address", "localaddress"):
-            cands = _candidates(pats, cidr=True)
-            if not cands:
-                return None
-            spec["addr" if attrib == "address" else "laddr"] = cands[0]
-        elif attrib == "host":
-            cands = _candidates(pats)
-            if not cands:
-                return None
-            spec["host"] = cands[0]
-        elif attrib == "localport":
-            if to_int(pats) is None:
-                return None
-            spec["lport"] = pats
-        elif attrib == "rdomain":
-            cands = _candidates(pats)
-            if not cands:
-                return None
-            spec["rdomain"] = cands[0]
         else:
-            return None
+            value = _criterion_value(attrib, pats)
+            if value is None:
+                return None
+            spec[_SPEC_KEY[attrib]] = value
     if users is not None:
         if not users:
             return None
         spec["user"] = users[0]
-    if not spec["host"]:
-        spec["host"] = spec["addr"]
+    spec["host"] = spec["host"] or spec["addr"]
     return ",".join("%s=%s" % (k, v) for k, v in spec.items())
 
 
@@ -1129,6 +1133,9 @@ def host_group_members(ctx: Ctx) -> Callable[[str], list[tuple[str, str]]]:
         return out
 
     return members
+
+
+SSHD_T_MAX_CONTEXTS = 32
 
 
 def sshd_contexts(ctx: Ctx, eff: dict[str, Any], pointer: str) -> list[dict[str, Any]]:
@@ -1153,15 +1160,17 @@ def sshd_contexts(ctx: Ctx, eff: dict[str, Any], pointer: str) -> list[dict[str,
         base = None
         out.append({"label": "global (no Match block applies)", "how": "parser", "values": eff["values"]})
     members = host_group_members(ctx)
-    for c in eff["contexts"]:
-        spec = sshd_connection_spec(c["criteria"], members) if base is not None else None
+    for n, c in enumerate(eff["contexts"]):
+        # a bounded number of sshd runs keeps the probe fast; the rest come from the parser (evidence says so)
+        spec = sshd_connection_spec(c["criteria"], members) if base is not None and n < SSHD_T_MAX_CONTEXTS else None
         res = ctx.run(["sshd", "-T", "-C", spec]) if spec is not None else None
         if spec is not None and res is not None and res.ok and res.out.strip():
             how = "sshd -T -C " + spec
             out.append({"label": c["label"], "how": how, "values": parse_sshd_t(res.out, how)})
             continue
         if base is not None:
-            why = ("no connection can be synthesized for it" if spec is None
+            why = ("more than %d Match blocks" % SSHD_T_MAX_CONTEXTS if n >= SSHD_T_MAX_CONTEXTS
+                   else "no connection can be synthesized for it" if spec is None
                    else "sshd -T -C %s failed: %s" % (spec, (res.err if res else "")[:200]))
             ctx.add_evidence(pointer, "probe:effective", "%s: %s; values from the probe's parser" % (c["label"], why))
         out.append({"label": c["label"], "how": "parser", "values": c["values"]})
@@ -1398,35 +1407,33 @@ def tmout_effect(words: list[str]) -> list[tuple[str, Any]]:
     if not words:
         return []
     cmd = words[0]
-    effects = []  # type: list[tuple[str, Any]]
     if cmd.startswith("TMOUT="):
-        if len(words) == 1:  # "TMOUT=5 cmd" only sets it for cmd
-            effects.append(("set", _tmout_value(cmd[6:])))
-        return effects
-    if cmd in ("export", "readonly", "declare", "typeset", "local"):
-        opts = "".join(w[1:] for w in words[1:] if w.startswith("-"))
-        unopts = "".join(w[1:] for w in words[1:] if w.startswith("+"))
-        for w in words[1:]:
-            if w.startswith(("-", "+")):
-                continue
-            name, eq, val = w.partition("=")
-            if name != "TMOUT":
-                continue
-            if cmd == "local":
-                return []
-            if eq:
-                effects.append(("set", _tmout_value(val)))
-            if cmd == "readonly" or "r" in opts and cmd != "export":
-                effects.append(("readonly", None))
-            if cmd == "export":
-                effects.append(("export", "n" not in opts))
-            elif "x" in opts:
-                effects.append(("export", True))
-            elif "x" in unopts:
-                effects.append(("export", False))
-        return effects
+        # "TMOUT=5 cmd" only sets it for cmd
+        return [("set", _tmout_value(cmd[6:]))] if len(words) == 1 else []
+    if cmd in ("export", "readonly", "declare", "typeset"):
+        return _declaration_effects(cmd, words[1:])
     if cmd == "unset" and "TMOUT" in words[1:] and "-f" not in words[1:]:
-        effects.append(("unset", None))
+        return [("unset", None)]
+    return []  # "local TMOUT=…" only lives in a function
+
+
+def _declaration_effects(cmd: str, args: list[str]) -> list[tuple[str, Any]]:
+    """export / readonly / declare / typeset with their options, for the TMOUT argument."""
+    opts = "".join(w[1:] for w in args if w.startswith("-"))
+    unopts = "".join(w[1:] for w in args if w.startswith("+"))
+    effects = []  # type: list[tuple[str, Any]]
+    for w in args:
+        name, eq, val = w.partition("=")
+        if name != "TMOUT":
+            continue
+        if eq:
+            effects.append(("set", _tmout_value(val)))
+        if cmd == "readonly" or (cmd != "export" and "r" in opts):
+            effects.append(("readonly", None))
+        if cmd == "export":
+            effects.append(("export", "n" not in opts))
+        elif "x" in opts or "x" in unopts:
+            effects.append(("export", "x" in opts))
     return effects
 
 
@@ -1435,61 +1442,59 @@ def idle_timeout_from(statements: list[dict[str, Any]]) -> tuple[dict[str, Any],
 
     bash rules: once readonly, every later assignment or unset fails; unset
     drops the value and the export attribute; TMOUT=0 or a non-number is no
-    timeout.  Fail closed on conditions: a conditional statement that would
-    weaken the timeout (unset, a longer or zero value, export -n) counts, one
-    that would strengthen it (a value, readonly, export) does not.
+    timeout.  Fail closed on conditions: a conditional statement (inside
+    if/case/a loop/a function, or chained with && / ||) that would weaken the
+    timeout (unset, a longer or zero value, export -n) counts, one that would
+    strengthen it (a value, readonly, export) does not.
     """
     st = {"seconds": None, "readonly": False, "exported": False, "source": None}  # type: dict[str, Any]
     notes = []
     for s in statements:
-        segments = []  # type: list[tuple[list[str], bool]]
-        cur = []  # type: list[str]
-        chained = False
-        for w in _shell_words(s["text"]):
-            if w in (";", "&&", "||"):
-                segments.append((cur, chained))
-                chained = w != ";"
-                cur = []
-                continue
-            if w in ("then", "do", "else", "{", "if", "elif", "!") and not cur:
-                continue
-            cur.append(w)
-        segments.append((cur, chained))
         where = "%s:%d" % (s["file"], s["line"])
-        for words, _ in segments:
+        for words, chained in _command_segments(s["text"]):
             for kind, val in tmout_effect(words):
-                cond = s["conditional"] or _is_test_chain(segments, words)
-                longer = st["seconds"] is not None and val is not None and val > st["seconds"]
-                weakens = (kind == "unset" or (kind == "set" and (val <= 0 or longer))
-                           or (kind == "export" and not val))
-                if cond and not weakens:
+                cond = s["conditional"] or chained
+                if cond and not _weakens(st, kind, val):
                     notes.append("%s: conditional (not counted): %s" % (where, s["text"]))
-                    continue
-                if st["readonly"] and kind in ("set", "unset"):
+                elif st["readonly"] and kind in ("set", "unset"):
                     notes.append("%s: TMOUT is readonly, so this fails: %s" % (where, s["text"]))
-                    continue
-                if kind == "set":
-                    st["seconds"] = val
-                    st["source"] = where
-                elif kind == "readonly":
-                    st["readonly"] = True
-                elif kind == "export":
-                    st["exported"] = bool(val)
-                elif kind == "unset":
-                    st["seconds"] = None
-                    st["exported"] = False
-                    st["source"] = where
-                notes.append("%s: %s%s" % (where, s["text"], " (conditional: counted, it weakens)" if cond else ""))
+                else:
+                    _apply_tmout(st, kind, val, where)
+                    notes.append("%s: %s%s" % (where, s["text"], " (conditional: counted, it weakens)" if cond else ""))
     return st, notes
 
 
-def _is_test_chain(segments: list[tuple[list[str], bool]], words: list[str]) -> bool:
-    """Whether a segment runs only depending on another command's status (a && b, a || b)."""
-    for idx, (ws, chained) in enumerate(segments):
-        if ws is words:
-            nxt = segments[idx + 1][1] if idx + 1 < len(segments) else False
-            return chained or nxt
-    return False
+def _command_segments(text: str) -> list[tuple[list[str], bool]]:
+    """Simple commands of a line: [(words, runs only depending on another command's status (&&, ||))]."""
+    segments = []  # type: list[tuple[list[str], bool]]
+    cur = []  # type: list[str]
+    after_test = False
+    for w in _shell_words(text):
+        if w in (";", "&&", "||"):
+            segments.append((cur, after_test or w != ";"))
+            after_test = w != ";"
+            cur = []
+        elif cur or w not in ("then", "do", "else", "{", "if", "elif", "!"):
+            cur.append(w)
+    segments.append((cur, after_test))
+    return segments
+
+
+def _weakens(st: dict[str, Any], kind: str, val: Any) -> bool:
+    if kind == "set":
+        return bool(val <= 0 or (st["seconds"] is not None and val > st["seconds"]))
+    return kind == "unset" or (kind == "export" and not val)
+
+
+def _apply_tmout(st: dict[str, Any], kind: str, val: Any, where: str) -> None:
+    if kind == "set":
+        st["seconds"], st["source"] = val, where
+    elif kind == "readonly":
+        st["readonly"] = True
+    elif kind == "export":
+        st["exported"] = bool(val)
+    elif kind == "unset":
+        st["seconds"], st["exported"], st["source"] = None, False, where
 
 
 def collect_idle_timeout(ctx: Ctx) -> None:
