@@ -4,6 +4,7 @@ and must agree with the report's verdict for every requirement it can judge."""
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
@@ -23,9 +24,9 @@ def _connect(ip: str) -> Any:
                               ssh_extra_args=extra, sudo=True)
 
 
-def sshd_t(host: Any) -> dict[str, str]:
-    """sshd's own view of its effective configuration (not our parser)."""
-    out = host.check_output("sshd -T -C user=nobody,host=x,addr=127.0.0.1 2>/dev/null || sshd -T")
+def sshd_t(host: Any, addr: str = "127.0.0.1", user: str = "nobody") -> dict[str, str]:
+    """sshd's own view of its effective configuration for one connection (not our parser)."""
+    out = host.check_output(f"sshd -T -C user={user},host=x,addr={addr} 2>/dev/null || sshd -T")
     values: dict[str, str] = {}
     for line in out.splitlines():
         key, _, value = line.partition(" ")
@@ -33,13 +34,34 @@ def sshd_t(host: Any) -> dict[str, str]:
     return values
 
 
+def sshd_connections(host: Any) -> list[dict[str, str]]:
+    """sshd -T for the connections the configuration tells apart: none matching, and root from an address
+    inside every network a `Match Address` line names (found with grep, resolved by sshd itself)."""
+    lines = host.run("grep -rhiE '^[[:space:]]*Match[[:space:]].*address' /etc/ssh/sshd_config "
+                     "/etc/ssh/sshd_config.d/ 2>/dev/null").stdout
+    addrs = ["127.0.0.1"]
+    for net in re.findall(r"(?<![!\w.])(\d+\.\d+\.\d+\.\d+(?:/\d+)?)", lines):
+        addrs.append(str(next(ipaddress.ip_network(net, strict=False).hosts(), net.split("/")[0])))
+    return [sshd_t(host, a, "root") for a in addrs]
+
+
 def root_login(host: Any) -> bool:
-    return sshd_t(host)["permitrootlogin"] == "no"
+    return all(c["permitrootlogin"] == "no" for c in sshd_connections(host))
+
+
+WARNING_RE = re.compile(r"許可|不正|監視|禁止|記録|警告|authori[sz]ed|prohibited|forbidden|monitored|recorded|warning",
+                        re.IGNORECASE)
 
 
 def banner(host: Any) -> bool:
-    path = sshd_t(host).get("banner", "none")
-    return path != "none" and host.file(path).exists and len(host.file(path).content_string.strip()) > 0
+    """Every sshd connection shows a banner file with a warning, and so does the console: /etc/issue as
+    agetty itself renders it (its escapes expanded), not as our probe strips them."""
+    for conn in sshd_connections(host):
+        path = conn.get("banner", "none")
+        if path == "none" or not host.file(path).exists or not WARNING_RE.search(host.file(path).content_string):
+            return False
+    issue = host.run("script -qc 'agetty --show-issue' /dev/null </dev/null").stdout
+    return bool(WARNING_RE.search(issue))
 
 
 def last_login(host: Any) -> bool:
@@ -47,8 +69,11 @@ def last_login(host: Any) -> bool:
 
 
 def idle_timeout(host: Any) -> bool:
-    value = host.run("bash -lc 'echo ${TMOUT:-0}'").stdout.strip()
-    return value.isdigit() and 0 < int(value) <= 900
+    """An interactive login bash (what an SSH login runs) tries to unset TMOUT; a child process must still see it
+    (so it is readonly, exported and set by a file the login really reads)."""
+    script = "unset TMOUT 2>/dev/null; sh -c 'echo ${TMOUT:-0}'"
+    value = host.run(f"bash -lic {_quote(script)} 2>/dev/null </dev/null").stdout.strip().splitlines()
+    return bool(value) and value[-1].isdigit() and 0 < int(value[-1]) <= 900
 
 
 def usb_blocked(host: Any) -> bool:

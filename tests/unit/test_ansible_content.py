@@ -223,10 +223,12 @@ def test_argument_specs_cover_every_variable_the_content_reads() -> None:
             assert var in spec, f"{path.name}: {var} is read but not described in meta/argument_specs.yml"
 
 
-def test_banner_default_is_long_enough() -> None:
+def test_banner_default_is_a_warning() -> None:
     spec = yaml.safe_load(ARG_SPECS.read_text(encoding="utf-8"))["argument_specs"]["main"]["options"]
     banner = spec["hardening_login_banner"]["default"].strip()
-    assert len(banner) >= catalog_parameters()["banner_min_length"]["default"]
+    pattern = catalog_parameters()["banner_warning_pattern"]["default"]
+    assert re.search(pattern, banner)
+    assert not re.search(pattern, "Debian GNU/Linux 12")
 
 
 def test_playbook_imports_every_task_file_once() -> None:

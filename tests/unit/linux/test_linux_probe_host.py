@@ -18,24 +18,16 @@ def test_os_release_and_family(probe, ctx_for):
                                "kernel": "6.1.0-18-amd64", "hostname": "web01"}
 
 
-def test_tmout_parsing(probe):
-    text = ("# TMOUT=1\n"
-            "TMOUT=900\n"
-            "readonly TMOUT\n"
-            "if [ \"$UID\" -ne 0 ]; then export TMOUT=600; fi\n"
-            "MYTMOUT=5\n"
-            "declare -r TMOUT='300'\n")
-    assert probe.parse_tmout(text) == [(900, True), (600, True), (300, True)]
-    assert probe.parse_tmout("export TMOUT=0\n") == [(0, False)]
-    assert probe.parse_tmout("typeset -xr TMOUT=120\n") == [(120, True)]
-
-
 def test_idle_timeout_collect(probe, ctx_for):
     ctx = ctx_for("rootfs-debian12")
     probe.collect_idle_timeout(ctx)
-    assert ctx.facts["login"]["idle_timeout_seconds"] == 900  # the bash.bashrc line is a comment
+    # /etc/profile's loop reads profile.d/tmout.sh; the bash.bashrc line is a comment
+    assert ctx.facts["login"]["idle_timeout"] == {"seconds": 900, "readonly": True, "exported": True,
+                                                  "source": "/etc/profile.d/tmout.sh:1"}
+    assert ctx.facts["login"]["idle_timeout_seconds"] == 900
     ctx = ctx_for("rootfs-minimal")
     probe.collect_idle_timeout(ctx)
+    assert ctx.facts["login"]["idle_timeout"]["seconds"] is None
     assert ctx.facts["login"]["idle_timeout_seconds"] is None
 
 

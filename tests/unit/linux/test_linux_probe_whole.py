@@ -58,10 +58,23 @@ def test_rootfs_debian12_document(probe):
                                     "enforce_for_root": True}
     assert f["login"] == {"lockout_threshold": 5, "lockout_duration_seconds": 1800,
                           "banner": "Unauthorized access is prohibited.\n", "last_login_shown": True,
+                          "banners": [
+                              {"surface": "ssh", "context": "global (no Match block applies)",
+                               "source": "file:/etc/issue.net", "text": "Unauthorized access is prohibited.\n"},
+                              {"surface": "console", "context": "local console login (getty)",
+                               "source": "file:/etc/issue", "text": "Debian GNU/Linux 12"}],
+                          "idle_timeout": {"seconds": 900, "readonly": True, "exported": True,
+                                           "source": "/etc/profile.d/tmout.sh:1"},
                           "idle_timeout_seconds": 900}
     assert f["remote_access"] == {"ssh": {"enabled": True, "permit_root_login": "no",
                                           "password_authentication": False, "max_auth_tries": 4,
-                                          "protocol_version": 2},
+                                          "protocol_version": 2,
+                                          "contexts": [{"context": "global (no Match block applies)",
+                                                        "how": "parser", "permit_root_login": "no",
+                                                        "password_authentication": False, "max_auth_tries": 4,
+                                                        "last_login_shown": True, "banner_file": "/etc/issue.net",
+                                                        "client_alive_interval": 300,
+                                                        "client_alive_count_max": 3}]},
                                   "privileged_remote_login": False}
     assert f["network"]["exposed_sockets"] == [
         {"socket": "tcp/22", "addresses": [ANY4], "process": None},

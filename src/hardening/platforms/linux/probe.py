@@ -106,9 +106,17 @@ SECTION_FACTS = {
         "/remote_access/ssh/password_authentication",
         "/remote_access/ssh/max_auth_tries",
         "/remote_access/ssh/protocol_version",
+        "/remote_access/ssh/contexts",
         "/remote_access/privileged_remote_login",
     ],
-    "idle_timeout": ["/login/idle_timeout_seconds"],
+    "idle_timeout": [
+        "/login/idle_timeout/seconds",
+        "/login/idle_timeout/readonly",
+        "/login/idle_timeout/exported",
+        "/login/idle_timeout/source",
+        "/login/idle_timeout_seconds",
+    ],
+    "banners": ["/login/banners"],
     "network": ["/network/exposed_sockets"],
     "services": ["/services/prohibited_present"],
     "time": [
@@ -782,7 +790,7 @@ def collect_lockout(ctx: Ctx) -> None:
 
 
 # ---------------------------------------------------------------------------
-# sshd configuration (effective global values)
+# sshd configuration (effective values in every connection context)
 # ---------------------------------------------------------------------------
 
 def sshd_split(line: str) -> tuple[str, list[str]] | None:
@@ -823,100 +831,157 @@ def sshd_split(line: str) -> tuple[str, list[str]] | None:
     return kw, args
 
 
-def sshd_effective(
-    main_path: str, read: Callable[[str], str | None], glob_: Callable[[str], list[str]], sshdir: str = "/etc/ssh"
+# Keywords sshd parses as another keyword (servconf.c keyword table).
+_SSHD_ALIASES = {"challengeresponseauthentication": "kbdinteractiveauthentication",
+                 "skeyauthentication": "kbdinteractiveauthentication"}
+_SSHCFG_MATCH_ONLY = 1   # reprocessing for a connection, before the first Match of this file
+_SSHCFG_NEVERMATCH = 2   # inside an Include that sits in a Match block that did not match
+
+
+def _sshd_parse(
+    main_path: str, read: Callable[[str], str | None], glob_: Callable[[str], list[str]], sshdir: str,
+    connection: set[str] | None,
 ) -> dict[str, Any]:
-    """Effective *global* sshd settings, as sshd applies them at start-up.
+    """One pass of sshd's own parser (servconf.c parse_server_config) over the file tree.
 
-    Returns {"values": {keyword_lower: {"args", "source"}}, "all": {kw: [..]},
-    "files": [paths read], "missing": bool}.
+    connection None: the start-up parse.  No connection exists, so a Match
+    matches only when it is ``Match all``; lines of other Match blocks are skipped.
+    connection = a set of Match keys ("file:line"): the reprocessing sshd does
+    for each connection (parse_server_match_config).  Lines before the first
+    Match are skipped (they are the global values), a Match is active when it
+    is ``all`` or its key is in the set.  Its values are then copied OVER the
+    global ones (copy_set_server_options).
 
-    Semantics (OpenSSH servconf.c):
-      * keywords are case-insensitive; for almost every keyword the FIRST
-        obtained value wins (later lines are ignored), across Include'd files;
-      * ``Include`` takes globs (sorted, glob(3)), relative paths are relative
-        to /etc/ssh, processed recursively in place;
-      * ``Match`` starts a conditional block that lasts to the next Match or the
-        end of *that file* (an included file cannot clobber the includer's Match
-        state); for the global value no connection matches, so its lines are
-        ignored -- except ``Match all``, which matches always and so re-opens
-        the global context;
-      * an Include inside a Match block belongs to the Match: everything in the
-        included files is ignored for the global value, even their ``Match all``.
+    Both passes: within the pass the first obtained value wins; an Include'd
+    file cannot clobber the includer's Match state; an Include inside a Match
+    block that does not match makes everything in the included files inactive,
+    even their ``Match all`` (SSHCFG_NEVERMATCH).
+    Returns {"values": {kw: {"args", "source"}}, "all": {kw: [..]}, "files": [..],
+    "matches": [{"key", "args", "parents"}]}.
     """
     values = {}  # type: dict[str, dict[str, Any]]
     every = {}  # type: dict[str, list[dict[str, Any]]]
     files = []  # type: list[str]
+    matches = []  # type: list[dict[str, Any]]
+    state = {"active": connection is None}
 
-    def process(path: str, depth: int, active_in: bool) -> None:
+    def process(path: str, depth: int, flags: int, parents: list[str]) -> None:
         if depth > 16:
             return
         text = read(path)
         if text is None:
             return
         files.append(path)
-        active = active_in
+        current = None  # type: str | None
         for n, line in enumerate(text.splitlines(), 1):
             sp = sshd_split(line)
             if sp is None:
                 continue
             kw, args = sp
-            k = kw.lower()
+            k = _SSHD_ALIASES.get(kw.lower(), kw.lower())
             if k == "match":
-                if not active_in:
-                    active = False  # SSHCFG_NEVERMATCH: inside a Match of the includer
+                key = "%s:%d" % (path, n)
+                current = key
+                matches.append({"key": key, "args": args, "parents": list(parents)})
+                is_all = bool(args) and args[0].lower() == "all"
+                if flags & _SSHCFG_NEVERMATCH:
+                    state["active"] = False
                 else:
-                    active = bool(args) and args[0].lower() == "all"
+                    state["active"] = is_all or (connection is not None and key in connection)
+                flags &= ~_SSHCFG_MATCH_ONLY
                 continue
             if k == "include":
+                outer = state["active"]
+                if flags & _SSHCFG_MATCH_ONLY:
+                    inc_flags = _SSHCFG_MATCH_ONLY
+                else:
+                    inc_flags = 0 if outer else _SSHCFG_NEVERMATCH
+                inner_parents = parents + ([current] if current else [])
                 for pat in args:
                     if not pat.startswith("/") and not pat.startswith("~"):
                         pat = sshdir.rstrip("/") + "/" + pat
                     for f in glob_(pat):
-                        process(f, depth + 1, active)
+                        process(f, depth + 1, inc_flags, inner_parents)
+                        state["active"] = outer
                 continue
-            if not active:
+            if not state["active"]:
                 continue
             src = "%s:%d" % (path, n)
             every.setdefault(k, []).append({"args": args, "source": src})
             if k not in values:
                 values[k] = {"args": args, "source": src}
 
-    process(main_path, 0, True)
-    return {"values": values, "all": every, "files": files, "missing": not files}
+    process(main_path, 0, 0 if connection is None else _SSHCFG_MATCH_ONLY, [])
+    return {"values": values, "all": every, "files": files, "matches": matches}
 
 
-_SSHD_ALIASES = {"challengeresponseauthentication": "kbdinteractiveauthentication"}
+def sshd_match_label(match: dict[str, Any]) -> str:
+    """'Match Address 10.0.0.0/8 (/etc/ssh/sshd_config.d/10-x.conf:3)'."""
+    return "Match %s (%s)" % (" ".join(match["args"]), match["key"])
+
+
+def sshd_effective(
+    main_path: str, read: Callable[[str], str | None], glob_: Callable[[str], list[str]], sshdir: str = "/etc/ssh"
+) -> dict[str, Any]:
+    """Effective sshd settings: the global context and one context per Match block.
+
+    Returns {"values": {keyword_lower: {"args", "source"}}, "all": {kw: [..]},
+    "files": [paths read], "missing": bool, "contexts": [ctx, ...]} where
+    "values" is what a connection that matches no Match block gets (what
+    ``sshd -T`` prints: the start-up values with ``Match all`` blocks copied
+    over them), and each context is {"label", "key", "criteria", "values"}
+    for a connection that matches that Match block (and the Match blocks an
+    Include of it sits in), computed as sshd does for that connection.
+
+    Semantics (OpenSSH servconf.c): keywords are case-insensitive; for almost
+    every keyword the FIRST obtained value wins (later lines are ignored),
+    across Include'd files; ``Include`` takes globs (sorted, glob(3)), relative
+    paths are relative to /etc/ssh, processed recursively in place; ``Match``
+    starts a conditional block that lasts to the next Match or the end of
+    *that file*.  Per connection sshd parses again, keeps only matching Match
+    blocks (first value wins among them) and copies their values over the
+    global ones: so a Match value beats the global value even when the global
+    line comes first, and ``Match all`` overrides the global value too.
+    """
+    startup = _sshd_parse(main_path, read, glob_, sshdir, None)
+
+    def for_connection(keys: set[str]) -> dict[str, dict[str, Any]]:
+        merged = dict(startup["values"])
+        merged.update(_sshd_parse(main_path, read, glob_, sshdir, keys)["values"])
+        return merged
+
+    contexts = []
+    seen = set()  # type: set[str]
+    for m in startup["matches"]:
+        if (m["args"] and m["args"][0].lower() == "all") or m["key"] in seen:
+            continue
+        seen.add(m["key"])
+        keys = set([m["key"]] + m["parents"])
+        by_key = dict((x["key"], x) for x in startup["matches"])
+        criteria = []  # type: list[str]
+        for k in m["parents"] + [m["key"]]:
+            criteria.extend(by_key[k]["args"] if k in by_key else [])
+        label = sshd_match_label(m)
+        if m["parents"]:
+            label += " inside " + ", ".join(sshd_match_label(by_key[p]) for p in m["parents"] if p in by_key)
+        contexts.append({"label": label, "key": m["key"], "criteria": criteria, "values": for_connection(keys)})
+    return {"values": for_connection(set()), "all": startup["all"], "files": startup["files"],
+            "missing": not startup["files"], "contexts": contexts}
 
 
 def sshd_get(eff: dict[str, Any], keyword: str, default: str) -> tuple[str, str]:
-    k = keyword.lower()
+    """(first argument, source) of a keyword in one context's values, or (default, "default")."""
+    k = _SSHD_ALIASES.get(keyword.lower(), keyword.lower())
     v = eff["values"].get(k)
-    for alias, target in _SSHD_ALIASES.items():
-        if target == k:
-            a = eff["values"].get(alias)
-            if a is not None and (v is None or _src_order(eff, a) < _src_order(eff, v)):
-                v = a
     if v is None or not v["args"]:
         return default, "default"
     return v["args"][0], v["source"]
-
-
-def _src_order(eff: dict[str, Any], item: dict[str, Any]) -> tuple[int, int]:
-    # Position of an item in processing order: files order then line number.
-    path, _, line = item["source"].rpartition(":")
-    try:
-        return (eff["files"].index(path), int(line))
-    except ValueError:
-        return (len(eff["files"]), int(line or 0))
 
 
 def normalize_permit_root_login(value: str) -> str:
     v = str(value).strip().lower()
     if v == "without-password":
         return "prohibit-password"
-    if v in ("yes", "no", "prohibit-password", "forced-commands-only"):
-        return v
     return v
 
 
@@ -942,6 +1007,209 @@ def sshd_password_auth(eff: dict[str, Any]) -> bool:
     return bool(pa) or (bool(kbd) and bool(pam))
 
 
+# --- sshd's own answer: sshd -T [-C spec] for one synthesized connection per Match block ---------
+
+def parse_sshd_t(text: str, source: str) -> dict[str, dict[str, Any]]:
+    """`sshd -T` output ("keyword value" lines) -> {keyword: {"args", "source"}} (first line wins)."""
+    values = {}  # type: dict[str, dict[str, Any]]
+    for line in text.splitlines():
+        parts = line.split()
+        if parts:
+            values.setdefault(parts[0].lower(), {"args": parts[1:], "source": source})
+    return values
+
+
+def _pattern_matches(value: str, patterns: str, cidr: bool = False) -> bool:
+    """OpenSSH match_pattern_list / addr_match_list: a negated match refuses, else any positive match."""
+    hit = False
+    for pat in patterns.split(","):
+        neg = pat.startswith("!")
+        pat = pat[1:] if neg else pat
+        ok = fnmatch.fnmatchcase(value, pat)
+        if cidr and "/" in pat:
+            try:
+                ok = ipaddress.ip_address(value) in ipaddress.ip_network(pat, strict=False)
+            except ValueError:
+                ok = False
+        if ok and neg:
+            return False
+        hit = hit or ok
+    return hit
+
+
+def _candidates(patterns: str, cidr: bool = False) -> list[str]:
+    """Values that might match a pattern list: its positive patterns with wildcards filled in."""
+    out = []
+    for pat in patterns.split(","):
+        if not pat or pat.startswith("!"):
+            continue
+        if cidr and "/" in pat:
+            try:
+                net = ipaddress.ip_network(pat, strict=False)
+                out.append(str(net.network_address + (1 if net.num_addresses > 1 else 0)))
+            except ValueError:
+                pass
+            continue
+        filled = pat.replace("*", "1" if cidr else "x").replace("?", "1" if cidr else "x")
+        out.append(filled)
+    out.extend(["192.0.2.1", "2001:db8::1"] if cidr else ["x"])
+    return [c for c in out if _pattern_matches(c, patterns, cidr)]
+
+
+_MATCH_ATTRIBUTES = ("user", "group", "host", "address", "localaddress", "localport", "rdomain")
+_SPEC_KEY = {"host": "host", "address": "addr", "localaddress": "laddr", "localport": "lport", "rdomain": "rdomain"}
+
+
+def _match_pairs(criteria: list[str]) -> list[tuple[str, str]] | None:
+    """Match arguments -> [(attribute, pattern list)]; None for a criterion the probe does not know."""
+    pairs = []
+    i = 0
+    while i < len(criteria):
+        attrib = criteria[i].lower()
+        if attrib == "all":
+            i += 1
+            continue
+        if i + 1 >= len(criteria) or attrib not in _MATCH_ATTRIBUTES:
+            return None
+        pairs.append((attrib, criteria[i + 1]))
+        i += 2
+    return pairs
+
+
+def _criterion_value(attrib: str, patterns: str) -> str | None:
+    """A value that satisfies one non-user criterion, or None."""
+    if attrib == "localport":
+        return patterns if to_int(patterns) is not None else None
+    cands = _candidates(patterns, cidr=attrib in ("address", "localaddress"))
+    return cands[0] if cands else None
+
+
+def sshd_connection_spec(
+    criteria: list[str], group_members: Callable[[str], list[tuple[str, str]]],
+) -> str | None:
+    """A `sshd -T -C` spec (user=…,host=…,addr=…,laddr=…,lport=…) for a connection that
+    satisfies every Match criterion, or None when the probe cannot synthesize one
+    (an unknown criterion, a Group nobody on the host is a member of).
+
+    group_members(patterns) -> [(user, group)] of the host's users whose group
+    matches the pattern list.
+    """
+    pairs = _match_pairs(criteria)
+    if pairs is None:
+        return None
+    spec = {"user": "sshd-probe-nomatch", "host": "", "addr": "192.0.2.10", "laddr": "192.0.2.20", "lport": "22"}
+    users = None  # type: list[str] | None
+    for attrib, pats in pairs:
+        if attrib == "user":
+            users = _candidates(pats) if users is None else [u for u in users if _pattern_matches(u, pats)]
+        elif attrib == "group":
+            members = [u for u, _ in group_members(pats)]
+            users = members if users is None else [u for u in users if u in members]
+        else:
+            value = _criterion_value(attrib, pats)
+            if value is None:
+                return None
+            spec[_SPEC_KEY[attrib]] = value
+    if users is not None:
+        if not users:
+            return None
+        spec["user"] = users[0]
+    spec["host"] = spec["host"] or spec["addr"]
+    return ",".join("%s=%s" % (k, v) for k, v in spec.items())
+
+
+def host_group_members(ctx: Ctx) -> Callable[[str], list[tuple[str, str]]]:
+    """group_members() for sshd_connection_spec from /etc/passwd and /etc/group."""
+    passwd = [ln.split(":") for ln in (ctx.read("/etc/passwd") or "").splitlines() if ln.count(":") >= 6]
+    groups = [ln.split(":") for ln in (ctx.read("/etc/group") or "").splitlines() if ln.count(":") >= 3]
+
+    def members(patterns: str) -> list[tuple[str, str]]:
+        out = []  # type: list[tuple[str, str]]
+        for g in groups:
+            if not _pattern_matches(g[0], patterns):
+                continue
+            names = [u for u in g[3].split(",") if u] + [p[0] for p in passwd if p[3] == g[2]]
+            out.extend((u, g[0]) for u in names)
+        return out
+
+    return members
+
+
+SSHD_T_MAX_CONTEXTS = 32
+
+
+def sshd_contexts(ctx: Ctx, eff: dict[str, Any], pointer: str) -> list[dict[str, Any]]:
+    """Every connection context with its effective values: [{"label", "how", "values"}].
+
+    Live host: sshd's own answer (`sshd -T`, and `sshd -T -C spec` per Match
+    block); a Match block the probe cannot synthesize a connection for, and
+    every context when `sshd -T` fails (no root, missing host keys, no sshd
+    binary, an offline --root), comes from the probe's parser, and the
+    evidence says so.
+    """
+    out = []
+    base = ctx.run(["sshd", "-T"]) if ctx.commands else None
+    if base is not None and base.ok and base.out.strip():
+        out.append({"label": "global (no Match block applies)", "how": "sshd -T",
+                    "values": parse_sshd_t(base.out, "sshd -T")})
+    else:
+        why = ("commands unavailable (offline root)" if not ctx.commands else "no sshd binary" if base is None
+               else "rc=%s %s" % (base.rc, (base.err or base.out).strip()[:200]))
+        ctx.add_evidence(pointer, "probe:effective",
+                         "sshd -T failed (%s): every context is from the probe's parser of the files" % why)
+        base = None
+        out.append({"label": "global (no Match block applies)", "how": "parser", "values": eff["values"]})
+    members = host_group_members(ctx)
+    for n, c in enumerate(eff["contexts"]):
+        # a bounded number of sshd runs keeps the probe fast; the rest come from the parser (evidence says so)
+        spec = sshd_connection_spec(c["criteria"], members) if base is not None and n < SSHD_T_MAX_CONTEXTS else None
+        res = ctx.run(["sshd", "-T", "-C", spec]) if spec is not None else None
+        if spec is not None and res is not None and res.ok and res.out.strip():
+            how = "sshd -T -C " + spec
+            out.append({"label": c["label"], "how": how, "values": parse_sshd_t(res.out, how)})
+            continue
+        if base is not None:
+            why = ("more than %d Match blocks" % SSHD_T_MAX_CONTEXTS if n >= SSHD_T_MAX_CONTEXTS
+                   else "no connection can be synthesized for it" if spec is None
+                   else "sshd -T -C %s failed: %s" % (spec, (res.err if res else "")[:200]))
+            ctx.add_evidence(pointer, "probe:effective", "%s: %s; values from the probe's parser" % (c["label"], why))
+        out.append({"label": c["label"], "how": "parser", "values": c["values"]})
+    return out
+
+
+# Worst first: the order in which a value of a fact is less compliant.
+_PRL_RANK = {"yes": 0, "prohibit-password": 1, "forced-commands-only": 2, "no": 3}
+
+
+def sshd_context_facts(values: dict[str, Any]) -> dict[str, Any]:
+    """The facts one context's values give (what collect_ssh reports per context)."""
+    eff = {"values": values}
+    banner = sshd_get(eff, "Banner", "none")[0]
+    pll = bool_word(sshd_get(eff, "PrintLastLog", "yes")[0])
+    return {
+        "permit_root_login": normalize_permit_root_login(sshd_get(eff, "PermitRootLogin", "prohibit-password")[0]),
+        "password_authentication": sshd_password_auth(eff),
+        "max_auth_tries": int_or(sshd_get(eff, "MaxAuthTries", "6")[0], 6),
+        "last_login_shown": True if pll is None else pll,
+        "banner_file": None if banner.lower() == "none" else banner,
+        "client_alive_interval": int_or(sshd_get(eff, "ClientAliveInterval", "0")[0], 0),
+        "client_alive_count_max": int_or(sshd_get(eff, "ClientAliveCountMax", "3")[0], 3),
+    }
+
+
+def _worst(rows: list[dict[str, Any]], key: str, rank: Callable[[Any], Any]) -> dict[str, Any]:
+    return sorted(rows, key=lambda r: rank(r[key]))[0]
+
+
+_SSHD_WORST = {
+    # fact pointer: (context key, rank: lower = worse)
+    "/remote_access/ssh/permit_root_login": ("permit_root_login", lambda v: _PRL_RANK.get(v, -1)),
+    "/remote_access/ssh/password_authentication": ("password_authentication", lambda v: 0 if v else 1),
+    "/remote_access/ssh/max_auth_tries": ("max_auth_tries", lambda v: -v),
+    "/login/last_login_shown": ("last_login_shown", lambda v: 1 if v else 0),
+}
+
+
 def collect_ssh(ctx: Ctx) -> None:
     main = "/etc/ssh/sshd_config"
     eff = sshd_effective(main, ctx.read, ctx.glob)
@@ -950,52 +1218,25 @@ def collect_ssh(ctx: Ctx) -> None:
     sockets = get_sockets(ctx)
     for f in eff["files"]:
         ctx.file_evidence("/remote_access/ssh", f)
+    ctx._cache["ssh_banners"] = None
     if not installed:
         ctx.fact("/remote_access/ssh/enabled", False)
         ctx.fact("/remote_access/privileged_remote_login", False)
-        for k in ("permit_root_login", "password_authentication", "max_auth_tries", "protocol_version"):
+        for k in ("permit_root_login", "password_authentication", "max_auth_tries", "protocol_version", "contexts"):
             ctx.error("/remote_access/ssh/" + k, "sshd is not installed (no /etc/ssh/sshd_config)")
         ctx.error("/login/banner", "sshd is not installed (no /etc/ssh/sshd_config)")
         ctx.error("/login/last_login_shown", "sshd is not installed (no /etc/ssh/sshd_config)")
         ctx.add_evidence("/remote_access/ssh", "file:" + main, "(missing)")
+        ctx._cache["ssh_banners"] = []  # nothing is shown over SSH: no SSH banner applies
         return
     if eff["missing"]:
-        for k in ("permit_root_login", "password_authentication", "max_auth_tries", "protocol_version"):
-            ctx.error("/remote_access/ssh/" + k, "sshd binary present but %s missing" % main)
-        ctx.error("/login/banner", "sshd binary present but %s missing" % main)
-        ctx.error("/login/last_login_shown", "sshd binary present but %s missing" % main)
-        ctx.error("/remote_access/privileged_remote_login", "sshd binary present but %s missing" % main)
+        why = "sshd binary present but %s missing" % main
+        for k in ("permit_root_login", "password_authentication", "max_auth_tries", "protocol_version", "contexts"):
+            ctx.error("/remote_access/ssh/" + k, why)
+        for p in ("/login/banner", "/login/last_login_shown", "/remote_access/privileged_remote_login"):
+            ctx.error(p, why)
     else:
-        prl, src = sshd_get(eff, "PermitRootLogin", "prohibit-password")
-        prl = normalize_permit_root_login(prl)
-        ctx.fact("/remote_access/ssh/permit_root_login", prl)
-        ctx.fact("/remote_access/privileged_remote_login", prl != "no")
-        ctx.fact("/remote_access/ssh/password_authentication", sshd_password_auth(eff))
-        mat = int_or(sshd_get(eff, "MaxAuthTries", "6")[0], 6)
-        ctx.fact("/remote_access/ssh/max_auth_tries", mat)
-        # OpenSSH >= 7.4 (any host with python >= 3.7) has no SSH-1 server.
-        ctx.fact("/remote_access/ssh/protocol_version", 2)
-        pll = bool_word(sshd_get(eff, "PrintLastLog", "yes")[0])
-        ctx.fact("/login/last_login_shown", True if pll is None else pll)
-        summary = []
-        for kw, d in (("PermitRootLogin", "prohibit-password"), ("PasswordAuthentication", "yes"),
-                      ("KbdInteractiveAuthentication", "yes"), ("UsePAM", "no"),
-                      ("AuthenticationMethods", "any"), ("MaxAuthTries", "6"),
-                      ("PrintLastLog", "yes"), ("Banner", "none"), ("Port", "22")):
-            v, s = sshd_get(eff, kw, d)
-            summary.append("%s %s  (%s)" % (kw, v, s))
-        ctx.add_evidence("/remote_access/ssh", "probe:effective", "\n".join(summary))
-        banner, bsrc = sshd_get(eff, "Banner", "none")
-        if banner.lower() == "none":
-            ctx.fact("/login/banner", None)
-        else:
-            text = ctx.read(banner, 64 * 1024)
-            if text is None:
-                ctx.fact("/login/banner", None)  # sshd shows nothing when the file is missing
-                ctx.add_evidence("/login/banner", "file:" + banner, "(missing: sshd shows no banner)")
-            else:
-                ctx.fact("/login/banner", text[:8000])
-                ctx.add_evidence("/login/banner", "file:" + banner, text)
+        collect_ssh_contexts(ctx, eff)
     # enabled: the daemon runs, or (config present and something listens on its port)
     ports = set()  # type: set[int]
     for item in eff["all"].get("port", []):
@@ -1017,60 +1258,379 @@ def collect_ssh(ctx: Ctx) -> None:
                      "sshd process running: %s; tcp listener on %s: %s" % (running, sorted(ports), listening))
 
 
+def collect_ssh_contexts(ctx: Ctx, eff: dict[str, Any]) -> None:
+    """Per-context sshd facts, and each existing fact pointer set to its WORST value over the contexts.
+
+    The evidence of each fact names the context that gives the worst value
+    (and how it was learnt: sshd -T -C … or the parser)."""
+    contexts = sshd_contexts(ctx, eff, "/remote_access/ssh")
+    rows = []
+    for c in contexts:
+        row = sshd_context_facts(c["values"])
+        row["context"] = c["label"]
+        row["how"] = c["how"]
+        rows.append(row)
+        summary = []
+        for kw, d in (("PermitRootLogin", "prohibit-password"), ("PasswordAuthentication", "yes"),
+                      ("KbdInteractiveAuthentication", "yes"), ("UsePAM", "no"),
+                      ("AuthenticationMethods", "any"), ("MaxAuthTries", "6"),
+                      ("PrintLastLog", "yes"), ("Banner", "none"), ("ClientAliveInterval", "0"),
+                      ("ClientAliveCountMax", "3")):
+            v, s = sshd_get({"values": c["values"]}, kw, d)
+            summary.append("%s %s  (%s)" % (kw, v, s))
+        ctx.add_evidence("/remote_access/ssh", "probe:effective", "%s [%s]\n%s" % (
+            c["label"], c["how"], "\n".join(summary)))
+    ctx.fact("/remote_access/ssh/contexts", rows)
+    for pointer, (key, rank) in _SSHD_WORST.items():
+        worst = _worst(rows, key, rank)
+        ctx.fact(pointer, worst[key])
+        ctx.add_evidence(pointer, "probe:effective", "worst over %d connection context(s): %s in %s [%s]" % (
+            len(rows), json.dumps(worst[key]), worst["context"], worst["how"]))
+    ctx.fact("/remote_access/privileged_remote_login", ctx.facts["remote_access"]["ssh"]["permit_root_login"] != "no")
+    # OpenSSH >= 7.4 (any host with python >= 3.7) has no SSH-1 server.
+    ctx.fact("/remote_access/ssh/protocol_version", 2)
+    banners = []
+    for row in rows:
+        text = None  # type: str | None
+        path = row["banner_file"]
+        if path is not None:
+            text = ctx.read(path, 64 * 1024)
+            if text is None:
+                ctx.add_evidence("/login/banner", "file:" + path, "(missing: sshd shows no banner)")
+            else:
+                ctx.add_evidence("/login/banner", "file:" + path, text)
+        banners.append({"surface": "ssh", "context": row["context"],
+                        "source": ("file:" + path) if path else "sshd: Banner none", "text": text})
+    ctx._cache["ssh_banners"] = banners
+    shown = [b["text"] for b in banners]
+    # the worst SSH banner: none shown in some context, else the shortest text
+    ctx.fact("/login/banner", None if None in shown else sorted(shown, key=lambda t: len(t.strip()))[0][:8000])
+
+
 # ---------------------------------------------------------------------------
-# Shell idle timeout (TMOUT)
+# Shell idle timeout (TMOUT) as a login shell really gets it
 # ---------------------------------------------------------------------------
 
-_TMOUT_RE = re.compile(
-    r"(?:^|[\s;&|(])(?:(?:export|readonly|declare\s+-[A-Za-z]+|typeset\s+-[A-Za-z]+|local)\s+)?"
-    r"TMOUT=([\"']?)(\d+)\1(?=$|[\s;&|)])"
-)
-_TMOUT_RO_RE = re.compile(r"(?:readonly|declare\s+-[A-Za-z]*r[A-Za-z]*|typeset\s+-[A-Za-z]*r[A-Za-z]*)\s+"
-                          r"(?:[A-Za-z_][A-Za-z0-9_]*(?:=\S*)?\s+)*TMOUT\b")
+_SOURCE_RE = re.compile(r"^(?:\.|source)\s+(\"[^\"]+\"|'[^']+'|\S+)\s*$")
+_FOR_RE = re.compile(r"^for\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\s+(.+?)\s*;?\s*(?:do)?\s*$")
+_OPENERS = ("if", "case", "while", "until", "for", "select")
+_CLOSERS = ("fi", "esac", "done")
+_FUNC_RE = re.compile(r"^(?:function\s+)?[A-Za-z_][A-Za-z0-9_:-]*\s*\(\s*\)\s*\{?\s*$|^function\s+\S+\s*\{?\s*$")
 
 
-def parse_tmout(text: str) -> list[tuple[int, bool]]:
-    """[(seconds, readonly)] for each TMOUT assignment on a non-comment line.
+def _shell_words(line: str) -> list[str]:
+    s = re.sub(r"(^|\s)#.*$", "", line.strip())
+    return re.findall(r"\"[^\"]*\"|'[^']*'|[^\s;&|()]+|&&|\|\||;", s)
 
-    Conditionals are not evaluated (an assignment inside ``if`` counts).
-    readonly: the same file marks TMOUT readonly (readonly / declare -r / typeset -r).
+
+def _unquote(word: str) -> str:
+    return word[1:-1] if len(word) >= 2 and word[0] == word[-1] and word[0] in "\"'" else word
+
+
+def login_shell_statements(ctx: Ctx, path: str = "/etc/profile", depth: int = 0) -> list[dict[str, Any]]:
+    """The lines a bash login shell runs from the system files, in order: [{file, line, text, conditional}].
+
+    Follows bash: /etc/profile is read; a ``. FILE`` / ``source FILE`` line reads
+    FILE at that point (Debian's /etc/profile sources /etc/bash.bashrc for an
+    interactive bash, before the loop); a ``for VAR in GLOB …; do … . $VAR …
+    done`` loop reads every file the glob expands to, in glob order (Debian:
+    /etc/profile.d/*.sh only; a file without .sh is never read).  Only loops and
+    source lines that are really in the file count: a host whose /etc/profile
+    has no such loop does not read /etc/profile.d at all.  A file sourced under
+    a condition counts as read (Debian's PS1/BASH test is exactly the
+    interactive bash login); a statement under a condition of its own is
+    marked ``conditional``.  Users' own files (~/.profile …) are not read: a
+    readonly TMOUT is what stops them from changing it.
     """
-    values = []
-    ro = False
-    for line in text.splitlines():
-        s = line.strip()
-        if not s or s.startswith("#"):
+    if depth > 8:
+        return []
+    text = ctx.read(path)
+    if text is None:
+        return []
+    out = []  # type: list[dict[str, Any]]
+    lines = text.splitlines()
+    nest = 0
+    i = 0
+    while i < len(lines):
+        n = i + 1
+        stripped = re.sub(r"(^|\s)#.*$", "", lines[i]).strip()
+        i += 1
+        if not stripped:
             continue
-        if "#" in s:
-            s = re.sub(r"\s#.*$", "", s)
-        for m in _TMOUT_RE.finditer(s):
-            values.append(int(m.group(2)))
-        if _TMOUT_RO_RE.search(s):
-            ro = True
-    return [(v, ro) for v in values]
+        words = _shell_words(stripped)
+        loop = _FOR_RE.match(stripped)
+        if loop:
+            var, globs = loop.group(1), loop.group(2)
+            body = []
+            level = 1
+            while i < len(lines) and level > 0:
+                ws = _shell_words(lines[i])
+                level += sum(1 for w in ws if w in ("for", "while", "until")) - sum(1 for w in ws if w == "done")
+                body.append(lines[i])
+                i += 1
+            if re.search(r"(?:^|[\s;])(?:\.|source)\s+[\"']?\$\{?%s\}?[\"']?(?:\s|;|$)" % re.escape(var),
+                         "\n".join(body), re.M):
+                for pat in globs.split():
+                    for f in ctx.glob(_unquote(pat)):
+                        if ctx.isfile(f):
+                            out.append({"file": path, "line": n, "text": "(sources %s)" % f, "conditional": False,
+                                        "sources": f})
+                            out.extend(login_shell_statements(ctx, f, depth + 1))
+            continue
+        src = _SOURCE_RE.match(re.sub(r"^(then|else|do|\{)\s+", "", stripped))
+        if src:
+            target = _unquote(src.group(1))
+            if target.startswith("/") and "$" not in target and ctx.isfile(target):
+                out.append({"file": path, "line": n, "text": "(sources %s)" % target, "conditional": False,
+                            "sources": target})
+                out.extend(login_shell_statements(ctx, target, depth + 1))
+            continue
+        opens = sum(1 for w in words if w in _OPENERS) + (1 if _FUNC_RE.match(stripped) else 0)
+        closes = sum(1 for w in words if w in _CLOSERS) + (1 if stripped == "}" else 0)
+        conditional = nest > 0 or opens > closes or opens > 0 and closes > 0
+        out.append({"file": path, "line": n, "text": stripped, "conditional": conditional})
+        nest = max(0, nest + opens - closes)
+    return out
+
+
+def _tmout_value(raw: str) -> int:
+    v = _unquote(raw)
+    # bash: a TMOUT that is not a number, or <= 0, means no timeout
+    return int(v) if v.isdigit() else 0
+
+
+def tmout_effect(words: list[str]) -> list[tuple[str, Any]]:
+    """TMOUT effects of one simple command, in order.
+
+    [("set", seconds) | ("readonly", None) | ("export", bool) | ("unset", None)].
+    """
+    if not words:
+        return []
+    cmd = words[0]
+    if cmd.startswith("TMOUT="):
+        # "TMOUT=5 cmd" only sets it for cmd
+        return [("set", _tmout_value(cmd[6:]))] if len(words) == 1 else []
+    if cmd in ("export", "readonly", "declare", "typeset"):
+        return _declaration_effects(cmd, words[1:])
+    if cmd == "unset" and "TMOUT" in words[1:] and "-f" not in words[1:]:
+        return [("unset", None)]
+    return []  # "local TMOUT=…" only lives in a function
+
+
+def _declaration_effects(cmd: str, args: list[str]) -> list[tuple[str, Any]]:
+    """export / readonly / declare / typeset with their options, for the TMOUT argument."""
+    opts = "".join(w[1:] for w in args if w.startswith("-"))
+    unopts = "".join(w[1:] for w in args if w.startswith("+"))
+    effects = []  # type: list[tuple[str, Any]]
+    for w in args:
+        name, eq, val = w.partition("=")
+        if name != "TMOUT":
+            continue
+        if eq:
+            effects.append(("set", _tmout_value(val)))
+        if cmd == "readonly" or (cmd != "export" and "r" in opts):
+            effects.append(("readonly", None))
+        if cmd == "export":
+            effects.append(("export", "n" not in opts))
+        elif "x" in opts or "x" in unopts:
+            effects.append(("export", "x" in opts))
+    return effects
+
+
+def idle_timeout_from(statements: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """Replay the TMOUT statements in order: ({seconds, readonly, exported, source}, notes).
+
+    bash rules: once readonly, every later assignment or unset fails; unset
+    drops the value and the export attribute; TMOUT=0 or a non-number is no
+    timeout.  Fail closed on conditions: a conditional statement (inside
+    if/case/a loop/a function, or chained with && / ||) that would weaken the
+    timeout (unset, a longer or zero value, export -n) counts, one that would
+    strengthen it (a value, readonly, export) does not.
+    """
+    st = {"seconds": None, "readonly": False, "exported": False, "source": None}  # type: dict[str, Any]
+    notes = []
+    for s in statements:
+        where = "%s:%d" % (s["file"], s["line"])
+        for words, chained in _command_segments(s["text"]):
+            for kind, val in tmout_effect(words):
+                cond = s["conditional"] or chained
+                if cond and not _weakens(st, kind, val):
+                    notes.append("%s: conditional (not counted): %s" % (where, s["text"]))
+                elif st["readonly"] and kind in ("set", "unset"):
+                    notes.append("%s: TMOUT is readonly, so this fails: %s" % (where, s["text"]))
+                else:
+                    _apply_tmout(st, kind, val, where)
+                    notes.append("%s: %s%s" % (where, s["text"], " (conditional: counted, it weakens)" if cond else ""))
+    return st, notes
+
+
+def _command_segments(text: str) -> list[tuple[list[str], bool]]:
+    """Simple commands of a line: [(words, runs only depending on another command's status (&&, ||))]."""
+    segments = []  # type: list[tuple[list[str], bool]]
+    cur = []  # type: list[str]
+    after_test = False
+    for w in _shell_words(text):
+        if w in (";", "&&", "||"):
+            segments.append((cur, after_test or w != ";"))
+            after_test = w != ";"
+            cur = []
+        elif cur or w not in ("then", "do", "else", "{", "if", "elif", "!"):
+            cur.append(w)
+    segments.append((cur, after_test))
+    return segments
+
+
+def _weakens(st: dict[str, Any], kind: str, val: Any) -> bool:
+    if kind == "set":
+        return bool(val <= 0 or (st["seconds"] is not None and val > st["seconds"]))
+    return kind == "unset" or (kind == "export" and not val)
+
+
+def _apply_tmout(st: dict[str, Any], kind: str, val: Any, where: str) -> None:
+    if kind == "set":
+        st["seconds"], st["source"] = val, where
+    elif kind == "readonly":
+        st["readonly"] = True
+    elif kind == "export":
+        st["exported"] = bool(val)
+    elif kind == "unset":
+        st["seconds"], st["exported"], st["source"] = None, False, where
 
 
 def collect_idle_timeout(ctx: Ctx) -> None:
     # sshd's ClientAliveInterval/ClientAliveCountMax are NOT an idle timeout:
     # they only detect and drop dead peers (an idle but alive client answers the
-    # keepalive).  Only the shell's TMOUT logs out an idle interactive session.
-    files = ["/etc/profile"] + ctx.glob("/etc/profile.d/*.sh") + ["/etc/bash.bashrc", "/etc/bashrc"]
-    found = []
-    for f in files:
-        text = ctx.read(f)
-        if text is None:
+    # keepalive).  Only the shell's TMOUT logs out an idle interactive session,
+    # and only when users cannot change it (readonly) and it reaches the shell
+    # as an exported variable of the login shell.
+    ptr = "/login/idle_timeout"
+    statements = login_shell_statements(ctx)
+    read_files = ["/etc/profile"] + [s["sources"] for s in statements if s.get("sources")]
+    if ctx.read("/etc/profile") is None:
+        read_files = []
+        ctx.add_evidence(ptr, "file:/etc/profile", "(missing: a login shell reads no system file)")
+    ctx.add_evidence(ptr, "probe:effective", "files a bash login shell reads, in order: %s" % (
+        ", ".join(read_files) or "(none)"))
+    st, notes = idle_timeout_from(statements)
+    for f in read_files:
+        text = ctx.read(f) or ""
+        if "TMOUT" in text:
+            ctx.file_evidence(ptr, f, text)
+    candidates = ctx.glob("/etc/profile.d/*") + ["/etc/bash.bashrc", "/etc/bashrc", "/etc/environment"]
+    for f in candidates:
+        if f in read_files or not ctx.isfile(f):
             continue
-        for v, ro in parse_tmout(text):
-            found.append((v, ro, f))
-            ctx.add_evidence("/login/idle_timeout_seconds", "file:" + f,
-                             "TMOUT=%d%s" % (v, " (readonly)" if ro else " (not readonly: users can unset it)"))
-    positive = [x for x in found if x[0] > 0]
-    if positive:
-        ctx.fact("/login/idle_timeout_seconds", min(x[0] for x in positive))
+        text = ctx.read(f) or ""
+        if re.search(r"\bTMOUT\b", strip_comment_lines(text)):
+            ctx.add_evidence(ptr, "file:" + f, "(not read by a login shell: its TMOUT does not count)\n"
+                             + strip_comment_lines(text))
+    ctx.add_evidence(ptr, "probe:effective", "\n".join(notes) if notes else "no TMOUT statement in those files")
+    ctx.fact(ptr, st)
+    ok = st["readonly"] and st["exported"] and (st["seconds"] or 0) > 0
+    ctx.fact("/login/idle_timeout_seconds", st["seconds"] if ok else None)
+
+
+# ---------------------------------------------------------------------------
+# Login banners: every pre-login text the host shows (SSH, console, GDM)
+# ---------------------------------------------------------------------------
+
+# agetty escapes in /etc/issue (\n host name, \l tty, \r release, \S{VAR} os-release …): replaced by
+# the machine's own data at display time, never part of a warning.
+_GETTY_ESCAPE_RE = re.compile(r"\\(?:[46SeO]\{[^}]*\}|[bdeslmnoOrtuUv46S\\])")
+GDM_BINARIES = ("/usr/sbin/gdm3", "/usr/sbin/gdm", "/usr/bin/gdm")
+GDM_DEFAULT_PROFILE = "user-db:user\nsystem-db:gdm\nfile-db:/usr/share/gdm/greeter-dconf-defaults\n"
+# The compiled greeter defaults and the keyfile they are built from (Debian: gdm3's postinst).
+GDM_DEFAULTS_SOURCES = {"/usr/share/gdm/greeter-dconf-defaults": ("/etc/gdm3/greeter.dconf-defaults",
+                                                                  "/etc/gdm/greeter.dconf-defaults")}
+BANNER_TEXT_MAX = 4000
+
+
+def issue_display_text(raw: str) -> str:
+    """/etc/issue as text without getty escapes ("Debian GNU/Linux 12 \\n \\l" -> "Debian GNU/Linux 12")."""
+    return _GETTY_ESCAPE_RE.sub("", raw).strip()
+
+
+def gdm_banner_from(dbs: list[tuple[str, dict[tuple[str, str], str]]]) -> tuple[bool, str, str]:
+    """(enabled, text, source) of the GDM login banner: the first db in the profile that sets a key wins."""
+    found = {}  # type: dict[str, tuple[Any, str]]
+    for source, values in dbs:
+        for key in ("banner-message-enable", "banner-message-text"):
+            raw = values.get(("org/gnome/login-screen", key))
+            if raw is not None and key not in found:
+                found[key] = (gvariant_value(raw), source)
+    enabled = found.get("banner-message-enable", (False, "default"))
+    text = found.get("banner-message-text", ("", "default"))
+    return enabled[0] is True, str(text[0]), "%s; %s" % (enabled[1], text[1])
+
+
+def gdm_dconf_dbs(ctx: Ctx, pointer: str) -> list[tuple[str, dict[tuple[str, str], str]]]:
+    """The keyfile values of each db of the gdm dconf profile, in profile order."""
+    profile = None
+    for path in ("/etc/dconf/profile/gdm", "/usr/share/dconf/profile/gdm"):
+        profile = ctx.read(path)
+        if profile is not None:
+            ctx.file_evidence(pointer, path, profile)
+            break
+    if profile is None:
+        profile = GDM_DEFAULT_PROFILE
+        ctx.add_evidence(pointer, "probe:effective", "no gdm dconf profile file: GDM's built-in profile\n" + profile)
+    dbs = []
+    for line in profile.splitlines():
+        kind, _, name = line.strip().partition(":")
+        files = []  # type: list[str]
+        if kind == "system-db":
+            files = [f for f in ctx.glob("/etc/dconf/db/%s.d/*" % name.strip()) if ctx.isfile(f)]
+        elif kind == "file-db":
+            files = [f for f in GDM_DEFAULTS_SOURCES.get(name.strip(), ()) if ctx.isfile(f)][:1]
+        values = {}  # type: dict[tuple[str, str], str]
+        for f in files:  # later keyfile (name order) overrides
+            text = ctx.read(f) or ""
+            kf = parse_dconf_keyfile(text)
+            if any(sec == "org/gnome/login-screen" for sec, _ in kf):
+                ctx.file_evidence(pointer, f, text)
+            for k, v in kf.items():
+                values[k] = v
+        if files:
+            dbs.append(("%s (%s)" % (line.strip(), ", ".join(files)), values))
+    return dbs
+
+
+def collect_login_banners(ctx: Ctx) -> None:
+    """/login/banners: one item per place a pre-login text is shown, each {surface, context, source, text}.
+
+    ssh: the Banner file in every sshd connection context (from the ssh section);
+    console: /etc/issue (+ /etc/issue.d/*.issue) as getty shows it, escapes removed;
+    gui: the GDM greeter banner, only when GDM is installed (a gdm3/gdm binary).
+    text null = nothing is shown there.
+    """
+    ptr = "/login/banners"
+    ssh = ctx._cache.get("ssh_banners")
+    if ssh is None:
+        ctx.error(ptr, "the sshd banner could not be determined (see /remote_access/ssh)")
+        return
+    banners = list(ssh)
+    parts = []
+    for path in ["/etc/issue"] + ctx.glob("/etc/issue.d/*.issue"):
+        raw = ctx.read(path, 64 * 1024)
+        if raw is not None:
+            ctx.add_evidence(ptr, "file:" + path, raw)
+            parts.append(issue_display_text(raw))
+    if not parts:
+        ctx.add_evidence(ptr, "file:/etc/issue", "(missing: the console shows no text before login)")
+    text = "\n".join(p for p in parts if p)
+    banners.append({"surface": "console", "context": "local console login (getty)", "source": "file:/etc/issue",
+                    "text": text[:BANNER_TEXT_MAX] if text else None})
+    gdm = [b for b in GDM_BINARIES if ctx.exists(b)]
+    if not gdm:
+        ctx.add_evidence(ptr, "probe:effective", "GDM not installed (none of %s): no graphical login banner applies"
+                         % ", ".join(GDM_BINARIES))
     else:
-        ctx.fact("/login/idle_timeout_seconds", None)
-        ctx.add_evidence("/login/idle_timeout_seconds", "probe:effective",
-                         "no positive TMOUT in /etc/profile, /etc/profile.d/*.sh, /etc/bash.bashrc, /etc/bashrc")
+        enabled, gtext, source = gdm_banner_from(gdm_dconf_dbs(ctx, ptr))
+        ctx.add_evidence(ptr, "probe:effective", "GDM installed (%s): banner-message-enable=%s (%s)" % (
+            gdm[0], enabled, source))
+        banners.append({"surface": "gui", "context": "GDM login screen", "source": source,
+                        "text": gtext[:BANNER_TEXT_MAX] if enabled and gtext.strip() else None})
+    ctx.fact(ptr, banners)
 
 
 # ---------------------------------------------------------------------------
@@ -2555,6 +3115,7 @@ SECTIONS = [
     ("lockout", collect_lockout),
     ("network", collect_network),
     ("ssh", collect_ssh),
+    ("banners", collect_login_banners),
     ("idle_timeout", collect_idle_timeout),
     ("services", collect_services),
     ("time", collect_time),
