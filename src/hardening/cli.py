@@ -16,9 +16,32 @@ from hardening.core.errors import HardeningError, InputError
 from hardening.core.schemas import project_root
 from hardening.core.scope import Selection
 from hardening.core.secrets import REDACTOR, RedactingFilter, SecretStore
+from hardening.core.text import json_terminal_safe, terminal_safe
 from hardening.report.build import canonical_digest
 
 log = logging.getLogger("hardening")
+
+
+def say(text: str, *, err: bool = False, lines: bool = False) -> None:
+    """Print text that may carry host or file data: controls and bidi characters are shown, not obeyed,
+    and a newline inside it is shown as ``\\n`` unless `lines` (text that is several lines on purpose).
+    The rendered summaries, which add their own colors, neutralise their data themselves."""
+    print(terminal_safe(text, multiline=lines), file=sys.stderr if err else sys.stdout)
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines (ours, paramiko's, Nornir's) carry host data too: one line, controls shown."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record), multiline=True)
+
+
+def log_handler() -> logging.Handler:
+    """The stderr handler of every log line: secrets masked, controls shown."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(_SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    return handler
 
 
 def _default(path: str) -> Path:
@@ -176,7 +199,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         host_key_policy=args.host_key_policy,
     )
     if not report["hosts"]:
-        print("対象ホストがありません (no host matches the selection)", file=sys.stderr)
+        say("対象ホストがありません (no host matches the selection)", err=True)
         return 1
     out = _out_dir(args)
     out.mkdir(parents=True, exist_ok=True)
@@ -228,7 +251,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         "plan_id": plan["plan_id"], "plan_digest": digest, "report_digest": plan["report_digest"],
         "summary": plan["summary"], "hosts": {h: e["fix"] for h, e in plan["hosts"].items() if e["fix"]}})
     print(render_terminal(plan, args.lang, color=sys.stdout.isatty()))
-    print(f"plan: {out}  ({digest})")
+    say(f"plan: {out}  ({digest})")
     code: int = plan["summary"]["exit_code"]
     return code
 
@@ -286,9 +309,9 @@ def cmd_approve(args: argparse.Namespace) -> int:
         "plan_id": plan["plan_id"], "plan_digest": digest, "planner": plan["planned_by"], "scope": scope,
         "partial": scope != {h: e["fix"] for h, e in plan["hosts"].items() if e["fix"] and e["changes"]},
         "record_digest": canonical_digest(record)})
-    print(f"承認しました (approved): {out}")
+    say(f"承認しました (approved): {out}")
     for host, ids in scope.items():
-        print(f"  {host}: {', '.join(ids)}")
+        say(f"  {host}: {', '.join(ids)}")
     return 0
 
 
@@ -308,11 +331,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
               "rolled_back": "失敗・復元済み", "failed": "失敗", "pending": "未処理",
               "unverified": "適用後の点検で判定できず"}
     for host, record in outcome["hosts"].items():
-        print(f"{host}: {labels.get(record['status'], record['status'])} ({record['status']})"
-              + (f" — {record['message']}" if record["message"] else ""))
+        say(f"{host}: {labels.get(record['status'], record['status'])} ({record['status']})"
+            + (f" — {record['message']}" if record["message"] else ""))
         for requirement, verdict in record["verify"].items():
-            print(f"    {requirement}: {verdict}")
-    print(f"result: {out}")
+            say(f"    {requirement}: {verdict}")
+    say(f"result: {out}")
     code: int = outcome["exit_code"]
     return code
 
@@ -321,7 +344,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     ledger = _ledger(args)
     if args.ledger_command == "head":
         head = ledger.head()
-        print(f"{head[0]}:{head[1]}" if head else "(empty)")
+        say(f"{head[0]}:{head[1]}" if head else "(empty)")
         return 0
     expected = None
     if args.head:
@@ -331,10 +354,9 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     if result.ok:
         print(f"OK: {result.entries} entries, chain intact")
         return 0
-    print(f"改ざん・欠落を検出 (ledger broken): {len(result.problems)} problem(s)", file=sys.stderr)
+    say(f"改ざん・欠落を検出 (ledger broken): {len(result.problems)} problem(s)", err=True)
     for problem in result.problems:
-        print(f"  line {problem['line']} seq {problem['seq']}: {problem['kind']}: {problem['message']}",
-              file=sys.stderr)
+        say(f"  line {problem['line']} seq {problem['seq']}: {problem['kind']}: {problem['message']}", err=True)
     return 1
 
 
@@ -342,7 +364,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     from hardening.changes.approval import generate_keypair
 
     key, pub = generate_keypair(args.name, args.dir, passphrase=_passphrase())
-    print(f"private key: {key} (keep it to yourself)\npublic key: {pub} (add it to approvers.yaml)")
+    say(f"private key: {key} (keep it to yourself)")
+    say(f"public key: {pub} (add it to approvers.yaml)")
     return 0
 
 
@@ -358,42 +381,40 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
     catalog = load_catalog(args.catalog or _default("schemas/requirements"))
     if args.json:
-        print(json.dumps([{"id": r.id, "clause": r.clause, "title": r.title, "severity": r.severity,
-                           "device_classes": list(r.device_classes), "automation": r.automation}
-                          for r in catalog.values()], ensure_ascii=False, indent=2))
+        print(json_terminal_safe(json.dumps(
+            [{"id": r.id, "clause": r.clause, "title": r.title, "severity": r.severity,
+              "device_classes": list(r.device_classes), "automation": r.automation} for r in catalog.values()],
+            ensure_ascii=False, indent=2, allow_nan=False)))
         return 0
     for r in catalog.values():
-        print(f"{r.id:18} {r.clause:16} {r.severity:8} {r.title[args.lang]}")
+        say(f"{r.id:18} {r.clause:16} {r.severity:8} {r.title[args.lang]}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = logging.StreamHandler()
-    handler.addFilter(RedactingFilter())
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[handler],
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[log_handler()],
+                        force=True)
     commands = {"audit": cmd_audit, "validate": cmd_validate, "catalog": cmd_catalog, "plan": cmd_plan,
                 "show": cmd_show, "approve": cmd_approve, "apply": cmd_apply, "ledger": cmd_ledger,
                 "keygen": cmd_keygen}
     try:
         return commands[args.command](args)
     except InputError as exc:
-        print(f"入力エラー (input error): {REDACTOR.scrub(str(exc))}", file=sys.stderr)
+        say(f"入力エラー (input error): {REDACTOR.scrub(str(exc))}", err=True)
         return 1
     except HardeningError as exc:
-        print(f"エラー (error): {REDACTOR.scrub(str(exc))}", file=sys.stderr)
+        say(f"エラー (error): {REDACTOR.scrub(str(exc))}", err=True)
         return 1
     except KeyboardInterrupt:
-        print("中断しました (interrupted)", file=sys.stderr)
+        say("中断しました (interrupted)", err=True)
         return 1
     except Exception as exc:  # never a raw traceback: it could carry a secret
-        print(f"内部エラー (internal error): {type(exc).__name__}: {REDACTOR.scrub(str(exc))[:500]}",
-              file=sys.stderr)
+        say(f"内部エラー (internal error): {type(exc).__name__}: {REDACTOR.scrub(str(exc))[:500]}", err=True)
         if args.debug:
             import traceback
 
-            print(REDACTOR.scrub(traceback.format_exc()), file=sys.stderr)
+            say(REDACTOR.scrub(traceback.format_exc()), err=True, lines=True)
         return 1
 
 
