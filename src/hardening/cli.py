@@ -175,11 +175,45 @@ def _inputs(args: argparse.Namespace) -> Any:
     return load_inputs(inventory, catalog, args.waivers)
 
 
-def _out_dir(args: argparse.Namespace) -> Path:
+def _stamp() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def _run_suffix(run_id: str) -> str:
+    """The part of a run or plan id that names its file: a uuid4's first 8 hex digits."""
+    return run_id[:8]
+
+
+def _out_dir(args: argparse.Namespace, run_id: str) -> Path:
+    """--out as given (reused on purpose, files replaced atomically), else a new reports/<stamp>-<run id>:
+    created here by one mkdir that fails if it exists, so two runs never share a directory."""
     if args.out is not None:
-        return Path(args.out)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("reports") / stamp
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    out = Path("reports") / f"{_stamp()}-{_run_suffix(run_id)}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir()
+    except FileExistsError:
+        raise HardeningError(f"{out}: run directory exists already (another run with the same id?)") from None
+    return out
+
+
+def _point_latest(out: Path) -> None:
+    """reports/latest -> out, replaced atomically (temporary symlink renamed over it); a real directory
+    named latest is left alone."""
+    latest = out.parent / "latest"
+    if latest.exists() and not latest.is_symlink():
+        return
+    temporary = out.parent / f".latest.{out.name}.tmp"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(out.name)
+    try:
+        temporary.replace(latest)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -201,8 +235,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if not report["hosts"]:
         say("対象ホストがありません (no host matches the selection)", err=True)
         return 1
-    out = _out_dir(args)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args, report["run"]["id"])
     paths = {
         "JSON": out / "report.json",
         "HTML": out / "report.html",
@@ -215,10 +248,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     writers.write_csv(report, paths["CSV"], lang=args.lang)
     writers.write_junit(report, paths["JUnit"], lang=args.lang)
     if args.out is None:
-        latest = out.parent / "latest"
-        if latest.is_symlink() or not latest.exists():
-            latest.unlink(missing_ok=True)
-            latest.symlink_to(out.name)
+        _point_latest(out)
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     print(writers.terminal_summary(report, lang=args.lang, color=color,
                                    paths={k: str(v) for k, v in paths.items()}))
@@ -228,10 +258,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
         "selection": report["run"]["selection"]})
     code: int = report["summary"]["exit_code"]
     return code
-
-
-def _stamp() -> str:
-    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -244,7 +270,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     plan, _report = make_plan(inputs, selection, SecretStore(), timeout=args.timeout, workers=args.workers,
                              progress=False if args.no_progress else None, known_hosts=args.known_hosts,
                              host_key_policy=args.host_key_policy)
-    out = args.out or Path("plans") / f"{_stamp()}.json"
+    out = args.out or Path("plans") / f"{_stamp()}-{_run_suffix(plan['plan_id'])}.json"
     write_plan(plan, out)
     digest = plan_digest(plan)
     _ledger(args).append(plan["planned_by"], "plan", {
