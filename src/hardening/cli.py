@@ -6,10 +6,12 @@ import argparse
 import datetime as dt
 import json
 import logging
+import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hardening import __version__
 from hardening.core.errors import HardeningError, InputError
@@ -44,6 +46,36 @@ def log_handler() -> logging.Handler:
     return handler
 
 
+class _UsageError(Exception):
+    """A command-line mistake: reported as one input-error line with exit 1 (argparse would exit 2,
+    which means drift here)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+def _bounded(unit: str, maximum: float, integer: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number above 0 and at most `maximum` (NaN would remove a deadline,
+    0 or a negative one would end it at once)."""
+    def parse(text: str) -> float:
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of {unit}") from None
+        if not math.isfinite(value) or value <= 0 or value > maximum:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a number of {unit} above 0 and at most {maximum:g}")
+        return value
+
+    return parse
+
+
+_SECONDS = _bounded("seconds", 86400.0)  # a per-host budget of more than a day is a typo
+_WORKERS = _bounded("hosts in parallel", 1000, integer=True)
+_HOURS = _bounded("hours", 24 * 366.0)
+
+
 def _default(path: str) -> Path:
     return project_root() / path
 
@@ -69,8 +101,9 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_connection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=float, default=30.0, help="per-host time budget in seconds (default 30)")
-    parser.add_argument("--workers", type=int, default=20, help="hosts handled in parallel (default 20)")
+    parser.add_argument("--timeout", type=_SECONDS, default=30.0,
+                        help="per-host time budget in seconds (default 30, at most 86400)")
+    parser.add_argument("--workers", type=_WORKERS, default=20, help="hosts handled in parallel (default 20, 1-1000)")
     parser.add_argument("--known-hosts", default=os.environ.get("HARDENING_KNOWN_HOSTS"),
                         help="SSH known_hosts file (default: HARDENING_KNOWN_HOSTS or the system's)")
     parser.add_argument("--host-key-policy", choices=["strict", "accept-new"],
@@ -90,7 +123,7 @@ def _ledger(args: argparse.Namespace) -> Any:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hardening", description="坂戸市情報セキュリティポリシー準拠の点検・是正ツール")
     parser.add_argument("--version", action="version", version=f"hardening {__version__}")
     parser.add_argument("--debug", action="store_true", help="log details (secrets are still masked)")
@@ -141,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("--approval", dest="approvals", action="append", type=Path, default=[],
                        help="approval record(s) (default: <plan>.approval*.json beside the plan)")
     apply.add_argument("--approvers", type=Path, default=None)
-    apply.add_argument("--max-age-hours", type=float, default=24.0, help="refuse older plans (default 24)")
+    apply.add_argument("--max-age-hours", type=_HOURS, default=24.0, help="refuse older plans (default 24)")
     apply.add_argument("--out", "-o", type=Path, default=None,
                        help="apply result (default: <plan>.result.json beside the plan)")
 
@@ -352,7 +385,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
                          progress=False if args.no_progress else None, known_hosts=args.known_hosts,
                          host_key_policy=args.host_key_policy, max_age=dt.timedelta(hours=args.max_age_hours))
     out = args.out or args.plan.with_name(f"{args.plan.stem}.result.json")
-    out.write_text(json.dumps(outcome, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    out.write_text(json.dumps(outcome, ensure_ascii=False, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     labels = {"applied": "適用済み", "applied_with_drift": "適用後も不適合あり", "refused": "拒否",
               "rolled_back": "失敗・復元済み", "failed": "失敗", "pending": "未処理",
               "unverified": "適用後の点検で判定できず"}
@@ -418,7 +451,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as exc:
+        say(f"入力エラー (input error): {exc}", err=True)
+        return 1
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[log_handler()],
                         force=True)
     commands = {"audit": cmd_audit, "validate": cmd_validate, "catalog": cmd_catalog, "plan": cmd_plan,

@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError
 from hardening.core import params as params_mod
 from hardening.core.catalog import substitute
 from hardening.core.models import CollectResult, Finding, Host, Requirement, Status, Violation
+from hardening.core.schemas import offline_validator
 from hardening.core.scope import applies
 from hardening.core.waivers import Waiver, match
 
@@ -49,7 +50,7 @@ class _ValidatorCache:
         with self._lock:
             found = self._cache.get(key)
             if found is None:
-                found = Draft202012Validator(substitute(requirement.schema, values))
+                found = offline_validator(substitute(requirement.schema, values))
                 self._cache[key] = found
             return found
 
