@@ -249,9 +249,31 @@ def _point_latest(out: Path) -> None:
         raise
 
 
+def _check_known_hosts(args: argparse.Namespace) -> None:
+    """A known_hosts file that is not there is bad input: say so once, before any host is contacted."""
+    if not args.known_hosts:
+        return
+    path = Path(args.known_hosts)
+    if args.host_key_policy == "accept-new":
+        if not path.parent.is_dir():
+            raise InputError(str(path), "--known-hosts", f"directory {path.parent} not found (accept-new records "
+                             "new host keys in this file)")
+    elif not path.is_file():
+        raise InputError(str(path), "--known-hosts", "file not found (the strict host-key policy checks every "
+                         "host key against it)")
+
+
+def _host_errors(report: dict[str, Any]) -> None:
+    """One line on stderr per host that could not be audited (the report holds the same reason)."""
+    for host in report["hosts"]:
+        if host["error"] is not None:
+            say(f"{host['name']}: {host['error']} ({host['error_kind'] or 'error'})", err=True)
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from hardening.audit import run_audit
 
+    _check_known_hosts(args)
     inputs = _inputs(args)
     from hardening.report import writers
     selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
@@ -268,6 +290,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if not report["hosts"]:
         say("対象ホストがありません (no host matches the selection)", err=True)
         return 1
+    _host_errors(report)
     out = _out_dir(args, report["run"]["id"])
     paths = {
         "JSON": out / "report.json",
@@ -297,12 +320,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from hardening.changes.plan import make_plan, plan_digest, write_plan
     from hardening.changes.show import render_terminal
 
+    _check_known_hosts(args)
     inputs = _inputs(args)
     selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
                           device_classes=args.device_classes, requirements=args.requirements)
-    plan, _report = make_plan(inputs, selection, SecretStore(), timeout=args.timeout, workers=args.workers,
+    plan, report = make_plan(inputs, selection, SecretStore(), timeout=args.timeout, workers=args.workers,
                              progress=False if args.no_progress else None, known_hosts=args.known_hosts,
                              host_key_policy=args.host_key_policy)
+    if report:
+        _host_errors(report)
     out = args.out or Path("plans") / f"{_stamp()}-{_run_suffix(plan['plan_id'])}.json"
     write_plan(plan, out)
     digest = plan_digest(plan)
@@ -377,6 +403,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     from hardening.changes.apply import apply_plan, default_approvals
 
+    _check_known_hosts(args)
     inputs = _inputs(args)
     approvals = args.approvals or default_approvals(args.plan)
     registry = args.approvers or inputs.inventory.directory / "approvers.yaml"
@@ -458,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[log_handler()],
                         force=True)
+    # paramiko logs every failed handshake as ERROR lines with a traceback; the host's error says it in one line.
+    logging.getLogger("paramiko").setLevel(logging.DEBUG if args.debug else logging.CRITICAL)
     commands = {"audit": cmd_audit, "validate": cmd_validate, "catalog": cmd_catalog, "plan": cmd_plan,
                 "show": cmd_show, "approve": cmd_approve, "apply": cmd_apply, "ledger": cmd_ledger,
                 "keygen": cmd_keygen}
@@ -468,6 +497,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except HardeningError as exc:
         say(f"エラー (error): {REDACTOR.scrub(str(exc))}", err=True)
+        return 1
+    except OSError as exc:  # a file of ours could not be read or written: name it, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        say(f"エラー (error): {where}{exc.strerror or type(exc).__name__}", err=True)
         return 1
     except KeyboardInterrupt:
         say("中断しました (interrupted)", err=True)
