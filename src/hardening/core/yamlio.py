@@ -197,6 +197,15 @@ def load_yaml(path: Path, error: type[InputError] = InputError) -> LoadedYaml:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(str(path), f"byte {exc.start}", f"not UTF-8 text ({exc.reason})") from None
+    return parse_yaml(text, path, error)
+
+
+def parse_yaml(text: str, path: Path, error: type[InputError] = InputError) -> LoadedYaml:
+    """Parse YAML text that came from `path` (load_yaml, or a decrypted vault) with the same checks.
+
+    The error's place (`where`) holds only keys and line numbers, never a value: callers holding secrets
+    may show `where` and drop the message.
+    """
     loader = _Loader(text)
     node: yaml.Node | None = None
     try:
