@@ -32,7 +32,7 @@ def say(text: str, *, err: bool = False, lines: bool = False) -> None:
 
 
 class _SafeFormatter(logging.Formatter):
-    """Log lines (ours, paramiko's, Nornir's) carry host data too: one line, controls shown."""
+    """Log lines (ours, paramiko's, Nornir's) carry host data too: controls and bidi characters shown."""
 
     def format(self, record: logging.LogRecord) -> str:
         return terminal_safe(super().format(record), multiline=True)
