@@ -98,9 +98,10 @@ def test_run_directory_is_never_reused(tmp_path: Path, monkeypatch: pytest.Monke
     code = cli.main(["audit", "--inventory", str(ROOT / "inventory"), "-H", "ntp01", "--no-progress",
                      "--ledger", str(tmp_path / "ledger.jsonl")])
     assert code == 1
-    err = capsys.readouterr().err
-    assert "20261129-120000-fixed" in err
-    assert len(err.strip().splitlines()) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0] == "ntp01: offline test (DeviceUnreachable)"  # the host's own reason, then the refusal
+    assert lines[1:] == ["エラー (error): reports/20261129-120000-fixed: run directory exists already "
+                         "(another run with the same id?)"]
     assert (tmp_path / "reports" / "20261129-120000-fixed" / "report.json").read_text(encoding="utf-8") == "{}"
 
 
