@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import threading
 from typing import Any
 
@@ -56,6 +57,17 @@ class _ValidatorCache:
 
 
 _VALIDATORS = _ValidatorCache()
+
+
+def _finite(value: Any) -> bool:
+    """No NaN or infinity anywhere in a fact value."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def _violation(error: ValidationError) -> Violation:
@@ -125,6 +137,8 @@ def evaluate_requirement(
         value = resolve_pointer(facts, pointer)
         if value is MISSING:
             problems.append(f"{pointer}: not provided by platform {host.platform}")
+        elif not _finite(value):  # NaN compares false with every limit: it would pass any maximum
+            problems.append(f"{pointer}: not a finite number")
         else:
             actual[pointer] = value
     if problems:
