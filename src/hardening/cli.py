@@ -6,19 +6,74 @@ import argparse
 import datetime as dt
 import json
 import logging
+import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hardening import __version__
 from hardening.core.errors import HardeningError, InputError
 from hardening.core.schemas import project_root
 from hardening.core.scope import Selection
 from hardening.core.secrets import REDACTOR, RedactingFilter, SecretStore
+from hardening.core.text import json_terminal_safe, terminal_safe
 from hardening.report.build import canonical_digest
 
 log = logging.getLogger("hardening")
+
+
+def say(text: str, *, err: bool = False, lines: bool = False) -> None:
+    """Print text that may carry host or file data: controls and bidi characters are shown, not obeyed,
+    and a newline inside it is shown as ``\\n`` unless `lines` (text that is several lines on purpose).
+    The rendered summaries, which add their own colors, neutralise their data themselves."""
+    print(terminal_safe(text, multiline=lines), file=sys.stderr if err else sys.stdout)
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines (ours, paramiko's, Nornir's) carry host data too: controls and bidi characters shown."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record), multiline=True)
+
+
+def log_handler() -> logging.Handler:
+    """The stderr handler of every log line: secrets masked, controls shown."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(_SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    return handler
+
+
+class _UsageError(Exception):
+    """A command-line mistake: reported as one input-error line with exit 1 (argparse would exit 2,
+    which means drift here)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+def _bounded(unit: str, maximum: float, integer: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number above 0 and at most `maximum` (NaN would remove a deadline,
+    0 or a negative one would end it at once)."""
+    def parse(text: str) -> float:
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of {unit}") from None
+        if not math.isfinite(value) or value <= 0 or value > maximum:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a number of {unit} above 0 and at most {maximum:g}")
+        return value
+
+    return parse
+
+
+_SECONDS = _bounded("seconds", 86400.0)  # a per-host budget of more than a day is a typo
+_WORKERS = _bounded("hosts in parallel", 1000, integer=True)
+_HOURS = _bounded("hours", 24 * 366.0)
 
 
 def _default(path: str) -> Path:
@@ -46,8 +101,9 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_connection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=float, default=30.0, help="per-host time budget in seconds (default 30)")
-    parser.add_argument("--workers", type=int, default=20, help="hosts handled in parallel (default 20)")
+    parser.add_argument("--timeout", type=_SECONDS, default=30.0,
+                        help="per-host time budget in seconds (default 30, at most 86400)")
+    parser.add_argument("--workers", type=_WORKERS, default=20, help="hosts handled in parallel (default 20, 1-1000)")
     parser.add_argument("--known-hosts", default=os.environ.get("HARDENING_KNOWN_HOSTS"),
                         help="SSH known_hosts file (default: HARDENING_KNOWN_HOSTS or the system's)")
     parser.add_argument("--host-key-policy", choices=["strict", "accept-new"],
@@ -67,7 +123,7 @@ def _ledger(args: argparse.Namespace) -> Any:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hardening", description="坂戸市情報セキュリティポリシー準拠の点検・是正ツール")
     parser.add_argument("--version", action="version", version=f"hardening {__version__}")
     parser.add_argument("--debug", action="store_true", help="log details (secrets are still masked)")
@@ -118,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("--approval", dest="approvals", action="append", type=Path, default=[],
                        help="approval record(s) (default: <plan>.approval*.json beside the plan)")
     apply.add_argument("--approvers", type=Path, default=None)
-    apply.add_argument("--max-age-hours", type=float, default=24.0, help="refuse older plans (default 24)")
+    apply.add_argument("--max-age-hours", type=_HOURS, default=24.0, help="refuse older plans (default 24)")
     apply.add_argument("--out", "-o", type=Path, default=None,
                        help="apply result (default: <plan>.result.json beside the plan)")
 
@@ -152,16 +208,72 @@ def _inputs(args: argparse.Namespace) -> Any:
     return load_inputs(inventory, catalog, args.waivers)
 
 
-def _out_dir(args: argparse.Namespace) -> Path:
+def _stamp() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def _run_suffix(run_id: str) -> str:
+    """The part of a run or plan id that names its file: a uuid4's first 8 hex digits."""
+    return run_id[:8]
+
+
+def _out_dir(args: argparse.Namespace, run_id: str) -> Path:
+    """--out as given (reused on purpose, files replaced atomically), else a new reports/<stamp>-<run id>:
+    created here by one mkdir that fails if it exists, so two runs never share a directory."""
     if args.out is not None:
-        return Path(args.out)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("reports") / stamp
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    out = Path("reports") / f"{_stamp()}-{_run_suffix(run_id)}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir()
+    except FileExistsError:
+        raise HardeningError(f"{out}: run directory exists already (another run with the same id?)") from None
+    return out
+
+
+def _point_latest(out: Path) -> None:
+    """reports/latest -> out, replaced atomically (temporary symlink renamed over it); a real directory
+    named latest is left alone."""
+    latest = out.parent / "latest"
+    if latest.exists() and not latest.is_symlink():
+        return
+    temporary = out.parent / f".latest.{out.name}.tmp"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(out.name)
+    try:
+        temporary.replace(latest)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _check_known_hosts(args: argparse.Namespace) -> None:
+    """A known_hosts file that is not there is bad input: say so once, before any host is contacted."""
+    if not args.known_hosts:
+        return
+    path = Path(args.known_hosts)
+    if args.host_key_policy == "accept-new":
+        if not path.parent.is_dir():
+            raise InputError(str(path), "--known-hosts", f"directory {path.parent} not found (accept-new records "
+                             "new host keys in this file)")
+    elif not path.is_file():
+        raise InputError(str(path), "--known-hosts", "file not found (the strict host-key policy checks every "
+                         "host key against it)")
+
+
+def _host_errors(report: dict[str, Any]) -> None:
+    """One line on stderr per host that could not be audited (the report holds the same reason)."""
+    for host in report["hosts"]:
+        if host["error"] is not None:
+            say(f"{host['name']}: {host['error']} ({host['error_kind'] or 'error'})", err=True)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from hardening.audit import run_audit
 
+    _check_known_hosts(args)
     inputs = _inputs(args)
     from hardening.report import writers
     selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
@@ -176,10 +288,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         host_key_policy=args.host_key_policy,
     )
     if not report["hosts"]:
-        print("対象ホストがありません (no host matches the selection)", file=sys.stderr)
+        say("対象ホストがありません (no host matches the selection)", err=True)
         return 1
-    out = _out_dir(args)
-    out.mkdir(parents=True, exist_ok=True)
+    _host_errors(report)
+    out = _out_dir(args, report["run"]["id"])
     paths = {
         "JSON": out / "report.json",
         "HTML": out / "report.html",
@@ -192,10 +304,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     writers.write_csv(report, paths["CSV"], lang=args.lang)
     writers.write_junit(report, paths["JUnit"], lang=args.lang)
     if args.out is None:
-        latest = out.parent / "latest"
-        if latest.is_symlink() or not latest.exists():
-            latest.unlink(missing_ok=True)
-            latest.symlink_to(out.name)
+        _point_latest(out)
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     print(writers.terminal_summary(report, lang=args.lang, color=color,
                                    paths={k: str(v) for k, v in paths.items()}))
@@ -207,28 +316,27 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return code
 
 
-def _stamp() -> str:
-    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
 def cmd_plan(args: argparse.Namespace) -> int:
     from hardening.changes.plan import make_plan, plan_digest, write_plan
     from hardening.changes.show import render_terminal
 
+    _check_known_hosts(args)
     inputs = _inputs(args)
     selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
                           device_classes=args.device_classes, requirements=args.requirements)
-    plan, _report = make_plan(inputs, selection, SecretStore(), timeout=args.timeout, workers=args.workers,
+    plan, report = make_plan(inputs, selection, SecretStore(), timeout=args.timeout, workers=args.workers,
                              progress=False if args.no_progress else None, known_hosts=args.known_hosts,
                              host_key_policy=args.host_key_policy)
-    out = args.out or Path("plans") / f"{_stamp()}.json"
+    if report:
+        _host_errors(report)
+    out = args.out or Path("plans") / f"{_stamp()}-{_run_suffix(plan['plan_id'])}.json"
     write_plan(plan, out)
     digest = plan_digest(plan)
     _ledger(args).append(plan["planned_by"], "plan", {
         "plan_id": plan["plan_id"], "plan_digest": digest, "report_digest": plan["report_digest"],
         "summary": plan["summary"], "hosts": {h: e["fix"] for h, e in plan["hosts"].items() if e["fix"]}})
     print(render_terminal(plan, args.lang, color=sys.stdout.isatty()))
-    print(f"plan: {out}  ({digest})")
+    say(f"plan: {out}  ({digest})")
     code: int = plan["summary"]["exit_code"]
     return code
 
@@ -286,15 +394,16 @@ def cmd_approve(args: argparse.Namespace) -> int:
         "plan_id": plan["plan_id"], "plan_digest": digest, "planner": plan["planned_by"], "scope": scope,
         "partial": scope != {h: e["fix"] for h, e in plan["hosts"].items() if e["fix"] and e["changes"]},
         "record_digest": canonical_digest(record)})
-    print(f"承認しました (approved): {out}")
+    say(f"承認しました (approved): {out}")
     for host, ids in scope.items():
-        print(f"  {host}: {', '.join(ids)}")
+        say(f"  {host}: {', '.join(ids)}")
     return 0
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from hardening.changes.apply import apply_plan, default_approvals
 
+    _check_known_hosts(args)
     inputs = _inputs(args)
     approvals = args.approvals or default_approvals(args.plan)
     registry = args.approvers or inputs.inventory.directory / "approvers.yaml"
@@ -303,16 +412,16 @@ def cmd_apply(args: argparse.Namespace) -> int:
                          progress=False if args.no_progress else None, known_hosts=args.known_hosts,
                          host_key_policy=args.host_key_policy, max_age=dt.timedelta(hours=args.max_age_hours))
     out = args.out or args.plan.with_name(f"{args.plan.stem}.result.json")
-    out.write_text(json.dumps(outcome, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    out.write_text(json.dumps(outcome, ensure_ascii=False, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     labels = {"applied": "適用済み", "applied_with_drift": "適用後も不適合あり", "refused": "拒否",
               "rolled_back": "失敗・復元済み", "failed": "失敗", "pending": "未処理",
               "unverified": "適用後の点検で判定できず"}
     for host, record in outcome["hosts"].items():
-        print(f"{host}: {labels.get(record['status'], record['status'])} ({record['status']})"
-              + (f" — {record['message']}" if record["message"] else ""))
+        say(f"{host}: {labels.get(record['status'], record['status'])} ({record['status']})"
+            + (f" — {record['message']}" if record["message"] else ""))
         for requirement, verdict in record["verify"].items():
-            print(f"    {requirement}: {verdict}")
-    print(f"result: {out}")
+            say(f"    {requirement}: {verdict}")
+    say(f"result: {out}")
     code: int = outcome["exit_code"]
     return code
 
@@ -321,7 +430,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     ledger = _ledger(args)
     if args.ledger_command == "head":
         head = ledger.head()
-        print(f"{head[0]}:{head[1]}" if head else "(empty)")
+        say(f"{head[0]}:{head[1]}" if head else "(empty)")
         return 0
     expected = None
     if args.head:
@@ -331,10 +440,9 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     if result.ok:
         print(f"OK: {result.entries} entries, chain intact")
         return 0
-    print(f"改ざん・欠落を検出 (ledger broken): {len(result.problems)} problem(s)", file=sys.stderr)
+    say(f"改ざん・欠落を検出 (ledger broken): {len(result.problems)} problem(s)", err=True)
     for problem in result.problems:
-        print(f"  line {problem['line']} seq {problem['seq']}: {problem['kind']}: {problem['message']}",
-              file=sys.stderr)
+        say(f"  line {problem['line']} seq {problem['seq']}: {problem['kind']}: {problem['message']}", err=True)
     return 1
 
 
@@ -342,7 +450,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     from hardening.changes.approval import generate_keypair
 
     key, pub = generate_keypair(args.name, args.dir, passphrase=_passphrase())
-    print(f"private key: {key} (keep it to yourself)\npublic key: {pub} (add it to approvers.yaml)")
+    say(f"private key: {key} (keep it to yourself)")
+    say(f"public key: {pub} (add it to approvers.yaml)")
     return 0
 
 
@@ -358,42 +467,50 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
     catalog = load_catalog(args.catalog or _default("schemas/requirements"))
     if args.json:
-        print(json.dumps([{"id": r.id, "clause": r.clause, "title": r.title, "severity": r.severity,
-                           "device_classes": list(r.device_classes), "automation": r.automation}
-                          for r in catalog.values()], ensure_ascii=False, indent=2))
+        print(json_terminal_safe(json.dumps(
+            [{"id": r.id, "clause": r.clause, "title": r.title, "severity": r.severity,
+              "device_classes": list(r.device_classes), "automation": r.automation} for r in catalog.values()],
+            ensure_ascii=False, indent=2, allow_nan=False)))
         return 0
     for r in catalog.values():
-        print(f"{r.id:18} {r.clause:16} {r.severity:8} {r.title[args.lang]}")
+        say(f"{r.id:18} {r.clause:16} {r.severity:8} {r.title[args.lang]}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    handler = logging.StreamHandler()
-    handler.addFilter(RedactingFilter())
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[handler],
-                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as exc:
+        say(f"入力エラー (input error): {exc}", err=True)
+        return 1
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[log_handler()],
+                        force=True)
+    # paramiko logs every failed handshake as ERROR lines with a traceback; the host's error says it in one line.
+    logging.getLogger("paramiko").setLevel(logging.DEBUG if args.debug else logging.CRITICAL)
     commands = {"audit": cmd_audit, "validate": cmd_validate, "catalog": cmd_catalog, "plan": cmd_plan,
                 "show": cmd_show, "approve": cmd_approve, "apply": cmd_apply, "ledger": cmd_ledger,
                 "keygen": cmd_keygen}
     try:
         return commands[args.command](args)
     except InputError as exc:
-        print(f"入力エラー (input error): {REDACTOR.scrub(str(exc))}", file=sys.stderr)
+        say(f"入力エラー (input error): {REDACTOR.scrub(str(exc))}", err=True)
         return 1
     except HardeningError as exc:
-        print(f"エラー (error): {REDACTOR.scrub(str(exc))}", file=sys.stderr)
+        say(f"エラー (error): {REDACTOR.scrub(str(exc))}", err=True)
+        return 1
+    except OSError as exc:  # a file of ours could not be read or written: name it, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        say(f"エラー (error): {where}{exc.strerror or type(exc).__name__}", err=True)
         return 1
     except KeyboardInterrupt:
-        print("中断しました (interrupted)", file=sys.stderr)
+        say("中断しました (interrupted)", err=True)
         return 1
     except Exception as exc:  # never a raw traceback: it could carry a secret
-        print(f"内部エラー (internal error): {type(exc).__name__}: {REDACTOR.scrub(str(exc))[:500]}",
-              file=sys.stderr)
+        say(f"内部エラー (internal error): {type(exc).__name__}: {REDACTOR.scrub(str(exc))[:500]}", err=True)
         if args.debug:
             import traceback
 
-            print(REDACTOR.scrub(traceback.format_exc()), file=sys.stderr)
+            say(REDACTOR.scrub(traceback.format_exc()), err=True, lines=True)
         return 1
 
 

@@ -129,3 +129,13 @@ def test_waiver_does_not_turn_error_into_anything_else() -> None:
     result = CollectResult("h1", None, "timeout", "DeviceTimeout", 30.0)
     [finding] = evaluate_host(host(), result, [CATALOG["PW-LEN"]], SITE, [waiver], TODAY)
     assert finding.status is Status.ERROR
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_fact_is_error_never_pass(bad: float) -> None:
+    # NaN compares false with every limit: a huge clock offset read as NaN would pass `maximum`.
+    facts = {"time": {"ntp_servers": ["10.0.0.1"], "synchronized": True, "offset_ms_abs": bad}}
+    finding = evaluate_requirement(host(), collected(facts), CATALOG["TIME-SYNC"], SITE)
+    assert finding.status is Status.ERROR
+    assert "/time/offset_ms_abs" in finding.message["en"]
+    assert "finite" in finding.message["en"]

@@ -68,3 +68,23 @@ def test_log_records_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
         logger.info("sending %s to the device", "enable-secret-777")
     assert "enable-secret-777" not in caplog.text
     assert "***" in caplog.text
+
+
+@pytest.mark.parametrize(("plain", "where"), [
+    # A second entry of one name would silently replace the first (issue 6, item 8: one YAML loader for all).
+    (b"credentials:\n  lab:\n    username: u\n    password: first-secret-1\n  lab:\n    username: v\n"
+     b"    password: second-secret-2\n", "/credentials/lab (line 5)"),
+    # An unquoted password that YAML reads as a number NaN: refused, and the value is never echoed.
+    (b"credentials:\n  lab:\n    username: u\n    password: .NaN\n", "/credentials/lab/password (line 4)"),
+])
+def test_vault_content_is_read_by_the_strict_loader(tmp_path: Path, plain: bytes, where: str) -> None:
+    (tmp_path / "vault.yml").write_bytes(VaultLib([("default", VaultSecret(b"right"))]).encrypt(plain))
+    (tmp_path / "pass").write_bytes(b"right")
+    store = SecretStore(str(tmp_path / "vault.yml"), str(tmp_path / "pass"), environ={})
+    with pytest.raises(SecretError) as info:
+        store.credentials("lab")
+    message = str(info.value)
+    assert "vault.yml" in message
+    assert where in message
+    for value in ("first-secret", "second-secret", "NaN"):
+        assert value not in message

@@ -1,9 +1,16 @@
-"""Renders a plan for its reviewer: colored in the terminal, Markdown or HTML for a change ticket."""
+"""Renders a plan for its reviewer: colored in the terminal, Markdown or HTML for a change ticket.
+
+Everything in a plan came from hosts or from a file anyone may edit: every value goes through
+core.text (terminal: controls shown, never obeyed; Markdown: fences and code spans longer than any
+backtick run, text escaped; HTML: escaped, and the controls shown too since the page may be printed).
+"""
 
 from __future__ import annotations
 
 import html
 from typing import Any
+
+from hardening.core.text import md_code, md_fence, md_text, terminal_safe
 
 ZONES = {"ja": {"kikan": "基幹系", "lgwan": "LGWAN接続系", "internet": "インターネット接続系"},
          "en": {"kikan": "kikan (My Number)", "lgwan": "LGWAN", "internet": "internet"}}
@@ -31,6 +38,7 @@ def _summary(plan: dict[str, Any], lang: str) -> str:
 
 
 def _color_diff(diff: str, color: bool) -> str:
+    diff = terminal_safe(diff, multiline=True)
     if not color:
         return diff
     out = []
@@ -49,24 +57,26 @@ def _color_diff(diff: str, color: bool) -> str:
 
 
 def render_terminal(plan: dict[str, Any], lang: str = "ja", color: bool = False) -> str:
+    """The plan for a terminal; ANSI colors (ours only) when `color`."""
     t = LABELS[lang]
+    s = terminal_safe
 
     def bold(text: str) -> str:
         return _ANSI["bold"] + text + _ANSI["reset"] if color else text
 
-    lines = [bold(f"{t['title']}  {t['plan']} {plan['plan_id']}"),
-             f"{t['by']}: {plan['planned_by']}  {t['at']}: {plan['created_at']}", _summary(plan, lang), ""]
+    lines = [bold(f"{t['title']}  {t['plan']} {s(plan['plan_id'])}"),
+             f"{t['by']}: {s(plan['planned_by'])}  {t['at']}: {s(plan['created_at'])}", _summary(plan, lang), ""]
     for name, host in plan["hosts"].items():
-        lines.append(bold(f"== {name}  ({ZONES[lang][host['zone']]} / {host['system']})"))
+        lines.append(bold(f"== {s(name)}  ({ZONES[lang][host['zone']]} / {s(host['system'])})"))
         for f in host["failing"]:
             how = t["fix"] if f["fix"] == "automated" else t["manual"]
-            lines.append(f"  - {f['requirement']} {f['clause']} {f['title'][lang]}  [{how}]")
+            lines.append(f"  - {s(f['requirement'])} {s(f['clause'])} {s(f['title'][lang])}  [{how}]")
         if host["error"]:
-            lines.append(f"  {t['error']}: {host['error']}")
+            lines.append(f"  {t['error']}: {s(host['error'])}")
         if not host["changes"]:
             lines.append(f"  ({t['none']})")
         for change in host["changes"]:
-            lines.append(f"  --- {change['requirement']}: {change['task']}  [{change['target']}]")
+            lines.append(f"  --- {s(change['requirement'])}: {s(change['task'])}  [{s(change['target'])}]")
             lines.append(_color_diff(change["diff"], color).rstrip("\n"))
         lines.append("")
     lines.append(t["approve"])
@@ -74,33 +84,39 @@ def render_terminal(plan: dict[str, Any], lang: str = "ja", color: bool = False)
 
 
 def render_markdown(plan: dict[str, Any], lang: str = "ja") -> str:
+    """The plan as Markdown for a change ticket: host data escaped, each diff in a fence it cannot close."""
     t = LABELS[lang]
-    out = [f"# {t['title']}", "", f"- {t['plan']}: `{plan['plan_id']}`", f"- {t['by']}: {plan['planned_by']}",
-           f"- {t['at']}: {plan['created_at']}", f"- {_summary(plan, lang)}", ""]
+    m = md_text
+    out = [f"# {t['title']}", "", f"- {t['plan']}: {md_code(plan['plan_id'])}", f"- {t['by']}: {m(plan['planned_by'])}",
+           f"- {t['at']}: {m(plan['created_at'])}", f"- {_summary(plan, lang)}", ""]
     for name, host in plan["hosts"].items():
-        out += [f"## {name}", "", f"- {t['zone']}: {ZONES[lang][host['zone']]}", f"- {t['system']}: {host['system']}",
-                f"- {t['managers']}: {', '.join(host.get('security_managers', []))}", ""]
+        out += [f"## {m(name)}", "", f"- {t['zone']}: {ZONES[lang][host['zone']]}",
+                f"- {t['system']}: {m(host['system'])}",
+                f"- {t['managers']}: {m(', '.join(host.get('security_managers', [])))}", ""]
         if host["failing"]:
             out += [f"| {t['failing']} | 条項 / clause | {t['fix']} |", "|---|---|---|"]
-            out += [f"| {f['requirement']} {f['title'][lang]} | {f['clause']} | "
+            out += [f"| {m(f['requirement'])} {m(f['title'][lang])} | {m(f['clause'])} | "
                     f"{'✓' if f['fix'] == 'automated' else t['manual']} |" for f in host["failing"]]
             out.append("")
         if host["error"]:
-            out += [f"**{t['error']}**: {host['error']}", ""]
+            out += [f"**{t['error']}**: {m(host['error'])}", ""]
         for change in host["changes"]:
-            out += [f"### {change['requirement']}: {change['task']}", "", f"`{change['target']}`", "", "```diff",
-                    change["diff"].rstrip("\n"), "```", ""]
+            out += [f"### {m(change['requirement'])}: {m(change['task'])}", "", md_code(change["target"]), "",
+                    md_fence(change["diff"], "diff"), ""]
     out += [f"> {t['approve']}", ""]
     return "\n".join(out)
 
 
 def render_html(plan: dict[str, Any], lang: str = "ja") -> str:
+    """The plan as one self-contained HTML page (no script; a CSP forbids every source)."""
     t = LABELS[lang]
-    e = html.escape
+
+    def e(text: str) -> str:
+        return html.escape(terminal_safe(text))
 
     def diff_html(diff: str) -> str:
         rows = []
-        for line in diff.splitlines():
+        for line in terminal_safe(diff, multiline=True).splitlines():
             cls = "add" if line.startswith("+") and not line.startswith("+++") else (
                 "del" if line.startswith("-") and not line.startswith("---") else "ctx")
             rows.append(f'<span class="{cls}">{e(line)}</span>')

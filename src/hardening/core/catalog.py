@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from referencing.exceptions import Unresolvable
 
 from hardening.core.errors import CatalogError
+from hardening.core.jsonio import NonFiniteNumber, loads_finite
 from hardening.core.models import ParameterSpec, Requirement
-from hardening.core.schemas import check, validator
+from hardening.core.schemas import check, offline_resolver, validator
 
 META_SCHEMA = "requirement.meta.schema.json"
 
@@ -44,12 +47,53 @@ def example_value(spec: ParameterSpec) -> Any:
     return spec.default
 
 
-def load_requirement(path: Path) -> Requirement:
-    """Load one requirement file; raise CatalogError naming the file and place."""
+def _check_refs(schema: Any, file: str) -> None:
+    """Every $ref / $dynamicRef must resolve inside the requirement itself, now: what `validate` accepts,
+    `audit` can evaluate, and evaluation never fetches anything (no other file, no network)."""
+    resolver = offline_resolver(schema)
+
+    def walk(node: Any, base: str, pointer: str) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("$id"), str):
+                base = urljoin(base, node["$id"])
+            for keyword in ("$ref", "$dynamicRef"):
+                ref = node.get(keyword)
+                if isinstance(ref, str):
+                    try:
+                        resolver.lookup(urljoin(base, ref))
+                    except Unresolvable:
+                        raise CatalogError(file, f"{pointer}/{keyword}", f"{ref!r} does not resolve inside this "
+                                           "requirement (references to other files or URLs are not followed)"
+                                           ) from None
+            for key, value in node.items():
+                walk(value, base, f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}")
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, base, f"{pointer}/{index}")
+
+    walk(schema, schema.get("$id", "") if isinstance(schema, dict) else "", "")
+
+
+def _read_document(path: Path) -> Any:
+    """The parsed JSON of a requirement file; CatalogError names the byte, line or pointer of a problem."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(str(path), f"byte {exc.start}", f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise CatalogError(str(path), "/", f"cannot read: {exc.strerror or type(exc).__name__}") from None
+    try:
+        return loads_finite(text)
     except json.JSONDecodeError as exc:
         raise CatalogError(str(path), f"line {exc.lineno}, column {exc.colno}", f"not JSON: {exc.msg}") from None
+    except NonFiniteNumber as exc:
+        raise CatalogError(str(path), exc.pointer, f"{exc.token} is not a JSON number (only finite numbers are)"
+                           ) from None
+
+
+def load_requirement(path: Path) -> Requirement:
+    """Load one requirement file; raise CatalogError naming the file and place."""
+    document = _read_document(path)
     check(document, validator(META_SCHEMA), str(path), CatalogError)
     meta = document["x-hardening"]
     if meta["id"] != path.stem:
@@ -69,11 +113,13 @@ def load_requirement(path: Path) -> Requirement:
     unknown = _param_refs(body) - set(params)
     if unknown:
         raise CatalogError(str(path), "/", f"uses undeclared parameter(s): {', '.join(sorted(unknown))}")
+    example = substitute(body, {n: example_value(p) for n, p in params.items()})
     try:
-        Draft202012Validator.check_schema(substitute(body, {n: example_value(p) for n, p in params.items()}))
+        Draft202012Validator.check_schema(example)
     except SchemaError as exc:
         where = "/" + "/".join(str(p) for p in exc.absolute_path)
         raise CatalogError(str(path), where, f"not a valid JSON Schema: {exc.message}") from None
+    _check_refs(example, str(path))
     return Requirement(
         id=meta["id"],
         clause=meta["clause"],

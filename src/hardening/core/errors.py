@@ -29,6 +29,15 @@ class WaiverError(InputError):
     """The waivers file is invalid."""
 
 
+class OutputError(HardeningError):
+    """A file this tool writes (report, facts, plan) could not be written: names the path and the reason."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot write {path}: {reason}")
+
+
 class SecretError(HardeningError):
     """A secret could not be resolved. The message names the reference, never the value."""
 

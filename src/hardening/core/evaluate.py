@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import threading
 from typing import Any
 
@@ -17,6 +18,7 @@ from jsonschema.exceptions import ValidationError
 from hardening.core import params as params_mod
 from hardening.core.catalog import substitute
 from hardening.core.models import CollectResult, Finding, Host, Requirement, Status, Violation
+from hardening.core.schemas import offline_validator
 from hardening.core.scope import applies
 from hardening.core.waivers import Waiver, match
 
@@ -49,12 +51,23 @@ class _ValidatorCache:
         with self._lock:
             found = self._cache.get(key)
             if found is None:
-                found = Draft202012Validator(substitute(requirement.schema, values))
+                found = offline_validator(substitute(requirement.schema, values))
                 self._cache[key] = found
             return found
 
 
 _VALIDATORS = _ValidatorCache()
+
+
+def _finite(value: Any) -> bool:
+    """No NaN or infinity anywhere in a fact value."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def _violation(error: ValidationError) -> Violation:
@@ -124,6 +137,8 @@ def evaluate_requirement(
         value = resolve_pointer(facts, pointer)
         if value is MISSING:
             problems.append(f"{pointer}: not provided by platform {host.platform}")
+        elif not _finite(value):  # NaN compares false with every limit: it would pass any maximum
+            problems.append(f"{pointer}: not a finite number")
         else:
             actual[pointer] = value
     if problems:

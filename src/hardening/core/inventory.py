@@ -15,6 +15,7 @@ from typing import Any
 
 from hardening.core.errors import InventoryError
 from hardening.core.models import Host, SystemInfo
+from hardening.core.platform import known_platforms
 from hardening.core.schemas import check, validator
 from hardening.core.yamlio import LoadedYaml, load_yaml
 
@@ -116,6 +117,13 @@ def load_inventory(directory: Path) -> Inventory:
         platform = first("platform")
         if not platform:
             raise InventoryError(str(hosts_y.path), hosts_y.where([name]), "platform is required")
+        if str(platform) not in known_platforms():
+            # Name the file that set it: the host entry, one of its groups, or the defaults.
+            sources = [(hosts_y, [name]), *((groups_y, [g]) for g in chain), (defaults_y, [])]
+            loaded, parts = next((y, p) for (y, p), layer in zip(sources, layers, strict=True) if "platform" in layer)
+            raise InventoryError(str(loaded.path), loaded.where([*parts, "platform"]),
+                                 f"host {name!r}: unknown platform {platform!r} "
+                                 f"(known: {', '.join(known_platforms())})")
         hosts[name] = Host(
             name=name,
             hostname=str(hostname),

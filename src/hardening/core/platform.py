@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import importlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,12 @@ class Target:
     host_key_policy: str = "strict"
     # Where apply keeps this host's pre-change backup (mode 0600) so it survives a crash of this process.
     backup_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        # NaN would remove the deadline (every comparison with it is false); 0 or less would end it at once.
+        if not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ValueError(f"{self.host.name}: time budget {self.timeout!r} is not a finite number of seconds "
+                             "above 0")
 
 
 @dataclass(frozen=True)

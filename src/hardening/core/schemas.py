@@ -10,6 +10,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry
+from referencing._core import Resolver
+from referencing.jsonschema import DRAFT202012
 
 from hardening.core.errors import InputError
 from hardening.core.yamlio import LoadedYaml
@@ -47,6 +50,24 @@ def validator(name: str, definition: str | None = None) -> Draft202012Validator:
         schema = {**schema, "$ref": f"#/$defs/{definition}"}
         schema.pop("title", None)
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+# No retrieval: a $ref to another file or a URL is unresolvable instead of fetched (jsonschema's default
+# registry would download http(s) references).
+_OFFLINE: Registry[Any] = Registry()
+
+
+def offline_validator(schema: Any) -> Draft202012Validator:
+    """A validator for a requirement schema that resolves references inside the schema only."""
+    return Draft202012Validator(schema, registry=_OFFLINE)
+
+
+def offline_resolver(schema: Any) -> Resolver[Any]:
+    """A resolver over `schema` alone (what offline_validator sees, without the meta-schemas)."""
+    resource = DRAFT202012.create_resource(schema)
+    uri = schema.get("$id", "") if isinstance(schema, dict) else ""
+    resolver: Resolver[Any] = _OFFLINE.with_resource(uri, resource).crawl().resolver(base_uri=uri)
+    return resolver
 
 
 def _describe(error: ValidationError) -> str:

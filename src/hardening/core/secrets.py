@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from hardening.core.errors import SecretError
+from hardening.core.errors import InputError, SecretError
+from hardening.core.yamlio import parse_yaml
 
 MASK = "***"
 _FIELDS = ("username", "password", "private_key", "private_key_file", "become_password")
@@ -150,9 +149,12 @@ class SecretStore:
             except Exception as exc:  # any vault failure: name the file, not the content
                 raise SecretError(f"cannot decrypt vault {path}: {type(exc).__name__}") from None
             try:
-                data = yaml.safe_load(plain) or {}
-            except yaml.YAMLError:
-                raise SecretError(f"vault {path}: decrypted content is not YAML") from None
+                data = parse_yaml(plain.decode("utf-8"), path).data or {}
+            except UnicodeDecodeError:
+                raise SecretError(f"vault {path}: decrypted content is not UTF-8 text") from None
+            except InputError as exc:  # its place names keys and lines only; its message may quote a value
+                raise SecretError(f"vault {path}: decrypted content refused at {exc.where} (YAML syntax, a key "
+                                  "given twice, a non-finite number or an alias bomb)") from None
             if not isinstance(data, dict) or not isinstance(data.get("credentials", {}), dict):
                 raise SecretError(f"vault {path}: expected a mapping with a 'credentials' mapping")
             for entry in data.get("credentials", {}).values():

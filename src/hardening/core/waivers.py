@@ -23,8 +23,22 @@ class Waiver:
     expires: dt.date
 
 
-def load_waivers(path: Path, known_requirements: set[str], known_hosts: set[str]) -> list[Waiver]:
-    """Load and validate the waivers file (absent file = no waivers)."""
+def _date(value: str, path: Path, where: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise WaiverError(str(path), where, "not a date (YYYY-MM-DD)") from None
+
+
+def load_waivers(path: Path, known_requirements: set[str], known_hosts: set[str],
+                 today: dt.date | None = None) -> list[Waiver]:
+    """Load and validate the waivers file (absent file = no waivers).
+
+    An approval date, when given, must be on or before the expiry and not after `today` (default: the
+    local date): a waiver approved after it ran out, or approved in the future, is a forged or mistyped
+    record, not an exception anyone granted.
+    """
+    today = today or dt.date.today()
     if not path.exists():
         return []
     loaded = load_yaml(path, WaiverError)
@@ -43,11 +57,14 @@ def load_waivers(path: Path, known_requirements: set[str], known_hosts: set[str]
             if not any(fnmatch.fnmatchcase(h, pattern) for h in known_hosts):
                 where = loaded.where(["waivers", index, "hosts", h_index])
                 raise WaiverError(str(path), where, f"{pattern!r} matches no inventory host")
-        try:
-            expires = dt.date.fromisoformat(entry["expires"])
-        except ValueError:
-            where = loaded.where(["waivers", index, "expires"])
-            raise WaiverError(str(path), where, "not a date (YYYY-MM-DD)") from None
+        expires = _date(entry["expires"], path, loaded.where(["waivers", index, "expires"]))
+        if "approved" in entry:
+            where = loaded.where(["waivers", index, "approved"])
+            approved = _date(entry["approved"], path, where)
+            if approved > expires:
+                raise WaiverError(str(path), where, f"approved {approved} after it expires ({expires})")
+            if approved > today:
+                raise WaiverError(str(path), where, f"approved {approved}, which is in the future (today is {today})")
         waivers.append(Waiver(entry["id"], tuple(entry["hosts"]), tuple(entry["requirements"]),
                               entry["reason"], entry["approver"], expires))
     return waivers

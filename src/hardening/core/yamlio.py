@@ -1,19 +1,123 @@
-"""YAML loading for user-written files: plain data (dates stay strings) and line numbers for errors."""
+"""YAML loading for every user-written file: plain data, strict, with line numbers for errors.
+
+One loader for all YAML inputs (hosts, groups, defaults, site, systems, waivers, approvers). Beyond
+PyYAML's SafeLoader it refuses what would silently change the meaning of a file or stall the run:
+
+- a mapping key given twice (YAML keeps the last one without a word; an inventory must not hide a host
+  or a setting below another of the same name);
+- ``.nan`` / ``.inf`` numbers (a NaN limit makes every comparison false, so a drift would pass, and it
+  cannot be written as JSON);
+- aliases that expand to more than ALIAS_GROWTH_LIMIT nodes beyond what is written, or refer to
+  themselves (the "billion laughs" alias bomb).
+
+Dates stay the strings the user wrote (no implicit timestamps).
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+from yaml.events import AliasEvent
 
 from hardening.core.errors import InputError
 
+# Nodes that aliases may add to a document beyond the ones written in it. Anchors for shared settings
+# stay far below this; an alias bomb exceeds it after a few levels.
+ALIAS_GROWTH_LIMIT = 10_000
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without implicit timestamps: `2027-03-31` stays the string the user wrote."""
+    """SafeLoader without implicit timestamps, with duplicate-key, non-finite-number and alias checks."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._expanded_sizes: dict[int, int] = {}
+        self._alias_growth = 0
+        self._composing: list[str | None] = []  # anchors of the collections being composed (innermost last)
+
+    # -- aliases: bounded expansion ------------------------------------------------------------------------------
+
+    def _expanded_size(self, node: yaml.Node, mark: yaml.Mark) -> int:
+        """How many nodes `node` stands for once every alias in it is expanded (memoised per node; the
+        node is complete: an alias to a collection still being composed is refused before)."""
+        key = id(node)
+        if key in self._expanded_sizes:
+            return self._expanded_sizes[key]
+        size = 1
+        if isinstance(node, yaml.SequenceNode):
+            size += sum(self._expanded_size(item, mark) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size += sum(self._expanded_size(k, mark) + self._expanded_size(v, mark) for k, v in node.value)
+        if size > ALIAS_GROWTH_LIMIT + 1:
+            raise ComposerError(None, None, f"alias expands to more than {ALIAS_GROWTH_LIMIT} nodes (alias bomb?)",
+                                mark)
+        self._expanded_sizes[key] = size
+        return size
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            anchor = event.anchor
+            if anchor in self._composing:
+                raise ComposerError(None, None, f"recursive alias *{anchor} (a node that contains itself)",
+                                    event.start_mark)
+            if anchor in self.anchors:
+                target = self.anchors[anchor]
+                self._alias_growth += self._expanded_size(target, event.start_mark) - 1
+                if self._alias_growth > ALIAS_GROWTH_LIMIT:
+                    raise ComposerError(None, None, f"aliases expand the document by more than "
+                                        f"{ALIAS_GROWTH_LIMIT} nodes (alias bomb?)", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
+        self._composing.append(anchor)
+        try:
+            return super().compose_sequence_node(anchor)
+        finally:
+            self._composing.pop()
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        self._composing.append(anchor)
+        try:
+            return super().compose_mapping_node(anchor)
+        finally:
+            self._composing.pop()
+
+    # -- mappings: no key twice --------------------------------------------------------------------------------------
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue  # `<<: *base` merges on purpose; keys written here override it (YAML merge spec)
+            key = self.construct_object(key_node, deep=True)
+            try:
+                seen = first_line.get(key)
+            except TypeError:
+                continue  # unhashable key: SafeConstructor reports it below
+            if seen is not None:
+                raise ConstructorError(None, None, f"key {key!r} given a second time (first at line {seen}; "
+                                       "YAML would silently keep only the last)", key_node.start_mark)
+            first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+    # -- numbers: finite only ----------------------------------------------------------------------------------------
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        value: float = super().construct_yaml_float(node)
+        if not math.isfinite(value):
+            raise ConstructorError(None, None, f"{node.value!r} is not a finite number", node.start_mark)
+        return value
 
 
+_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
 _Loader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -54,20 +158,70 @@ class LoadedYaml:
         return f"{pointer} (line {line})" if line else pointer
 
 
+def _pointer_at(node: yaml.Node | None, mark: yaml.Mark) -> str | None:
+    """JSON pointer of the mapping entry (key or value) or sequence item that starts at `mark`."""
+    def starts_here(candidate: yaml.Node) -> bool:
+        return (candidate.start_mark.line, candidate.start_mark.column) == (mark.line, mark.column)
+
+    def walk(current: yaml.Node, path: list[str], seen: frozenset[int]) -> list[str] | None:
+        if id(current) in seen:  # an alias met again: its nodes were searched already
+            return None
+        seen = seen | {id(current)}
+        children: list[tuple[str, tuple[yaml.Node, ...]]] = []
+        if isinstance(current, yaml.MappingNode):
+            children = [(str(k.value), (k, v)) for k, v in current.value]
+        elif isinstance(current, yaml.SequenceNode):
+            children = [(str(i), (item,)) for i, item in enumerate(current.value)]
+        for name, nodes in children:
+            if any(starts_here(n) for n in nodes):
+                return [*path, name]
+            found = walk(nodes[-1], [*path, name], seen)
+            if found is not None:
+                return found
+        return None
+
+    found = walk(node, [], frozenset()) if node is not None else None
+    return "/" + "/".join(found) if found else None
+
+
 def load_yaml(path: Path, error: type[InputError] = InputError) -> LoadedYaml:
-    """Parse a YAML file; raise `error` naming the file and line on syntax errors or absence."""
+    """Parse a YAML file; raise `error` naming the file and the place (JSON pointer and/or line) on
+    absence, non-UTF-8 bytes, syntax errors, duplicate keys, non-finite numbers and alias bombs."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise error(str(path), "/", "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise error(str(path), "/", f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise error(str(path), "/", f"cannot read: {exc.strerror or type(exc).__name__}") from None
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(str(path), f"byte {exc.start}", f"not UTF-8 text ({exc.reason})") from None
+    return parse_yaml(text, path, error)
+
+
+def parse_yaml(text: str, path: Path, error: type[InputError] = InputError) -> LoadedYaml:
+    """Parse YAML text that came from `path` (load_yaml, or a decrypted vault) with the same checks.
+
+    The error's place (`where`) holds only keys and line numbers, never a value: callers holding secrets
+    may show `where` and drop the message.
+    """
+    loader = _Loader(text)
+    node: yaml.Node | None = None
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "/"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise error(str(path), where, f"YAML syntax error: {problem}") from None
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "/"
+        pointer = _pointer_at(node, mark) if mark is not None and isinstance(exc, ConstructorError) else None
+        if pointer and mark is not None:
+            where = f"{pointer} (line {mark.line + 1})"
+        kind = "YAML syntax error" if not isinstance(exc, ConstructorError | ComposerError) else "refused"
+        raise error(str(path), where, f"{kind}: {problem}") from None
+    except RecursionError:
+        raise error(str(path), "/", "refused: nested too deeply") from None
+    finally:
+        loader.dispose()
     return LoadedYaml(path, data, node)

@@ -21,7 +21,7 @@ POLICY = {"title": "坂戸市情報セキュリティポリシー", "edition": "
 
 def canonical_json(document: Any) -> str:
     """The canonical JSON text digests are computed over (sorted keys, no spaces, UTF-8 kept)."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def canonical_digest(document: Any) -> str:

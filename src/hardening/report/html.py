@@ -26,13 +26,15 @@ _PRETTY_OVER = 60  # characters: longer JSON values are shown indented
 
 def _json(value: Any) -> str:
     """A value as JSON: compact, or one member per line when long (members themselves stay compact)."""
-    compact = json.dumps(value, ensure_ascii=False)
+    def dump(item: Any) -> str:
+        return json.dumps(item, ensure_ascii=False, allow_nan=False)
+
+    compact = dump(value)
     if len(compact) <= _PRETTY_OVER or not value or not isinstance(value, list | dict):
         return compact
     if isinstance(value, list):
-        return "[\n" + ",\n".join("  " + json.dumps(v, ensure_ascii=False) for v in value) + "\n]"
-    return "{\n" + ",\n".join(f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
-                               for k, v in value.items()) + "\n}"
+        return "[\n" + ",\n".join("  " + dump(v) for v in value) + "\n]"
+    return "{\n" + ",\n".join(f"  {dump(k)}: {dump(v)}" for k, v in value.items()) + "\n}"
 
 
 def _csp_hash(source: str) -> str:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hardening.core.text import terminal_safe
 from hardening.report.i18n import Translator
 from hardening.report.views import STATUSES, ReportView, is_expired_fail
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _COLORS = {
     "pass": "32",  # green
     "fail": "31",  # red
@@ -26,7 +25,7 @@ _COLORS = {
 def _safe(value: Any) -> Any:
     """Host data printed to a terminal: control characters (escape sequences) are shown, not obeyed."""
     if isinstance(value, str):
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+        return terminal_safe(value)
     if isinstance(value, list):
         return [_safe(v) for v in value]
     if isinstance(value, dict):

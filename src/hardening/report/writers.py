@@ -48,7 +48,7 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 def write_json(report: dict[str, Any], path: Path | str) -> None:
     """Validate the report (ReportError if invalid, nothing written) and write it as UTF-8 JSON, indent 2."""
     validate_report(report)
-    atomic_write(path, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    atomic_write(path, json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
 
 
 def write_facts(report: dict[str, Any], results: Mapping[str, CollectResult], directory: Path | str) -> list[Path]:
@@ -137,16 +137,20 @@ def _xml(text: str) -> str:
     return _XML_ILLEGAL.sub("\ufffd", text)
 
 
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
 def _finding_body(finding: dict[str, Any], requirement: dict[str, Any], t: Translator) -> str:
     lines = [
         f"{t('clause')}: {finding['clause']}",
         f"{t('quote')}: {requirement['quote_ja']}",
         f"{t('expected')}: {t.text(finding['expected'])}",
     ]
-    lines += [f"{t('actual')}: {p} = {json.dumps(v, ensure_ascii=False)}" for p, v in finding["actual"].items()]
+    lines += [f"{t('actual')}: {p} = {_dump(v)}" for p, v in finding["actual"].items()]
     lines += [
-        f"{t('violations')}: {v['pointer']} {v['keyword']}={json.dumps(v['expected'], ensure_ascii=False)}"
-        f" / {t('found')}: {json.dumps(v['actual'], ensure_ascii=False)}"
+        f"{t('violations')}: {v['pointer']} {v['keyword']}={_dump(v['expected'])}"
+        f" / {t('found')}: {_dump(v['actual'])}"
         for v in finding["violations"]
     ]
     lines += [f"{t('evidence')}: {e['source']}" for e in finding["evidence"]]

@@ -10,12 +10,13 @@ import fcntl
 import io
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
 
-from hardening.core.errors import AuthenticationFailed, DeviceTimeout, DeviceUnreachable
+from hardening.core.errors import AuthenticationFailed, CollectionError, DeviceTimeout, DeviceUnreachable
 from hardening.core.platform import Target
 from hardening.core.secrets import REDACTOR
 
@@ -50,6 +51,14 @@ class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
         self.path = Path(path)
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        try:
+            self._remember(hostname, key)
+        except OSError as exc:
+            raise _KnownHostsUnwritable(f"cannot record the host key in known_hosts file {self.path}: "
+                                        f"{exc.strerror or type(exc).__name__}") from None
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+    def _remember(self, hostname: str, key: paramiko.PKey) -> None:
         with _KNOWN_HOSTS_LOCK, self.path.open("a+", encoding="utf-8") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             handle.seek(0)
@@ -66,19 +75,39 @@ class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
             else:
                 handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
                 handle.flush()
-        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+class _KnownHostsUnwritable(paramiko.SSHException):
+    """accept-new could not append to the known_hosts file (raised inside paramiko's connect)."""
+
+
+def known_hosts_file(target: Target) -> str:
+    """The known_hosts file host keys are checked against, as a reader would name it."""
+    return target.known_hosts or "~/.ssh/known_hosts (no --known-hosts / HARDENING_KNOWN_HOSTS given)"
 
 
 def _client(target: Target) -> paramiko.SSHClient:
+    """An SSHClient that knows the host keys of the known_hosts file; AuthenticationFailed names the file
+    when it cannot be read."""
     client = paramiko.SSHClient()
-    if target.known_hosts:
-        if Path(target.known_hosts).exists():
-            # Loaded into the "system" set: paramiko never rewrites it (we append ourselves, locked).
-            client.load_system_host_keys(target.known_hosts)
-        elif target.host_key_policy != "accept-new":
-            raise AuthenticationFailed(target.host.name, f"known_hosts file {target.known_hosts} not found")
-    else:
-        client.load_system_host_keys()
+    name = target.host.name
+    try:
+        if target.known_hosts:
+            if Path(target.known_hosts).exists():
+                # Loaded into the "system" set: paramiko never rewrites it (we append ourselves, locked).
+                client.load_system_host_keys(target.known_hosts)
+            elif target.host_key_policy != "accept-new":
+                raise AuthenticationFailed(name, f"known_hosts file {target.known_hosts} not found")
+        else:
+            client.load_system_host_keys()
+    except OSError as exc:
+        if isinstance(exc, AuthenticationFailed):
+            raise
+        raise AuthenticationFailed(name, f"cannot read known_hosts file {known_hosts_file(target)}: "
+                                         f"{exc.strerror or type(exc).__name__}") from None
+    except paramiko.SSHException as exc:  # a line paramiko cannot parse
+        raise AuthenticationFailed(name, f"known_hosts file {known_hosts_file(target)} is unusable: "
+                                         f"{REDACTOR.scrub(str(exc))[:200]}") from None
     if target.host_key_policy == "accept-new" and target.known_hosts:
         client.set_missing_host_key_policy(_TrustOnFirstUse(target.known_hosts))
     else:
@@ -94,7 +123,6 @@ def run(target: Target, command: str, stdin: bytes = b"") -> CommandResult:
     """
     host = target.host
     deadline = time.monotonic() + target.timeout
-    creds = target.credentials
 
     def remaining() -> float:
         left = deadline - time.monotonic()
@@ -102,74 +130,113 @@ def run(target: Target, command: str, stdin: bytes = b"") -> CommandResult:
             raise DeviceTimeout(host.name, f"no result within {target.timeout:g} s")
         return left
 
+    client = _client(target)
     try:
-        client = _client(target)
-    except OSError as exc:
-        raise AuthenticationFailed(host.name, f"cannot read known_hosts: {exc.strerror}") from None
-    try:
-        pkey = _load_key(host.name, creds.private_key.reveal()) if creds.private_key else None
+        _connect(client, target, remaining, deadline)
         try:
-            client.connect(
-                host.hostname,
-                port=host.port,
-                username=creds.username,
-                password=creds.password.reveal() if creds.password else None,
-                pkey=pkey,
-                key_filename=creds.private_key_file,
-                timeout=min(remaining(), 10.0),
-                banner_timeout=remaining(),
-                auth_timeout=remaining(),
-                allow_agent=False,
-                look_for_keys=False,
-            )
-        except paramiko.BadHostKeyException:
-            raise AuthenticationFailed(host.name, "host key differs from the known_hosts entry") from None
-        except paramiko.AuthenticationException:
-            raise AuthenticationFailed(host.name, f"authentication as {creds.username!r} refused") from None
-        except paramiko.SSHException as exc:
-            if "not found in known_hosts" in str(exc):
-                raise AuthenticationFailed(host.name, "host key unknown (not in known_hosts)") from None
-            if time.monotonic() >= deadline:
-                raise DeviceTimeout(host.name, f"SSH handshake not done within {target.timeout:g} s") from None
-            raise DeviceUnreachable(host.name, f"SSH error: {REDACTOR.scrub(str(exc))}") from None
-        except TimeoutError:
-            raise DeviceUnreachable(host.name, f"no answer on {host.hostname}:{host.port}") from None
-        except OSError as exc:
-            raise DeviceUnreachable(host.name, f"cannot connect to {host.hostname}:{host.port}: "
-                                               f"{exc.strerror or type(exc).__name__}") from None
-        transport = client.get_transport()
-        if transport is None:
-            raise DeviceUnreachable(host.name, "SSH transport closed")
-        channel = transport.open_session(timeout=remaining())
-        channel.settimeout(0.2)
-        channel.exec_command(command)
-        if stdin:
-            channel.sendall(stdin)
-        channel.shutdown_write()
-        out = bytearray()
-        err = bytearray()
-        while True:
-            remaining()
-            got = False
-            if channel.recv_ready():
-                out += channel.recv(65536)
-                got = True
-            if channel.recv_stderr_ready():
-                err += channel.recv_stderr(65536)
-                got = True
-            if len(out) > MAX_OUTPUT:
-                raise DeviceTimeout(host.name, "probe output exceeds the size limit")
-            drained = not channel.recv_ready() and not channel.recv_stderr_ready()
-            if drained and (channel.exit_status_ready() or channel.closed):
-                break
-            if not got:
-                try:
-                    chunk = channel.recv(65536)
-                    out += chunk
-                except TimeoutError:
-                    pass
-        # A session cut without an exit status (connection lost) reports -1: never a success.
-        status = channel.recv_exit_status() if channel.exit_status_ready() else -1
-        return CommandResult(status, bytes(out), bytes(err))
+            return _exec(client, target, command, stdin, remaining)
+        except (EOFError, OSError, paramiko.SSHException) as exc:
+            if isinstance(exc, CollectionError):
+                raise
+            raise DeviceUnreachable(host.name, f"SSH session lost while the command ran: {_why(exc)}") from None
     finally:
         client.close()
+
+
+def _why(exc: BaseException) -> str:
+    """One line for a transport failure, whatever paramiko raised (EOFError carries no text at all)."""
+    if isinstance(exc, EOFError):
+        return "the host closed the connection"
+    if isinstance(exc, ConnectionResetError):
+        return "the host reset the connection"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = " ".join(REDACTOR.scrub(str(exc)).split())[:200]
+    return text or type(exc).__name__
+
+
+def _connect(client: paramiko.SSHClient, target: Target, remaining: Callable[[], float], deadline: float) -> None:
+    """TCP, SSH handshake, host key and authentication; raises one CollectionError with a one-line reason."""
+    host = target.host
+    creds = target.credentials
+    pkey = _load_key(host.name, creds.private_key.reveal()) if creds.private_key else None
+    try:
+        client.connect(
+            host.hostname,
+            port=host.port,
+            username=creds.username,
+            password=creds.password.reveal() if creds.password else None,
+            pkey=pkey,
+            key_filename=creds.private_key_file,
+            timeout=min(remaining(), 10.0),
+            banner_timeout=remaining(),
+            auth_timeout=remaining(),
+            allow_agent=False,
+            look_for_keys=False,
+        )
+    except CollectionError:
+        raise
+    except paramiko.BadHostKeyException:
+        raise AuthenticationFailed(host.name, f"host key differs from the entry in known_hosts file "
+                                              f"{known_hosts_file(target)}") from None
+    except paramiko.AuthenticationException:
+        raise AuthenticationFailed(host.name, f"authentication as {creds.username!r} refused") from None
+    except _KnownHostsUnwritable as exc:
+        raise AuthenticationFailed(host.name, str(exc)) from None
+    except paramiko.SSHException as exc:
+        if "not found in known_hosts" in str(exc):
+            raise AuthenticationFailed(host.name, f"host key unknown: not in known_hosts file "
+                                                  f"{known_hosts_file(target)}") from None
+        if time.monotonic() >= deadline:
+            raise DeviceTimeout(host.name, f"SSH handshake not done within {target.timeout:g} s") from None
+        if "protocol banner" in str(exc):
+            raise DeviceUnreachable(host.name, f"no SSH banner from {host.hostname}:{host.port}: the host closed "
+                                               "the connection or is not an SSH server") from None
+        raise DeviceUnreachable(host.name, f"SSH error: {_why(exc)}") from None
+    except EOFError:
+        raise DeviceUnreachable(host.name, f"{host.hostname}:{host.port} closed the connection during the SSH "
+                                           "handshake") from None
+    except TimeoutError:
+        raise DeviceUnreachable(host.name, f"no answer on {host.hostname}:{host.port}") from None
+    except OSError as exc:
+        raise DeviceUnreachable(host.name, f"cannot connect to {host.hostname}:{host.port}: {_why(exc)}") from None
+
+
+def _exec(client: paramiko.SSHClient, target: Target, command: str, stdin: bytes,
+          remaining: Callable[[], float]) -> CommandResult:
+    """Run the command on the connected client and read its output until it exits or the deadline passes."""
+    host = target.host
+    transport = client.get_transport()
+    if transport is None:
+        raise DeviceUnreachable(host.name, "SSH transport closed")
+    channel = transport.open_session(timeout=remaining())
+    channel.settimeout(0.2)
+    channel.exec_command(command)
+    if stdin:
+        channel.sendall(stdin)
+    channel.shutdown_write()
+    out = bytearray()
+    err = bytearray()
+    while True:
+        remaining()
+        got = False
+        if channel.recv_ready():
+            out += channel.recv(65536)
+            got = True
+        if channel.recv_stderr_ready():
+            err += channel.recv_stderr(65536)
+            got = True
+        if len(out) > MAX_OUTPUT:
+            raise DeviceTimeout(host.name, "probe output exceeds the size limit")
+        drained = not channel.recv_ready() and not channel.recv_stderr_ready()
+        if drained and (channel.exit_status_ready() or channel.closed):
+            break
+        if not got:
+            try:
+                chunk = channel.recv(65536)
+                out += chunk
+            except TimeoutError:
+                pass
+    # A session cut without an exit status (connection lost) reports -1: never a success.
+    status = channel.recv_exit_status() if channel.exit_status_ready() else -1
+    return CommandResult(status, bytes(out), bytes(err))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from hardening.core.errors import AuthenticationFailed, ChangeError, DeviceUnreachable, HardeningError, ProbeError
+from hardening.core.jsonio import NonFiniteNumber, loads_finite
 from hardening.core.platform import ApplyResult, Change, Target
 from hardening.core.schemas import validator
 from hardening.core.secrets import REDACTOR
@@ -48,9 +49,11 @@ class LinuxPlatform:
                 raise AuthenticationFailed(host.name, f"privilege escalation refused: {stderr}")
             raise ProbeError(host.name, f"probe exited with status {result.exit_status}: {stderr or 'no message'}")
         try:
-            document = json.loads(result.stdout)
+            document = loads_finite(result.stdout)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ProbeError(host.name, f"probe output is not JSON ({type(exc).__name__})") from None
+        except NonFiniteNumber as exc:  # NaN compares false with every limit: it would pass
+            raise ProbeError(host.name, f"probe output holds {exc.token} at {exc.pointer}, not a number") from None
         if not isinstance(document, dict):
             raise ProbeError(host.name, "probe output is not a JSON object")
         document["host"] = host.name
