@@ -46,7 +46,7 @@ def snapshot(name: str, lab: dict[str, Any]) -> str:
 
 def reset(names: list[str], lab: dict[str, Any]) -> None:
     assert labctl("reset", *names).returncode == 0
-    wait_synced(names, lab["spec"])
+    wait_synced(names)
 
 
 def approve(plan: Path, approver: str, *extra: str) -> subprocess.CompletedProcess[str]:
