@@ -79,7 +79,7 @@ def check_host(lab: dict[str, Any], spec: HostSpec, pid: int) -> list[str]:
     procs = set(in_host(pid, "ps -eo comm=").stdout.split())
     all_services = set(lab["profiles"][spec.profile]["services"])
     for name in sorted(all_services | set(spec.services)):
-        comm = Path(lab["services"][name]["cmd"].split()[0]).name
+        comm = lab["services"][name].get("comm") or Path(lab["services"][name]["cmd"].split()[0]).name
         if (name in spec.services) != (comm in procs):
             errs.append(f"service {name}: {'not running' if name in spec.services else 'running but stopped by drift'}")
     # 4. files: baseline byte-identical unless a drift touches the path; drift files/removals

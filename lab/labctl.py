@@ -354,6 +354,7 @@ class HostSpec:
     services: list[str]               # ordered names from lab.yaml services
     boot: list[str]                   # shell lines run at every start, before services
     pc_sys: dict[str, Any] | None     # simulated firmware/dm tree for linux_pc, else None
+    cgroup: bool = False              # a service needs /sys/fs/cgroup (read-only cgroup2): lab.yaml `cgroup: true`
 
     @property
     def state(self) -> Path:
@@ -480,7 +481,8 @@ def make_spec(lab: dict[str, Any], r: dict[str, Any], ip: str, profile: str, dri
             raise LabError(f"lab.yaml: unknown service {s!r} (host {r['name']})")
     return HostSpec(name=r["name"], ip=ip, device_class=r["device_class"], zone=r["zone"],
                     roles=list(r["roles"]), profile=profile, inventory=r["inventory"], drifts=drifts,
-                    services=services, boot=boot, pc_sys=pc_sys)
+                    services=services, boot=boot, pc_sys=pc_sys,
+                    cgroup=any(lab["services"][s].get("cgroup") for s in services))
 
 
 def _deep_update(dst: dict[str, Any], src: dict[str, Any]) -> None:
@@ -914,6 +916,9 @@ def start_script(spec: HostSpec) -> str:
         lines += pc_sys_lines(spec, majmin)
     else:
         lines.append('mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"')
+    if spec.cgroup:
+        # read-only: a daemon may read its cgroup (systemd-journald refuses to start without it), never change it
+        lines.append('mount -t cgroup2 -o ro,nosuid,nodev,noexec cgroup2 "$R/sys/fs/cgroup"')
     lines += [
         f"hostname {q(spec.name)}",
         'cd "$R"',

@@ -50,7 +50,7 @@ def test_timesyncd_can_never_touch_the_machine_clock(lab: dict[str, Any]) -> Non
     kernel refused its clock_adjtime() (EPERM in its own log)."""
     for host in _hosts_starting(lab["spec"], "timesyncd"):
         status = labctl("exec", host, "--", "sh", "-c",
-                        "grep -E '^Cap(Prm|Eff|Bnd|Amb):' /proc/$(pgrep -x systemd-timesyn)/status")
+                        "grep -E '^Cap(Prm|Eff|Bnd|Amb):' /proc/$(pgrep -f -x /lib/systemd/systemd-timesyncd)/status")
         caps = dict(line.split(":\t") for line in status.stdout.splitlines())
         assert set(caps) == {"CapPrm", "CapEff", "CapBnd", "CapAmb"}, (host, status.stdout, status.stderr)
         assert all(not int(value, 16) >> CAP_SYS_TIME & 1 for value in caps.values()), (host, caps)
