@@ -1916,11 +1916,14 @@ def collect_timesyncd(ctx: Ctx, status_ptrs: list[str]) -> None:
     Servers and the last sample come from the daemon over D-Bus (``timedatectl
     show-timesync --all`` / ``timesync-status``) when it answers; otherwise from
     timesyncd.conf + drop-ins, and the sync state from the files the daemon
-    writes: /run/systemd/timesync/synchronized is touched at every clock
-    adjustment (present = synchronised since boot, its mtime = the last one;
-    older than twice PollIntervalMaxSec = no longer synchronising).  Without
-    D-Bus the offset is measured by one SNTP request to the configured servers
-    (NTP=, never the fallback pool); what cannot be determined is an error.
+    writes: /run/systemd/timesync/synchronized is touched at every accepted
+    NTP sample (present = synchronised since boot, its mtime = the last one;
+    older than twice PollIntervalMaxSec = no longer synchronising).  systemd
+    252 touches it even when its clock_adjtime() fails (measured in the lab),
+    so the file is not evidence of the clock's accuracy: the offset is.
+    Without D-Bus the offset is measured by one SNTP request to the configured
+    servers (NTP=, never the fallback pool); what cannot be determined is an
+    error for that fact.
     """
     show = ctx.run(["timedatectl", "show-timesync", "--all"])
     props = parse_key_values(show.out) if show is not None and show.ok else None
@@ -1938,12 +1941,12 @@ def collect_timesyncd(ctx: Ctx, status_ptrs: list[str]) -> None:
     if mtime is None:
         ctx.fact("/time/synchronized", False)
         ctx.add_evidence("/time/synchronized", "file:" + TIMESYNCD_SYNCED_FILE,
-                         "(missing: timesyncd has not adjusted the clock since boot)")
+                         "(missing: timesyncd has accepted no NTP sample since boot)")
     else:
         age = ctx.now - mtime
         ctx.fact("/time/synchronized", age <= 2 * poll_max)
         ctx.add_evidence("/time/synchronized", "file:" + TIMESYNCD_SYNCED_FILE,
-                         "last clock adjustment %s (%.0f s ago; PollIntervalMaxSec %.0f s from %s)"
+                         "last accepted NTP sample %s (%.0f s ago; PollIntervalMaxSec %.0f s from %s)"
                          % (utc_text(mtime, "%Y-%m-%dT%H:%M:%SZ"), age, poll_max, origin))
     clock = ctx.mtime(TIMESYNCD_CLOCK_FILE)
     if clock is not None:
