@@ -9,6 +9,7 @@ network/mount/pid/uts/ipc namespaces on an overlay of one cached debootstrap roo
     down      stop every lab host, remove netns/veths/bridge, unmount overlays (--purge: state too)
     status    table of the lab hosts
     exec      run a command inside a running host (nsenter, no ssh)
+    wait-sync wait until chrony is synchronised on the demo hosts (`up` does it too)
 
 What is deliberately wrong with each host lives in lab/lab.yaml (drifts); the compliant baseline
 is the file tree under lab/baseline/. Run as root, with the project's venv python (ansible-core is
@@ -27,6 +28,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -356,6 +358,7 @@ class HostSpec:
     services: list[str]               # ordered names from lab.yaml services
     boot: list[str]                   # shell lines run at every start, before services
     pc_sys: dict[str, Any] | None     # simulated firmware/dm tree for linux_pc, else None
+    cgroup: bool = False              # a service needs /sys/fs/cgroup (read-only cgroup2): lab.yaml `cgroup: true`
 
     @property
     def state(self) -> Path:
@@ -482,7 +485,8 @@ def make_spec(lab: dict[str, Any], r: dict[str, Any], ip: str, profile: str, dri
             raise LabError(f"lab.yaml: unknown service {s!r} (host {r['name']})")
     return HostSpec(name=r["name"], ip=ip, device_class=r["device_class"], zone=r["zone"],
                     roles=list(r["roles"]), profile=profile, inventory=r["inventory"], drifts=drifts,
-                    services=services, boot=boot, pc_sys=pc_sys)
+                    services=services, boot=boot, pc_sys=pc_sys,
+                    cgroup=any(lab["services"][s].get("cgroup") for s in services))
 
 
 def _deep_update(dst: dict[str, Any], src: dict[str, Any]) -> None:
@@ -916,6 +920,9 @@ def start_script(spec: HostSpec) -> str:
         lines += pc_sys_lines(spec, majmin)
     else:
         lines.append('mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"')
+    if spec.cgroup:
+        # read-only: a daemon may read its cgroup (systemd-journald refuses to start without it), never change it
+        lines.append('mount -t cgroup2 -o ro,nosuid,nodev,noexec cgroup2 "$R/sys/fs/cgroup"')
     lines += [
         f"hostname {q(spec.name)}",
         'cd "$R"',
@@ -980,6 +987,70 @@ def host_down(spec: HostSpec) -> None:
         run(["ip", "link", "del", spec.veth], check=False)
     if overlay_mounted(spec):
         _unmount_under(spec.state / "merged")
+
+
+# --------------------------------------------------------------------------------------------------
+# Time: the first audit must see the chrony clients synchronised
+# --------------------------------------------------------------------------------------------------
+SYNC_TIMEOUT = 60.0
+_LEAP_NORMAL = re.compile(r"^Leap status\s*:\s*Normal\s*$", re.M)
+_REF_NONE = re.compile(r"^Reference ID\s*:\s*00000000\b", re.M)
+
+
+def drift_breaks(lab: dict[str, Any], drifts: list[str], requirement: str) -> bool:
+    """Whether one of the planted drifts is meant to make `requirement` fail (lab.yaml requirements)."""
+    return any(requirement in (lab["drifts"][d].get("requirements") or []) for d in drifts)
+
+
+def sync_targets(lab: dict[str, Any], specs: list[HostSpec]) -> list[HostSpec]:
+    """Demo hosts whose chronyd should be synchronised: chronyd runs there and no planted drift
+    unsynchronises it on purpose (a drift listing TIME-SYNC, e.g. ntp-wrong-server)."""
+    return [s for s in specs if s.profile == "demo" and "chronyd" in s.services
+            and not drift_breaks(lab, s.drifts, "TIME-SYNC")]
+
+
+def chrony_synced(pid: int) -> bool:
+    """`chronyc -n tracking` inside the host (pid 0: not running): leap status Normal with a
+    reference (not 00000000)."""
+    if not pid:
+        return False
+    try:
+        out = subprocess.run(["nsenter", "-t", str(pid), "-a", "-r", "-w", "--", "/usr/bin/env", "-i",
+                              "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "chronyc", "-n", "tracking"],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=5, check=False).stdout
+    except subprocess.TimeoutExpired:
+        return False
+    return bool(_LEAP_NORMAL.search(out)) and not _REF_NONE.search(out)
+
+
+def wait_time_synced(lab: dict[str, Any], specs: list[HostSpec], timeout: float = SYNC_TIMEOUT) -> list[str]:
+    """Wait (at most `timeout` s) until chrony has synchronised every host of sync_targets();
+    returns the hosts still unsynchronised (empty: all synchronised)."""
+    deadline = time.monotonic() + timeout
+    pending = [s.name for s in sync_targets(lab, specs)]
+    while pending:
+        pids = running_hosts()
+        with ThreadPoolExecutor(max_workers=16) as ex:
+            synced = list(ex.map(chrony_synced, [pids.get(n, 0) for n in pending]))
+        pending = [n for n, ok in zip(pending, synced) if not ok]
+        if not pending or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
+    return pending
+
+
+def report_time_sync(lab: dict[str, Any], specs: list[HostSpec], timeout: float) -> bool:
+    """Wait for chrony (see wait_time_synced) and say what happened; False when it gave up."""
+    t0 = time.monotonic()
+    targets = sync_targets(lab, specs)
+    pending = wait_time_synced(lab, specs, timeout)
+    if pending:
+        log(f"time: chrony still not synchronised after {timeout:.0f}s on {', '.join(pending)}: an audit now "
+            "would report TIME-SYNC fail there although nothing is planted (check ntp01 and "
+            "`labctl exec HOST -- chronyc -n sources`)")
+        return False
+    log(f"time: chrony synchronised on {len(targets)} host(s) in {time.monotonic() - t0:.1f}s")
+    return True
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1154,6 +1225,11 @@ def cmd_up(args: argparse.Namespace) -> int:
             log(f"\nERROR {name}: {err}")
         log(f"\nup: {len(errors)} host(s) failed")
         return 1
+    # The first audit after `up` must show only the planted drifts: chrony clients need a few
+    # seconds to synchronise with ntp01.
+    if not report_time_sync(lab, specs, args.sync_timeout):
+        return 1
+    log(f"up: ready in {time.monotonic() - t0:.1f}s")
     return 0
 
 
@@ -1212,7 +1288,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
                     _unmount_under(spec.state)
                     _rmtree_safely(spec.state)
     log(f"reset: {', '.join(sorted(wanted))} stopped and wiped; bringing them up again")
-    return cmd_up(argparse.Namespace(inventory=args.inventory, jobs=8, timeout=90.0))
+    return cmd_up(argparse.Namespace(inventory=args.inventory, jobs=8, timeout=90.0, sync_timeout=SYNC_TIMEOUT))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -1234,6 +1310,20 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"{'present' if Path(f'/sys/class/net/{BRIDGE}').exists() else 'absent'}; "
         f"base: {'current' if base_is_current() else 'missing/outdated'}")
     return 0
+
+
+def cmd_wait_sync(args: argparse.Namespace) -> int:
+    """Wait until chrony is synchronised on the running demo hosts that should be (all, or the
+    named ones); exit 1 when it gives up."""
+    require_root()
+    lab = load_lab()
+    specs = build_specs(lab, DEFAULT_INVENTORY)[0]
+    unknown = set(args.hosts) - {s.name for s in specs}
+    if unknown:
+        raise LabError(f"not demo lab hosts: {', '.join(sorted(unknown))}")
+    if args.hosts:
+        specs = [s for s in specs if s.name in args.hosts]
+    return 0 if report_time_sync(lab, specs, args.timeout) else 1
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
@@ -1261,6 +1351,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--inventory", help=f"Nornir inventory dir (default {DEFAULT_INVENTORY})")
     up.add_argument("--jobs", type=int, default=8, help="parallel bring-up workers (default 8)")
     up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for sshd (default 90)")
+    up.add_argument("--sync-timeout", type=float, default=SYNC_TIMEOUT,
+                    help=f"seconds to wait for chrony on the demo hosts (default {SYNC_TIMEOUT:.0f})")
     down = sub.add_parser("down", help="stop every lab host, remove its network and mounts")
     down.add_argument("--purge", action="store_true", help="also delete per-host state (not the base, not keys)")
     reset = sub.add_parser("reset", help="put hosts back to their planted state (wipe their disk, start again)")
@@ -1269,6 +1361,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = sub.add_parser("stop", help="stop the hosts of one inventory dir (keeps their disks)")
     stop.add_argument("--inventory", default=None)
     sub.add_parser("status", help="table of lab hosts")
+    ws = sub.add_parser("wait-sync", help="wait until chrony is synchronised where no drift prevents it")
+    ws.add_argument("hosts", nargs="*", help="demo hosts to wait for (default: all)")
+    ws.add_argument("--timeout", type=float, default=SYNC_TIMEOUT)
     ex = sub.add_parser("exec", help="run a command inside a running host (no ssh): exec HOST -- CMD")
     ex.add_argument("host")
     ex.add_argument("command", nargs=argparse.REMAINDER)
@@ -1281,7 +1376,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd_base(args)
             return 0
         return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "exec": cmd_exec,
-                "reset": cmd_reset, "stop": cmd_stop}[args.cmd](args)
+                "reset": cmd_reset, "stop": cmd_stop, "wait-sync": cmd_wait_sync}[args.cmd](args)
     except LabError as e:
         print(f"labctl {args.cmd}: error: {e}", file=sys.stderr)
         return 2

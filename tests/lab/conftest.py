@@ -28,7 +28,7 @@ def lab() -> dict[str, Any]:
     down = [name for name, entry in hosts.items() if not reachable(entry["hostname"])]
     assert not down, f"lab hosts not reachable: {down} — run `make lab-up` (as root) first"
     # A lab just brought up needs a few seconds until chrony has synchronised the clients.
-    wait_synced(list(hosts), spec)
+    wait_synced(list(hosts))
     return {"spec": spec, "hosts": hosts}
 
 

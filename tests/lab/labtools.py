@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +46,11 @@ def labctl(*args: str) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
-def wait_synced(names: list[str], spec: dict[str, Any], timeout: float = 60) -> None:
-    """Wait until chrony has synchronised every named host whose planted drifts leave time alone."""
-    pending = [n for n in names if "TIME-SYNC" not in expected_failures(spec).get(n, set())]
-    deadline = time.monotonic() + timeout
-    while pending:
-        pending = [n for n in pending
-                   if "Leap status     : Normal" not in labctl("exec", n, "--", "chronyc", "-n", "tracking").stdout]
-        if pending:
-            assert time.monotonic() < deadline, f"chrony did not synchronise within {timeout:g} s on {pending}"
-            time.sleep(0.5)
+def wait_synced(names: list[str], timeout: float = 60) -> None:
+    """Wait until chrony has synchronised every named host whose planted drifts leave time alone:
+    the same wait `labctl up` does (lab/labctl.py wait-sync decides which hosts from lab.yaml)."""
+    proc = labctl("wait-sync", "--timeout", f"{timeout:g}", *names)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def expected_failures(spec: dict[str, Any]) -> dict[str, set[str]]:

@@ -139,3 +139,41 @@ def test_non_finite_fact_is_error_never_pass(bad: float) -> None:
     assert finding.status is Status.ERROR
     assert "/time/offset_ms_abs" in finding.message["en"]
     assert "finite" in finding.message["en"]
+
+
+def _journal(**over: Any) -> dict[str, Any]:
+    journal = {"present": True, "running": True, "storage": "persistent", "persistent": True,
+               "max_retention_days": 365}
+    journal.update(over)
+    return journal
+
+
+def test_retention_passes_through_either_mechanism() -> None:
+    """Short logrotate retention, but a persistent journal that keeps a year: retention is met."""
+    facts = {"logging": {"retention_days": 28, "journal": _journal()}}
+    finding = evaluate_requirement(host(), collected(facts), CATALOG["LOG-RETENTION"], SITE)
+    assert finding.status is Status.PASS
+    assert finding.actual["/logging/journal/max_retention_days"] == 365
+
+
+def test_retention_fail_names_what_each_mechanism_has() -> None:
+    """anyOf with no branch satisfied: the violations name every fact found wanting, not just "/logging"."""
+    facts = {"logging": {"retention_days": 28, "journal": _journal(max_retention_days=None)}}
+    finding = evaluate_requirement(host(), collected(facts), CATALOG["LOG-RETENTION"], SITE)
+    assert finding.status is Status.FAIL
+    by_pointer = {v.pointer: v for v in finding.violations}
+    assert set(by_pointer) == {"/logging/retention_days", "/logging/journal/max_retention_days"}
+    assert by_pointer["/logging/retention_days"].actual == 28
+    assert by_pointer["/logging/retention_days"].expected == 90
+    assert by_pointer["/logging/journal/max_retention_days"].actual is None
+    assert by_pointer["/logging/journal/max_retention_days"].message.startswith("the journal keeps them")
+    # the finding itself says that an unset MaxRetentionSec is no retention period
+    assert "unset or 0 is no evidence of a retention period" in finding.expected["en"]
+    assert "未設定・0 は保存期間の根拠にならない" in finding.expected["ja"]
+
+
+def test_retention_volatile_journal_fails() -> None:
+    facts = {"logging": {"retention_days": 28, "journal": _journal(storage="volatile", persistent=False)}}
+    finding = evaluate_requirement(host(), collected(facts), CATALOG["LOG-RETENTION"], SITE)
+    assert finding.status is Status.FAIL
+    assert "/logging/journal/persistent" in {v.pointer for v in finding.violations}

@@ -6,6 +6,7 @@ not provide, a check that is not automated: never PASS. Only facts that validate
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -81,6 +82,26 @@ def _violation(error: ValidationError) -> Violation:
     )
 
 
+def _violations(error: ValidationError, branch: str = "") -> list[Violation]:
+    """The violations of one validation error. An anyOf/oneOf that no branch satisfies says
+    nothing by itself ("not valid under any of the given schemas"): it is reported as each
+    branch's own reasons, prefixed with the branch's description, so the finding still names
+    every fact that was found wanting."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        out: list[Violation] = []
+        for sub in error.context:
+            index = sub.relative_schema_path[0] if sub.relative_schema_path else None
+            schemas = error.validator_value if isinstance(error.validator_value, list) else []
+            chosen = schemas[index] if isinstance(index, int) and index < len(schemas) else {}
+            label = chosen.get("description", "") if isinstance(chosen, dict) else ""
+            out.extend(_violations(sub, label or branch))
+        return out
+    violation = _violation(error)
+    if branch:
+        violation = dataclasses.replace(violation, message=f"{branch}: {violation.message}")
+    return [violation]
+
+
 def _fmt(template: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for lang, text in template.items():
@@ -146,7 +167,7 @@ def evaluate_requirement(
         return finding(Status.ERROR, f"判定に必要な事実を取得できなかった: {joined}",
                        f"facts needed for the check could not be determined: {joined}",
                        actual=actual, evidence=evidence)
-    violations = [_violation(e) for e in _VALIDATORS.get(requirement, values).iter_errors(facts)]
+    violations = [v for e in _VALIDATORS.get(requirement, values).iter_errors(facts) for v in _violations(e)]
     if violations:
         where = ", ".join(sorted({v.pointer for v in violations}))
         return finding(Status.FAIL, f"要件を満たしていない（{where}）", f"does not meet the requirement ({where})",

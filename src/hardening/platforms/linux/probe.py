@@ -126,7 +126,9 @@ SECTION_FACTS = {
         "/time/offset_ms_abs",
         "/time/stratum",
     ],
-    "logging": ["/logging/remote_targets", "/logging/retention_days", "/logging/retention_by_log"],
+    "logging": ["/logging/remote_targets", "/logging/retention_days", "/logging/retention_by_log",
+                "/logging/journal/present", "/logging/journal/running", "/logging/journal/storage",
+                "/logging/journal/persistent", "/logging/journal/max_retention_days"],
     "removable_media": ["/removable_media/usb_storage_blocked", "/removable_media/usb_storage_loaded"],
     "screen_lock": ["/screen_lock/enabled", "/screen_lock/idle_seconds", "/screen_lock/enforced"],
     "firmware": ["/firmware/admin_password_set", "/firmware/power_on_password_set", "/firmware/interface"],
@@ -1939,6 +1941,147 @@ def collect_services(ctx: Ctx) -> None:
 
 
 # ---------------------------------------------------------------------------
+# systemd configuration files and time spans (journald, timesyncd)
+# ---------------------------------------------------------------------------
+
+# Where systemd daemons read <name> and <name>.d/*.conf drop-ins, highest priority first
+# (systemd.syntax(7), "Configuration Directories and Precedence").
+SYSTEMD_CONF_DIRS = ["/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd"]
+# systemd time span units (time-util.c parse_time): case-sensitive, "m" is minutes, "M" months;
+# a month is 30.44 days and a year 365.25 days.
+TIMESPAN_UNITS = {
+    "": 1.0, "s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0,
+    "m": 60.0, "min": 60.0, "minute": 60.0, "minutes": 60.0,
+    "h": 3600.0, "hr": 3600.0, "hour": 3600.0, "hours": 3600.0,
+    "d": 86400.0, "day": 86400.0, "days": 86400.0,
+    "w": 604800.0, "week": 604800.0, "weeks": 604800.0,
+    "M": 2629800.0, "month": 2629800.0, "months": 2629800.0,
+    "y": 31557600.0, "year": 31557600.0, "years": 31557600.0,
+    "ms": 0.001, "msec": 0.001, "us": 1e-6, "usec": 1e-6, "\u03bcs": 1e-6,
+}
+_TIMESPAN_PART_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z\u03bc]*)")
+
+
+def parse_timespan_seconds(value: str) -> float | None:
+    """systemd time span -> seconds ('1year', '2w 3d', '1.5h', '90', '5min 30s').
+
+    A bare number is seconds.  Returns None for "infinity".  Raises ValueError
+    on anything systemd would reject (unknown unit, garbage, empty).
+    """
+    text = value.strip()
+    if text == "infinity":
+        return None
+    if not text:
+        raise ValueError("empty time span")
+    total = 0.0
+    pos = 0
+    while pos < len(text):
+        m = _TIMESPAN_PART_RE.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ValueError("bad time span %r" % value)
+        unit = m.group(2)
+        if unit not in TIMESPAN_UNITS:
+            raise ValueError("bad time span %r (unknown unit %r)" % (value, unit))
+        if not unit and m.end() < len(text) and not text[m.end()].isspace():
+            raise ValueError("bad time span %r" % value)
+        total += float(m.group(1)) * TIMESPAN_UNITS[unit]
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return total
+
+
+def parse_timespan_days(value: str) -> int | None:
+    """systemd time span -> whole days; 0 and "infinity" -> None (no time limit)."""
+    seconds = parse_timespan_seconds(value)
+    if seconds is None or seconds <= 0:
+        return None
+    return int(seconds // 86400)
+
+
+def systemd_conf_files(ctx: Ctx, name: str) -> list[str]:
+    """The files a systemd daemon reads for ``name`` (e.g. "journald.conf"), in parse order.
+
+    The main file is the first of /etc/systemd/NAME, /run/systemd/NAME,
+    /usr/local/lib/systemd/NAME, /usr/lib/systemd/NAME (systemd 252 reads only
+    /etc; newer ones fall back to the others); then the ``NAME.d/*.conf``
+    drop-ins of all four directories, a file name in an earlier directory
+    hiding the same name in a later one (/etc over /run over /usr/lib), all
+    sorted by file name.  Settings are applied in this order: the last wins.
+    """
+    files = []
+    for d in SYSTEMD_CONF_DIRS:
+        if ctx.isfile(d + "/" + name):
+            files.append(d + "/" + name)
+            break
+    dropins = {}  # type: dict[str, str]
+    for d in SYSTEMD_CONF_DIRS:
+        for f in ctx.glob("%s/%s.d/*.conf" % (d, name)):
+            base = os.path.basename(f)
+            if base not in dropins and ctx.isfile(f):
+                dropins[base] = f
+    files.extend(dropins[b] for b in sorted(dropins))
+    return files
+
+
+def parse_systemd_conf(text: str, section: str) -> list[tuple[str, str]]:
+    """[(key, value)] of one section of a systemd INI file (systemd.syntax(7)).
+
+    Comment lines start with # or ;, a trailing backslash continues the line
+    (joined with a space), keys and values are stripped.  Assignments outside
+    ``[section]`` are ignored, as the daemon does.
+    """
+    out = []
+    current = None  # type: str | None
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if pending:
+            if line.startswith("#") or line.startswith(";"):
+                continue  # comment lines inside a continuation are skipped
+            line = pending + " " + line
+            pending = ""
+        elif not line or line[0] in "#;":
+            continue
+        if line.endswith("\\"):
+            pending = line[:-1].rstrip()
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1].strip()
+            continue
+        if current != section or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        out.append((key.strip(), value.strip()))
+    if pending and current == section and "=" in pending:
+        key, _, value = pending.partition("=")
+        out.append((key.strip(), value.strip()))
+    return out
+
+
+def systemd_settings(ctx: Ctx, name: str, section: str, pointer: str) -> list[tuple[str, str, str]]:
+    """Every assignment of ``[section]`` in the files of ``name``, in the order the daemon
+    applies them: [(key, value, file)].  Each file read is added as evidence to ``pointer``."""
+    out = []  # type: list[tuple[str, str, str]]
+    for f in systemd_conf_files(ctx, name):
+        text = ctx.read(f)
+        if text is None:
+            continue
+        ctx.file_evidence(pointer, f, text)
+        out.extend((k, v, f) for k, v in parse_systemd_conf(text, section))
+    return out
+
+
+def last_setting(settings: list[tuple[str, str, str]], key: str) -> tuple[str, str] | None:
+    """(value, file) of the last assignment of ``key`` (the one that wins), or None."""
+    found = None
+    for k, v, f in settings:
+        if k == key:
+            found = (v, f)
+    return found
+
+
+# ---------------------------------------------------------------------------
 # Time synchronisation
 # ---------------------------------------------------------------------------
 
@@ -2063,6 +2206,11 @@ def parse_ntpq_rv(text: str) -> dict[str, Any]:
 
 
 def collect_time(ctx: Ctx) -> None:
+    """The time client's sources and state: chrony, ntpd or systemd-timesyncd.
+
+    The client is the one that runs (chronyd, ntpd, systemd-timesyncd, in that
+    order); when none runs (or /proc cannot tell), the first one configured.
+    """
     ptr = "/time"
     status_ptrs = ["/time/synchronized", "/time/selected_source", "/time/offset_ms_abs", "/time/stratum"]
     chrony_main = None
@@ -2070,6 +2218,11 @@ def collect_time(ctx: Ctx) -> None:
         if ctx.exists(p):
             chrony_main = p
             break
+    ntp_conf = next((p for p in ("/etc/ntpsec/ntp.conf", "/etc/ntp.conf") if ctx.exists(p)), None)
+    timesyncd = any(ctx.exists(p) for p in TIMESYNCD_BINARIES + ("/etc/systemd/timesyncd.conf",))
+    if timesyncd and ctx.running("systemd-timesyncd") and not ctx.running("chronyd", "ntpd"):
+        collect_timesyncd(ctx, status_ptrs)
+        return
     if chrony_main:
         servers, local, files = chrony_sources(chrony_main, ctx.read, ctx.glob)
         for f in files:
@@ -2093,7 +2246,6 @@ def collect_time(ctx: Ctx) -> None:
         for k, v in tracking_facts(parse_chronyc_tracking(res.out), local).items():
             ctx.fact("/time/" + k, v)
         return
-    ntp_conf = next((p for p in ("/etc/ntpsec/ntp.conf", "/etc/ntp.conf") if ctx.exists(p)), None)
     if ntp_conf:
         text = ctx.read(ntp_conf) or ""
         ctx.file_evidence(ptr, ntp_conf, text)
@@ -2118,27 +2270,283 @@ def collect_time(ctx: Ctx) -> None:
         for p in status_ptrs:
             ctx.error(p, "not reported by ntpq")
         return
-    ts_files = ["/etc/systemd/timesyncd.conf"] + ctx.glob("/etc/systemd/timesyncd.conf.d/*.conf")
-    servers = []
-    seen_ts = False
-    for f in ts_files:
-        ts_text = ctx.read(f)
-        if ts_text is None:
-            continue
-        seen_ts = True
-        ctx.file_evidence(ptr, f, ts_text)
-        for line in ts_text.splitlines():
-            m = re.match(r"^\s*NTP\s*=\s*(.*)$", line)
-            if m:
-                servers = m.group(1).split()  # later assignment replaces the list
-    if seen_ts:
-        ctx.fact("/time/ntp_servers", servers)
-        for p in status_ptrs:
-            ctx.error(p, "systemd-timesyncd status needs timedatectl/D-Bus; not collected")
+    if timesyncd:
+        collect_timesyncd(ctx, status_ptrs)
         return
     ctx.fact("/time/ntp_servers", [])
     for p in status_ptrs:
         ctx.error(p, "no time synchronisation daemon configured (chrony, ntpd, systemd-timesyncd)")
+
+
+# -- systemd-timesyncd -------------------------------------------------------
+
+TIMESYNCD_BINARIES = ("/lib/systemd/systemd-timesyncd", "/usr/lib/systemd/systemd-timesyncd")
+TIMESYNCD_SYNCED_FILE = "/run/systemd/timesync/synchronized"
+TIMESYNCD_CLOCK_FILE = "/var/lib/systemd/timesync/clock"
+# What ntp_servers says when timesyncd falls back to the servers compiled into it (FallbackNTP= never
+# assigned): the distribution's pool, never a site server, so TIME-SYNC fails on it.
+TIMESYNCD_COMPILED_FALLBACK = "(systemd-timesyncd compiled-in FallbackNTP)"
+TIMESYNCD_POLL_MAX = 2048.0  # PollIntervalMaxSec default (34min 8s)
+NTP_EPOCH_OFFSET = 2208988800
+SNTP_TIMEOUT = 1.0
+SNTP_MAX_SERVERS = 3
+
+
+def timesyncd_config(settings: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """timesyncd.conf [Time] assignments -> {"system", "fallback", "poll_max"}.
+
+    ``NTP=``/``FallbackNTP=`` add to their list (duplicates dropped) and an
+    empty assignment empties it (timesyncd-conf.c config_parse_servers).  The
+    first ``FallbackNTP=`` replaces the compiled-in list, so ``FallbackNTP=``
+    alone disables it; ``fallback`` is None while it was never assigned (the
+    compiled-in servers are used).  ``poll_max``: PollIntervalMaxSec in seconds.
+    """
+    system = []  # type: list[str]
+    fallback = None  # type: list[str] | None
+    poll_max = TIMESYNCD_POLL_MAX
+    for key, value, _f in settings:
+        if key in ("NTP", "FallbackNTP"):
+            if key == "FallbackNTP" and fallback is None:
+                fallback = []
+            target = system if key == "NTP" else cast("list[str]", fallback)
+            if not value:
+                del target[:]
+            for word in value.split():
+                if word not in target:
+                    target.append(word)
+        elif key == "PollIntervalMaxSec":
+            try:
+                seconds = parse_timespan_seconds(value)
+            except ValueError:
+                continue
+            if seconds and seconds >= 16:
+                poll_max = seconds
+    return {"system": system, "fallback": fallback, "poll_max": poll_max}
+
+
+def timesyncd_sources(runtime: list[str], system: list[str], link: list[str],
+                      fallback: list[str] | None) -> list[str]:
+    """The servers timesyncd cycles through (timesyncd-manager.c manager_connect): the runtime
+    list, else the system list (NTP=), plus the per-link servers; only when all of those are
+    empty, the fallback list (None = compiled-in)."""
+    used = []  # type: list[str]
+    for name in (runtime or system) + link:
+        if name not in used:
+            used.append(name)
+    if used:
+        return used
+    return [TIMESYNCD_COMPILED_FALLBACK] if fallback is None else list(fallback)
+
+
+def parse_key_values(text: str) -> dict[str, str]:
+    """KEY=value lines (``timedatectl show-timesync --all``, networkd state files) -> dict."""
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and not key.strip().startswith("#"):
+            out[key.strip()] = value.strip()
+    return out
+
+
+def parse_timesync_status(text: str) -> dict[str, Any]:
+    """``timedatectl timesync-status`` -> {server, stratum, offset_ms_abs, packets, leap}.
+
+    The daemon's last NTP sample: "Offset: +1.234ms" (a systemd time span with a
+    sign), "Stratum: 2" (the server's), "Packet count: 0" before any reply.
+    """
+    fields = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip().lower()] = value.strip()
+    out = {}  # type: dict[str, Any]
+    if fields.get("server"):
+        out["server"] = fields["server"].split()[0]
+    if "packet count" in fields:
+        out["packets"] = int_or(fields["packet count"], 0)
+    if "leap" in fields:
+        out["leap"] = fields["leap"]
+    if to_int(fields.get("stratum")) is not None:
+        out["stratum"] = int_or(fields["stratum"], 0)
+    if fields.get("offset"):
+        seconds = parse_timespan_seconds(fields["offset"].lstrip("+-"))
+        if seconds is not None:
+            out["offset_ms_abs"] = round(seconds * 1000.0, 6)
+    return out
+
+
+def _resolve(server: str, timeout: float) -> tuple[int, Any] | None:
+    """(family, sockaddr) of an NTP server; a name is resolved in a thread so a slow resolver
+    cannot hold the probe longer than ``timeout``."""
+    import threading
+
+    result = []  # type: list[Any]
+
+    def work() -> None:
+        try:
+            result.append(socket.getaddrinfo(server, 123, 0, socket.SOCK_DGRAM)[0])
+        except (OSError, IndexError) as exc:
+            result.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.daemon = True
+    worker.start()
+    worker.join(timeout)
+    if not result or isinstance(result[0], Exception):
+        return None
+    return result[0][0], result[0][4]
+
+
+def sntp_query(server: str, timeout: float = SNTP_TIMEOUT) -> dict[str, Any]:
+    """One SNTP client request (RFC 4330) to ``server``: {offset_ms_abs, stratum (the server's)}.
+
+    Only reads the remote clock; the local clock is never touched.  Raises
+    OSError (no answer) or ValueError (an answer that is not a synchronised
+    server's reply to this request).
+    """
+    import struct
+
+    server = server.strip("[]")
+    where = _resolve(server, timeout)
+    if where is None:
+        raise OSError("cannot resolve %s" % server)
+    family, addr = where
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.settimeout(timeout)
+        request = bytearray(48)
+        request[0] = (4 << 3) | 3  # LI 0, version 4, mode 3 (client)
+        t1 = time.time()
+        struct.pack_into("!II", request, 40, int(t1) + NTP_EPOCH_OFFSET, int((t1 % 1.0) * 2 ** 32))
+        sock.sendto(bytes(request), addr)
+        data = sock.recv(512)
+        t4 = time.time()
+    finally:
+        sock.close()
+    if len(data) < 48:
+        raise ValueError("short NTP reply from %s" % server)
+    leap, mode, stratum = data[0] >> 6, data[0] & 7, data[1]
+    if mode != 4 or leap == 3 or not 1 <= stratum <= 15:
+        raise ValueError("%s is not a synchronised NTP server (leap %d, stratum %d)" % (server, leap, stratum))
+    if bytes(data[24:32]) != bytes(request[40:48]):
+        raise ValueError("reply from %s does not answer this request" % server)
+
+    def stamp(raw: bytes) -> float:
+        sec, frac = struct.unpack("!II", raw)
+        return float(sec - NTP_EPOCH_OFFSET + frac / 2.0 ** 32)
+
+    t2, t3 = stamp(bytes(data[32:40])), stamp(bytes(data[40:48]))  # type: float, float
+    offset = ((t2 - t1) + (t3 - t4)) / 2.0
+    return {"offset_ms_abs": round(abs(offset) * 1000.0, 6), "stratum": stratum}
+
+
+def timesyncd_lists(ctx: Ctx, props: dict[str, str] | None) -> tuple[list[str], float, str, bool]:
+    """(servers timesyncd uses, PollIntervalMaxSec, where it came from, whether they are the
+    fallback list): from the daemon over D-Bus when it answered, else from its configuration
+    and networkd's state file (/run/systemd/netif/state NTP=, the per-link servers)."""
+    ptr = "/time/ntp_servers"
+    cfg = timesyncd_config(systemd_settings(ctx, "timesyncd.conf", "Time", ptr))
+    if props is not None and "SystemNTPServers" in props:
+        poll = cfg["poll_max"]
+        try:
+            poll = parse_timespan_seconds(props.get("PollIntervalMaxUSec", "")) or poll
+        except ValueError:
+            pass
+        primary = [props.get("RuntimeNTPServers", "").split(), props["SystemNTPServers"].split(),
+                   props.get("LinkNTPServers", "").split()]
+        servers = timesyncd_sources(primary[0], primary[1], primary[2], props.get("FallbackNTPServers", "").split())
+        return servers, poll, "timedatectl show-timesync", not any(primary)
+    link = []  # type: list[str]
+    state = ctx.read("/run/systemd/netif/state")
+    if state is not None:
+        link = parse_key_values(state).get("NTP", "").split()
+        ctx.file_evidence(ptr, "/run/systemd/netif/state", state)
+    servers = timesyncd_sources([], cfg["system"], link, cfg["fallback"])
+    if not cfg["fallback"] and cfg["fallback"] is not None and not cfg["system"] and not link:
+        ctx.add_evidence(ptr, "probe:effective", "no NTP= and an empty FallbackNTP=: timesyncd has no server")
+    if servers == [TIMESYNCD_COMPILED_FALLBACK]:
+        ctx.add_evidence(ptr, "probe:effective", "no NTP= and FallbackNTP= never assigned: timesyncd uses the "
+                         "servers compiled into it (the distribution's pool, not the site's)")
+    return servers, cfg["poll_max"], "timesyncd.conf", not (cfg["system"] or link)
+
+
+def collect_timesyncd(ctx: Ctx, status_ptrs: list[str]) -> None:
+    """Facts of a host whose time client is systemd-timesyncd (same facts as chrony's).
+
+    Servers and the last sample come from the daemon over D-Bus (``timedatectl
+    show-timesync --all`` / ``timesync-status``) when it answers; otherwise from
+    timesyncd.conf + drop-ins, and the sync state from the files the daemon
+    writes: /run/systemd/timesync/synchronized is touched at every accepted
+    NTP sample (present = synchronised since boot, its mtime = the last one;
+    older than twice PollIntervalMaxSec = no longer synchronising).  systemd
+    252 touches it even when its clock_adjtime() fails (measured in the lab),
+    so the file is not evidence of the clock's accuracy: the offset is.
+    Without D-Bus the offset is measured by one SNTP request to the configured
+    servers (NTP=, never the fallback pool); what cannot be determined is an
+    error for that fact.
+    """
+    show = ctx.run(["timedatectl", "show-timesync", "--all"])
+    props = parse_key_values(show.out) if show is not None and show.ok else None
+    ctx.cmd_evidence("/time", show)  # also when it fails: why the daemon could not be asked
+    servers, poll_max, origin, fallback_in_use = timesyncd_lists(ctx, props)
+    ctx.fact("/time/ntp_servers", servers)
+    running = ctx.running("systemd-timesyncd")
+    if running is not True:
+        reason = "systemd-timesyncd is not running" if running is False else \
+            "cannot tell whether systemd-timesyncd runs (no readable /proc)"
+        for p in status_ptrs:
+            ctx.error(p, reason)
+        return
+    mtime = ctx.mtime(TIMESYNCD_SYNCED_FILE)
+    if mtime is None:
+        ctx.fact("/time/synchronized", False)
+        ctx.add_evidence("/time/synchronized", "file:" + TIMESYNCD_SYNCED_FILE,
+                         "(missing: timesyncd has accepted no NTP sample since boot)")
+    else:
+        age = ctx.now - mtime
+        ctx.fact("/time/synchronized", age <= 2 * poll_max)
+        ctx.add_evidence("/time/synchronized", "file:" + TIMESYNCD_SYNCED_FILE,
+                         "last accepted NTP sample %s (%.0f s ago; PollIntervalMaxSec %.0f s from %s)"
+                         % (utc_text(mtime, "%Y-%m-%dT%H:%M:%SZ"), age, poll_max, origin))
+    clock = ctx.mtime(TIMESYNCD_CLOCK_FILE)
+    if clock is not None:
+        ctx.add_evidence("/time/synchronized", "file:" + TIMESYNCD_CLOCK_FILE,
+                         "time saved %s" % utc_text(clock, "%Y-%m-%dT%H:%M:%SZ"))
+    status = ctx.run(["timedatectl", "timesync-status"])
+    sample = parse_timesync_status(status.out) if status is not None and status.ok else {}
+    if "offset_ms_abs" in sample and sample.get("packets", 1) > 0:
+        ctx.cmd_evidence("/time", status)
+        ctx.fact("/time/offset_ms_abs", sample["offset_ms_abs"])
+        if "stratum" in sample:
+            ctx.fact("/time/stratum", sample["stratum"] + 1)
+        ctx.fact("/time/selected_source", sample.get("server"))
+    else:
+        # never the fallback pool: the probe talks only to servers the site configured
+        sntp_measure(ctx, [] if fallback_in_use else servers)
+    for p in status_ptrs:
+        ctx.error(p, "not reported by systemd-timesyncd without D-Bus (timedatectl timesync-status)")
+
+
+def sntp_measure(ctx: Ctx, servers: list[str]) -> None:
+    """/time/offset_ms_abs and /time/stratum measured by the probe itself (one SNTP request per
+    server, the first that answers), when the daemon cannot report its own sample."""
+    if not ctx.commands:
+        return  # an offline root: no network either
+    failures = []
+    for server in servers[:SNTP_MAX_SERVERS]:
+        try:
+            got = sntp_query(server)
+        except (OSError, ValueError) as exc:
+            failures.append("%s: %s" % (server, exc))
+            continue
+        ctx.fact("/time/offset_ms_abs", got["offset_ms_abs"])
+        ctx.fact("/time/stratum", got["stratum"] + 1)
+        ctx.add_evidence("/time/offset_ms_abs", "probe:sntp " + server,
+                         "offset %.3f ms, server stratum %d (measured by the probe: timedatectl did not answer)"
+                         % (got["offset_ms_abs"], got["stratum"]))
+        return
+    if failures:
+        ctx.add_evidence("/time/offset_ms_abs", "probe:sntp", "; ".join(failures)[:EXCERPT_MAX])
 
 
 # ---------------------------------------------------------------------------
@@ -2521,21 +2929,72 @@ def retention_for_logs(rules: list[dict[str, Any]], logs: list[str]) -> list[dic
     return out
 
 
-def parse_timespan_days(value: str) -> int | None:
-    """systemd time span ('1month', '2w', '30d', '86400') -> whole days; 0 -> None."""
-    units = {"": 1, "s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60,
-             "minutes": 60, "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400,
-             "days": 86400, "w": 604800, "week": 604800, "weeks": 604800, "M": 2629800, "month": 2629800,
-             "months": 2629800, "y": 31557600, "year": 31557600, "years": 31557600, "ms": 0.001, "us": 1e-6}
-    total = 0.0
-    for num, unit in re.findall(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)", value):
-        mult = units.get(unit, units.get(unit.lower()))
-        if mult is None:
-            raise ValueError("bad time span %r" % value)
-        total += float(num) * mult
-    if total <= 0:
-        return None
-    return int(total // 86400)
+JOURNALD_BINARIES = ("/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald")
+JOURNALD_STORAGE = ("volatile", "persistent", "auto", "none")
+
+
+def journal_effective(settings: list[tuple[str, str, str]]) -> tuple[str, str, float | None, str]:
+    """(storage, storage source, MaxRetentionSec seconds or None, its source) from journald.conf assignments.
+
+    journald ignores (with a warning) a value it cannot parse, so an invalid
+    assignment leaves the previous one in force; the last valid one wins.
+    Defaults: Storage=auto, MaxRetentionSec=0 (no time limit).
+    """
+    storage, storage_src = "auto", "default"
+    retention, retention_src = None, "default (unset)"  # type: float | None, str
+    for key, value, f in settings:
+        if key == "Storage" and value.lower() in JOURNALD_STORAGE:
+            storage, storage_src = value.lower(), f
+        elif key == "MaxRetentionSec":
+            try:
+                seconds = parse_timespan_seconds(value)
+            except ValueError:
+                continue
+            retention, retention_src = (seconds if seconds else None), f
+    return storage, storage_src, retention, retention_src
+
+
+def collect_journal(ctx: Ctx) -> None:
+    """/logging/journal: whether the systemd journal keeps the system log across reboots, and how long.
+
+    ``persistent``: Storage=persistent, or Storage=auto with /var/log/journal
+    present (volatile, none, or auto without that directory keep nothing
+    across a reboot).  ``max_retention_days``: the effective MaxRetentionSec in
+    whole days; null when unset or 0, which is NOT a retention period (the
+    journal is then trimmed by size only, SystemMaxUse…), so it never passes.
+    """
+    ptr = "/logging/journal"
+    if not any(ctx.exists(p) for p in JOURNALD_BINARIES):
+        ctx.add_evidence(ptr, "probe:effective", "no systemd-journald on this host")
+        for key, value in (("present", False), ("running", False), ("storage", None), ("persistent", False),
+                           ("max_retention_days", None)):
+            ctx.fact(ptr + "/" + key, value)
+        return
+    ctx.fact(ptr + "/present", True)
+    running = ctx.running("systemd-journald")
+    storage, storage_src, seconds, seconds_src = journal_effective(
+        systemd_settings(ctx, "journald.conf", "Journal", ptr))
+    persistent = storage == "persistent" or (storage == "auto" and ctx.isdir("/var/log/journal"))
+    days = int(seconds // 86400) if seconds else None
+    notes = ["Storage=%s (%s)" % (storage, storage_src)]
+    if not persistent:
+        notes.append("the journal is not kept across a reboot (%s)" % (
+            "Storage=auto without /var/log/journal" if storage == "auto" else "Storage=" + storage))
+    if days is None:
+        notes.append("MaxRetentionSec unset or 0 (%s): journald then trims by size only, which is no "
+                     "retention period" % seconds_src)
+    else:
+        notes.append("MaxRetentionSec = %d days (%s)" % (days, seconds_src))
+    if running is False:
+        notes.append("systemd-journald is not running: the journal records nothing")
+    ctx.add_evidence(ptr, "probe:effective", "; ".join(notes))
+    ctx.fact(ptr + "/storage", storage)
+    ctx.fact(ptr + "/persistent", persistent)
+    ctx.fact(ptr + "/max_retention_days", days)
+    if running is None:
+        ctx.error(ptr + "/running", "cannot tell whether systemd-journald runs (no readable /proc)")
+    else:
+        ctx.fact(ptr + "/running", running)
 
 
 def collect_logging(ctx: Ctx) -> None:
@@ -2545,18 +3004,15 @@ def collect_logging(ctx: Ctx) -> None:
         for f in files:
             ctx.file_evidence("/logging/remote_targets", f)
         ctx.fact("/logging/remote_targets", targets)
-        logger = "rsyslog"
     elif ctx.exists("/etc/syslog-ng/syslog-ng.conf"):
         targets, files = config_targets(ctx, "/etc/syslog-ng/syslog-ng.conf", parse_syslog_ng, "/etc/syslog-ng/")
         for f in files:
             ctx.file_evidence("/logging/remote_targets", f)
         ctx.fact("/logging/remote_targets", targets)
-        logger = "syslog-ng"
     else:
         ctx.fact("/logging/remote_targets", [])
         ctx.add_evidence("/logging/remote_targets", "probe:effective",
                          "no rsyslog or syslog-ng configuration: nothing forwards logs")
-        logger = None
     # --- retention
     rules, files = logrotate_rules(ctx)
 
@@ -2568,32 +3024,21 @@ def collect_logging(ctx: Ctx) -> None:
         if f == "/etc/logrotate.conf" or f in main_sources:
             ctx.file_evidence("/logging/retention_days", f)
     logs = [ln for ln in MAIN_LOGS if ctx.exists(ln) or any(covers(r, ln) for r in rules)]
+    collect_journal(ctx)
     if logs:
         by_log = retention_for_logs(rules, logs)
         ctx.fact("/logging/retention_by_log", by_log)
         known = [x["days"] for x in by_log if x["days"] is not None]
         ctx.fact("/logging/retention_days", min(known) if known else None)
         return
-    journald_bin = any(ctx.exists(p) for p in ("/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"))
-    if logger is None and journald_bin:
-        conf = ["/etc/systemd/journald.conf"] + ctx.glob("/etc/systemd/journald.conf.d/*.conf")
-        value = None
-        src = "default (MaxRetentionSec unset: no time limit)"
-        for f in conf:
-            text = ctx.read(f)
-            if text is None:
-                continue
-            ctx.file_evidence("/logging/retention_days", f, text)
-            for line in text.splitlines():
-                m = re.match(r"^\s*MaxRetentionSec\s*=\s*(\S*)", line)
-                if m:
-                    value = m.group(1)
-                    src = "file:" + f
-        days = parse_timespan_days(value) if value else None
-        ctx.fact("/logging/retention_days", days)
-        ctx.fact("/logging/retention_by_log", [{"log": "journald", "days": days, "source": src}])
-        return
     ctx.fact("/logging/retention_by_log", [])
+    if ctx.facts.get("logging", {}).get("journal", {}).get("present"):
+        # the journal is judged on its own (/logging/journal): the files keep nothing
+        ctx.fact("/logging/retention_days", 0)
+        ctx.add_evidence("/logging/retention_days", "probe:effective",
+                         "no main system log file (%s) and no logrotate rule for one: log files keep nothing; "
+                         "only the journal can keep the system log" % ", ".join(MAIN_LOGS))
+        return
     ctx.error("/logging/retention_days", "no main system log (%s) and no journald found" % ", ".join(MAIN_LOGS))
 
 
