@@ -24,7 +24,8 @@ FAULT_HOST = "zaimu-ap01"
 FAULT_DIR = "/etc/rsyslog.d"
 WATCHED = ("/etc/ssh/sshd_config.d /etc/security/pwquality.conf.d /etc/security/faillock.conf /etc/pam.d "
            "/etc/profile.d /etc/chrony /etc/rsyslog.d /etc/logrotate.d /etc/logrotate.conf /etc/modprobe.d "
-           "/etc/dconf /etc/issue.net /etc/issue /etc/clamav /etc/systemd/timesyncd.conf.d /etc/systemd/journald.conf.d")
+           "/etc/dconf /etc/issue.net /etc/issue /etc/clamav "
+           "/etc/systemd/timesyncd.conf.d /etc/systemd/journald.conf.d")
 
 
 def host(name: str, lab: dict[str, Any]) -> Any:
