@@ -1,7 +1,8 @@
 """Evaluation: facts validated against each applicable requirement schema -> findings.
 
 Fail closed: a host without facts, a fact the probe could not determine, a fact the platform does
-not provide, a check that is not automated: never PASS. Only facts that validate are PASS.
+not provide, a check that is not automated: never PASS. A fact the platform read but cannot judge (the
+facts document's `manual` map) is MANUAL. Only facts that validate are PASS.
 """
 
 from __future__ import annotations
@@ -114,12 +115,17 @@ def evaluate_requirement(
                        f"facts could not be collected: {result.error}")
     facts = result.facts.get("facts", {})
     errors = result.facts.get("errors", {})
+    to_review = result.facts.get("manual", {})
     evidence = _evidence_for(result.facts, requirement.facts)
     actual: dict[str, Any] = {}
     problems: list[str] = []
+    reviews: list[str] = []
     for pointer in requirement.facts:
         if pointer in errors:
             problems.append(f"{pointer}: {errors[pointer]}")
+            continue
+        if pointer in to_review:
+            reviews.append(f"{pointer}: {to_review[pointer]}")
             continue
         value = resolve_pointer(facts, pointer)
         if value is MISSING:
@@ -130,6 +136,12 @@ def evaluate_requirement(
         joined = "; ".join(problems)
         return finding(Status.ERROR, f"判定に必要な事実を取得できなかった: {joined}",
                        f"facts needed for the check could not be determined: {joined}",
+                       actual=actual, evidence=evidence)
+    if reviews:
+        # The platform read the configuration but cannot judge it: a person must, never a pass.
+        joined = "; ".join(reviews)
+        return finding(Status.MANUAL, f"自動では判定できない設定：手動確認が必要（{joined}）",
+                       f"the configuration cannot be judged automatically: needs a manual review ({joined})",
                        actual=actual, evidence=evidence)
     violations = [_violation(e) for e in _VALIDATORS.get(requirement, values).iter_errors(facts)]
     if violations:
