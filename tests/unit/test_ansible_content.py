@@ -316,3 +316,23 @@ def test_syntax_check() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_management_lists_are_the_probes(probe: Any) -> None:
+    """MGMT-SECURE-PROTOCOLS removes exactly the servers and SNMP lines the probe reports."""
+    pick = _task("management.yml", "MGMT-SECURE-PROTOCOLS: pick the telnet and r-service server packages")
+    cleartext = set(probe.CLEARTEXT_LOGIN_SERVICES)
+    assert pick["vars"]["_packages"] == [p for name, pats in probe.PROHIBITED_PACKAGES if name in cleartext
+                                         for p in pats]
+    stop = _task("management.yml", "MGMT-SECURE-PROTOCOLS: stop telnet and r-service servers")
+    assert sorted(stop["vars"]["_comms"]) == sorted(c for c, name in probe.PROHIBITED_PROCESSES.items()
+                                                    if name in cleartext)
+    delete = _task("management.yml", "MGMT-SECURE-PROTOCOLS: delete the SNMP v1/v2c community")
+    assert delete["diff"] is False  # a diff would copy the community into the plan
+    words = re.search(r"\(\?i:([^)]*)\)", delete["ansible.builtin.replace"]["regexp"])
+    assert words is not None
+    directives = set(probe.SNMP_COMMUNITY_DIRECTIVES) | set(probe.SNMP_TRAP_DIRECTIVES)
+    expanded = set()
+    for alt in words.group(1).split("|"):
+        expanded |= {alt.replace("6?", ""), alt.replace("6?", "6")} if "6?" in alt else {alt}
+    assert expanded == directives

@@ -320,7 +320,8 @@ class TestRequirement:
         meta = _meta(path)
         for ref in [meta, *meta.get("related", [])]:  # the main clause and each related one
             found = {clauses[i] for i, line in enumerate(lines) if ref["quote_ja"] in line}
-            assert ref["clause"] in found, f"clause {ref['clause']} but the quote stands under {sorted(map(str, found))}"
+            where = sorted(map(str, found))
+            assert ref["clause"] in found, f"clause {ref['clause']} but the quote stands under {where}"
 
     def test_related_quotes_are_verbatim_within_one_line(self, path: Path) -> None:
         for ref in _meta(path).get("related", []):
