@@ -2694,8 +2694,14 @@ def parse_openssh_version(text: str) -> tuple[int, int] | None:
 
 
 def sshd_version(ctx: Ctx) -> tuple[tuple[int, int] | None, str]:
-    """Installed OpenSSH server version and where it was read: the package database, else the
-    version string compiled into the binary."""
+    """Installed OpenSSH server version and where it was read (cached): the package database, else
+    the version string compiled into the binary."""
+    if "sshd_version" not in ctx._cache:
+        ctx._cache["sshd_version"] = _read_sshd_version(ctx)
+    return cast("tuple[tuple[int, int] | None, str]", ctx._cache["sshd_version"])
+
+
+def _read_sshd_version(ctx: Ctx) -> tuple[tuple[int, int] | None, str]:
     text = dpkg_status_text(ctx) if ctx.isdir("/var/lib/dpkg") else None
     if text:
         v = dpkg_installed_version(text, "openssh-server")
