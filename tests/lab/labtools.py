@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -60,3 +61,17 @@ def expected_failures(spec: dict[str, Any]) -> dict[str, set[str]]:
     for host, drift_ids in (spec.get("hosts") or {}).items():
         result[host] = {req for drift in drift_ids or [] for req in drifts[drift]["requirements"]}
     return result
+
+
+def lab_planted_secrets(spec: dict[str, Any]) -> list[str]:
+    """Secrets the lab plants on hosts (lab/lab.yaml): SNMP communities and password hashes. They may
+    never reach a report, a plan, the ledger or any output."""
+    found: list[str] = []
+    for drift in spec["drifts"].values():
+        texts = [f.get("content") or f.get("append") or "" for f in drift.get("files") or []]
+        texts += drift.get("run") or []
+        for text in texts:
+            found += re.findall(r"^\s*(?:ro|rw)community6?\s+(\S+)", text, re.M)
+            found += re.findall(r"^\s*com2sec6?\s+\S+\s+\S+\s+(\S+)", text, re.M)
+            found += re.findall(r"(\$(?:1|5|6|y|2[abxy])\$[^\s':]+)", text)
+    return found

@@ -15,7 +15,16 @@ from typing import Any
 
 import pytest
 import testinfra
-from tests.lab.labtools import LAB_STATE, ROOT, TEST_STATE, expected_failures, labctl, run_cli, wait_synced
+from tests.lab.labtools import (
+    LAB_STATE,
+    ROOT,
+    TEST_STATE,
+    expected_failures,
+    lab_planted_secrets,
+    labctl,
+    run_cli,
+    wait_synced,
+)
 
 HOSTS = ["jumin-ap02", "zaimu-ap01", "pc-shimin02", "pc-zaimu02", "gw-ap02"]  # gw-ap02: systemd-timesyncd
 PLANNER = "yamada"
@@ -24,7 +33,7 @@ FAULT_HOST = "zaimu-ap01"
 FAULT_DIR = "/etc/rsyslog.d"
 WATCHED = ("/etc/ssh/sshd_config.d /etc/security/pwquality.conf.d /etc/security/faillock.conf /etc/pam.d "
            "/etc/profile.d /etc/chrony /etc/rsyslog.d /etc/logrotate.d /etc/logrotate.conf /etc/modprobe.d "
-           "/etc/dconf /etc/issue.net /etc/issue /etc/clamav "
+           "/etc/dconf /etc/issue.net /etc/issue /etc/clamav /etc/login.defs /etc/snmp /etc/rsyslog.conf "
            "/etc/systemd/timesyncd.conf.d /etc/systemd/journald.conf.d")
 
 
@@ -271,7 +280,7 @@ def test_ledger_tampering_detected(story: dict[str, Any], tamper: str, tmp_path:
     assert "line 3" in proc.stderr or "line 2" in proc.stderr
 
 
-def test_no_secret_in_plans_results_ledger_or_output(story: dict[str, Any]) -> None:
+def test_no_secret_in_plans_results_ledger_or_output(story: dict[str, Any], lab: dict[str, Any]) -> None:
     secrets = [(LAB_STATE / "root-password").read_text().strip(), (LAB_STATE / "vault-pass").read_text().strip()]
     secrets += [line for line in (LAB_STATE / "ssh" / "id_ed25519").read_text().splitlines()
                 if line and not line.startswith("-----")]
@@ -284,6 +293,17 @@ def test_no_secret_in_plans_results_ledger_or_output(story: dict[str, Any]) -> N
     for secret in secrets:
         assert len(secret) >= 8
         assert not any(secret in text for text in texts)
+    # The SNMP community whose lines the fix deletes and the planted MD5 hash: in no plan, result, ledger or
+    # output either. Only the 0600 rollback copies (backups/) hold the files as they were, by design.
+    planted = lab_planted_secrets(lab["spec"])
+    assert planted
+    backups = TEST_STATE / "backups"
+    kept = [p.read_text(encoding="utf-8", errors="replace") for p in TEST_STATE.rglob("*")
+            if p.is_file() and p.suffix in (".json", ".jsonl", ".html", ".csv", ".xml", ".log")
+            and backups not in p.parents]
+    kept += [v.stdout + v.stderr for v in story.values() if isinstance(v, subprocess.CompletedProcess)]
+    for secret in planted:
+        assert not any(secret in text for text in kept), "a planted SNMP community or hash leaked"
 
 
 def test_every_automatable_requirement_makes_the_round_trip(story: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from tests.lab.labtools import LAB_STATE, ROOT, expected_failures
+from tests.lab.labtools import LAB_STATE, ROOT, expected_failures, lab_planted_secrets
 
 from hardening.core.catalog import load_catalog
 
@@ -116,7 +116,7 @@ def test_html_is_self_contained_and_japanese(demo_audit: dict[str, Any]) -> None
     assert "住民記録システム" in html
 
 
-def test_no_secret_in_any_output(demo_audit: dict[str, Any]) -> None:
+def test_no_secret_in_any_output(demo_audit: dict[str, Any], lab: dict[str, Any]) -> None:
     secrets = [
         (LAB_STATE / "root-password").read_text().strip(),
         (LAB_STATE / "vault-pass").read_text().strip(),
@@ -124,6 +124,9 @@ def test_no_secret_in_any_output(demo_audit: dict[str, Any]) -> None:
     key_lines = [line for line in (LAB_STATE / "ssh" / "id_ed25519").read_text().splitlines()
                  if line and not line.startswith("-----")]
     secrets += key_lines
+    planted = lab_planted_secrets(lab["spec"])
+    assert len(planted) >= 2, "the lab plants an SNMP community and an MD5 hash: both are looked for"
+    secrets += planted
     texts = [demo_audit["stdout"], demo_audit["stderr"]]
     texts += [p.read_text(encoding="utf-8", errors="replace") for p in demo_audit["out"].rglob("*") if p.is_file()]
     for secret in secrets:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -179,6 +180,48 @@ def disk_enc(host: Any) -> bool:
     return host.run("grep -l CRYPT- /sys/devices/virtual/block/*/dm/uuid").rc == 0
 
 
+def mgmt_secure(host: Any) -> bool:
+    # ss's view of the cleartext login ports, dpkg's view of snmpd and sshd, grep's count of v1/v2c lines.
+    if host.check_output("ss -H -lnt '( sport = :23 or sport = :512 or sport = :513 )'").strip():
+        return False
+    if host.package("snmpd").is_installed:
+        count = host.run("grep -rhicE '^[[:space:]]*(ro|rw)community6?|^[[:space:]]*com2sec' "
+                         "/etc/snmp/snmpd.conf /etc/snmp/snmpd.conf.d 2>/dev/null").stdout.split()
+        if sum(int(c) for c in count):
+            return False
+    version = host.check_output("dpkg-query -W -f '${Version}' openssh-server")
+    return host.run(f"dpkg --compare-versions '{version}' ge 1:7.4").rc == 0
+
+
+def pw_store(host: Any) -> bool:
+    # passwd -S: "NP" = no password; grep counts weak crypt(5) prefixes (the hashes stay on the host).
+    if any(line.split()[1:2] == ["NP"] for line in host.check_output("passwd -S -a").splitlines()):
+        return False
+    weak = host.run("cut -d: -f2 /etc/shadow | grep -cE '^!*([$](1|5|2[abxy]|md5|sha1|3)[$]|[./0-9A-Za-z]{13}$)'")
+    if weak.stdout.strip() != "0":
+        return False
+    if host.run("grep -qE '^[[:space:]]*ENCRYPT_METHOD[[:space:]]+(YESCRYPT|SHA512)[[:space:]]*$' "
+                "/etc/login.defs").rc != 0:
+        return False
+    return host.run("grep -qE '^[[:space:]]*password.*pam_unix[.]so.*[[:space:]](yescrypt|sha512)([[:space:]]|$)' "
+                    "/etc/pam.d/common-password").rc == 0
+
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z) ")
+
+
+def log_timestamps(host: Any) -> bool:
+    # rsyslog's real output: log a marker and look at how the line was written to /var/log/syslog.
+    marker = f"hardening-ts-{dt.datetime.now().timestamp():.6f}"
+    host.check_output(f"logger -t hardening-testinfra {marker}")
+    for _ in range(50):
+        line = host.run(f"grep -h {marker} /var/log/syslog").stdout.strip()
+        if line:
+            return bool(RFC3339.match(line))
+        time.sleep(0.1)
+    return False
+
+
 ALLOWED = {"ntp01": {"tcp/22", "udp/123"}, "log01": {"tcp/22", "tcp/514", "udp/514"},
            "web01": {"tcp/22", "tcp/80", "tcp/443"}, "zaimu-ap01": {"tcp/22", "tcp/80", "tcp/443", "tcp/8443"}}
 
@@ -203,6 +246,9 @@ CHECKS: dict[str, Callable[[Any, str], bool]] = {
     "BOOT-PW": lambda h, n: boot_pw(h),
     "SCREEN-LOCK": lambda h, n: screen_lock(h),
     "DISK-ENC": lambda h, n: disk_enc(h),
+    "MGMT-SECURE-PROTOCOLS": lambda h, n: mgmt_secure(h),
+    "PW-STORE-PROTECT": lambda h, n: pw_store(h),
+    "LOG-TIMESTAMPS": lambda h, n: log_timestamps(h),
 }
 
 

@@ -318,3 +318,22 @@ def test_syntax_check() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_management_lists_are_the_probes(probe: Any) -> None:
+    """MGMT-SECURE-PROTOCOLS stops exactly the servers and deletes exactly the SNMP lines the probe reports,
+    and SVC-MINIMAL leaves exactly those servers to it when both run."""
+    cleartext = sorted(c for c, name in probe.PROHIBITED_PROCESSES.items() if name in probe.CLEARTEXT_LOGIN_SERVICES)
+    stop = _task("management.yml", "MGMT-SECURE-PROTOCOLS: stop telnet and r-service servers")
+    assert sorted(stop["vars"]["_comms"]) == cleartext
+    svc_stop = _task("services.yml", "SVC-MINIMAL: stop prohibited server processes")
+    assert sorted(svc_stop["vars"]["_cleartext"]) == cleartext
+    delete = _task("management.yml", "MGMT-SECURE-PROTOCOLS: delete the SNMP v1/v2c community")
+    assert "diff" not in delete  # the diff is shown (communities masked) so the file is backed up by path
+    words = re.search(r"\(\?i:([^)]*)\)", delete["ansible.builtin.replace"]["regexp"])
+    assert words is not None
+    directives = set(probe.SNMP_COMMUNITY_DIRECTIVES) | set(probe.SNMP_TRAP_DIRECTIVES)
+    expanded = set()
+    for alt in words.group(1).split("|"):
+        expanded |= {alt.replace("6?", ""), alt.replace("6?", "6")} if "6?" in alt else {alt}
+    assert expanded == directives

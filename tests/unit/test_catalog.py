@@ -49,6 +49,9 @@ EXPECTED_IDS = {
     "DISK-ENC",
     "AV-RESIDENT",
     "AV-SIG-CURRENT",
+    "MGMT-SECURE-PROTOCOLS",
+    "PW-STORE-PROTECT",
+    "LOG-TIMESTAMPS",
 }
 
 FILES = sorted(CATALOG_DIR.glob("*.json"))
@@ -312,11 +315,18 @@ class TestRequirement:
         assert any(quote in line for line in _policy_lines()), f"spans a line break: {quote!r}"
 
     def test_clause_matches_where_the_quote_is(self, path: Path) -> None:
-        meta = _meta(path)
         lines = _policy_lines()
         clauses = _clause_per_line(lines)
-        found = {clauses[i] for i, line in enumerate(lines) if meta["quote_ja"] in line}
-        assert meta["clause"] in found, f"clause {meta['clause']} but the quote stands under {sorted(map(str, found))}"
+        meta = _meta(path)
+        for ref in [meta, *meta.get("related", [])]:  # the main clause and each related one
+            found = {clauses[i] for i, line in enumerate(lines) if ref["quote_ja"] in line}
+            where = sorted(map(str, found))
+            assert ref["clause"] in found, f"clause {ref['clause']} but the quote stands under {where}"
+
+    def test_related_quotes_are_verbatim_within_one_line(self, path: Path) -> None:
+        for ref in _meta(path).get("related", []):
+            assert any(ref["quote_ja"] in line for line in _policy_lines()), f"not on one policy line: {ref!r}"
+            assert ref["clause"] != _meta(path)["clause"], "a related clause repeats the main one"
 
     def test_parameter_defaults_validate_against_their_schema(self, path: Path) -> None:
         for name, spec in _meta(path)["parameters"].items():

@@ -177,3 +177,24 @@ def test_retention_volatile_journal_fails() -> None:
     finding = evaluate_requirement(host(), collected(facts), CATALOG["LOG-RETENTION"], SITE)
     assert finding.status is Status.FAIL
     assert "/logging/journal/persistent" in {v.pointer for v in finding.violations}
+
+
+def test_a_fact_the_platform_cannot_judge_is_manual_never_pass() -> None:
+    result = collected({"logging": {}})
+    assert result.facts is not None
+    result.facts["manual"] = {"/logging/timestamp_formats": "cannot judge the timestamp of: /var/log/p.log"}
+    finding = evaluate_requirement(host(), result, CATALOG["LOG-TIMESTAMPS"], SITE)
+    assert finding.status is Status.MANUAL
+    assert "/var/log/p.log" in finding.message["en"]
+    # a fact that could not be determined at all still wins: error
+    result.facts["errors"] = {"/logging/timestamp_formats": "probe error"}
+    assert evaluate_requirement(host(), result, CATALOG["LOG-TIMESTAMPS"], SITE).status is Status.ERROR
+
+
+def test_probe_strong_hash_methods_are_the_catalog_enum() -> None:
+    """One rule for 'strong': the probe's stored-hash classification and PW-STORE-PROTECT's enum agree."""
+    from hardening.platforms.linux import probe
+
+    schema = CATALOG["PW-STORE-PROTECT"].schema
+    enum = schema["properties"]["accounts"]["properties"]["password_storage"]["properties"]["hash_methods"]
+    assert set(enum["items"]["properties"]["method"]["enum"]) == set(probe.STRONG_HASH_METHODS)

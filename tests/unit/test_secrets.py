@@ -88,3 +88,24 @@ def test_vault_content_is_read_by_the_strict_loader(tmp_path: Path, plain: bytes
     assert where in message
     for value in ("first-secret", "second-secret", "NaN"):
         assert value not in message
+
+
+def test_config_secrets_are_masked_in_diffs() -> None:
+    """SNMP communities and USM passphrases never reach a plan: the Ansible bridge masks them in every diff."""
+    from hardening.core.secrets import mask_config_secrets
+    from hardening.engines.ansible import _changes
+
+    before = ("rocommunity  s3cr3t-a default -V systemonly\n RWCommunity6 s3cr3t-b\n"
+              "com2sec -Cn ctx ro default s3cr3t-c\ntrap2sink 10.0.0.5 s3cr3t-d\n"
+              "createUser ops SHA-512 s3cr3t-e AES s3cr3t-f\nrouser ops authpriv\nsnmp-server community s3cr3t-g RO\n")
+    masked = mask_config_secrets(before)
+    assert "s3cr3t" not in masked
+    assert "rouser ops authpriv" in masked
+    assert "rocommunity  *** default -V systemonly" in masked
+    result = {"changed": True, "diff": [{"before": before, "after": "rouser ops authpriv\n",
+                                         "before_header": "/etc/snmp/snmpd.conf",
+                                         "after_header": "/etc/snmp/snmpd.conf"}]}
+    [change] = _changes("MGMT-SECURE-PROTOCOLS", "delete", result)
+    assert change.target == "/etc/snmp/snmpd.conf"  # a path: apply backs the file up before changing it
+    assert "s3cr3t" not in change.diff
+    assert "-rocommunity  ***" in change.diff

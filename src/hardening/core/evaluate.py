@@ -1,7 +1,8 @@
 """Evaluation: facts validated against each applicable requirement schema -> findings.
 
 Fail closed: a host without facts, a fact the probe could not determine, a fact the platform does
-not provide, a check that is not automated: never PASS. Only facts that validate are PASS.
+not provide, a check that is not automated: never PASS. A fact the platform read but cannot judge (the
+facts document's `manual` map) is MANUAL. Only facts that validate are PASS.
 """
 
 from __future__ import annotations
@@ -148,12 +149,17 @@ def evaluate_requirement(
                        f"facts could not be collected: {result.error}")
     facts = result.facts.get("facts", {})
     errors = result.facts.get("errors", {})
+    to_review = result.facts.get("manual", {})
     evidence = _evidence_for(result.facts, requirement.facts)
     actual: dict[str, Any] = {}
     problems: list[str] = []
+    reviews: list[str] = []
     for pointer in requirement.facts:
         if pointer in errors:
             problems.append(f"{pointer}: {errors[pointer]}")
+            continue
+        if pointer in to_review:
+            reviews.append(f"{pointer}: {to_review[pointer]}")
             continue
         value = resolve_pointer(facts, pointer)
         if value is MISSING:
@@ -168,6 +174,17 @@ def evaluate_requirement(
                        f"facts needed for the check could not be determined: {joined}",
                        actual=actual, evidence=evidence)
     violations = [v for e in _VALIDATORS.get(requirement, values).iter_errors(facts) for v in _violations(e)]
+    if reviews:
+        # A fact the platform read but cannot judge needs a person, never a pass; a definite violation of
+        # another fact is still a fail (what is under review cannot make it comply).
+        reviewed = tuple(p for p in requirement.facts if p in to_review)
+        violations = [v for v in violations if not v.pointer.startswith(reviewed)
+                      and not any(p.startswith(v.pointer + "/") or p == v.pointer for p in reviewed)]
+        if not violations:
+            joined = "; ".join(reviews)
+            return finding(Status.MANUAL, f"自動では判定できない設定：手動確認が必要（{joined}）",
+                           f"the configuration cannot be judged automatically: needs a manual review ({joined})",
+                           actual=actual, evidence=evidence)
     if violations:
         where = ", ".join(sorted({v.pointer for v in violations}))
         return finding(Status.FAIL, f"要件を満たしていない（{where}）", f"does not meet the requirement ({where})",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,30 @@ class Redactor:
 
 
 REDACTOR = Redactor()
+
+# Secrets that configuration text carries in the clear, whatever their value: the value after the keyword
+# is masked (a diff line may start with "-", "+" or " "). net-snmp: communities (rocommunity,
+# rwcommunity, *6, com2sec* after its name and source, trap sinks after the host, trapcommunity) and the
+# USM passphrases of createUser; network devices: `snmp-server community`.
+_CONFIG_SECRETS = [
+    re.compile(r"(?im)^([-+ ]?[ \t]*(?:ro|rw)community6?[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*com2sec(?:6|unix)?[ \t]+(?:-Cn[ \t]+\S+[ \t]+)?\S+[ \t]+\S+[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*(?:trapsink|trap2sink|informsink)[ \t]+\S+[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*trapcommunity[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*createUser[ \t]+(?:-e[ \t]+\S+[ \t]+)?\S+[ \t]+\S+[ \t]+)(\S.*)$"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmp-server[ \t]+community[ \t]+)(\S+)"),
+]
+
+
+def mask_config_secrets(text: str) -> str:
+    """Configuration text (a file, a diff) with the values of known secret-bearing directives masked.
+
+    >>> mask_config_secrets("-rocommunity public 10.0.0.0/8")
+    '-rocommunity *** 10.0.0.0/8'
+    """
+    for pattern in _CONFIG_SECRETS:
+        text = pattern.sub(lambda m: m.group(1) + MASK, text)
+    return text
 
 
 class RedactingFilter(logging.Filter):

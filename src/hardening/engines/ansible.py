@@ -22,7 +22,7 @@ import yaml
 from hardening.core.errors import HardeningError
 from hardening.core.platform import Change
 from hardening.core.schemas import project_root
-from hardening.core.secrets import REDACTOR, Credentials
+from hardening.core.secrets import REDACTOR, Credentials, mask_config_secrets
 
 _REQ = re.compile(r"^([A-Z][A-Z0-9-]+):")
 MAX_DIFF = 20000
@@ -93,7 +93,7 @@ def _changes(requirement: str, task: str, res: dict[str, Any]) -> list[Change]:
     for entry in entries:
         target, text = _unified(entry)
         if text.strip():
-            found.append(Change(requirement, task, target, REDACTOR.scrub(text)))
+            found.append(Change(requirement, task, target, REDACTOR.scrub(mask_config_secrets(text))))
     if not found:  # changed without a diff (a service started, a command): still a change to show.
         # Named by the task: modules report different fields in check mode and for real.
         found.append(Change(requirement, task, task, f"(changed: {task})\n"))

@@ -89,6 +89,13 @@ def test_rootfs_debian12_document(probe):
     assert f["removable_media"] == {"usb_storage_blocked": True, "usb_storage_loaded": False}
     assert f["screen_lock"] == {"enabled": False, "idle_seconds": None, "enforced": False}
     assert f["antimalware"] == {"products": [], "resident": False, "signature_age_days": None}
+    assert f["management"] == {"insecure_protocols": []}
+    assert f["accounts"] == {"password_storage": {
+        "hash_methods": [{"source": "pam_unix /etc/pam.d/common-password:2", "method": "yescrypt"}],
+        "weak_hash_accounts": [], "empty_password_accounts": []}}
+    assert [(x["log"], x["format"], x["full"]) for x in f["logging"]["timestamp_formats"]] == [
+        ("/var/log/syslog", "RSYSLOG_FileFormat", True), ("/var/log/auth.log", "RSYSLOG_FileFormat", True)]
+    assert doc["manual"] == {}
     # cannot know under a fake root / in a container: errors, not false
     assert set(doc["errors"]) == {
         "/time/synchronized", "/time/selected_source", "/time/offset_ms_abs", "/time/stratum",

@@ -76,7 +76,8 @@ _SENSITIVE_RE = re.compile(
     r"/ssh_host_[^/]*_key$|/id_[a-z0-9]+$|\.(key|pem|p12|pfx|keytab|kdb|kdbx)$|/private/|"
     r"vault|secret|credential|token|"
     r"/[^/]*passw(or)?d[^/]*$|"
-    r"chrony\.keys$|ntp\.keys$)",
+    r"chrony\.keys$|ntp\.keys$|"
+    r"^/etc/snmp/|^/var/lib/(net-)?snmp/|^/usr/share/snmp/snmpd)",  # SNMP communities and USM keys
     re.IGNORECASE,
 )
 _NOT_SENSITIVE_PREFIXES = ("/etc/pam.d/", "/etc/security/pwquality.conf")
@@ -134,6 +135,13 @@ SECTION_FACTS = {
     "firmware": ["/firmware/admin_password_set", "/firmware/power_on_password_set", "/firmware/interface"],
     "disk_encryption": ["/disk_encryption/os_volume_encrypted", "/disk_encryption/method"],
     "antimalware": ["/antimalware/products", "/antimalware/resident", "/antimalware/signature_age_days"],
+    "management": ["/management/insecure_protocols"],
+    "password_storage": [
+        "/accounts/password_storage/hash_methods",
+        "/accounts/password_storage/weak_hash_accounts",
+        "/accounts/password_storage/empty_password_accounts",
+    ],
+    "log_timestamps": ["/logging/timestamp_formats"],
 }
 
 
@@ -251,6 +259,7 @@ class Ctx(object):
         self.facts = {}  # type: dict[str, Any]
         self.errors = {}  # type: dict[str, str]
         self.evidence = {}  # type: dict[str, list[dict[str, str]]]
+        self.manual = {}  # type: dict[str, str]
         self._cache = {}  # type: dict[str, Any]
 
     # -- paths ------------------------------------------------------------
@@ -407,6 +416,12 @@ class Ctx(object):
     def error(self, pointer: str, reason: str) -> None:
         if not has_pointer(self.facts, pointer):
             self.errors[pointer] = str(reason)[:300]
+
+    def needs_review(self, pointer: str, reason: str) -> None:
+        """The configuration was read but the probe cannot judge it: a person must (the fact stays
+        absent, so evaluation gives ``manual``, never ``pass``)."""
+        if not has_pointer(self.facts, pointer):
+            self.manual[pointer] = str(reason)[:300]
 
     def add_evidence(self, pointer: str, source: str, excerpt: str | None = None) -> None:
         items = self.evidence.setdefault(pointer, [])
@@ -1289,8 +1304,11 @@ def collect_ssh_contexts(ctx: Ctx, eff: dict[str, Any]) -> None:
         ctx.add_evidence(pointer, "probe:effective", "worst over %d connection context(s): %s in %s [%s]" % (
             len(rows), json.dumps(worst[key]), worst["context"], worst["how"]))
     ctx.fact("/remote_access/privileged_remote_login", ctx.facts["remote_access"]["ssh"]["permit_root_login"] != "no")
-    # OpenSSH >= 7.4 (any host with python >= 3.7) has no SSH-1 server.
-    ctx.fact("/remote_access/ssh/protocol_version", 2)
+    v1, why = sshd_accepts_protocol_1(ctx)
+    if v1 is None:
+        ctx.error("/remote_access/ssh/protocol_version", "cannot tell whether sshd accepts protocol 1: " + why)
+    else:
+        ctx.fact("/remote_access/ssh/protocol_version", 1 if v1 else 2)
     banners = []
     for row in rows:
         text = None  # type: str | None
@@ -1837,6 +1855,26 @@ def parse_dpkg_status(text: str) -> set[str]:
     return installed
 
 
+def dpkg_status_text(ctx: Ctx) -> str | None:
+    """/var/lib/dpkg/status (cached: big on desktops, read once per probe); None if unreadable."""
+    if "dpkg_status" not in ctx._cache:
+        ctx._cache["dpkg_status"] = ctx.read("/var/lib/dpkg/status", 64 * 1024 * 1024)
+    return cast("str | None", ctx._cache["dpkg_status"])
+
+
+def dpkg_installed_version(text: str, package: str) -> str | None:
+    """Version of an installed package (Status: install ok installed) in dpkg's status file."""
+    for para in re.split(r"\n\s*\n", text):
+        fields = {}
+        for line in para.splitlines():
+            if ":" in line and not line.startswith(" "):
+                k, v = line.split(":", 1)
+                fields[k.strip().lower()] = v.strip()
+        if fields.get("package") == package and fields.get("status", "").split()[-1:] == ["installed"]:
+            return fields.get("version")
+    return None
+
+
 def prohibited_packages(installed: set[str]) -> list[dict[str, str]]:
     out = []
     for name, pats in PROHIBITED_PACKAGES:
@@ -1890,12 +1928,18 @@ def parse_xinetd(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def collect_services(ctx: Ctx) -> None:
-    ptr = "/services/prohibited_present"
+def find_prohibited_services(ctx: Ctx) -> tuple[list[dict[str, str]], list[str]]:
+    """(found, problems), cached: prohibited servers installed, running or configured in (x)inetd.
+
+    ``problems`` names what could not be read (then ``found`` is incomplete).  Shared by the
+    services section and the management-protocols section (telnet / r-services).
+    """
+    if "prohibited" in ctx._cache:
+        return cast("tuple[list[dict[str, str]], list[str]]", ctx._cache["prohibited"])
     found = []
     problems = []
     if ctx.isdir("/var/lib/dpkg"):
-        text = ctx.read("/var/lib/dpkg/status", 64 * 1024 * 1024)  # big on desktops
+        text = dpkg_status_text(ctx)
         if text is None:
             problems.append("cannot read /var/lib/dpkg/status")
         else:
@@ -1934,6 +1978,13 @@ def collect_services(ctx: Ctx) -> None:
                     found.append({"name": name, "how": "configured",
                                   "detail": "%s: %s (xinetd %s)" % (f, desc, "running" if inetd_running
                                                                      else "not running")})
+    ctx._cache["prohibited"] = (found, problems)
+    return found, problems
+
+
+def collect_services(ctx: Ctx) -> None:
+    ptr = "/services/prohibited_present"
+    found, problems = find_prohibited_services(ctx)
     if problems:
         ctx.error(ptr, "; ".join(problems))
         return
@@ -3551,6 +3602,618 @@ def collect_antimalware(ctx: Ctx) -> None:
 
 
 # ---------------------------------------------------------------------------
+# Management protocols (cleartext remote login, SNMP v1/v2c, SSH protocol 1)
+# ---------------------------------------------------------------------------
+
+# Prohibited servers of the services section that are remote-login/management protocols.
+CLEARTEXT_LOGIN_SERVICES = {"telnetd": "telnet", "rlogind": "rlogin", "rshd": "rsh", "rexecd": "rexec"}
+# Their well-known tcp ports.  tcp/514 is also rsyslog's TCP reception, so a listener there counts as
+# rsh only when the process is an r-server or a super-server (inetd, xinetd, systemd sockets).
+CLEARTEXT_LOGIN_PORTS = {23: "telnet", 512: "rexec", 513: "rlogin", 514: "rsh"}
+_SUPER_SERVERS = ("inetd", "xinetd", "systemd", "in.rshd", "rshd")
+# net-snmp directives that configure SNMPv1/v2c access (a community) or send v1/v2c traps/informs.
+SNMP_COMMUNITY_DIRECTIVES = ("rocommunity", "rwcommunity", "rocommunity6", "rwcommunity6", "com2sec", "com2sec6",
+                             "com2secunix")
+SNMP_TRAP_DIRECTIVES = ("trapsink", "trap2sink", "informsink")
+# net-snmp's default search path (SNMPCONFPATH) for snmpd, then its persistent directory.
+SNMPD_CONF_DIRS = ["/etc/snmp", "/usr/share/snmp", "/usr/lib/x86_64-linux-gnu/snmp", "/usr/lib64/snmp",
+                   "/usr/lib/snmp", "/var/lib/snmp", "/var/lib/net-snmp"]
+SSH_V1_REMOVED = (7, 4)      # OpenSSH 7.4 removed the SSH-1 server; "Protocol" is ignored from then on
+SSH_V1_OFF_BY_DEFAULT = (5, 4)  # before 5.4 the compiled-in default could include protocol 1
+
+
+def parse_snmpd_conf(text: str, path: str) -> tuple[list[dict[str, str]], list[str], list[str]]:
+    """snmpd.conf text -> (v1/v2c lines, includeFile paths, includeDir dirs).
+
+    Each v1/v2c line is {"kind": directive, "where": "path:line"}: never the community itself.
+    net-snmp matches directive names case-insensitively; "#" starts a comment line; ``[snmp]``
+    style section headers switch the application and are skipped.
+    """
+    found = []
+    files = []
+    dirs = []
+    for n, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if not s or s.startswith("#") or s.startswith("["):
+            continue
+        f = s.split()
+        d = f[0].lower()
+        if d in SNMP_COMMUNITY_DIRECTIVES or d in SNMP_TRAP_DIRECTIVES:
+            if len(f) > 1:
+                found.append({"kind": d, "where": "%s:%d" % (path, n)})
+        elif d == "includefile" and len(f) > 1:
+            files.append(f[1])
+        elif d == "includedir" and len(f) > 1:
+            dirs.append(f[1])
+    return found, files, dirs
+
+
+def snmpd_v1v2c(ctx: Ctx) -> tuple[list[dict[str, str]], list[str]]:
+    """(v1/v2c lines, files read) of the snmpd configuration, following includeFile/includeDir.
+
+    Files: ``-c FILE`` of a running snmpd (``-C``: only those), else snmpd.conf and snmpd.local.conf
+    in each directory of net-snmp's search path.  includeDir reads the ``*.conf`` files in it.
+    """
+    explicit = []  # type: list[str]
+    only_explicit = False
+    for p in ctx.processes() or []:
+        if p.comm != "snmpd":
+            continue
+        args = p.cmdline.split()
+        for i, a in enumerate(args):
+            if a == "-C":
+                only_explicit = True
+            elif a == "-c" and i + 1 < len(args):
+                explicit.extend(args[i + 1].split(","))
+    roots = list(explicit)
+    if not only_explicit:
+        for d in SNMPD_CONF_DIRS:
+            roots += [d + "/snmpd.conf", d + "/snmpd.local.conf"]
+    found = []  # type: list[dict[str, str]]
+    files = []  # type: list[str]
+
+    def process(path: str, depth: int) -> None:
+        if depth > 10 or path in files:
+            return
+        text = ctx.read(path)
+        if text is None:
+            return
+        files.append(path)
+        lines, inc_files, inc_dirs = parse_snmpd_conf(text, path)
+        found.extend(lines)
+        for f in inc_files:
+            process(f if f.startswith("/") else os.path.dirname(path) + "/" + f, depth + 1)
+        for d in inc_dirs:
+            for f in ctx.glob(d.rstrip("/") + "/*.conf"):
+                process(f, depth + 1)
+
+    for r in roots:
+        process(r, 0)
+    return found, files
+
+
+def parse_openssh_version(text: str) -> tuple[int, int] | None:
+    """(major, minor) from "OpenSSH_9.2p1" or a package version such as "1:9.2p1-2+deb12u3"."""
+    m = re.search(r"OpenSSH_(\d+)\.(\d+)", text) or re.match(r"^(?:\d+:)?(\d+)\.(\d+)", text.strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def sshd_version(ctx: Ctx) -> tuple[tuple[int, int] | None, str]:
+    """Installed OpenSSH server version and where it was read (cached): the package database, else
+    the version string compiled into the binary."""
+    if "sshd_version" not in ctx._cache:
+        ctx._cache["sshd_version"] = _read_sshd_version(ctx)
+    return cast("tuple[tuple[int, int] | None, str]", ctx._cache["sshd_version"])
+
+
+def _read_sshd_version(ctx: Ctx) -> tuple[tuple[int, int] | None, str]:
+    text = dpkg_status_text(ctx) if ctx.isdir("/var/lib/dpkg") else None
+    if text:
+        v = dpkg_installed_version(text, "openssh-server")
+        if v and parse_openssh_version(v):
+            return parse_openssh_version(v), "dpkg openssh-server " + v
+    res = ctx.run(["rpm", "-q", "--qf", "%{VERSION}", "openssh-server"])
+    if res is not None and res.ok and parse_openssh_version(res.out):
+        return parse_openssh_version(res.out), "rpm openssh-server " + res.out.strip()
+    for binary in ("/usr/sbin/sshd", "/usr/local/sbin/sshd"):
+        data = ctx.read_bytes(binary, 8 * 1024 * 1024)
+        if data:
+            m = re.search(rb"OpenSSH_(\d+)\.(\d+)", data)
+            if m:
+                return (int(m.group(1)), int(m.group(2))), "%s (OpenSSH_%s.%s)" % (
+                    binary, m.group(1).decode(), m.group(2).decode())
+    return None, "no openssh-server package and no version string in sshd"
+
+
+def ssh_protocol_1(version: tuple[int, int] | None, protocol_args: list[str] | None) -> bool | None:
+    """Whether the SSH server accepts protocol 1; None if it cannot be told.
+
+    OpenSSH >= 7.4 has no SSH-1 server at all (a ``Protocol`` line is ignored).  Older servers
+    accept 1 when ``Protocol`` lists it, or when it is unset and the version predates 5.4.
+    """
+    if version is not None and version >= SSH_V1_REMOVED:
+        return False
+    if protocol_args:
+        listed = ",".join(protocol_args).replace(" ", "").split(",")
+        if "1" in listed:
+            return True if version is not None else None
+        return False
+    if version is None:
+        return None
+    return version < SSH_V1_OFF_BY_DEFAULT
+
+
+def sshd_accepts_protocol_1(ctx: Ctx) -> tuple[bool | None, str]:
+    """(accepts SSH-1, explanation) of the installed sshd with its effective ``Protocol``."""
+    eff = sshd_effective("/etc/ssh/sshd_config", ctx.read, ctx.glob)
+    version, vsrc = sshd_version(ctx)
+    proto = eff["values"].get("protocol")
+    v1 = ssh_protocol_1(version, proto["args"] if proto else None)
+    why = "sshd %s; Protocol %s" % (
+        ("%d.%d (%s)" % (version[0], version[1], vsrc)) if version else "version unknown: " + vsrc,
+        ("%s (%s)" % (" ".join(proto["args"]), proto["source"])) if proto else "unset")
+    return v1, why
+
+
+def collect_management(ctx: Ctx) -> None:
+    """/management/insecure_protocols: every way the host offers cleartext or v1 management access.
+
+    Items {"protocol", "how", "detail"}; details carry kinds and file:line only, never an SNMP
+    community (the config files are withheld from evidence as sensitive).
+    """
+    ptr = "/management/insecure_protocols"
+    items = []  # type: list[dict[str, str]]
+    problems = []  # type: list[str]
+    # telnet / r-services: the services section's findings, except "installed" alone (installed
+    # but neither running nor configured serves nothing; SVC-MINIMAL still wants it removed).
+    found, svc_problems = find_prohibited_services(ctx)
+    problems.extend(svc_problems)
+    for f in found:
+        proto = CLEARTEXT_LOGIN_SERVICES.get(f["name"])
+        if proto and f["how"] != "installed":
+            items.append({"protocol": proto, "how": f["how"], "detail": f.get("detail", "")})
+    sockets = get_sockets(ctx)
+    if sockets is None:
+        problems.append("neither `ss` nor /proc/net is available (listening sockets unknown)")
+    else:
+        for sock in exposed_sockets([e for e in sockets if e["proto"] == "tcp"]):
+            port = int(sock["socket"].split("/")[1])
+            proto = CLEARTEXT_LOGIN_PORTS.get(port)
+            process = sock.get("process") or ""
+            if proto == "rsh" and not any(x in process.split(",") for x in _SUPER_SERVERS):
+                continue
+            if proto:
+                items.append({"protocol": proto, "how": "listening",
+                              "detail": "%s (process %s)" % (sock["socket"], process or "unknown")})
+    # SNMP v1/v2c: only where an SNMP agent is installed or running (a leftover config of a removed
+    # package is served by nothing).
+    agent = ctx.exists("/usr/sbin/snmpd") or bool(ctx.running("snmpd"))
+    lines, files = snmpd_v1v2c(ctx)
+    for line in lines:
+        if agent:
+            items.append({"protocol": "snmp_v1_v2c", "how": "configured",
+                          "detail": "snmpd %s at %s" % (line["kind"], line["where"])})
+    ctx.add_evidence("/management", "probe:effective",
+                     "snmpd %s; files read: %s; v1/v2c lines: %s" % (
+                         "installed or running" if agent else "not installed",
+                         ", ".join(files) or "none",
+                         ", ".join("%s at %s" % (x["kind"], x["where"]) for x in lines) or "none"))
+    # SSH protocol 1
+    if ctx.exists("/etc/ssh/sshd_config") or ctx.exists("/usr/sbin/sshd"):
+        v1, why = sshd_accepts_protocol_1(ctx)
+        ctx.add_evidence("/management", "probe:effective", why)
+        if v1 is None:
+            problems.append("cannot tell whether sshd accepts protocol 1: " + why)
+        elif v1:
+            items.append({"protocol": "ssh1", "how": "configured", "detail": why})
+    if problems:
+        ctx.error(ptr, "; ".join(problems))
+        return
+    ctx.fact(ptr, items)
+
+
+# ---------------------------------------------------------------------------
+# Password storage (hash methods for new passwords, stored hashes)
+# ---------------------------------------------------------------------------
+
+# Hash methods the catalog accepts (PW-STORE-PROTECT's enum): slow, salted, no known weakness.
+STRONG_HASH_METHODS = ("yescrypt", "gost_yescrypt", "scrypt", "sha512")
+# pam_unix's method arguments -> method (the last one given wins: they clear each other's bits).
+PAM_UNIX_METHODS = {"md5": "md5", "bigcrypt": "bigcrypt", "sha256": "sha256", "sha512": "sha512",
+                    "blowfish": "bcrypt", "gost_yescrypt": "gost_yescrypt", "yescrypt": "yescrypt"}
+# login.defs ENCRYPT_METHOD values -> method
+LOGIN_DEFS_METHODS = {"des": "des", "md5": "md5", "sha256": "sha256", "sha512": "sha512", "bcrypt": "bcrypt",
+                      "yescrypt": "yescrypt"}
+# crypt(5) prefixes -> method ($2a$/$2x$ are the buggy bcrypt variants)
+CRYPT_PREFIXES = [("$y$", "yescrypt"), ("$gy$", "gost_yescrypt"), ("$7$", "scrypt"), ("$6$", "sha512"),
+                  ("$5$", "sha256"), ("$2b$", "bcrypt"), ("$2y$", "bcrypt"), ("$2a$", "bcrypt_2a"),
+                  ("$2x$", "bcrypt_2x"), ("$1$", "md5"), ("$md5", "sun_md5"), ("$sha1$", "sha1"),
+                  ("$3$", "nt"), ("_", "bsdi_des")]
+_CRYPT64 = "./0-9A-Za-z"
+
+
+def password_field_method(field: str) -> str | None:
+    """The hash method of a passwd/shadow password field; "" for an empty field (no password);
+    None when the field holds no usable hash (``*``, ``!``, ``!!``, ``x``, ``*LK*`` …).
+
+    A leading ``!`` only locks the account: ``!$1$…`` still stores an MD5 hash (crackable if the
+    file leaks, restored by ``passwd -u``), so its method is md5.  An unknown ``$id$`` is
+    "unknown" (never counted as strong).
+    """
+    if field == "":
+        return ""
+    h = field.lstrip("!")
+    if not h or h.startswith("*"):
+        return None
+    for prefix, method in CRYPT_PREFIXES:
+        if h.startswith(prefix):
+            return method
+    if h.startswith("$"):
+        return "unknown"
+    if re.match(r"^[%s]{13}$" % _CRYPT64, h):
+        return "des"
+    if len(h) > 13 and (len(h) - 2) % 11 == 0 and re.match(r"^[%s]+$" % _CRYPT64, h):
+        return "bigcrypt"
+    return None
+
+
+def stored_password_states(passwd: str, shadow: str | None) -> dict[str, str | None]:
+    """account -> method of its stored password ("" empty, None no usable hash).
+
+    As pam_unix reads them: the passwd field, unless it is "x" (then the shadow entry; an "x"
+    account without a shadow entry has no usable password).
+    """
+    shadow_fields = {}
+    for line in (shadow or "").splitlines():
+        f = line.split(":")
+        if len(f) >= 2 and f[0]:
+            shadow_fields[f[0]] = f[1]
+    out = {}  # type: dict[str, str | None]
+    for line in passwd.splitlines():
+        f = line.split(":")
+        if len(f) < 2 or not f[0] or f[0].startswith(("+", "-")):
+            continue
+        field = shadow_fields.get(f[0]) if f[1] == "x" else f[1]
+        out[f[0]] = None if field is None else password_field_method(field)
+    for name, field in shadow_fields.items():
+        out.setdefault(name, password_field_method(field))
+    return out
+
+
+def login_defs_encrypt_method(text: str) -> tuple[str, str]:
+    """(method, source) that shadow-utils uses: the last ``ENCRYPT_METHOD``; unset -> MD5 if
+    ``MD5_CRYPT_ENAB yes`` else DES (login.defs(5))."""
+    values = {}  # type: dict[str, tuple[str, int]]
+    for n, line in enumerate(text.splitlines(), 1):
+        f = line.split()
+        if len(f) >= 2 and not f[0].startswith("#"):
+            values[f[0].upper()] = (f[1], n)
+    if "ENCRYPT_METHOD" in values:
+        raw, n = values["ENCRYPT_METHOD"]
+        return LOGIN_DEFS_METHODS.get(raw.lower(), "unknown:" + raw), "/etc/login.defs:%d ENCRYPT_METHOD %s" % (n, raw)
+    md5 = values.get("MD5_CRYPT_ENAB")
+    if md5 and md5[0].lower() == "yes":
+        return "md5", "/etc/login.defs:%d MD5_CRYPT_ENAB yes (ENCRYPT_METHOD unset)" % md5[1]
+    return "des", "/etc/login.defs: ENCRYPT_METHOD unset (shadow-utils default DES)"
+
+
+def pam_unix_method(args: list[str], login_defs_method: str | None) -> tuple[str, str]:
+    """(method, why) pam_unix hashes a new password with: its last method argument; without one,
+    login.defs ENCRYPT_METHOD when pam_unix knows it (Linux-PAM >= 1.4), else crypt(3) DES."""
+    chosen = None
+    for a in args:
+        m = PAM_UNIX_METHODS.get(a.strip().lower())
+        if m:
+            chosen = m
+    if chosen:
+        return chosen, "argument " + [a for a in args if PAM_UNIX_METHODS.get(a.lower()) == chosen][-1]
+    if login_defs_method in PAM_UNIX_METHODS.values():
+        return cast(str, login_defs_method), "no method argument: login.defs ENCRYPT_METHOD"
+    return "des", "no method argument and no usable ENCRYPT_METHOD: pam_unix default crypt (DES)"
+
+
+def collect_password_storage(ctx: Ctx) -> None:
+    ptr = "/accounts/password_storage"
+    # --- methods for new passwords
+    ld_text = ctx.read("/etc/login.defs")
+    methods = []  # type: list[dict[str, str]]
+    ld_method = None
+    if ld_text is None and ctx.exists("/usr/sbin/chpasswd"):
+        ld_text = ""  # shadow-utils without login.defs uses its built-in defaults
+    if ld_text is not None:
+        ld_method, ld_src = login_defs_encrypt_method(ld_text)
+        methods.append({"source": "login.defs ENCRYPT_METHOD", "method": ld_method})
+        ctx.add_evidence(ptr + "/hash_methods", "file:/etc/login.defs", ld_src)
+    if ctx.isdir("/etc/pam.d"):
+        services, entries = password_stack(ctx)
+        for e in entries:
+            if pam_module(e) == "pam_unix.so":
+                method, why = pam_unix_method(e["args"], ld_method)
+                src = "%s:%d" % (e["file"], e["line"])
+                methods.append({"source": "pam_unix " + src, "method": method})
+                ctx.add_evidence(ptr + "/hash_methods", "file:" + e["file"],
+                                 "line %d: password %s pam_unix.so %s -> %s (%s)" % (
+                                     e["line"], e["control"], " ".join(e["args"]), method, why))
+        if not services:
+            ctx.add_evidence(ptr + "/hash_methods", "probe:effective", "no PAM password stack")
+    if not methods:
+        ctx.error(ptr + "/hash_methods", "neither /etc/login.defs nor a PAM password stack with pam_unix")
+    else:
+        ctx.fact(ptr + "/hash_methods", methods)
+    # --- stored hashes (never excerpted: only counts and account names)
+    passwd = ctx.read("/etc/passwd")
+    shadow = ctx.read("/etc/shadow")
+    if (shadow is None and ctx.exists("/etc/shadow")) or (passwd is None and shadow is None):
+        reason = "cannot read /etc/shadow (not root?)" if ctx.exists("/etc/shadow") else "no /etc/passwd"
+        ctx.error(ptr + "/weak_hash_accounts", reason)
+        ctx.error(ptr + "/empty_password_accounts", reason)
+        return
+    states = stored_password_states(passwd or "", shadow)
+    weak = sorted(a for a, m in states.items() if m and m not in STRONG_HASH_METHODS)
+    empty = sorted(a for a, m in states.items() if m == "")
+    strong = sum(1 for m in states.values() if m in STRONG_HASH_METHODS)
+    unusable = sum(1 for m in states.values() if m is None)
+    by_method = {}  # type: dict[str, int]
+    for m in states.values():
+        if m:
+            by_method[m] = by_method.get(m, 0) + 1
+    ctx.fact(ptr + "/weak_hash_accounts", weak)
+    ctx.fact(ptr + "/empty_password_accounts", empty)
+    ctx.add_evidence(ptr, "probe:effective",
+                     "/etc/passwd + /etc/shadow: %d accounts; %d strong hash, %d no usable hash (locked or "
+                     "no password set), %d weak hash, %d empty password; methods: %s" % (
+                         len(states), strong, unusable, len(weak), len(empty),
+                         ", ".join("%s %d" % kv for kv in sorted(by_method.items())) or "none"))
+
+
+# ---------------------------------------------------------------------------
+# Logging: timestamps (date with year, and time zone)
+# ---------------------------------------------------------------------------
+
+# rsyslog's built-in templates -> full timestamp (RFC 3339: year and UTC offset)? None = not judged.
+RSYSLOG_BUILTIN_TEMPLATES = {
+    "rsyslog_fileformat": True,                 # %TIMESTAMP:::date-rfc3339%
+    "rsyslog_traditionalfileformat": False,     # %TIMESTAMP% = RFC 3164 "Nov 29 12:00:00": no year, no zone
+    "rsyslog_forwardformat": True,
+    "rsyslog_traditionalforwardformat": False,
+    "rsyslog_syslogprotocol23format": True,
+}
+RSYSLOG_DEFAULT_FILE_TEMPLATE = "RSYSLOG_FileFormat"   # omfile's default when nothing overrides it
+_TIME_PROPERTIES = ("timereported", "timestamp", "timegenerated")
+# date formats: full (year + zone, or an absolute epoch), partial (one of them missing)
+_FULL_DATE_FORMATS = ("rfc3339", "unixtimestamp")
+_PARTIAL_DATE_FORMATS = ("", "rfc3164", "mysql", "pgsql", "subseconds", "utc")
+_QUOTED = r"(?:\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^)\"'])*"
+_RS_OBJECT_RE = re.compile(r"\b(action|include|module|template)\s*\((" + _QUOTED + r")\)(\s*\{[^}]*\})?", re.S | re.I)
+
+
+def template_timestamp_full(kind: str, body: str) -> bool | None:
+    """Whether a template writes the date with the year and the time zone.
+
+    kind "string": property replacer ``%prop:from:to:options%``; kind "list": ``property(name=…
+    dateFormat=…)`` statements.  True if a time property is written as RFC 3339 (or an epoch);
+    False if every time property lacks the year or zone (RFC 3164, mysql …) or there is none at
+    all; None when the template builds the time from pieces or system variables ($now, $year,
+    date-year …): the probe cannot judge it, a person must.
+    """
+    uses = []  # type: list[str]
+    other_time = False
+    if kind == "string":
+        for tok in re.findall(r"%([^%]+)%", body):
+            parts = tok.split(":")
+            name = parts[0].strip().lower()
+            opts = [o.strip().lower() for o in (parts[3].split(",") if len(parts) > 3 else [])]
+            if name.startswith("$") and name.lstrip("$").split("-")[0] in (
+                    "now", "year", "month", "day", "hour", "hhour", "qhour", "minute", "wday"):
+                other_time = True
+            elif name in _TIME_PROPERTIES:
+                fmts = [o[5:] for o in opts if o.startswith("date-")]
+                uses.extend(fmts or [""])
+    elif kind == "list":
+        for m in re.finditer(r"\bproperty\s*\((" + _QUOTED + r")\)", body, re.S | re.I):
+            p = _params(m.group(1))
+            name = p.get("name", "").lower()
+            if name.startswith("$"):
+                other_time = other_time or name.lstrip("$").split("-")[0] in ("now", "year", "month", "day", "hour")
+            elif name in _TIME_PROPERTIES:
+                uses.append(p.get("dateformat", "").lower())
+    else:
+        return None
+    if any(u in _FULL_DATE_FORMATS for u in uses):
+        return True
+    if other_time or any(u not in _PARTIAL_DATE_FORMATS for u in uses):
+        return None
+    return False
+
+
+def parse_rsyslog_file_events(text: str) -> list[tuple[int, str, dict[str, Any]]]:
+    """rsyslog config text -> ordered events that decide file timestamps, each (line, kind, data):
+
+    * "include" {"pattern"} ($IncludeConfig, include(file=…))
+    * "default" {"template", "via"} ($ActionFileDefaultTemplate; module(load="builtin:omfile" template=…))
+    * "template" {"name", "kind", "body"} (legacy $template name,"…"; template(name=… type=…))
+    * "file" {"log", "template" or None} (legacy selector/filter/if…then actions to a file or
+      ?dynafile; action(type="omfile" file=/dynaFile=…))
+    """
+    clean = _strip_rainer_comments(text)
+    events = []  # type: list[tuple[int, str, dict[str, Any]]]
+
+    def line_of(offset: int) -> int:
+        return clean.count("\n", 0, offset) + 1
+
+    for m in _RS_OBJECT_RE.finditer(clean):
+        kind, p = m.group(1).lower(), _params(m.group(2))
+        at = line_of(m.start())
+        if kind == "include" and p.get("file"):
+            events.append((at, "include", {"pattern": p["file"]}))
+        elif kind == "module" and p.get("load", "").lower() in ("builtin:omfile", "omfile") and p.get("template"):
+            events.append((at, "default", {"template": p["template"], "via": "module(load=\"builtin:omfile\")"}))
+        elif kind == "template" and p.get("name"):
+            typ = p.get("type", "").lower()
+            body = p.get("string", "") if typ == "string" else (m.group(3) or "")
+            events.append((at, "template", {"name": p["name"], "kind": typ, "body": body}))
+        elif kind == "action" and p.get("type", "").lower() == "omfile":
+            log = p.get("file") or ("?" + p["dynafile"] if p.get("dynafile") else "?")
+            events.append((at, "file", {"log": log, "template": p.get("template")}))
+    last_selector = None
+    for n, raw in enumerate(clean.splitlines(), 1):
+        s = raw.strip()
+        if not s:
+            continue
+        if s.startswith("$"):
+            f = s.split(None, 1)
+            d = f[0].lower()
+            if d == "$includeconfig" and len(f) > 1:
+                events.append((n, "include", {"pattern": f[1].strip()}))
+            elif d == "$actionfiledefaulttemplate" and len(f) > 1:
+                events.append((n, "default", {"template": f[1].strip(), "via": "$ActionFileDefaultTemplate"}))
+            elif d == "$template" and len(f) > 1:
+                tm = re.match(r"^([^,\s]+)\s*,\s*\"((?:[^\"\\]|\\.)*)\"", f[1])
+                if tm:
+                    events.append((n, "template", {"name": tm.group(1), "kind": "string", "body": tm.group(2)}))
+            continue
+        action = None
+        if s.startswith(":"):
+            fm = re.match(r"^:[^,]+,\s*!?\s*[\w-]+\s*,\s*\"(?:[^\"\\]|\\.)*\"\s*(.+)$", s)
+            action = fm.group(1) if fm else None
+        elif re.match(r"^if\b", s, re.I):
+            tm2 = re.search(r"\bthen\s+(.+)$", s)
+            action = tm2.group(1) if tm2 else None
+        elif re.match(r"^(action|include|module|input|global|template|ruleset|else|set|unset|call|stop|"
+                      r"main_queue|property|constant|type|parser|\{|\})", s, re.I):
+            continue
+        else:
+            f = s.split(None, 1)
+            if len(f) == 2 and (f[0] == "&" or re.match(r"^[\w*,;.!=<>-]+$", f[0])):
+                if f[0] != "&":
+                    last_selector = f[0]
+                action = f[1] if (f[0] != "&" or last_selector) else None
+        if not action:
+            continue
+        action = action.strip()
+        target, _, tpl = action.partition(";")
+        target = target.strip().lstrip("-")
+        if target.startswith("/"):
+            events.append((n, "file", {"log": target, "template": tpl.strip() or None}))
+        elif target.startswith("?"):
+            events.append((n, "file", {"log": target, "template": tpl.strip() or None}))
+    events.sort(key=lambda e: e[0])
+    return events
+
+
+def rsyslog_file_formats(ctx: Ctx, main: str = "/etc/rsyslog.conf") -> tuple[list[dict[str, Any]], list[str]]:
+    """(one item per file action, files read) with the template each action really uses.
+
+    Unlike the forwarding targets (order irrelevant), the default file template depends on order:
+    omfile takes, for an action without its own template, the module() template if set, else the
+    last $ActionFileDefaultTemplate read BEFORE the action, else RSYSLOG_FileFormat (omfile.c
+    getDfltTpl).  So includes are followed in place, where the include statement stands.
+    """
+    events = []  # type: list[tuple[str, int, str, dict[str, Any]]]
+    files = []  # type: list[str]
+
+    def walk(path: str, depth: int) -> None:
+        if depth > 10 or path in files:
+            return
+        text = ctx.read(path)
+        if text is None:
+            return
+        files.append(path)
+        for line, kind, data in parse_rsyslog_file_events(text):
+            if kind == "include":
+                pat = data["pattern"]
+                pat = pat if pat.startswith("/") else "/" + pat
+                for f in (ctx.glob(pat.rstrip("/") + "/*") if ctx.isdir(pat) else ctx.glob(pat)):
+                    walk(f, depth + 1)
+            else:
+                events.append((path, line, kind, data))
+
+    walk(main, 0)
+    templates = {}  # type: dict[str, tuple[str, str]]
+    for _, _, kind, data in events:
+        if kind == "template":
+            templates[data["name"].lower()] = (data["kind"], data["body"])
+    module_default = None  # type: str | None
+    legacy_default = None  # type: str | None
+    items = []  # type: list[dict[str, Any]]
+    for path, line, kind, data in events:
+        if kind == "default":
+            if data["via"].startswith("module"):
+                module_default = data["template"]
+            else:
+                legacy_default = data["template"]
+            continue
+        if kind != "file":
+            continue
+        name = data["template"] or module_default or legacy_default or RSYSLOG_DEFAULT_FILE_TEMPLATE
+        key = name.lower()
+        if key in templates:
+            full = template_timestamp_full(*templates[key])
+        else:
+            full = RSYSLOG_BUILTIN_TEMPLATES.get(key)
+        items.append({"log": data["log"], "writer": "rsyslog", "format": name, "full": full,
+                      "source": "%s:%d" % (path, line)})
+    return items, files
+
+
+def journald_storage(ctx: Ctx) -> tuple[str, str]:
+    """(effective Storage=, source): journald.conf, then its drop-ins (*.conf of journald.conf.d in
+    /etc, /run, /usr/local/lib, /usr/lib; a name in an earlier directory masks the same name later;
+    sorted by name, the last value wins).  Default "auto"."""
+    dropins = {}  # type: dict[str, str]
+    for d in ("/usr/lib/systemd/journald.conf.d", "/usr/local/lib/systemd/journald.conf.d",
+              "/run/systemd/journald.conf.d", "/etc/systemd/journald.conf.d"):
+        for f in ctx.glob(d + "/*.conf"):
+            dropins[os.path.basename(f)] = f
+    value, src = "auto", "default"
+    for f in ["/etc/systemd/journald.conf"] + [dropins[k] for k in sorted(dropins)]:
+        for n, line in enumerate((ctx.read(f) or "").splitlines(), 1):
+            m = re.match(r"^\s*Storage\s*=\s*(\S*)", line)
+            if m:
+                value, src = m.group(1).lower() or "auto", "%s:%d" % (f, n)
+    return value, src
+
+
+def collect_log_timestamps(ctx: Ctx) -> None:
+    """/logging/timestamp_formats: each local log writer and whether its timestamps carry the date
+    with the year and the time zone (full).  A writer the probe cannot judge makes the fact a
+    ``manual`` review, unless another writer already fails for certain."""
+    ptr = "/logging/timestamp_formats"
+    items = []  # type: list[dict[str, Any]]
+    if ctx.exists("/etc/rsyslog.conf"):
+        found, files = rsyslog_file_formats(ctx)
+        items.extend(found)
+        ctx.add_evidence(ptr, "probe:effective", "rsyslog files read: %s; file actions: %s" % (
+            ", ".join(files), "; ".join("%s -> %s (%s)" % (i["log"], i["format"], i["source"]) for i in found)
+            or "none"))
+    elif ctx.exists("/etc/syslog-ng/syslog-ng.conf"):
+        text = _strip_rainer_comments(ctx.read("/etc/syslog-ng/syslog-ng.conf") or "")
+        m = re.search(r"\bts[-_]format\s*\(\s*([\w-]+)\s*\)", text)
+        fmt = m.group(1).lower() if m else "rfc3164"
+        full = True if fmt in ("iso", "rfc3339") else False  # type: bool | None
+        if re.search(r"\btemplate\s*\(", text) or re.search(r"@include\s+\"(?!scl\.conf)", text):
+            full = None if full is False else full
+        items.append({"log": "syslog-ng files", "writer": "syslog-ng", "format": "ts_format(%s)" % fmt,
+                      "full": full, "source": "/etc/syslog-ng/syslog-ng.conf"})
+    journald = any(ctx.exists(p) for p in ("/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"))
+    if journald:
+        storage, src = journald_storage(ctx)
+        persistent = storage == "persistent" or (storage == "auto" and ctx.isdir("/var/log/journal"))
+        ctx.add_evidence(ptr, "probe:effective", "journald Storage=%s (%s), /var/log/journal %s: %s" % (
+            storage, src, "exists" if ctx.isdir("/var/log/journal") else "absent",
+            "persistent" if persistent else "not persistent (keeps nothing to judge)"))
+        if persistent:
+            items.append({"log": "/var/log/journal", "writer": "journald", "format": "realtime usec UTC",
+                          "full": True, "source": src})
+    undecided = [i for i in items if i["full"] is None]
+    if undecided and not any(i["full"] is False for i in items):
+        ctx.needs_review(ptr, "cannot judge the timestamp of: %s" % ", ".join(
+            "%s (template %s, %s)" % (i["log"], i["format"], i["source"]) for i in undecided))
+        return
+    ctx.fact(ptr, items)
+
+
+# ---------------------------------------------------------------------------
 # Driver
 # ---------------------------------------------------------------------------
 
@@ -3570,6 +4233,9 @@ SECTIONS = [
     ("firmware", collect_firmware),
     ("disk_encryption", collect_disk_encryption),
     ("antimalware", collect_antimalware),
+    ("management", collect_management),
+    ("password_storage", collect_password_storage),
+    ("log_timestamps", collect_log_timestamps),
 ]
 
 
@@ -3600,6 +4266,7 @@ def collect(root: str = "/", now: float | None = None, commands: bool | None = N
                   "duration_ms": round((time.monotonic() - t0) * 1000.0, 1)},
         "facts": ctx.facts,
         "errors": ctx.errors,
+        "manual": ctx.manual,
         "evidence": ctx.evidence,
     }
 
