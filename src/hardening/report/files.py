@@ -1,4 +1,4 @@
-"""Atomic file writes for the report files."""
+"""Atomic file writes: the reports, and the plan, approval and result files of change control."""
 
 from __future__ import annotations
 
@@ -7,16 +7,36 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: Path | str, data: str, encoding: str = "utf-8") -> None:
-    """Write `data` to `path` through a temporary file in the same directory and a rename: a run that
-    dies halfway leaves the previous file, never half of a new one."""
+def atomic_write(path: Path | str, data: str, encoding: str = "utf-8", *, mode: int = 0o600) -> None:
+    """Write `data` to `path` through a temporary file in the same directory, fsync and a rename: a run that
+    dies halfway (or a full disk) leaves the previous file, never half of a new one. The file gets `mode`
+    whatever the umask (0600 by default: plans and results carry context lines of configuration files).
+    Raises OSError (the temporary file is removed)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+            os.fchmod(handle.fileno(), mode)
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         Path(tmp).replace(target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_directory(target.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    # The rename is durable only once the directory is; a directory that cannot be opened is not an error here.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

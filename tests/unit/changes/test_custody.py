@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.changes.test_plan_show import plan_doc
 
 from hardening import cli
 from hardening.audit import catalog_digest
@@ -26,7 +27,6 @@ from hardening.changes.approval import normalise_name, sign_approval, write_appr
 from hardening.changes.ledger import Ledger
 from hardening.changes.plan import plan_digest, write_plan
 from hardening.core.models import CollectResult
-from tests.unit.changes.test_plan_show import plan_doc
 
 ROOT = Path(__file__).resolve().parents[3]
 REGISTRY = ROOT / "inventory" / "approvers.yaml"
@@ -301,10 +301,9 @@ def test_a_failed_write_leaves_the_previous_file_whole(desk: dict[str, Any], mon
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full_disk)
-    with pytest.raises(OSError):
-        if writer == "plan":
-            write_plan(desk["plan"], target)
-        else:
-            write_approval({"approver": "suzuki"}, target)
+    write = (lambda: write_plan(desk["plan"], target)) if writer == "plan" else (
+        lambda: write_approval({"approver": "suzuki"}, target))
+    with pytest.raises(OSError, match="No space left"):
+        write()
     assert target.read_text(encoding="utf-8") == "previous\n"
     assert sorted(p.name for p in target.parent.iterdir() if p.name.startswith(".")) == []
