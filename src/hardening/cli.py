@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -392,6 +393,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        from hardening.engines.scratch import install_signal_cleanup
+
+        install_signal_cleanup()  # SIGTERM/SIGHUP: remove this run's scratch folders and agents, then die
     handler = logging.StreamHandler()
     handler.addFilter(RedactingFilter())
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[handler],

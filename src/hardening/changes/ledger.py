@@ -16,8 +16,12 @@ What the chain detects (:meth:`Ledger.verify`, each problem with its line number
 - an edited entry (its content no longer matches its ``hash``) -> kind ``hash``;
 - an edited entry whose ``hash`` was recomputed -> the next entry's ``prev`` no longer matches -> kind ``prev``;
 - a deleted, inserted, duplicated or reordered entry -> kinds ``seq`` and/or ``prev`` where the chain breaks;
-- a line that is not UTF-8, not JSON, has duplicate keys, or is cut short -> kind ``garbled``; valid JSON that is
-  not a ledger entry -> kind ``schema``.
+- a line that is not UTF-8, not JSON, or has duplicate keys -> kind ``garbled``; valid JSON that is not a ledger
+  entry -> kind ``schema``;
+- a last line without its line end -> kind ``torn``: a write that was interrupted (a crash, or a full disk under an
+  older version). It is the one recoverable problem: :meth:`Ledger.repair` (``hardening ledger repair``) completes
+  it if it is a whole entry chained onto the one before, else cuts it, and records the repair as an entry (length
+  and sha256 of what was cut, never its content); it refuses a ledger with any other problem.
 
 What it cannot detect on its own:
 
@@ -31,8 +35,9 @@ What it cannot detect on its own:
 - a wrong clock: ``at`` is what the appending machine believed.
 
 Concurrency: appends from several processes on one machine are serialised by ``fcntl.flock`` on the ledger file
-(advisory; it does not hold across NFS clients that lack lock support). Each entry is written with one ``write`` on
-an ``O_APPEND`` descriptor and ``fsync``-ed before the lock is released.
+(advisory; it does not hold across NFS clients that lack lock support). Each entry is written on an ``O_APPEND``
+descriptor and ``fsync``-ed before the lock is released; a write or fsync that fails (ENOSPC, EDQUOT, EFBIG) cuts the
+file back to its size before the write, so an append is all or nothing.
 """
 
 from __future__ import annotations
