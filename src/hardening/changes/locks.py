@@ -7,6 +7,7 @@ flock file while someone may be about to lock it would let two holders in.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -42,14 +43,14 @@ def held(directory: Path, locks: list[tuple[str, str]]) -> Iterator[None]:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                holder = os.pread(fd, 11, 0).decode("ascii", "replace").strip()
                 os.close(fd)
                 by = f" (pid {holder})" if holder.isdigit() else ""
                 raise ApplyBusyError(f"another apply holds {kind} {name!r}{by}, lock {path}: wait until it has "
                                      "finished; refused, nothing changed") from None
             fds.append(fd)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+            with contextlib.suppress(OSError):  # who holds it, for the next one's message; the lock needs no space
+                os.pwrite(fd, f"{os.getpid():>10}\n".encode("ascii"), 0)
         yield
     finally:
         for fd in fds:

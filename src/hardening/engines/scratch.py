@@ -32,7 +32,7 @@ OWNER = "owner.json"
 #: A folder without its owner file is being created right now, or was left by a run killed in that instant.
 _UNOWNED_GRACE_S = 60.0
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: the signal handler may interrupt its own thread holding it
 _live_dirs: set[Path] = set()
 _live_procs: set[subprocess.Popen[bytes]] = set()
 
