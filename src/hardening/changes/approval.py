@@ -9,8 +9,10 @@ canonical JSON of the record without ``signature``. :func:`verify_approval` chec
 trusted registry ``approvers.yaml`` for the named approver, never with anything inside the record; the registry is
 the root of trust and must itself be protected (permissions, version control, review of every change).
 
-Names are compared after normalisation (:func:`normalise_name`: NFKC, case-folded, whitespace removed, ``DOMAIN\\``
-and ``@realm`` dropped), so ``Tanaka``, ``ｔａｎａｋａ`` and ``CITY\\tanaka`` are the same person. Normalisation errs on
+Names are compared after normalisation (:func:`normalise_name`: NFKC, format characters such as zero-width spaces
+removed, case-folded, whitespace removed, ``DOMAIN\\`` and ``@realm`` dropped), so ``Tanaka``, ``ｔａｎａｋａ``,
+``ta\\u200bnaka`` and ``CITY\\tanaka`` are the same person. The planner checked here is the one the ledger recorded
+for the plan (changes/custody.py), never only the plan file's ``planned_by``. Normalisation errs on
 the side of refusing: two different people whose names normalise alike cannot approve each other's plans.
 """
 
