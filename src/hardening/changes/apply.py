@@ -14,6 +14,7 @@ outcome after; an ``apply_started`` without an outcome is the trace of a run tha
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -113,9 +114,10 @@ def _admitted(inputs: Inputs, plan: dict[str, Any], digest: str, approvals: list
     except LedgerError:
         raise  # nothing can be recorded in a ledger that refuses
     except HardeningError as exc:
-        if not started:
+        outcome = "aborted" if started else "refused"  # aborted: hosts may have been contacted
+        with contextlib.suppress(LedgerError):
             ledger.append(actor, "apply", {"plan_id": plan["plan_id"], "plan_digest": digest, "run_id": run_id,
-                                           "refused": REDACTOR.scrub(str(exc))[:2000]})
+                                           outcome: REDACTOR.scrub(str(exc))[:2000]})
         raise
 
 
