@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -185,6 +186,9 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--head", default=None, help="expected SEQ:HASH recorded earlier (detects truncation)")
     head = ledger_sub.add_parser("head", help="print SEQ:HASH of the last entry (an anchor to keep elsewhere)")
     head.add_argument("--ledger", type=Path, default=None)
+    repair = ledger_sub.add_parser("repair", help="cut a torn last line (an interrupted write) and record the repair; "
+                                   "refuses a ledger that was tampered with")
+    repair.add_argument("--ledger", type=Path, default=None)
 
     keygen = sub.add_parser("keygen", help="create an approver's Ed25519 key pair")
     keygen.add_argument("name")
@@ -317,6 +321,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from hardening.changes.custody import record_plan
     from hardening.changes.plan import make_plan, plan_digest, write_plan
     from hardening.changes.show import render_terminal
 
@@ -330,11 +335,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if report:
         _host_errors(report)
     out = args.out or Path("plans") / f"{_stamp()}-{_run_suffix(plan['plan_id'])}.json"
-    write_plan(plan, out)
     digest = plan_digest(plan)
-    _ledger(args).append(plan["planned_by"], "plan", {
-        "plan_id": plan["plan_id"], "plan_digest": digest, "report_digest": plan["report_digest"],
-        "summary": plan["summary"], "hosts": {h: e["fix"] for h, e in plan["hosts"].items() if e["fix"]}})
+    record_plan(_ledger(args), plan, digest)  # first: a plan the ledger does not hold can never be approved
+    write_plan(plan, out)
     print(render_terminal(plan, args.lang, color=sys.stdout.isatty()))
     say(f"plan: {out}  ({digest})")
     code: int = plan["summary"]["exit_code"]
@@ -344,6 +347,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from hardening.changes.plan import read_plan
     from hardening.changes.show import render_html, render_markdown, render_terminal
+    from hardening.report.files import atomic_write
 
     plan = read_plan(args.plan)
     if args.format == "markdown":
@@ -354,7 +358,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and args.out is None)
         text = render_terminal(plan, args.lang, color)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        atomic_write(args.out, text)  # a rendering shows what the plan shows: 0600 like the plan
     else:
         sys.stdout.write(text)
     return 0
@@ -372,7 +376,8 @@ def _passphrase() -> str | None:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    from hardening.changes.approval import load_registry, sign_approval, write_approval
+    from hardening.changes.approval import approval_id, load_registry, sign_approval, write_approval
+    from hardening.changes.custody import custody
     from hardening.changes.plan import plan_digest, read_plan
 
     plan = read_plan(args.plan)
@@ -386,12 +391,16 @@ def cmd_approve(args: argparse.Namespace) -> int:
     if unknown:
         raise InputError(str(args.plan), "/hosts", f"not in the plan: {', '.join(unknown)}")
     digest = plan_digest(plan)
-    record = sign_approval(digest, plan["plan_id"], plan["planned_by"], args.approver, args.key, scope,
+    ledger = _ledger(args)
+    # The planner is who the ledger recorded for this very file, not what the file says (custody.py).
+    planner = custody(ledger, plan, digest, str(args.plan)).planner
+    record = sign_approval(digest, plan["plan_id"], planner, args.approver, args.key, scope,
                            passphrase=_passphrase(), registry=registry)
     out = args.out or args.plan.with_name(f"{args.plan.stem}.approval-{args.approver}.json")
     write_approval(record, out)
-    _ledger(args).append(args.approver, "approve", {
-        "plan_id": plan["plan_id"], "plan_digest": digest, "planner": plan["planned_by"], "scope": scope,
+    ledger.append(args.approver, "approve", {
+        "plan_id": plan["plan_id"], "plan_digest": digest, "planner": planner, "scope": scope,
+        "approval_id": approval_id(record),
         "partial": scope != {h: e["fix"] for h, e in plan["hosts"].items() if e["fix"] and e["changes"]},
         "record_digest": canonical_digest(record)})
     say(f"承認しました (approved): {out}")
@@ -402,6 +411,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from hardening.changes.apply import apply_plan, default_approvals
+    from hardening.report.files import atomic_write
 
     _check_known_hosts(args)
     inputs = _inputs(args)
@@ -412,7 +422,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
                          progress=False if args.no_progress else None, known_hosts=args.known_hosts,
                          host_key_policy=args.host_key_policy, max_age=dt.timedelta(hours=args.max_age_hours))
     out = args.out or args.plan.with_name(f"{args.plan.stem}.result.json")
-    out.write_text(json.dumps(outcome, ensure_ascii=False, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    atomic_write(out, json.dumps(outcome, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
     labels = {"applied": "適用済み", "applied_with_drift": "適用後も不適合あり", "refused": "拒否",
               "rolled_back": "失敗・復元済み", "failed": "失敗", "pending": "未処理",
               "unverified": "適用後の点検で判定できず"}
@@ -421,6 +431,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
             + (f" — {record['message']}" if record["message"] else ""))
         for requirement, verdict in record["verify"].items():
             say(f"    {requirement}: {verdict}")
+    for problem in outcome["ledger_problems"]:
+        say(f"台帳に記録できません (ledger could not record): {problem}", err=True)
     say(f"result: {out}")
     code: int = outcome["exit_code"]
     return code
@@ -432,6 +444,14 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         head = ledger.head()
         say(f"{head[0]}:{head[1]}" if head else "(empty)")
         return 0
+    if args.ledger_command == "repair":
+        from hardening.report.build import operator
+
+        entry = ledger.repair(operator())
+        what = (f"cut {entry['subject']['cut_bytes']} bytes ({entry['subject']['cut_sha256']})"
+                if "cut_bytes" in entry["subject"] else f"completed seq {entry['subject']['completed_seq']}")
+        say(f"修復しました (repaired): {what}; recorded as seq {entry['seq']}")
+        return 0
     expected = None
     if args.head:
         seq, _, digest = args.head.partition(":")
@@ -440,7 +460,11 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     if result.ok:
         print(f"OK: {result.entries} entries, chain intact")
         return 0
-    say(f"改ざん・欠落を検出 (ledger broken): {len(result.problems)} problem(s)", err=True)
+    if {p["kind"] for p in result.problems} == {"torn"}:
+        say("書き込み中断を検出 (torn tail: an interrupted write, no sign of tampering): repair it with "
+            "`hardening ledger repair`", err=True)
+    else:
+        say(f"改ざん・欠落を検出 (ledger broken): {len(result.problems)} problem(s)", err=True)
     for problem in result.problems:
         say(f"  line {problem['line']} seq {problem['seq']}: {problem['kind']}: {problem['message']}", err=True)
     return 1
@@ -483,6 +507,10 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as exc:
         say(f"入力エラー (input error): {exc}", err=True)
         return 1
+    if threading.current_thread() is threading.main_thread():
+        from hardening.engines.scratch import install_signal_cleanup
+
+        install_signal_cleanup()  # SIGTERM/SIGHUP: remove this run's scratch folders and agents, then die
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[log_handler()],
                         force=True)
     # paramiko logs every failed handshake as ERROR lines with a traceback; the host's error says it in one line.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +22,15 @@ from tests.lab.labtools import (
     ROOT,
     TEST_STATE,
     expected_failures,
+    lab_env,
     lab_planted_secrets,
     labctl,
     run_cli,
     wait_synced,
 )
+
+from hardening.changes.ledger import Ledger
+from hardening.changes.locks import lock_name
 
 HOSTS = ["jumin-ap02", "zaimu-ap01", "pc-shimin02", "pc-zaimu02", "gw-ap02"]  # gw-ap02: systemd-timesyncd
 PLANNER = "yamada"
@@ -68,6 +74,51 @@ def approve(plan: Path, approver: str, *extra: str) -> subprocess.CompletedProce
                    HARDENING_OPERATOR=approver)
 
 
+def start_cli(*args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "hardening.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=lab_env(**env), cwd=ROOT)
+
+
+def ledger_entries(path: Path = TEST_STATE / "ledger.jsonl") -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+
+
+def wait_started(plan_id: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(e["action"] == "apply_started" and e["subject"]["plan_id"] == plan_id for e in ledger_entries()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the first apply never recorded its start"
+        time.sleep(0.1)
+
+
+def full_disk_apply(plan: Path, plan_id: str, lab: dict[str, Any]) -> dict[str, Any]:
+    """apply with its ledger on a full filesystem (a 256 KiB tmpfs): the start cannot be recorded, so no host may be
+    touched, and the ledger must not keep half an entry."""
+    mount = TEST_STATE / "full-disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mount)], check=True)
+    try:
+        ledger = mount / "ledger.jsonl"
+        shutil.copy(TEST_STATE / "ledger.jsonl", ledger)
+        (mount / "locks").mkdir()
+        for name in [lock_name("plan", plan_id), *(lock_name("host", h) for h in HOSTS)]:
+            (mount / "locks" / name).write_text("0\n", encoding="utf-8")  # locks need no new space later
+        padding = Ledger(ledger)
+        while 4096 - ledger.stat().st_size % 4096 >= 300:  # the last page has less room than one entry
+            padding.append("lab-test", "audit", {"note": "fills the last page before the disk is filled"})
+        fill = subprocess.run(["dd", "if=/dev/zero", f"of={mount / 'filler'}", "bs=4096"], capture_output=True,
+                              text=True, check=False)
+        assert "No space left on device" in fill.stderr
+        before = ledger.read_bytes()
+        proc = run_cli("apply", str(plan), "--ledger", str(ledger), "--no-progress", "--out",
+                       str(TEST_STATE / "full-disk.result.json"), HARDENING_OPERATOR=PLANNER)
+        return {"full_disk_apply": proc, "full_disk_ledger_same": ledger.read_bytes() == before,
+                "full_disk_verify": run_cli("ledger", "verify", "--ledger", str(ledger)),
+                "after_full_disk": {name: snapshot(name, lab) for name in HOSTS}}
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
 @pytest.fixture(scope="module")
 def story(lab: dict[str, Any]) -> Any:
     work = TEST_STATE / "change-control"
@@ -103,8 +154,15 @@ def story(lab: dict[str, Any]) -> Any:
         run_cli("plan", "-H", "jumin-ap02", "--out", str(own), "--no-progress", HARDENING_OPERATOR=APPROVER)
         s["self_approve"] = approve(own, APPROVER)
         s["self_approval_files"] = sorted(p.name for p in work.glob("own.approval*"))
+        # ... and with planned_by rewritten in the file (the ledger recorded who planned it)
+        doc = json.loads(own.read_text(encoding="utf-8"))
+        doc["planned_by"] = PLANNER
+        own.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        s["relabelled_approve"] = approve(own, APPROVER)
+        s["relabelled_approval_files"] = sorted(p.name for p in work.glob("own.approval*"))
 
         s["approve"] = approve(plan, APPROVER)
+        s.update(full_disk_apply(plan, s["plan"]["plan_id"], lab))
         edited_dir = work / "edited"
         edited_dir.mkdir(exist_ok=True)
         edited = edited_dir / "plan.json"
@@ -119,7 +177,16 @@ def story(lab: dict[str, Any]) -> Any:
 
         # Fault: a directory the fix writes to becomes read-only on one host, mid-apply.
         assert labctl("exec", FAULT_HOST, "--", "mount", "--bind", "-o", "ro", FAULT_DIR, FAULT_DIR).returncode == 0
-        s["apply"] = run_cli("apply", str(plan), "--no-progress", HARDENING_OPERATOR=PLANNER)
+        # Two applies of one plan at once: the second is refused while the first runs; then the used approval is
+        # refused for a third run.
+        first = start_cli("apply", str(plan), "--no-progress", HARDENING_OPERATOR=PLANNER)
+        wait_started(s["plan"]["plan_id"], first)
+        s["concurrent_apply"] = run_cli("apply", str(plan), "--no-progress", "--out",
+                                        str(work / "concurrent.result.json"), HARDENING_OPERATOR=PLANNER)
+        stdout, stderr = first.communicate(timeout=900)
+        s["apply"] = subprocess.CompletedProcess(first.args, first.returncode, stdout, stderr)
+        s["reused_apply"] = run_cli("apply", str(plan), "--no-progress", "--out", str(work / "reused.result.json"),
+                                    HARDENING_OPERATOR=PLANNER)
         s["result"] = json.loads((work / "plan.result.json").read_text(encoding="utf-8"))
         s["after_fault"] = snapshot(FAULT_HOST, lab)
         labctl("exec", FAULT_HOST, "--", "umount", FAULT_DIR)
@@ -185,6 +252,43 @@ def test_self_approval_refused(story: dict[str, Any]) -> None:
     assert story["self_approve"].returncode == 1
     assert "第2章 1(7)①" in story["self_approve"].stderr
     assert story["self_approval_files"] == []
+
+
+def test_planner_relabelled_in_the_file_still_cannot_approve(story: dict[str, Any]) -> None:
+    assert story["relabelled_approve"].returncode == 1
+    assert APPROVER in story["relabelled_approve"].stderr
+    assert "ledger" in story["relabelled_approve"].stderr
+    assert story["relabelled_approval_files"] == []
+
+
+def test_full_disk_under_the_ledger_refuses_before_any_host(story: dict[str, Any]) -> None:
+    proc = story["full_disk_apply"]
+    assert proc.returncode == 1
+    assert "No space left on device" in proc.stderr
+    assert story["full_disk_ledger_same"]  # no half entry
+    assert story["full_disk_verify"].returncode == 0, story["full_disk_verify"].stderr
+    assert story["after_full_disk"] == story["before"]
+
+
+def test_concurrent_apply_of_one_plan_refused_and_approval_single_use(story: dict[str, Any]) -> None:
+    assert story["concurrent_apply"].returncode == 1
+    assert "another apply" in story["concurrent_apply"].stderr
+    assert story["reused_apply"].returncode == 1
+    assert "already used" in story["reused_apply"].stderr
+    plan_id = story["plan"]["plan_id"]
+    started = [e for e in ledger_entries() if e["action"] == "apply_started" and e["subject"]["plan_id"] == plan_id]
+    outcomes = [e for e in ledger_entries() if e["action"] == "apply" and e["subject"]["plan_id"] == plan_id
+                and "refused" not in e["subject"]]
+    assert len(started) == 1
+    assert [e["subject"]["run_id"] for e in outcomes] == [started[0]["subject"]["run_id"]]
+    assert started[0]["seq"] < outcomes[0]["seq"]
+    assert not (story["work"] / "concurrent.result.json").exists()
+
+
+def test_plan_approval_and_result_files_are_private(story: dict[str, Any]) -> None:
+    work = story["work"]
+    for name in ("plan.json", "plan.approval-suzuki.json", "plan.result.json"):
+        assert (work / name).stat().st_mode & 0o777 == 0o600, name
 
 
 def test_edited_approved_plan_refused(story: dict[str, Any]) -> None:

@@ -1,22 +1,33 @@
 """`hardening apply`: only approved, unmodified, fresh plans; verified by a new audit; rolled back on failure.
 
 Order of refusals (each exits 1 and changes nothing on the hosts concerned):
-  plan file invalid -> no valid approval (missing, forged, self-approved, for another plan digest)
-  -> plan too old or made against another catalog -> per host: state changed since planning (stale).
-Then per approved host: back up, apply the approved requirements' tasks, restore on failure. The
-verdict afterwards comes from collect + evaluate, never from Ansible's "ok".
+  plan file invalid -> another apply of this plan is running (lock) -> the ledger does not verify, or does not
+  record this plan file by this planner (custody.py) -> no valid approval (missing, forged, self-approved, for
+  another plan digest) or an approval already used -> plan too old or made against another catalog -> another
+  apply holds an approved host (lock) -> the ledger cannot record the start -> per host: state changed since
+  planning (stale).
+Only then are hosts contacted: per approved host, back up (one file per run and host), apply the approved
+requirements' tasks, restore on failure. The verdict afterwards comes from collect + evaluate, never from Ansible's
+"ok". The ledger gets ``apply_started`` (which consumes the approvals) before any host is contacted, and the
+outcome after; an ``apply_started`` without an outcome is the trace of a run that was killed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from hardening.audit import Inputs, run_audit
-from hardening.changes.approval import ApprovalError, load_registry, read_approval, verify_approval
-from hardening.changes.ledger import Ledger
+from hardening.changes.approval import ApprovalError, approval_id, load_registry, read_approval, verify_approval
+from hardening.changes.custody import custody, refuse_used
+from hardening.changes.ledger import Ledger, LedgerError
+from hardening.changes.locks import held
 from hardening.changes.plan import fingerprint, host_parameters, plan_changes, plan_digest, read_plan
 from hardening.core.errors import HardeningError
 from hardening.core.platform import ApplyResult, Target, get_platform
@@ -35,9 +46,15 @@ def default_approvals(plan_path: Path) -> list[Path]:
     return sorted(plan_path.parent.glob(f"{plan_path.stem}.approval*.json"))
 
 
-def verified_scope(plan: dict[str, Any], digest: str, approvals: list[Path], registry_path: Path) -> tuple[
-        dict[str, list[str]], list[dict[str, str]]]:
-    """Union of the scopes of every valid approval; raises ApprovalError if there is none."""
+def backup_path(ledger: Ledger, plan_id: str, run_id: str, host: str) -> Path:
+    """Where one run keeps one host's pre-change backup: never shared by two runs, even of one plan."""
+    return ledger.path.parent / "backups" / plan_id / run_id / f"{host}.json"
+
+
+def verified_scope(plan: dict[str, Any], digest: str, planner: str, approvals: list[Path],
+                   registry_path: Path) -> tuple[dict[str, list[str]], list[dict[str, str]]]:
+    """Union of the scopes of every valid approval of this plan by its recorded `planner`; raises ApprovalError if
+    there is none. Returns (scope, the approvals used: approver, approved_at, record_digest, approval_id, source)."""
     if not approvals:
         raise ApprovalError(f"plan {plan['plan_id']} has no approval: a second person must run "
                             "`hardening approve` first (第2章 6(1)④ウ)")
@@ -48,36 +65,95 @@ def verified_scope(plan: dict[str, Any], digest: str, approvals: list[Path], reg
     used: list[dict[str, str]] = []
     for path in approvals:
         record = read_approval(path)
-        verified = verify_approval(record, digest, plan["planned_by"], registry, plan_hosts=plan_hosts,
+        verified = verify_approval(record, digest, planner, registry, plan_hosts=plan_hosts,
                                    host_zones=zones, plan_id=plan["plan_id"], source=str(path))
         for host, ids in verified.items():
             scope.setdefault(host, set()).update(ids)
         used.append({"approver": record["approver"], "approved_at": record["approved_at"],
-                     "record_digest": canonical_digest(record)})
+                     "record_digest": canonical_digest(record), "approval_id": approval_id(record),
+                     "source": str(path)})
     return {h: sorted(ids) for h, ids in sorted(scope.items())}, used
+
+
+def _admit(inputs: Inputs, plan: dict[str, Any], digest: str, approvals: list[Path], registry_path: Path,
+           ledger: Ledger, max_age: dt.timedelta) -> tuple[dict[str, list[str]], list[dict[str, str]]]:
+    """Every refusal that needs no host: custody, approvals (single-use), age, catalog, inventory."""
+    source = f"plan {plan['plan_id']}"
+    held_by = custody(ledger, plan, digest, source)
+    scope, used = verified_scope(plan, digest, held_by.planner, approvals, registry_path)
+    refuse_used(held_by, used, ledger)
+    created = dt.datetime.fromisoformat(plan["created_at"])
+    if dt.datetime.now(dt.UTC) - created > max_age:
+        raise StalePlanError(f"plan {plan['plan_id']} was made at {plan['created_at']}, more than "
+                             f"{max_age} ago: make a new plan")
+    if plan["catalog_digest"] != inputs.catalog_digest:
+        raise StalePlanError("the requirement catalog changed since the plan was made: make a new plan")
+    unknown = sorted(set(scope) - set(inputs.inventory.hosts))
+    if unknown:
+        raise StalePlanError(f"approved host(s) no longer in the inventory: {', '.join(unknown)}")
+    return scope, used
+
+
+@contextmanager
+def _admitted(inputs: Inputs, plan: dict[str, Any], digest: str, approvals: list[Path], registry_path: Path,
+              ledger: Ledger, max_age: dt.timedelta, actor: str, run_id: str) -> Iterator[
+                  tuple[dict[str, list[str]], list[dict[str, str]]]]:
+    """Lock the plan, admit it, lock its hosts and record the start; yield (scope, approvals used) with the locks
+    held. A refusal is recorded in the ledger (unless the ledger itself is what failed) and raised."""
+    locks = ledger.path.parent / "locks"
+    started = False
+    try:
+        with held(locks, [("plan", plan["plan_id"])]):
+            scope, used = _admit(inputs, plan, digest, approvals, registry_path, ledger, max_age)
+            with held(locks, [("host", name) for name in sorted(scope)]):
+                ledger.append(actor, "apply_started", {
+                    "run_id": run_id, "plan_id": plan["plan_id"], "plan_digest": digest,
+                    "planner": plan["planned_by"], "approvals": [_public(u) for u in used], "hosts": scope})
+                started = True
+                yield scope, used
+    except LedgerError:
+        raise  # nothing can be recorded in a ledger that refuses
+    except HardeningError as exc:
+        outcome = "aborted" if started else "refused"  # aborted: hosts may have been contacted
+        with contextlib.suppress(LedgerError):
+            ledger.append(actor, "apply", {"plan_id": plan["plan_id"], "plan_digest": digest, "run_id": run_id,
+                                           outcome: REDACTOR.scrub(str(exc))[:2000]})
+        raise
+
+
+def _public(used: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in used.items() if k != "source"}
 
 
 def apply_plan(inputs: Inputs, plan_path: Path, approvals: list[Path], registry_path: Path, secrets: SecretStore,
                ledger: Ledger, *, timeout: float, workers: int, progress: bool | None, known_hosts: str | None,
                host_key_policy: str, max_age: dt.timedelta) -> dict[str, Any]:
-    """Apply an approved plan; return the apply result document (also summarised in the ledger)."""
+    """Apply an approved plan; return the apply result document (also summarised in the ledger).
+
+    Raises HardeningError for a refusal before any host is contacted (see the module docstring)."""
     plan = read_plan(plan_path)
     digest = plan_digest(plan)
     actor = operator()
-    try:
-        scope, used = verified_scope(plan, digest, approvals, registry_path)
-        created = dt.datetime.fromisoformat(plan["created_at"])
-        if dt.datetime.now(dt.UTC) - created > max_age:
-            raise StalePlanError(f"plan {plan['plan_id']} was made at {plan['created_at']}, more than "
-                                 f"{max_age} ago: make a new plan")
-        if plan["catalog_digest"] != inputs.catalog_digest:
-            raise StalePlanError("the requirement catalog changed since the plan was made: make a new plan")
-        unknown = sorted(set(scope) - set(inputs.inventory.hosts))
-        if unknown:
-            raise StalePlanError(f"approved host(s) no longer in the inventory: {', '.join(unknown)}")
-    except HardeningError as exc:
-        ledger.append(actor, "apply", {"plan_id": plan["plan_id"], "plan_digest": digest, "refused": str(exc)})
-        raise
+    run_id = str(uuid.uuid4())
+    with _admitted(inputs, plan, digest, approvals, registry_path, ledger, max_age, actor, run_id) as (scope, used):
+        return _apply_admitted(inputs, plan, digest, scope, used, secrets, ledger, actor, run_id, timeout=timeout,
+                               workers=workers, progress=progress, known_hosts=known_hosts,
+                               host_key_policy=host_key_policy)
+
+
+def _apply_admitted(inputs: Inputs, plan: dict[str, Any], digest: str, scope: dict[str, list[str]],
+                    used: list[dict[str, str]], secrets: SecretStore, ledger: Ledger, actor: str, run_id: str, *,
+                    timeout: float, workers: int, progress: bool | None, known_hosts: str | None,
+                    host_key_policy: str) -> dict[str, Any]:
+    ledger_problems: list[str] = []
+
+    def record(action: str, subject: dict[str, Any]) -> None:
+        # Hosts are being changed: a ledger that fails now must not stop the rollback or the verdict; it fails the
+        # run (exit 1) and the result file says what could not be recorded.
+        try:
+            ledger.append(actor, action, subject)
+        except LedgerError as exc:
+            ledger_problems.append(f"{action}: {exc}")
 
     hosts = [inputs.inventory.hosts[name] for name in scope]
     host_results: dict[str, dict[str, Any]] = {
@@ -100,7 +176,7 @@ def apply_plan(inputs: Inputs, plan_path: Path, approvals: list[Path], registry_
             fresh.append(host)
 
     def backup_file(name: str) -> Path:
-        return ledger.path.parent / "backups" / str(plan["plan_id"]) / f"{name}.json"
+        return backup_path(ledger, plan["plan_id"], run_id, name)
 
     def apply_host(host: Any) -> ApplyResult:
         approved = scope[host.name]
@@ -115,23 +191,23 @@ def apply_plan(inputs: Inputs, plan_path: Path, approvals: list[Path], registry_
     applied_ok = []
     for host in fresh:
         result = results[host.name]
-        record = host_results[host.name]
+        host_record = host_results[host.name]
         if isinstance(result, BaseException):
-            record.update(status="failed", message=REDACTOR.scrub(f"{type(result).__name__}: {result}")[:500])
+            host_record.update(status="failed", message=REDACTOR.scrub(f"{type(result).__name__}: {result}")[:500])
             continue
-        record["applied"] = [asdict(c) for c in result.applied]
-        record["backup"] = str(backup_file(host.name)) if backup_file(host.name).exists() else None
+        host_record["applied"] = [asdict(c) for c in result.applied]
+        host_record["backup"] = str(backup_file(host.name)) if backup_file(host.name).exists() else None
         planned_keys = {c.key() for c in plan_changes(plan, host.name) if c.requirement in scope[host.name]}
-        record["plan_matches"] = {c.key() for c in result.applied} == planned_keys
+        host_record["plan_matches"] = {c.key() for c in result.applied} == planned_keys
         if result.failed:
-            record.update(status="rolled_back" if result.rolled_back else "failed",
-                          message=f"{result.failed}" + (f"; rollback problems: {result.rollback_problems}"
-                                                        if result.rollback_problems else ""))
-            ledger.append(actor, "rollback", {"plan_id": plan["plan_id"], "host": host.name,
-                                              "reason": result.failed, "restored": result.rolled_back,
-                                              "backup": record["backup"]})
+            host_record.update(status="rolled_back" if result.rolled_back else "failed",
+                               message=f"{result.failed}" + (f"; rollback problems: {result.rollback_problems}"
+                                                             if result.rollback_problems else ""))
+            record("rollback", {"plan_id": plan["plan_id"], "run_id": run_id, "host": host.name,
+                                "reason": result.failed, "restored": result.rolled_back,
+                                "backup": host_record["backup"]})
         else:
-            record["status"] = "applied"
+            host_record["status"] = "applied"
             applied_ok.append(host)
 
     # The verdict: a new audit of the applied hosts, not the engine's word.
@@ -141,34 +217,35 @@ def apply_plan(inputs: Inputs, plan_path: Path, approvals: list[Path], registry_
                               workers=workers, progress=progress, known_hosts=known_hosts,
                               host_key_policy=host_key_policy)
         for finding in report["findings"]:
-            record = host_results[finding["host"]]
-            if finding["requirement"] in record["approved"]:
-                record["verify"][finding["requirement"]] = "fixed" if finding["status"] == "pass" else (
+            host_record = host_results[finding["host"]]
+            if finding["requirement"] in host_record["approved"]:
+                host_record["verify"][finding["requirement"]] = "fixed" if finding["status"] == "pass" else (
                     f"still {finding['status']}")
         for host in applied_ok:
-            record = host_results[host.name]
-            verdicts = record["verify"]
-            if set(verdicts) != set(record["approved"]) or "still error" in verdicts.values():
+            host_record = host_results[host.name]
+            verdicts = host_record["verify"]
+            if set(verdicts) != set(host_record["approved"]) or "still error" in verdicts.values():
                 # fail closed: a requirement the new audit could not judge is not "fixed"
-                record["status"] = "unverified"
-            elif any(v != "fixed" for v in verdicts.values()) or record["plan_matches"] is False:
-                record["status"] = "applied_with_drift"
+                host_record["status"] = "unverified"
+            elif any(v != "fixed" for v in verdicts.values()) or host_record["plan_matches"] is False:
+                host_record["status"] = "applied_with_drift"
+    record("apply", {"plan_id": plan["plan_id"], "plan_digest": digest, "run_id": run_id,
+                     "approvals": [_public(u) for u in used],
+                     "hosts": {h: {"status": r["status"], "approved": r["approved"], "verify": r["verify"],
+                                   "plan_matches": r["plan_matches"]} for h, r in host_results.items()},
+                     "verify_report_digest": canonical_digest(report) if report else None})
     statuses = [r["status"] for r in host_results.values()]
-    exit_code = 1 if any(s in ("refused", "failed", "rolled_back", "unverified") for s in statuses) else (
-        2 if "applied_with_drift" in statuses else 0)
-    outcome = {
+    exit_code = 1 if ledger_problems or any(s in ("refused", "failed", "rolled_back", "unverified")
+                                            for s in statuses) else (2 if "applied_with_drift" in statuses else 0)
+    return {
         "plan_id": plan["plan_id"],
         "plan_digest": digest,
+        "run_id": run_id,
         "applied_by": actor,
-        "approvals": used,
+        "approvals": [_public(u) for u in used],
         "finished_at": dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds"),
         "hosts": host_results,
         "verify_report_digest": canonical_digest(report) if report else None,
+        "ledger_problems": ledger_problems,
         "exit_code": exit_code,
     }
-    ledger.append(actor, "apply", {"plan_id": plan["plan_id"], "plan_digest": digest, "approvals": used,
-                                   "hosts": {h: {"status": r["status"], "approved": r["approved"],
-                                                 "verify": r["verify"], "plan_matches": r["plan_matches"]}
-                                             for h, r in host_results.items()},
-                                   "verify_report_digest": outcome["verify_report_digest"]})
-    return outcome

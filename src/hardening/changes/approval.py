@@ -9,8 +9,10 @@ canonical JSON of the record without ``signature``. :func:`verify_approval` chec
 trusted registry ``approvers.yaml`` for the named approver, never with anything inside the record; the registry is
 the root of trust and must itself be protected (permissions, version control, review of every change).
 
-Names are compared after normalisation (:func:`normalise_name`: NFKC, case-folded, whitespace removed, ``DOMAIN\\``
-and ``@realm`` dropped), so ``Tanaka``, ``ｔａｎａｋａ`` and ``CITY\\tanaka`` are the same person. Normalisation errs on
+Names are compared after normalisation (:func:`normalise_name`: NFKC, format characters such as zero-width spaces
+removed, case-folded, whitespace removed, ``DOMAIN\\`` and ``@realm`` dropped), so ``Tanaka``, ``ｔａｎａｋａ``,
+``ta\\u200bnaka`` and ``CITY\\tanaka`` are the same person. The planner checked here is the one the ledger recorded
+for the plan (changes/custody.py), never only the plan file's ``planned_by``. Normalisation errs on
 the side of refusing: two different people whose names normalise alike cannot approve each other's plans.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -37,6 +40,7 @@ from hardening.core.errors import HardeningError, InputError
 from hardening.core.schemas import check, validator
 from hardening.core.secrets import REDACTOR
 from hardening.core.yamlio import LoadedYaml, load_yaml
+from hardening.report.files import atomic_write
 
 FORMAT_VERSION = "1.0"
 SCHEMA = "approval.schema.json"
@@ -85,8 +89,10 @@ class RegistryError(InputError):
 
 
 def normalise_name(name: str) -> str:
-    """The identity a name stands for: NFKC, case-folded, no whitespace, without ``DOMAIN\\`` or ``@realm``."""
-    text = "".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """The identity a name stands for: NFKC, without format characters (Unicode category Cf: zero-width space and
+    joiners, BOM, soft hyphen, bidi controls), case-folded, no whitespace, without ``DOMAIN\\`` or ``@realm``."""
+    visible = "".join(c for c in unicodedata.normalize("NFKC", name) if unicodedata.category(c) != "Cf")
+    text = "".join(unicodedata.normalize("NFKC", visible.casefold()).split())
     text = text.rsplit("\\", 1)[-1]
     return text.split("@", 1)[0]
 
@@ -494,5 +500,11 @@ def read_approval(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def write_approval(record: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
-    """Write an approval record as readable JSON (any layout verifies: the signature covers the canonical form)."""
-    Path(path).write_text(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    """Write an approval record as readable JSON (any layout verifies: the signature covers the canonical form),
+    atomically, mode 0600."""
+    atomic_write(Path(path), json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+
+def approval_id(record: Mapping[str, Any]) -> str:
+    """What makes an approval single-use: sha256 of what it signs (not of the signature, whose encoding varies)."""
+    return "sha256:" + hashlib.sha256(signed_bytes(record)).hexdigest()

@@ -16,8 +16,12 @@ What the chain detects (:meth:`Ledger.verify`, each problem with its line number
 - an edited entry (its content no longer matches its ``hash``) -> kind ``hash``;
 - an edited entry whose ``hash`` was recomputed -> the next entry's ``prev`` no longer matches -> kind ``prev``;
 - a deleted, inserted, duplicated or reordered entry -> kinds ``seq`` and/or ``prev`` where the chain breaks;
-- a line that is not UTF-8, not JSON, has duplicate keys, or is cut short -> kind ``garbled``; valid JSON that is
-  not a ledger entry -> kind ``schema``.
+- a line that is not UTF-8, not JSON, or has duplicate keys -> kind ``garbled``; valid JSON that is not a ledger
+  entry -> kind ``schema``;
+- a last line without its line end -> kind ``torn``: a write that was interrupted (a crash, or a full disk under an
+  older version). It is the one recoverable problem: :meth:`Ledger.repair` (``hardening ledger repair``) completes
+  it if it is a whole entry chained onto the one before, else cuts it, and records the repair as an entry (length
+  and sha256 of what was cut, never its content); it refuses a ledger with any other problem.
 
 What it cannot detect on its own:
 
@@ -31,17 +35,19 @@ What it cannot detect on its own:
 - a wrong clock: ``at`` is what the appending machine believed.
 
 Concurrency: appends from several processes on one machine are serialised by ``fcntl.flock`` on the ledger file
-(advisory; it does not hold across NFS clients that lack lock support). Each entry is written with one ``write`` on
-an ``O_APPEND`` descriptor and ``fsync``-ed before the lock is released.
+(advisory; it does not hold across NFS clients that lack lock support). Each entry is written on an ``O_APPEND``
+descriptor and ``fsync``-ed before the lock is released; a write or fsync that fails (ENOSPC, EDQUOT, EFBIG) cuts the
+file back to its size before the write, so an append is all or nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,10 +63,11 @@ from hardening.report.build import canonical_digest
 SCHEMA = "ledger-entry.schema.json"
 GENESIS = "sha256:" + "0" * 64
 #: The actions the project writes; the schema accepts any lower-case word so later stages can add their own.
-ACTIONS = ("audit", "plan", "approve", "apply", "rollback", "verify")
+ACTIONS = ("audit", "plan", "approve", "apply_started", "apply", "rollback", "verify", "repair")
 #: An entry larger than this is refused: the ledger records *what* happened, the evidence lives in reports.
 MAX_ENTRY_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024
+TORN = "the last line has no line end (a write was interrupted: full disk, crash, or the file was cut short)"
 
 
 class LedgerError(InputError):
@@ -76,7 +83,7 @@ class Problem(TypedDict):
 
     line: int
     seq: int | None
-    kind: str  # missing | garbled | schema | hash | seq | prev | head
+    kind: str  # missing | torn (recoverable) | garbled | schema | hash | seq | prev | head
     message: str
 
 
@@ -176,46 +183,76 @@ class Ledger:
         written. Raises LedgerError for a subject that is not plain JSON data or an entry the schema refuses, and
         LedgerTamperedError when the current last entry does not verify (nothing is written then).
         """
-        file = str(self.path)
         clean_subject = self._clean_subject(subject)
         clean_actor = REDACTOR.scrub(actor) if isinstance(actor, str) else actor
+        with self._locked_for_append() as fd:
+            return self._write_entry(fd, clean_actor, action, clean_subject)
+
+    @contextmanager
+    def _locked_for_append(self) -> Iterator[int]:
+        """The ledger opened for appending, under the exclusive lock (created if absent, its directory synced)."""
         existed = self.path.exists()
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         try:
             fd = os.open(self.path, flags, 0o644)
         except OSError as exc:
-            raise LedgerError(file, "/", f"cannot open the ledger for appending ({exc.strerror})") from None
+            raise LedgerError(str(self.path), "/", f"cannot open the ledger for appending ({exc.strerror})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            last = self._verified_tail(fd)
-            entry: dict[str, Any] = {
-                "seq": 0 if last is None else last["seq"] + 1,
-                "at": _now(),
-                "actor": clean_actor,
-                "action": action,
-                "subject": clean_subject,
-                "prev": GENESIS if last is None else last["hash"],
-            }
-            entry["hash"] = entry_hash(entry)
-            errors = list(validator(SCHEMA).iter_errors(entry))
-            if errors:
-                worst = best_match(errors) or errors[0]
-                where = "new entry /" + "/".join(str(part) for part in worst.absolute_path)
-                raise LedgerError(file, where, REDACTOR.scrub(worst.message[:200]))
-            data = (_dumps(entry) + "\n").encode("utf-8")
-            if len(data) > MAX_ENTRY_BYTES:
-                raise LedgerError(file, "new entry /subject", f"entry is {len(data)} bytes; at most "
-                                  f"{MAX_ENTRY_BYTES} are kept (put bulky evidence in a report and log its digest)")
+            if not existed:
+                self._sync_directory()
+            yield fd
+        finally:
+            os.close(fd)  # also releases the lock
+
+    def _write_entry(self, fd: int, actor: str, action: str, subject: dict[str, Any]) -> dict[str, Any]:
+        """Chain one entry onto the verified tail and write it all or nothing (the lock is held by the caller).
+
+        A write or fsync that fails (a full disk, a quota, a file size limit) cuts the file back to its size before
+        the write, so no half entry stays behind to block later runs; LedgerError names the file and the cause.
+        """
+        file = str(self.path)
+        last = self._verified_tail(fd)
+        entry: dict[str, Any] = {
+            "seq": 0 if last is None else last["seq"] + 1,
+            "at": _now(),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "prev": GENESIS if last is None else last["hash"],
+        }
+        entry["hash"] = entry_hash(entry)
+        errors = list(validator(SCHEMA).iter_errors(entry))
+        if errors:
+            worst = best_match(errors) or errors[0]
+            where = "new entry /" + "/".join(str(part) for part in worst.absolute_path)
+            raise LedgerError(file, where, REDACTOR.scrub(worst.message[:200]))
+        data = (_dumps(entry) + "\n").encode("utf-8")
+        if len(data) > MAX_ENTRY_BYTES:
+            raise LedgerError(file, "new entry /subject", f"entry is {len(data)} bytes; at most "
+                              f"{MAX_ENTRY_BYTES} are kept (put bulky evidence in a report and log its digest)")
+        size = os.fstat(fd).st_size
+        try:
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
             os.fsync(fd)
-        finally:
-            os.close(fd)  # also releases the lock
-        if not existed:
-            self._sync_directory()
+        except OSError as exc:
+            cut = self._cut_back(fd, size)
+            raise LedgerError(file, f"new entry (seq {entry['seq']})", f"cannot write the ledger ({exc.strerror}); "
+                              f"nothing was recorded{cut}") from None
         return entry
+
+    @staticmethod
+    def _cut_back(fd: int, size: int) -> str:
+        try:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        except OSError as exc:
+            return (f"; cutting the partial entry back failed too ({exc.strerror}): run `hardening ledger repair` "
+                    "when there is space")
+        return f" (the file is back at its previous {size} bytes)"
 
     def _clean_subject(self, subject: Mapping[str, Any]) -> dict[str, Any]:
         file = str(self.path)
@@ -255,8 +292,8 @@ class Ledger:
         if size == 0:
             return None
         if os.pread(fd, 1, size - 1) != b"\n":
-            raise LedgerTamperedError(file, "end of file", "the last line has no line end (cut short or an "
-                                      "interrupted write); refusing to append: run verify")
+            raise LedgerTamperedError(file, "end of file", f"torn tail: {TORN}; refusing to append until it is "
+                                      "repaired: run `hardening ledger repair`")
         end = size - 1  # the final newline
         buffer = b""
         while True:
@@ -314,6 +351,8 @@ class Ledger:
         ``expected_head``: a (seq, hash) recorded earlier by :meth:`head`. The ledger must contain that entry with
         that hash; if it ends before it, entries were cut off the end (a problem of kind ``head``). Entries appended
         after the anchor are fine. Without an anchor, removal of the last entries cannot be detected.
+        A last line without its line end is kind ``torn``: an interrupted write, recoverable with :meth:`repair`;
+        every other kind means the file was damaged or tampered with.
         Raises LedgerError only when the file exists but cannot be read; a missing file is a problem (kind
         ``missing``), not an error, so that deleting the ledger never verifies as ok.
         """
@@ -321,40 +360,90 @@ class Ledger:
             anchor_seq, anchor_hash = expected_head
             if not isinstance(anchor_seq, int) or anchor_seq < 0 or not isinstance(anchor_hash, str):
                 raise ValueError("expected_head must be (seq >= 0, 'sha256:…') as returned by Ledger.head()")
-        problems: list[Problem] = []
-        count = 0
-        last: dict[str, Any] | None = None  # the last well-formed entry, the one the next should chain onto
-        last_line = 0
-        unreadable_since: int | None = None  # an unusable line between `last` and the current one
-        by_seq: dict[int, tuple[int, str]] = {}  # seq -> (line, hash), first occurrence
-        by_hash: dict[str, tuple[int, int]] = {}  # hash -> (line, seq)
-        number = 0
+        walk = _Walk()
         try:
             with self._locked_lines() as lines:
-                for number, raw in enumerate(lines, start=1):
-                    complete = raw.endswith(b"\n")
-                    entry, seq, kind, message = _parse(raw[:-1] if complete else raw)
-                    if not complete:
-                        problems.append(_problem(number, seq, "garbled", "the last line has no line end: the file "
-                                                 "was cut short or a write was interrupted"))
-                    if entry is None:
-                        if complete or kind != "garbled":
-                            problems.append(_problem(number, seq, kind, message))
-                        unreadable_since = unreadable_since or number
-                        continue
-                    count += 1
-                    problems += self._check_link(number, entry, last, last_line, unreadable_since, by_seq, by_hash)
-                    by_seq.setdefault(entry["seq"], (number, entry["hash"]))
-                    by_hash.setdefault(entry["hash"], (number, entry["seq"]))
-                    last, last_line, unreadable_since = entry, number, None
+                for raw in lines:
+                    walk.feed(raw)
         except FileNotFoundError:
             return VerifyResult(False, 0, [_problem(0, None, "missing", f"ledger file not found: {self.path}")])
         except OSError as exc:
             raise LedgerError(str(self.path), "/", f"cannot read the ledger ({exc.strerror})") from None
+        problems = list(walk.problems)
         if expected_head is not None:
-            problems += self._check_anchor(expected_head, by_seq, last, last_line, number)
-        head = None if last is None else (last["seq"], last["hash"])
-        return VerifyResult(not problems, count, problems, head)
+            problems += self._check_anchor(expected_head, walk.by_seq, walk.last, walk.last_line, walk.number)
+        head = None if walk.last is None else (walk.last["seq"], walk.last["hash"])
+        return VerifyResult(not problems, walk.count, problems, head)
+
+    def intact_entries(self, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """The entries ``keep`` selects, read only from a ledger whose whole chain verifies.
+
+        What apply and approve rely on (who planned a plan, which approvals were used) is read here, so an entry
+        written beside the chain, or a chain edited anywhere, is never believed. A missing ledger has no entries.
+        Raises LedgerTamperedError naming the first problem (line, seq, kind) when the chain does not verify.
+        """
+        walk = _Walk(keep)
+        try:
+            with self._locked_lines() as lines:
+                for raw in lines:
+                    walk.feed(raw)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise LedgerError(str(self.path), "/", f"cannot read the ledger ({exc.strerror})") from None
+        if walk.problems:
+            first = walk.problems[0]
+            more = f" (+{len(walk.problems) - 1} more)" if len(walk.problems) > 1 else ""
+            raise LedgerTamperedError(str(self.path), f"line {first['line']} (seq {first['seq']})",
+                                      f"{first['kind']}: {first['message']}{more}; run `hardening ledger verify`")
+        return walk.kept
+
+    # -- repairing a torn tail -----------------------------------------------------------------------------------
+
+    def repair(self, actor: str) -> dict[str, Any]:
+        """Make a ledger whose only problem is a torn tail usable again, and record the repair in it.
+
+        A torn last line that is a whole entry chained onto the one before (only its line end was lost) is
+        completed; anything else is cut off, and the repair entry records its length and sha256 (never its content,
+        which may be half of anything). Returns the repair entry. Raises LedgerError when there is nothing to repair
+        and LedgerTamperedError when the chain before the tail does not verify: tampering is not repaired.
+        """
+        file = str(self.path)
+        clean_actor = REDACTOR.scrub(actor)
+        with self._locked_for_append() as fd:
+            size = os.fstat(fd).st_size
+            data = os.pread(fd, size, 0) if size else b""
+            if not data or data.endswith(b"\n"):
+                raise LedgerError(file, "end of file", "the ledger has no torn tail: nothing to repair "
+                                  "(run `hardening ledger verify` for other problems)")
+            cut = data.rfind(b"\n") + 1
+            walk = _Walk()
+            for raw in data[:cut].splitlines(keepends=True):
+                walk.feed(raw)
+            if walk.problems:
+                first = walk.problems[0]
+                raise LedgerTamperedError(file, f"line {first['line']} (seq {first['seq']})",
+                                          f"{first['kind']}: {first['message']}: the ledger is damaged before its "
+                                          "tail; not repairing (run `hardening ledger verify`)")
+            tail = data[cut:]
+            whole = walk.whole_next(tail)
+            if whole is not None:
+                self._write_or_fail(fd, b"\n", size)
+                subject: dict[str, Any] = {"completed_seq": whole["seq"], "added": "line end"}
+            else:
+                os.ftruncate(fd, cut)
+                os.fsync(fd)
+                subject = {"cut_bytes": len(tail), "cut_sha256": "sha256:" + hashlib.sha256(tail).hexdigest(),
+                           "cut_at_byte": cut, "line": walk.number + 1}
+            return self._write_entry(fd, clean_actor, "repair", subject)
+
+    def _write_or_fail(self, fd: int, data: bytes, size: int) -> None:
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        except OSError as exc:
+            raise LedgerError(str(self.path), "end of file", f"cannot write ({exc.strerror})"
+                              f"{self._cut_back(fd, size)}") from None
 
     @staticmethod
     def _check_link(
@@ -420,3 +509,49 @@ class Ledger:
         ends = "is empty" if last is None else f"ends at seq {last['seq']} (line {last_line})"
         return [_problem(lines, seq, "head", f"the anchor names seq {seq} but the ledger {ends}: entries at the "
                          "end were removed")]
+
+
+class _Walk:
+    """The chain check, one raw line at a time (verify, intact_entries and repair share it)."""
+
+    def __init__(self, keep: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        self.keep = keep
+        self.kept: list[dict[str, Any]] = []
+        self.problems: list[Problem] = []
+        self.count = 0
+        self.last: dict[str, Any] | None = None  # the last well-formed entry, the one the next should chain onto
+        self.last_line = 0
+        self.unreadable_since: int | None = None  # an unusable line between `last` and the current one
+        self.by_seq: dict[int, tuple[int, str]] = {}  # seq -> (line, hash), first occurrence
+        self.by_hash: dict[str, tuple[int, int]] = {}  # hash -> (line, seq)
+        self.number = 0
+
+    def feed(self, raw: bytes) -> None:
+        self.number += 1
+        number = self.number
+        complete = raw.endswith(b"\n")
+        entry, seq, kind, message = _parse(raw[:-1] if complete else raw)
+        if not complete:
+            self.problems.append(_problem(number, seq, "torn", f"{TORN}: recoverable, run `hardening ledger "
+                                          "repair` (it records what it cuts)"))
+        if entry is None:
+            if complete:
+                self.problems.append(_problem(number, seq, kind, message))
+            self.unreadable_since = self.unreadable_since or number
+            return
+        self.count += 1
+        self.problems += Ledger._check_link(number, entry, self.last, self.last_line, self.unreadable_since,
+                                            self.by_seq, self.by_hash)
+        self.by_seq.setdefault(entry["seq"], (number, entry["hash"]))
+        self.by_hash.setdefault(entry["hash"], (number, entry["seq"]))
+        self.last, self.last_line, self.unreadable_since = entry, number, None
+        if self.keep is not None and self.keep(entry):
+            self.kept.append(entry)
+
+    def whole_next(self, raw: bytes) -> dict[str, Any] | None:
+        """`raw` (without line end) as an entry if it is a valid one that chains onto the last one fed, else None."""
+        entry, _, _, _ = _parse(raw)
+        if entry is None or entry_hash(entry) != entry["hash"]:
+            return None
+        seq, prev = (0, GENESIS) if self.last is None else (self.last["seq"] + 1, self.last["hash"])
+        return entry if entry["seq"] == seq and entry["prev"] == prev else None

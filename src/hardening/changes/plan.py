@@ -26,6 +26,7 @@ from hardening.core.scope import Selection
 from hardening.core.secrets import REDACTOR, SecretStore
 from hardening.engines.nornir_runner import run_each
 from hardening.report.build import canonical_digest, canonical_json, operator
+from hardening.report.files import atomic_write
 
 FORMAT_VERSION = "1.0"
 
@@ -169,9 +170,9 @@ def plan_digest(plan: dict[str, Any]) -> str:
 
 
 def write_plan(plan: dict[str, Any], path: Path) -> None:
-    """Canonical JSON, so the file's sha256 is the plan digest an approval signs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(canonical_json(plan) + "\n", encoding="utf-8")
+    """Canonical JSON, so the file's sha256 is the plan digest an approval signs; atomic, mode 0600 (a plan holds
+    context lines of configuration files)."""
+    atomic_write(path, canonical_json(plan) + "\n")
 
 
 def read_plan(path: Path) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Atomic file writes for the report files."""
+"""Atomic file writes: the reports, and the plan, approval and result files of change control."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from pathlib import Path
 from hardening.core.errors import OutputError
 
 
-def atomic_write(path: Path | str, data: str, encoding: str = "utf-8") -> None:
-    """Write `data` to `path` through a temporary file in the same directory and a rename: a run that
-    dies halfway leaves the previous file, never half of a new one. Raises OutputError naming `path`."""
+def atomic_write(path: Path | str, data: str, encoding: str = "utf-8", *, mode: int = 0o600) -> None:
+    """Write `data` to `path` through a temporary file in the same directory, fsync and a rename: a run that
+    dies halfway (or a full disk) leaves the previous file, never half of a new one. The file gets `mode`
+    whatever the umask (0600 by default: plans and results carry context lines of configuration files).
+    Raises OutputError naming `path` (the temporary file is removed)."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -20,7 +22,10 @@ def atomic_write(path: Path | str, data: str, encoding: str = "utf-8") -> None:
         raise OutputError(str(target), exc.strerror or type(exc).__name__) from None
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+            os.fchmod(handle.fileno(), mode)
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         Path(tmp).replace(target)
     except OSError as exc:  # a full disk, a quota, a read-only file system: name the file, not a traceback
         Path(tmp).unlink(missing_ok=True)
@@ -28,3 +33,18 @@ def atomic_write(path: Path | str, data: str, encoding: str = "utf-8") -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_directory(target.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    # The rename is durable only once the directory is; a directory that cannot be opened is not an error here.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

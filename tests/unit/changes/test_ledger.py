@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import multiprocessing
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -208,9 +213,10 @@ def test_cut_last_line_is_found_and_blocks_appends(tmp_path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[:-20])
     result = Ledger(path).verify()
-    assert (3, "garbled") in _kinds_at(result)
-    with pytest.raises(LedgerTamperedError):
+    assert _kinds_at(result) == {(3, "torn")}
+    with pytest.raises(LedgerTamperedError) as info:
         Ledger(path).append("tanaka", "audit", {})
+    assert "hardening ledger repair" in str(info.value)
     assert path.read_bytes() == data[:-20]
 
 
@@ -303,3 +309,132 @@ def test_registered_secret_never_reaches_the_file(tmp_path: Path) -> None:
     assert b"***" in data
     assert secret not in json.dumps(entry, ensure_ascii=False)
     assert ledger.verify().ok
+
+
+# -- a full disk never leaves half an entry; a torn tail is told from tampering and repaired on the record ----------
+
+
+def test_append_on_a_full_disk_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ledger.jsonl"
+    ledger = _fill(path, 3)
+    before = path.read_bytes()
+    real_write = os.write
+
+    def half_then_enospc(fd: int, data: Any) -> int:
+        if fd > 2 and len(data) > 40:  # the entry: half of it reaches the disk, then the disk is full
+            real_write(fd, bytes(data[: len(data) // 2]))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", half_then_enospc)
+    with pytest.raises(LedgerError) as info:
+        ledger.append("tanaka", "apply", {"plan_id": "p-9", "hosts": ["web01"]})
+    monkeypatch.undo()
+    assert str(path) in str(info.value)
+    assert "No space left on device" in str(info.value)
+    assert path.read_bytes() == before
+    assert ledger.verify().ok
+    assert ledger.append("tanaka", "audit", {})["seq"] == 3
+
+
+_FILL_UNDER_LIMIT = """
+import resource, sys
+from hardening.changes.ledger import Ledger, LedgerError
+ledger = Ledger(sys.argv[1])
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+try:
+    ledger.append("tanaka", "apply", {"padding": "x" * 4000})
+except LedgerError as exc:
+    print("refused:", exc)
+    sys.exit(3)
+"""
+
+
+def test_append_past_the_file_size_limit_leaves_the_ledger_whole(tmp_path: Path) -> None:
+    """A real short write from the kernel (RLIMIT_FSIZE, as a full disk gives): the file is cut back."""
+    path = tmp_path / "ledger.jsonl"
+    ledger = _fill(path, 3)
+    before = path.read_bytes()
+    proc = subprocess.run([sys.executable, "-c", _FILL_UNDER_LIMIT, str(path), str(len(before) + 1000)],
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "File too large" in proc.stdout
+    assert path.read_bytes() == before
+    assert ledger.verify().ok
+
+
+def test_verify_tells_a_torn_tail_from_tampering(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    _fill(path, 4)
+    data = path.read_bytes()
+    path.write_bytes(data + b'{"seq":4,"at":"2026-')  # an append the disk filled up halfway
+    torn = Ledger(path).verify()
+    assert _kinds_at(torn) == {(5, "torn")}
+    assert "hardening ledger repair" in torn.problems[0]["message"]
+    lines = data.splitlines(keepends=True)
+    lines[1] = lines[1].replace(b"operator-1", b"mallory", 1)
+    path.write_bytes(b"".join(lines) + b'{"seq":4,')
+    tampered = Ledger(path).verify()
+    assert (2, "hash") in _kinds_at(tampered)
+    assert (5, "torn") in _kinds_at(tampered)
+
+
+def test_repair_cuts_the_torn_tail_and_records_what_was_cut(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    ledger = _fill(path, 4)
+    torn = b'{"seq":4,"at":"2026-11-29","actor":"tanaka","subject":{"password":"hunter2'
+    path.write_bytes(path.read_bytes() + torn)
+    entry = ledger.repair("admin")
+    assert entry["action"] == "repair"
+    assert entry["seq"] == 4
+    assert entry["subject"]["cut_bytes"] == len(torn)
+    assert entry["subject"]["cut_sha256"] == "sha256:" + hashlib.sha256(torn).hexdigest()
+    assert b"hunter2" not in path.read_bytes()
+    assert ledger.verify().ok
+    assert ledger.append("tanaka", "audit", {})["seq"] == 5
+
+
+def test_repair_completes_an_entry_that_lost_only_its_line_end(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    ledger = _fill(path, 4)
+    whole = path.read_bytes()
+    path.write_bytes(whole[:-1])
+    entry = ledger.repair("admin")
+    assert entry["subject"] == {"completed_seq": 3, "added": "line end"}
+    assert path.read_bytes().startswith(whole)
+    assert ledger.verify().ok
+    assert ledger.verify().entries == 5
+
+
+def test_repair_refuses_a_tampered_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    _fill(path, 4)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1].replace(b"operator-1", b"mallory", 1)
+    path.write_bytes(b"".join(lines) + b'{"seq":4,')
+    before = path.read_bytes()
+    with pytest.raises(LedgerTamperedError) as info:
+        Ledger(path).repair("admin")
+    assert "line 2" in str(info.value)
+    assert path.read_bytes() == before
+    intact = tmp_path / "intact.jsonl"
+    _fill(intact, 2)
+    with pytest.raises(LedgerError):
+        Ledger(intact).repair("admin")  # nothing to repair
+
+
+def test_cli_verify_names_the_torn_tail_and_repair_fixes_it(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from hardening import cli
+
+    path = tmp_path / "ledger.jsonl"
+    _fill(path, 3)
+    path.write_bytes(path.read_bytes() + b'{"seq":3')
+    assert cli.main(["ledger", "verify", "--ledger", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "torn" in err
+    assert "hardening ledger repair" in err
+    assert cli.main(["ledger", "repair", "--ledger", str(path)]) == 0
+    assert cli.main(["ledger", "verify", "--ledger", str(path)]) == 0
+    assert _entries(path)[-1]["action"] == "repair"

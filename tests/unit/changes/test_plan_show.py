@@ -12,6 +12,8 @@ import pytest
 
 from hardening import cli
 from hardening.changes.approval import read_approval
+from hardening.changes.custody import record_plan
+from hardening.changes.ledger import Ledger
 from hardening.changes.plan import fingerprint, plan_digest, read_plan, volatile_pointers, write_plan
 from hardening.changes.show import render_html, render_markdown, render_terminal
 from hardening.core.catalog import load_catalog
@@ -97,6 +99,7 @@ def test_plan_file_round_trip_and_digest(tmp_path: Path) -> None:
 def test_partial_approval_records_only_what_was_approved(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     write_plan(plan_doc(), tmp_path / "p.json")
+    record_plan(Ledger(tmp_path / "ledger.jsonl"), plan_doc(), plan_digest(plan_doc()))  # as `hardening plan` does
     key = tmp_path / "suzuki.key"
     shutil.copy(ROOT / "lab" / "keys" / "suzuki.key", key)
     key.chmod(0o600)

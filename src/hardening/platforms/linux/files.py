@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from hardening.core.errors import ProbeError
 from hardening.core.platform import Target
 from hardening.platforms.common import ssh
+from hardening.report.files import atomic_write
 
 # Services to restart after restoring files under these directories (so the restored config is live).
 RESTART_AFTER: dict[str, str] = {
@@ -108,11 +108,7 @@ def restore(target: Target, saved: dict[str, Any]) -> list[str]:
 def save(saved: dict[str, Any], path: Path) -> None:
     """Keep a backup on disk, readable by root only (config files may hold site secrets)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(saved, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
+    atomic_write(path, json.dumps(saved))
 
 
 def load(path: Path) -> dict[str, Any]:
