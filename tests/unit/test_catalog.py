@@ -20,6 +20,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from hardening.core.catalog import load_catalog
+
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG_DIR = ROOT / "schemas" / "requirements"
 META_SCHEMA = ROOT / "schemas" / "requirement.meta.schema.json"
@@ -418,3 +420,10 @@ class TestRequirement:
                 else:
                     assert errors, f"{label} passes"
                     assert case["pointer"] in where, f"{label} fails at {where}, expected at {case['pointer']}"
+
+
+def test_manual_facts_are_facts_of_the_requirement() -> None:
+    for rid, requirement in load_catalog(CATALOG_DIR).items():
+        manual = requirement.automation.get("manual_facts", [])
+        assert set(manual) <= set(requirement.facts), rid
+        assert not manual or requirement.automation["fix"] == "automated", rid

@@ -198,3 +198,18 @@ def test_probe_strong_hash_methods_are_the_catalog_enum() -> None:
     schema = CATALOG["PW-STORE-PROTECT"].schema
     enum = schema["properties"]["accounts"]["properties"]["password_storage"]["properties"]["hash_methods"]
     assert set(enum["items"]["properties"]["method"]["enum"]) == set(probe.STRONG_HASH_METHODS)
+
+
+def test_a_definite_fail_beats_a_fact_under_manual_review() -> None:
+    """One fact cannot be judged (manual) but another fact of the requirement plainly fails: the verdict is fail;
+    with nothing else failing it is manual, never pass."""
+    facts = {"accounts": {"password_storage": {"weak_hash_accounts": ["legacy-batch"], "empty_password_accounts": []}}}
+    result = collected(facts)
+    assert result.facts is not None
+    result.facts["manual"] = {"/accounts/password_storage/hash_methods": "an unknown PAM module hashes passwords"}
+    finding = evaluate_requirement(host(), result, CATALOG["PW-STORE-PROTECT"], SITE)
+    assert finding.status is Status.FAIL
+    assert [v.pointer for v in finding.violations] == ["/accounts/password_storage/weak_hash_accounts"]
+    facts["accounts"]["password_storage"]["weak_hash_accounts"] = []
+    finding = evaluate_requirement(host(), result, CATALOG["PW-STORE-PROTECT"], SITE)
+    assert finding.status is Status.MANUAL

@@ -73,6 +73,18 @@ def host_parameters(host: Host, requirements: list[Requirement], site: dict[str,
     return merged
 
 
+def automatable(requirement: Requirement, violations: list[dict[str, Any]]) -> bool:
+    """Whether the automated fix of `requirement` can repair a finding with these violations: the fix is
+    automated and at least one violation lies outside the requirement's `manual_facts` (facts only a person can
+    put right, such as a password already stored with a weak hash)."""
+    if requirement.automation["fix"] != "automated":
+        return False
+    manual = tuple(requirement.automation.get("manual_facts", ()))
+    if not manual:
+        return True
+    return any(not any(v["pointer"] == p or v["pointer"].startswith(p + "/") for p in manual) for v in violations)
+
+
 def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, *, timeout: float, workers: int,
               progress: bool | None, known_hosts: str | None, host_key_policy: str) -> tuple[dict[str, Any],
                                                                                           dict[str, Any]]:
@@ -90,8 +102,7 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, *, tim
     def plan_host(host: Host) -> dict[str, Any]:
         result: CollectResult = results[host.name]
         host_failing = failing.get(host.name, [])
-        fix = sorted(f["requirement"] for f in host_failing
-                     if catalog[f["requirement"]].automation["fix"] == "automated")
+        fix = sorted(f["requirement"] for f in host_failing if automatable(catalog[f["requirement"]], f["violations"]))
         entry: dict[str, Any] = {
             "zone": host.zone,
             "system": host.system.name,

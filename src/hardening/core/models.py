@@ -86,7 +86,7 @@ class Requirement:
     facts: tuple[str, ...]
     expected: dict[str, str]
     remediation: dict[str, str]
-    automation: dict[str, str]
+    automation: dict[str, Any]  # check, fix, optional manual_facts (pointers no automated fix repairs)
     schema: dict[str, Any]
     path: str
 

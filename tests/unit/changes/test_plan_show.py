@@ -122,3 +122,19 @@ def test_invalid_plan_file_named(tmp_path: Path, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert "p.json" in err
     assert "/hosts/jumin-ap02/zone" in err
+
+
+def test_a_violation_only_a_person_can_repair_is_planned_as_manual() -> None:
+    """PW-STORE-PROTECT: a weak login.defs method is fixable; an account already stored with a weak hash is not
+    (its owner must set a new password), so a host failing only on that is manual, not a change nor an error."""
+    from hardening.changes.plan import automatable
+
+    requirement = CATALOG["PW-STORE-PROTECT"]
+    accounts = {"pointer": "/accounts/password_storage/weak_hash_accounts", "keyword": "maxItems"}
+    methods = {"pointer": "/accounts/password_storage/hash_methods/0/method", "keyword": "enum"}
+    assert automatable(requirement, [accounts]) is False
+    assert automatable(requirement, [methods]) is True
+    assert automatable(requirement, [accounts, methods]) is True
+    # a requirement without manual facts is automatable whatever fails; a manual fix never is
+    assert automatable(CATALOG["PW-LEN"], [{"pointer": "/password_policy/min_length"}]) is True
+    assert automatable(CATALOG["AV-SIG-CURRENT"], [{"pointer": "/antimalware/signature_age_days"}]) is False
