@@ -69,6 +69,20 @@ def _finding(finding: Finding, requirement: Requirement) -> dict[str, Any]:
     }
 
 
+def requirement_entry(requirement: Requirement) -> dict[str, Any]:
+    """What the report says of one requirement (the catalog's metadata an auditor needs beside the findings)."""
+    return {
+        "id": requirement.id,
+        "clause": requirement.clause,
+        "quote_ja": requirement.quote_ja,
+        "title": requirement.title,
+        "severity": requirement.severity,
+        "device_classes": list(requirement.device_classes),
+        "automation": requirement.automation,
+        "remediation": requirement.remediation,
+    }
+
+
 def build_report(
     *,
     site: dict[str, Any],
@@ -133,19 +147,7 @@ def build_report(
             "findings": counts,
             "exit_code": exit_code(host_entries, finding_entries),
         },
-        "requirements": [
-            {
-                "id": r.id,
-                "clause": r.clause,
-                "quote_ja": r.quote_ja,
-                "title": r.title,
-                "severity": r.severity,
-                "device_classes": list(r.device_classes),
-                "automation": r.automation,
-                "remediation": r.remediation,
-            }
-            for r in requirements
-        ],
+        "requirements": [requirement_entry(r) for r in requirements],
         "hosts": host_entries,
         "findings": finding_entries,
     }

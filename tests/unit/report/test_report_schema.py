@@ -237,3 +237,18 @@ def test_facts_file_name_cannot_escape(sample: Any, tmp_path: Path) -> None:
     report["hosts"][0]["facts_file"] = "../../etc/passwd"
     with pytest.raises(ReportError):
         write_facts(report, results, tmp_path)
+
+
+def test_report_of_the_real_catalog_validates() -> None:
+    """Every requirement's metadata as the catalog holds it fits the report schema (e.g. automation.manual_facts)."""
+    from jsonschema import Draft202012Validator
+
+    from hardening.core.catalog import load_catalog
+    from hardening.core.schemas import project_root
+    from hardening.report.build import requirement_entry
+
+    schema = load_schema("drift-report.schema.json")
+    entry_schema = {**schema["$defs"]["requirement"], "$defs": schema["$defs"]}
+    for rid, requirement in load_catalog(project_root() / "schemas" / "requirements").items():
+        errors = list(Draft202012Validator(entry_schema).iter_errors(requirement_entry(requirement)))
+        assert errors == [], (rid, [e.message for e in errors])
