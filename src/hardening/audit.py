@@ -23,6 +23,7 @@ from hardening.core.scope import Selection
 from hardening.core.secrets import SecretStore
 from hardening.core.waivers import Waiver, load_waivers
 from hardening.engines.nornir_runner import collect_all
+from hardening.offline import load_offline
 from hardening.report.build import build_report
 
 
@@ -70,12 +71,24 @@ def run_audit(
     host_key_policy: str = "strict",
     today: dt.date | None = None,
     on_result: Callable[[CollectResult], None] | None = None,
+    offline_from: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, CollectResult]]:
-    """Collect and evaluate the selected hosts; return (report document, raw collect results)."""
+    """Collect and evaluate the selected hosts; return (report document, raw collect results).
+
+    `offline_from`: take every host's facts from saved data in that directory (hardening.offline)
+    instead of contacting it; the report's run.offline names each source with its sha256."""
     started = dt.datetime.now(dt.UTC).astimezone()
     hosts, requirements = select(inputs, selection)
-    results = collect_all(hosts, secrets, timeout=timeout, workers=workers, progress=progress,
-                          known_hosts=known_hosts, host_key_policy=host_key_policy, on_result=on_result)
+    offline: dict[str, Any] | None = None
+    if offline_from is not None:
+        saved = load_offline(offline_from, hosts, set(inputs.inventory.hosts))
+        results, offline = saved.results, saved.record()
+        if on_result is not None:
+            for result in results.values():
+                on_result(result)
+    else:
+        results = collect_all(hosts, secrets, timeout=timeout, workers=workers, progress=progress,
+                              known_hosts=known_hosts, host_key_policy=host_key_policy, on_result=on_result)
     day = today or started.date()
     findings: dict[str, list[Finding]] = {
         host.name: evaluate_host(host, results[host.name], requirements, inputs.inventory.parameters,
@@ -93,5 +106,6 @@ def run_audit(
         catalog_digest=inputs.catalog_digest,
         started=started,
         finished=dt.datetime.now(dt.UTC).astimezone(),
+        offline=offline,
     )
     return report, results

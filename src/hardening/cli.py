@@ -136,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--out", "-o", type=Path, default=None,
                        help="report directory (default: reports/<timestamp>, with reports/latest pointing to it)")
     audit.add_argument("--lang", choices=["ja", "en"], default="ja", help="report language (default: ja)")
+    audit.add_argument("--from", dest="offline_from", type=Path, default=None, metavar="DIR",
+                       help="offline: evaluate saved data instead of contacting hosts: DIR/<host>.json (a report's "
+                            "facts/) or DIR/<host>/root/ (a saved Linux file tree); see docs/offline.md")
     _add_connection(audit)
     audit.add_argument("--color", choices=["auto", "always", "never"], default="auto")
 
@@ -277,7 +280,8 @@ def _host_errors(report: dict[str, Any]) -> None:
 def cmd_audit(args: argparse.Namespace) -> int:
     from hardening.audit import run_audit
 
-    _check_known_hosts(args)
+    if args.offline_from is None:
+        _check_known_hosts(args)
     inputs = _inputs(args)
     from hardening.report import writers
     selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
@@ -289,8 +293,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     report, results = run_audit(
         inputs, selection, SecretStore(), timeout=args.timeout, workers=args.workers,
         progress=False if args.no_progress else None, known_hosts=args.known_hosts,
-        host_key_policy=args.host_key_policy,
+        host_key_policy=args.host_key_policy, offline_from=args.offline_from,
     )
+    for warning in (report["run"]["offline"] or {}).get("warnings", []):
+        say(f"警告 (warning): {warning}", err=True)
     if not report["hosts"]:
         say("対象ホストがありません (no host matches the selection)", err=True)
         return 1

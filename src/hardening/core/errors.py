@@ -81,3 +81,8 @@ class ChangeError(CollectionError):
 
 class ProbeError(CollectionError):
     """The probe ran but its output was unusable (non-zero exit, not JSON, not valid facts)."""
+
+
+class SavedFactsError(CollectionError):
+    """An offline audit's saved facts or saved file tree for a host is missing, unreadable, altered or
+    not this host's (the host is an error, never a pass)."""

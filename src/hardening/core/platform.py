@@ -93,6 +93,20 @@ class Platform(Protocol):
         ...
 
 
+@runtime_checkable
+class OfflineParse(Protocol):
+    """Optional capability: facts from a saved capture of one host (a file tree, a config backup, a
+    directory of command outputs), parsed on the auditor's side without contacting anything.
+
+    `path` is <DIR>/<host>/ of `hardening audit --from DIR`; the platform documents what it expects
+    inside. Facts only a running device can give must be left out with an error (never a value), so
+    they are `manual` or `error`, never `pass`. Raise SavedFactsError when the capture is unusable.
+    """
+
+    def offline(self, host: Host, path: Path) -> dict[str, Any]:
+        ...
+
+
 class PlatformName(enum.StrEnum):
     LINUX = "linux"
 

@@ -15,7 +15,7 @@ from hardening import __version__
 from hardening.core.models import CollectResult, Finding, Host, Requirement, Status
 from hardening.core.secrets import REDACTOR
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: run.offline (audit --from)
 POLICY = {"title": "坂戸市情報セキュリティポリシー", "edition": "令和5年4月"}
 
 
@@ -95,6 +95,7 @@ def build_report(
     catalog_digest: str,
     started: dt.datetime,
     finished: dt.datetime,
+    offline: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole report as plain JSON data, secrets scrubbed."""
     by_id = {r.id: r for r in requirements}
@@ -126,7 +127,7 @@ def build_report(
     counts = {status.value: 0 for status in Status}
     for entry in finding_entries:
         counts[entry["status"]] += 1
-    report = {
+    report: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "tool": {"name": "hardening", "version": __version__},
         "generated_at": finished.isoformat(timespec="seconds"),
@@ -140,6 +141,8 @@ def build_report(
             "selection": selection,
             "inventory": inventory_dir,
             "catalog_digest": catalog_digest,
+            # audit --from: no host was contacted; the saved sources read, with their sha256 (null: a live run)
+            "offline": offline,
         },
         "summary": {
             "hosts": len(host_entries),

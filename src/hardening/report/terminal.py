@@ -60,6 +60,12 @@ def terminal_summary(
         f"{t('findings_by_status')}: "
         + "  ".join(paint(s, f"{t.status(s)} {summary['findings'][s]}") for s in STATUSES),
     ]
+    offline = report["run"].get("offline")  # null (a live run) or absent (a 1.0 report)
+    if offline:
+        lines.append(paint("bold", t("offline")) + f"  {t('offline_from')}: {offline['from']}")
+        lines += [f"  {s['host']}: {t('offline_kind_' + s['kind'])} {s['path']} {s['sha256']}"
+                  for s in offline["sources"]]
+        lines += [f"  ! {w}" for w in offline["warnings"]]
     problem_hosts = [h for h in report["hosts"] if h["status"] in ("fail", "error")]
     if problem_hosts:
         lines.append(f"{t('failing_hosts')} / {t('error_hosts')}:")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from hardening.core.errors import AuthenticationFailed, ChangeError, DeviceUnreachable, HardeningError, ProbeError
-from hardening.core.jsonio import NonFiniteNumber, loads_finite
+from hardening.core.errors import (
+    AuthenticationFailed,
+    ChangeError,
+    DeviceUnreachable,
+    HardeningError,
+    ProbeError,
+    SavedFactsError,
+)
+from hardening.core.facts import parse_document, stamp
+from hardening.core.models import Host
 from hardening.core.platform import ApplyResult, Change, Target
-from hardening.core.schemas import validator
 from hardening.core.secrets import REDACTOR
 from hardening.engines.ansible import AnsibleHost, HostRun, playbook_path, run_playbook
 from hardening.platforms.common import ssh
@@ -48,24 +54,23 @@ class LinuxPlatform:
                                      or "not in the sudoers" in stderr):
                 raise AuthenticationFailed(host.name, f"privilege escalation refused: {stderr}")
             raise ProbeError(host.name, f"probe exited with status {result.exit_status}: {stderr or 'no message'}")
-        try:
-            document = loads_finite(result.stdout)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProbeError(host.name, f"probe output is not JSON ({type(exc).__name__})") from None
-        except NonFiniteNumber as exc:  # NaN compares false with every limit: it would pass
-            raise ProbeError(host.name, f"probe output holds {exc.token} at {exc.pointer}, not a number") from None
-        if not isinstance(document, dict):
-            raise ProbeError(host.name, "probe output is not a JSON object")
-        document["host"] = host.name
-        document["device_class"] = host.device_class
-        document["platform"] = self.name
-        errors = sorted(validator("facts.schema.json").iter_errors(document), key=lambda e: list(e.path))
-        if errors:
-            first = errors[0]
-            where = "/" + "/".join(str(p) for p in first.absolute_path)
-            raise ProbeError(host.name, f"probe output does not match facts.schema.json at {where}: "
-                                        f"{first.message[:200]}")
-        return document
+        document = parse_document(host.name, result.stdout, "probe output")
+        return stamp(document, host, self.name, "probe output")
+
+    # audit --from: a saved Linux file tree lives in <DIR>/<host>/root/ (a copy of "/", e.g. a backup).
+    OFFLINE_TREE = "root"
+
+    def offline(self, host: Host, path: Path) -> dict[str, Any]:
+        """Facts of a saved file tree `path`/root, parsed here by the probe in offline mode: no commands,
+        no /proc, /sys, /run or /dev, so facts only a running host gives are errors (never a pass)."""
+        root = path / self.OFFLINE_TREE
+        if not root.is_dir() or root.is_symlink():
+            raise SavedFactsError(host.name, f"{path}: no saved file tree {root} (layout: <DIR>/<host>/"
+                                             f"{self.OFFLINE_TREE}/etc/…)")
+        from hardening.platforms.linux import probe
+
+        document = probe.collect(str(root), offline=True)
+        return stamp(document, host, self.name, f"facts parsed from {root}", SavedFactsError)
 
     def _ansible_host(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any]) -> AnsibleHost:
         return AnsibleHost(

@@ -237,6 +237,16 @@ class CmdResult(object):
         return self.rc == 0
 
 
+# Trees a saved copy of a file system cannot vouch for: the kernel's live views and the runtime state.
+LIVE_ONLY_TREES = ("/proc", "/sys", "/run", "/dev")
+
+
+def is_live_only_path(path: str) -> bool:
+    """Whether a host path lies in a tree only a running system can show (offline mode hides them)."""
+    norm = "/" + "/".join(x for x in path.split("/") if x and x != ".")
+    return any(norm == t or norm.startswith(t + "/") for t in LIVE_ONLY_TREES)
+
+
 class Proc(object):
     def __init__(self, pid: int, comm: str, cmdline: str) -> None:
         self.pid = pid
@@ -252,9 +262,16 @@ class Ctx(object):
     ``commands`` says otherwise): under a fake root they are "not available".
     """
 
-    def __init__(self, root: str = "/", commands: bool | None = None, now: float | None = None) -> None:
+    def __init__(self, root: str = "/", commands: bool | None = None, now: float | None = None,
+                 offline: bool = False) -> None:
         self.root = os.path.abspath(root)
         self.commands = (self.root == "/") if commands is None else bool(commands)
+        # offline: root is a SAVED file tree (a backup), not a running system.  What only a running
+        # system shows (the kernel's /proc and /sys, the runtime /run, device nodes) is stale or absent
+        # there, so those trees read as missing and every fact drawn from them is "not collected".
+        self.offline = bool(offline)
+        if self.offline:
+            self.commands = False
         self.now = now if now is not None else time.time()
         self.facts = {}  # type: dict[str, Any]
         self.errors = {}  # type: dict[str, str]
@@ -264,6 +281,8 @@ class Ctx(object):
 
     # -- paths ------------------------------------------------------------
     def p(self, path: str) -> str:
+        if self.offline and is_live_only_path(path):
+            return os.devnull + "/offline"  # never exists: /dev/null is not a directory
         if self.root == "/":
             return path
         return os.path.join(self.root, path.lstrip("/"))
@@ -308,7 +327,8 @@ class Ctx(object):
         if self.root == "/":
             return sorted(_glob.glob(pattern))
         real = _glob.escape(self.root) + "/" + pattern.lstrip("/")
-        return sorted(self.unroot(x) for x in _glob.glob(real))
+        found = sorted(self.unroot(x) for x in _glob.glob(real))
+        return [x for x in found if not (self.offline and is_live_only_path(x))]
 
     def mtime(self, path: str) -> float | None:
         try:
@@ -4248,10 +4268,14 @@ def run_section(ctx: Ctx, name: str, fn: Callable[[Ctx], None]) -> None:
             ctx.error(p, reason)
 
 
-def collect(root: str = "/", now: float | None = None, commands: bool | None = None) -> dict[str, Any]:
-    """Run every section and return the facts document (a dict)."""
+def collect(root: str = "/", now: float | None = None, commands: bool | None = None,
+            offline: bool = False) -> dict[str, Any]:
+    """Run every section and return the facts document (a dict).
+
+    ``offline``: ``root`` is a saved file tree (no commands, no /proc, /sys, /run, /dev): facts only a
+    running host gives are left out with an error, so they can never pass."""
     t0 = time.monotonic()
-    ctx = Ctx(root, commands=commands, now=now)
+    ctx = Ctx(root, commands=commands, now=now, offline=offline)
     for name, fn in SECTIONS:
         run_section(ctx, name, fn)
     host = ctx.facts.get("os", {}).get("hostname") or socket.gethostname() or "unknown"
