@@ -164,8 +164,9 @@ def load_offline(directory: Path, hosts: list[Host], inventory_hosts: set[str]) 
         except CollectionError as exc:
             found.results[host.name] = CollectResult(host.name, None, REDACTOR.scrub(exc.message),
                                                      type(exc).__name__, 0.0)
-        except (HardeningError, OSError) as exc:
-            found.results[host.name] = CollectResult(host.name, None, REDACTOR.scrub(f"{facts_file}: {exc}")[:500],
+        except (HardeningError, OSError) as exc:  # e.g. a file that cannot be read: name it
+            where = facts_file if facts_file.exists() or facts_file.is_symlink() else capture
+            found.results[host.name] = CollectResult(host.name, None, REDACTOR.scrub(f"{where}: {exc}")[:500],
                                                      "SavedFactsError", 0.0)
         except Exception as exc:  # fail closed: a bug while reading one host's data is that host's error
             found.results[host.name] = CollectResult(

@@ -280,12 +280,20 @@ class Ctx(object):
         self._cache = {}  # type: dict[str, Any]
 
     # -- paths ------------------------------------------------------------
-    def p(self, path: str) -> str:
-        if self.offline and is_live_only_path(path):
-            return os.devnull + "/offline"  # never exists: /dev/null is not a directory
+    def _under(self, path: str) -> str:
         if self.root == "/":
             return path
         return os.path.join(self.root, path.lstrip("/"))
+
+    def p(self, path: str) -> str:
+        if not self.offline:
+            return self._under(path)
+        # A saved tree is data, not this machine: its symlinks are resolved inside root (an absolute
+        # link must never reach the auditor's own files), and the live-only trees read as absent.
+        real = self.realpath(path)
+        if is_live_only_path(path) or is_live_only_path(real) or os.path.islink(self._under(real)):
+            return os.devnull + "/offline"  # never exists: /dev/null is not a directory
+        return self._under(real)
 
     def unroot(self, real: str) -> str:
         if self.root == "/":
@@ -326,9 +334,27 @@ class Ctx(object):
         """Sorted host paths matching a glob (like glob(3) with default flags)."""
         if self.root == "/":
             return sorted(_glob.glob(pattern))
+        if self.offline:
+            return self._offline_glob(pattern)
         real = _glob.escape(self.root) + "/" + pattern.lstrip("/")
-        found = sorted(self.unroot(x) for x in _glob.glob(real))
-        return [x for x in found if not (self.offline and is_live_only_path(x))]
+        return sorted(self.unroot(x) for x in _glob.glob(real))
+
+    def _offline_glob(self, pattern: str) -> list[str]:
+        """glob in a saved tree: one path component at a time, each directory resolved inside root."""
+        found = ["/"]
+        for part in [x for x in pattern.split("/") if x]:
+            nxt = []  # type: list[str]
+            for base in found:
+                if not _glob.has_magic(part):
+                    cand = base.rstrip("/") + "/" + part
+                    if self.exists(cand):
+                        nxt.append(cand)
+                    continue
+                names = self.listdir(base) or []
+                nxt += [base.rstrip("/") + "/" + n for n in names
+                        if fnmatch.fnmatchcase(n, part) and (part.startswith(".") or not n.startswith("."))]
+            found = nxt
+        return sorted(x for x in found if x != "/" and not is_live_only_path(x))
 
     def mtime(self, path: str) -> float | None:
         try:
@@ -352,7 +378,7 @@ class Ctx(object):
             if part == ".":
                 continue
             cand = os.path.join(cur, part)
-            real = self.p(cand)
+            real = self._under(cand)
             if os.path.islink(real):
                 seen += 1
                 if seen > 40:
