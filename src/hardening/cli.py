@@ -318,10 +318,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     print(writers.terminal_summary(report, lang=args.lang, color=color,
                                    paths={k: str(v) for k, v in paths.items()}))
-    _ledger(args).append(report["run"]["operator"], "audit", {
+    subject = {
         "run_id": report["run"]["id"], "report_digest": canonical_digest(report), "hosts": len(report["hosts"]),
         "findings": report["summary"]["findings"], "exit_code": report["summary"]["exit_code"],
-        "selection": report["run"]["selection"]})
+        "selection": report["run"]["selection"]}
+    if report["run"]["offline"] is not None:  # audit --from: which saved data, each source's digest
+        subject["offline"] = {"from": report["run"]["offline"]["from"],
+                              "sources": {s["host"]: s["sha256"] for s in report["run"]["offline"]["sources"]}}
+    _ledger(args).append(report["run"]["operator"], "audit", subject)
     code: int = report["summary"]["exit_code"]
     return code
 

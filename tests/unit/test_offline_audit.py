@@ -96,6 +96,10 @@ def test_saved_facts_give_the_live_verdicts(tmp_path: Path, live_run: Path) -> N
         assert source["kind"] == "facts"
         assert source["report_digest_checked"] is True
         assert source["path"] == str(live_run / "facts" / f"{name}.json")
+    entries = [json.loads(line) for line in (tmp_path / "l.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert "offline" not in entries[0]["subject"]  # the live run
+    assert entries[-1]["subject"]["offline"] == {
+        "from": str(live_run / "facts"), "sources": {s["host"]: s["sha256"] for s in record["sources"]}}
     html = (tmp_path / "offline" / "report.html").read_text(encoding="utf-8")
     assert "オフライン点検" in html
     assert by_host["web01"]["sha256"] in html
