@@ -131,6 +131,10 @@ def _saved_capture(host: Host, path: Path) -> tuple[dict[str, Any], dict[str, An
                       "files": count}
 
 
+def _short(name: str) -> str:
+    return name.split(".", 1)[0].lower()
+
+
 def load_offline(directory: Path, hosts: list[Host], inventory_hosts: set[str]) -> OfflineSet:
     """A CollectResult per host of `hosts` from DIR (errors included; never raises for one host's data).
 
@@ -159,6 +163,10 @@ def load_offline(directory: Path, hosts: list[Host], inventory_hosts: set[str]) 
                 document, source = _saved_facts(host, facts_file, digests.get(host.name), report)
             else:
                 document, source = _saved_capture(host, capture)
+                seen = str(document.get("facts", {}).get("os", {}).get("hostname") or "")
+                if seen and _short(seen) not in {_short(host.name), _short(host.hostname)}:
+                    found.warnings.append(f"{capture}: the saved system calls itself {seen!r}, not {host.name!r} "
+                                          "(is this the right host's copy?)")
             found.sources.append(source)
             found.results[host.name] = CollectResult(host.name, document, None, None, 0.0)
         except CollectionError as exc:

@@ -212,6 +212,7 @@ def test_a_saved_linux_file_tree_never_passes_live_only_facts(tmp_path: Path) ->
         if requirement in findings and findings[requirement]["status"] != "not_applicable":
             assert findings[requirement]["evaluated_status"] in ("manual", "error", "fail"), requirement
             assert findings[requirement]["evaluated_status"] != "pass", requirement
+    assert report["run"]["offline"]["warnings"] == []  # the tree's /etc/hostname says web01
     source = report["run"]["offline"]["sources"][0]
     assert source["kind"] == "capture"
     assert source["path"] == str(saved / "web01")
@@ -270,3 +271,13 @@ def test_the_terminal_summary_says_offline(tmp_path: Path, live_run: Path,
     out = capsys.readouterr().out
     assert "Offline audit" in out
     assert str(live_run / "facts" / "web01.json") in out
+
+
+def test_a_tree_that_calls_itself_another_host_is_named_in_a_warning(tmp_path: Path) -> None:
+    saved = tmp_path / "saved"
+    shutil.copytree(FIXTURES / "rootfs-debian12", saved / "ntp01" / "root", symlinks=True)  # web01's copy
+    _, report = _offline(tmp_path, saved, "-H", "ntp01")
+    warnings = report["run"]["offline"]["warnings"]
+    assert len(warnings) == 1
+    assert "'web01'" in warnings[0]
+    assert str(saved / "ntp01") in warnings[0]
