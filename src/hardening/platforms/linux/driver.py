@@ -35,6 +35,7 @@ class LinuxPlatform:
     def parse(self, raw: Path) -> dict[str, Any]:
         """Offline: the probe over a saved root file tree (`raw` is its "/"), with commands off. Live-only facts
         (processes, sockets, synchronisation state) are then recorded as errors, never guessed."""
+        raw = Path(raw)
         if not raw.is_dir():
             raise ProbeError(str(raw), "not a directory: a Linux raw input is a root file tree")
         return probe.collect(str(raw), commands=False)
