@@ -48,7 +48,7 @@ test: lab-up
 	$(LAB_ENV) $(BIN)/pytest -q tests
 
 test-unit: machine-deps
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q tests/unit tests/platforms
 
 lint: venv
 	$(BIN)/ruff check src tests lab bench molecule

@@ -107,6 +107,18 @@ class OfflineParse(Protocol):
         ...
 
 
+@runtime_checkable
+class OfflineParser(Protocol):
+    """Optional capability: turn saved raw input (a file tree, a config backup, command outputs) into a
+    facts document with pure functions, offline. Facts only a live device can give are left out and
+    recorded under `errors` or `manual` (never guessed). Every platform's conformance cases
+    (tests/platforms/<platform>/cases/) go through this."""
+
+    def parse(self, raw: Path) -> dict[str, Any]:
+        """The facts document (schemas/facts.schema.json) for the raw input at `raw`, without connecting."""
+        ...
+
+
 class PlatformName(enum.StrEnum):
     LINUX = "linux"
 

@@ -297,3 +297,24 @@ def test_sntp_query_refuses_unsynchronised_server(probe, monkeypatch):
     monkeypatch.setattr(probe.socket, "getaddrinfo", lambda host, _port, *a: real(host, port, *a))
     with pytest.raises(ValueError, match="not a synchronised NTP server"):
         probe.sntp_query("127.0.0.1")
+
+
+@pytest.mark.parametrize(("files", "storage", "persistent"), [
+    # journald matches Storage= case-sensitively: "Persistent" is rejected (ignored), volatile stays
+    ({"/etc/systemd/journald.conf": "[Journal]\nStorage=volatile\n",
+      "/etc/systemd/journald.conf.d/50-typo.conf": "[Journal]\nStorage=Persistent\n"}, "volatile", False),
+    # an invalid or empty value leaves the previous valid one in force
+    ({"/etc/systemd/journald.conf": "[Journal]\nStorage=persistent\n",
+      "/etc/systemd/journald.conf.d/50-bad.conf": "[Journal]\nStorage=disk\nStorage=\n"}, "persistent", True),
+    # newer systemd: the main file only under /usr/lib
+    ({"/usr/lib/systemd/journald.conf": "[Journal]\nStorage=persistent\n"}, "persistent", True),
+])
+def test_journal_storage_one_reading_for_retention_and_timestamps(probe, tmp_path, files, storage, persistent):
+    """/logging/journal and /logging/timestamp_formats read journald.conf the same way (as journald does)."""
+    ctx = probe.Ctx(make_root(tmp_path, {**JOURNALD, **files}), now=NOW)
+    probe.collect_logging(ctx)
+    probe.collect_log_timestamps(ctx)
+    logging = ctx.facts["logging"]
+    assert (logging["journal"]["storage"], logging["journal"]["persistent"]) == (storage, persistent)
+    writers = [i["writer"] for i in logging["timestamp_formats"]]
+    assert writers == (["journald"] if persistent else [])

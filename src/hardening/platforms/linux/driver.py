@@ -20,7 +20,7 @@ from hardening.core.platform import ApplyResult, Change, Target
 from hardening.core.secrets import REDACTOR
 from hardening.engines.ansible import AnsibleHost, HostRun, playbook_path, run_playbook
 from hardening.platforms.common import ssh
-from hardening.platforms.linux import files
+from hardening.platforms.linux import files, probe
 
 PROBE_PATH = Path(__file__).with_name("probe.py")
 PLAYBOOK = playbook_path("linux.yml")
@@ -37,6 +37,14 @@ class LinuxPlatform:
         if self._probe is None:
             self._probe = PROBE_PATH.read_bytes()
         return self._probe
+
+    def parse(self, raw: Path) -> dict[str, Any]:
+        """Offline: the probe over a saved root file tree (`raw` is its "/"), with commands off. Live-only facts
+        (processes, sockets, synchronisation state) are then recorded as errors, never guessed."""
+        raw = Path(raw)
+        if not raw.is_dir():
+            raise ProbeError(str(raw), "not a directory: a Linux raw input is a root file tree")
+        return probe.collect(str(raw), commands=False)
 
     def command(self, target: Target) -> str:
         # The probe comes on stdin: nothing is written on the host. `sudo -n` never prompts, so a

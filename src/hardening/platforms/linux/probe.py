@@ -3035,13 +3035,15 @@ def journal_effective(settings: list[tuple[str, str, str]]) -> tuple[str, str, f
 
     journald ignores (with a warning) a value it cannot parse, so an invalid
     assignment leaves the previous one in force; the last valid one wins.
+    Storage= values are matched case-sensitively (systemd's string table
+    lookup): "Persistent" and an empty "Storage=" are invalid, hence ignored.
     Defaults: Storage=auto, MaxRetentionSec=0 (no time limit).
     """
     storage, storage_src = "auto", "default"
     retention, retention_src = None, "default (unset)"  # type: float | None, str
     for key, value, f in settings:
-        if key == "Storage" and value.lower() in JOURNALD_STORAGE:
-            storage, storage_src = value.lower(), f
+        if key == "Storage" and value in JOURNALD_STORAGE:
+            storage, storage_src = value, f
         elif key == "MaxRetentionSec":
             try:
                 seconds = parse_timespan_seconds(value)
@@ -4202,24 +4204,6 @@ def rsyslog_file_formats(ctx: Ctx, main: str = "/etc/rsyslog.conf") -> tuple[lis
     return items, files
 
 
-def journald_storage(ctx: Ctx) -> tuple[str, str]:
-    """(effective Storage=, source): journald.conf, then its drop-ins (*.conf of journald.conf.d in
-    /etc, /run, /usr/local/lib, /usr/lib; a name in an earlier directory masks the same name later;
-    sorted by name, the last value wins).  Default "auto"."""
-    dropins = {}  # type: dict[str, str]
-    for d in ("/usr/lib/systemd/journald.conf.d", "/usr/local/lib/systemd/journald.conf.d",
-              "/run/systemd/journald.conf.d", "/etc/systemd/journald.conf.d"):
-        for f in ctx.glob(d + "/*.conf"):
-            dropins[os.path.basename(f)] = f
-    value, src = "auto", "default"
-    for f in ["/etc/systemd/journald.conf"] + [dropins[k] for k in sorted(dropins)]:
-        for n, line in enumerate((ctx.read(f) or "").splitlines(), 1):
-            m = re.match(r"^\s*Storage\s*=\s*(\S*)", line)
-            if m:
-                value, src = m.group(1).lower() or "auto", "%s:%d" % (f, n)
-    return value, src
-
-
 def collect_log_timestamps(ctx: Ctx) -> None:
     """/logging/timestamp_formats: each local log writer and whether its timestamps carry the date
     with the year and the time zone (full).  A writer the probe cannot judge makes the fact a
@@ -4241,9 +4225,9 @@ def collect_log_timestamps(ctx: Ctx) -> None:
             full = None if full is False else full
         items.append({"log": "syslog-ng files", "writer": "syslog-ng", "format": "ts_format(%s)" % fmt,
                       "full": full, "source": "/etc/syslog-ng/syslog-ng.conf"})
-    journald = any(ctx.exists(p) for p in ("/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"))
-    if journald:
-        storage, src = journald_storage(ctx)
+    if any(ctx.exists(p) for p in JOURNALD_BINARIES):
+        # the same reading of journald.conf and its drop-ins as /logging/journal (one parser for both)
+        storage, src = journal_effective(systemd_settings(ctx, "journald.conf", "Journal", ptr))[:2]
         persistent = storage == "persistent" or (storage == "auto" and ctx.isdir("/var/log/journal"))
         ctx.add_evidence(ptr, "probe:effective", "journald Storage=%s (%s), /var/log/journal %s: %s" % (
             storage, src, "exists" if ctx.isdir("/var/log/journal") else "absent",

@@ -1,0 +1,1 @@
+[ -n "$SSH_CONNECTION" ] && unset TMOUT

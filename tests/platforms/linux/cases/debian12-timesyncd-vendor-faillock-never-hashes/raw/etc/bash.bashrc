@@ -1,0 +1,3 @@
+TMOUT=450
+readonly TMOUT
+export TMOUT
