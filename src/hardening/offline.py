@@ -6,8 +6,8 @@ Layout of DIR (one entry per inventory host; scope filters apply as in a live au
   It must parse (NaN/Infinity refused), validate against facts.schema.json and be stamped for this very
   host (name, platform, device class). When DIR is a report's ``facts/`` directory, the ``report.json``
   beside it gives each file's ``facts_digest``: a file whose sha256 differs was altered and is an error.
-- ``DIR/<host>/``: a saved capture the host's platform parses itself (``OfflineParse.offline``); for
-  Linux, a saved file tree ``DIR/<host>/root/`` (a copy of "/").
+- ``DIR/<host>/``: a saved capture the host's platform parses itself (``OfflineParser.parse``; core
+  stamps and validates the result); for Linux, a saved file tree ``DIR/<host>/root/`` (a copy of "/").
 
 A host in scope with neither is an error ("no saved facts"); both at once is an error (ambiguous). An
 entry that names no inventory host is reported as a warning. Every source used is recorded with its
@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from hardening.core.errors import CollectionError, HardeningError, InputError, SavedFactsError
-from hardening.core.facts import check_saved, parse_document
+from hardening.core.facts import check_saved, parse_document, stamp
 from hardening.core.jsonio import NonFiniteNumber, loads_finite
 from hardening.core.models import CollectResult, Host
-from hardening.core.platform import OfflineParse, get_platform
+from hardening.core.platform import OfflineParser, get_platform
 from hardening.core.secrets import REDACTOR
 
 MAX_FACTS_BYTES = 64 * 1024 * 1024
@@ -120,13 +120,24 @@ def _saved_facts(host: Host, path: Path, expected_digest: str | None, report: Pa
     return document, source
 
 
-def _saved_capture(host: Host, path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def parse_capture(host: Host, path: Path) -> dict[str, Any]:
+    """The facts of `host` from its saved capture directory `path` (DIR/<host>/): the platform's
+    OfflineParser.parse, then stamped for this inventory host and validated by core (hardening.core.facts).
+    The one entry point for audit --from and the platform conformance suite (tests/platforms/)."""
     platform = get_platform(host.platform)
-    if not isinstance(platform, OfflineParse):
+    if not isinstance(platform, OfflineParser):
         raise SavedFactsError(host.name, f"{path}: platform {host.platform} cannot parse saved captures "
                                          "(give a saved facts file <host>.json instead)")
+    try:
+        document = platform.parse(path)
+    except CollectionError as exc:  # the platform does not know the inventory name: name the host here
+        raise SavedFactsError(host.name, exc.message) from None
+    return stamp(document, host, host.platform, f"facts parsed from {path}", SavedFactsError)
+
+
+def _saved_capture(host: Host, path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     digest, count = tree_digest(path)
-    document = platform.offline(host, path)
+    document = parse_capture(host, path)
     return document, {"host": host.name, "kind": "capture", "path": str(path), "sha256": digest,
                       "files": count}
 

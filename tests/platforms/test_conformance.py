@@ -1,13 +1,16 @@
 """The conformance suite every registered platform must pass (the napalm shared-getter-tests idea).
 
 Each platform keeps hand-written cases in tests/platforms/<platform>/cases/<case>/:
-  raw/           the saved raw input its offline parser reads (for Linux: a root file tree)
+  raw/           the host's saved capture exactly as `hardening audit --from DIR` lays out DIR/<host>/
+                 (for Linux: raw/root/ is a root file tree, read by the probe in offline mode)
   case.yaml      device_class: the class the case is audited as (decides which requirements apply);
                  description: what real-machine syntax the case carries and what the daemons make of it;
                  xfail (optional): why the platform's output is known to differ from expected.json
   expected.json  what the real daemons/devices do with that input, as facts: {"format_version",
                  "platform", "facts", "errors": [pointers], "manual": [pointers]}
-For every platform in the registry (never a hard-coded list) and every case: parse(raw) equals expected,
+For every platform in the registry (never a hard-coded list) and every case, through the very entry point of
+audit --from (hardening.offline.parse_capture: the platform's OfflineParser.parse, stamped and validated by core):
+the facts equal expected,
 the document validates against schemas/facts.schema.json, and every pointer that an applicable automated
 requirement reads is a fact, an error or a manual item: never silently missing. A registered platform
 without cases, or without the offline parse capability, fails here: a new platform cannot skip the suite.
@@ -25,8 +28,10 @@ import yaml
 
 from hardening.core.catalog import load_catalog
 from hardening.core.evaluate import MISSING, resolve_pointer
+from hardening.core.models import Host, SystemInfo
 from hardening.core.platform import OfflineParser, get_platform, known_platforms
 from hardening.core.schemas import validator
+from hardening.offline import parse_capture
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -79,15 +84,18 @@ def read_case(case: Path) -> dict[str, Any]:
     return meta
 
 
+def case_host(platform: str, case: Path) -> Host:
+    """The inventory host a case is audited as (its device class decides which requirements apply)."""
+    return Host(name=f"conformance-{case.name}", hostname=f"conformance-{case.name}", port=22, platform=platform,
+                device_class=read_case(case)["device_class"], zone="", classification={},
+                system=SystemInfo("conformance", "", ()), roles=(), groups=(), credentials="none")
+
+
 def parsed(platform: str, case: Path) -> dict[str, Any]:
-    """The platform's offline parse of the case's raw input, stamped as core stamps a collected document."""
-    driver = get_platform(platform)
-    assert isinstance(driver, OfflineParser), f"platform {platform} has no offline parse(raw)"
-    document = driver.parse(case / "raw")
-    document["host"] = f"conformance-{case.name}"
-    document["device_class"] = read_case(case)["device_class"]
-    document["platform"] = platform
-    return document
+    """The facts of the case's capture as `audit --from` gets them: the platform's OfflineParser.parse of
+    raw/ (a host's DIR/<host>/), stamped and validated by core (parse_capture)."""
+    assert isinstance(get_platform(platform), OfflineParser), f"platform {platform} has no offline parse(raw)"
+    return parse_capture(case_host(platform, case), case / "raw")
 
 
 @pytest.fixture(scope="module")

@@ -281,3 +281,21 @@ def test_a_tree_that_calls_itself_another_host_is_named_in_a_warning(tmp_path: P
     assert len(warnings) == 1
     assert "'web01'" in warnings[0]
     assert str(saved / "ntp01") in warnings[0]
+
+
+def test_parse_capture_is_the_platform_parse_stamped_by_core(tmp_path: Path) -> None:
+    """audit --from and the conformance suite share this entry point: the platform returns facts, core
+    stamps them with the inventory's identity (not the probe's guesses) and validates them."""
+    from hardening.core.errors import SavedFactsError
+    from hardening.offline import parse_capture
+
+    shutil.copytree(FIXTURES / "rootfs-debian12", tmp_path / "ntp01" / "root", symlinks=True)
+    host = _inventory_host("ntp01")
+    document = parse_capture(host, tmp_path / "ntp01")
+    assert (document["host"], document["device_class"], document["platform"]) == (
+        "ntp01", host.device_class, host.platform)
+    assert document["facts"]["os"]["hostname"] == "web01"  # what the tree says, kept as a fact
+    with pytest.raises(SavedFactsError) as info:
+        parse_capture(host, tmp_path / "nowhere")
+    assert info.value.host == "ntp01"
+    assert str(tmp_path / "nowhere" / "root") in info.value.message

@@ -1,10 +1,11 @@
 """One place that turns a platform's raw facts output into a checked facts document.
 
-Live collection (a platform's collect), an offline parse of a saved capture (a platform's offline) and a
-saved facts file (audit --from) all go through here: parsed with loads_finite (NaN and Infinity refused:
-they compare false with every limit and would pass), stamped with the inventory's host name, device class
-and platform, and validated against schemas/facts.schema.json. Failures raise the given CollectionError
-kind naming the host (and the file, for saved data).
+Live collection (a platform's collect), an offline parse of a saved capture (a platform's
+OfflineParser.parse, via hardening.offline.parse_capture) and a saved facts file (audit --from) all go
+through here: parsed with loads_finite (NaN and Infinity refused: they compare false with every limit and
+would pass), stamped with the inventory's host name, device class and platform, and validated against
+schemas/facts.schema.json. Failures raise the given CollectionError kind naming the host (and the file, for
+saved data).
 """
 
 from __future__ import annotations

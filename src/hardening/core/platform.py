@@ -94,28 +94,21 @@ class Platform(Protocol):
 
 
 @runtime_checkable
-class OfflineParse(Protocol):
-    """Optional capability: facts from a saved capture of one host (a file tree, a config backup, a
-    directory of command outputs), parsed on the auditor's side without contacting anything.
+class OfflineParser(Protocol):
+    """Optional capability: the facts of one host from a saved capture (a file tree, a config backup, a
+    directory of command outputs), parsed on the auditor's side by pure functions, contacting nothing.
 
-    `path` is <DIR>/<host>/ of `hardening audit --from DIR`; the platform documents what it expects
-    inside. Facts only a running device can give must be left out with an error (never a value), so
-    they are `manual` or `error`, never `pass`. Raise SavedFactsError when the capture is unusable.
+    `raw` is the host's capture directory exactly as `hardening audit --from DIR` lays it out
+    (DIR/<host>/); the platform documents what it expects inside (Linux: raw/root/ is a copy of "/").
+    The result is an UNSTAMPED facts document: core stamps it with the inventory's host, device class and
+    platform and validates it (hardening.core.facts), for every platform alike. Facts only a running device
+    can give are left out with an entry under `errors` (or `manual`), never a value, so they can never
+    pass. Raise SavedFactsError when the capture is unusable. Every platform's conformance cases
+    (tests/platforms/<platform>/cases/<case>/raw/) go through this very entry point.
     """
 
-    def offline(self, host: Host, path: Path) -> dict[str, Any]:
-        ...
-
-
-@runtime_checkable
-class OfflineParser(Protocol):
-    """Optional capability: turn saved raw input (a file tree, a config backup, command outputs) into a
-    facts document with pure functions, offline. Facts only a live device can give are left out and
-    recorded under `errors` or `manual` (never guessed). Every platform's conformance cases
-    (tests/platforms/<platform>/cases/) go through this."""
-
     def parse(self, raw: Path) -> dict[str, Any]:
-        """The facts document (schemas/facts.schema.json) for the raw input at `raw`, without connecting."""
+        """The unstamped facts document (schemas/facts.schema.json) of the capture at `raw`, offline."""
         ...
 
 

@@ -15,7 +15,6 @@ from hardening.core.errors import (
     SavedFactsError,
 )
 from hardening.core.facts import parse_document, stamp
-from hardening.core.models import Host
 from hardening.core.platform import ApplyResult, Change, Target
 from hardening.core.secrets import REDACTOR
 from hardening.engines.ansible import AnsibleHost, HostRun, playbook_path, run_playbook
@@ -38,13 +37,19 @@ class LinuxPlatform:
             self._probe = PROBE_PATH.read_bytes()
         return self._probe
 
+    # audit --from: a saved Linux file tree lives in <DIR>/<host>/root/ (a copy of "/", e.g. a backup).
+    OFFLINE_TREE = "root"
+
     def parse(self, raw: Path) -> dict[str, Any]:
-        """Offline: the probe over a saved root file tree (`raw` is its "/"), with commands off. Live-only facts
-        (processes, sockets, synchronisation state) are then recorded as errors, never guessed."""
+        """OfflineParser: the unstamped facts of the saved file tree `raw`/root/, read by the probe in offline
+        mode on the auditor's side: no commands, no /proc, /sys, /run or /dev, so facts only a running host
+        gives (sockets, processes, synchronisation state, loaded modules, …) are errors, never a value."""
         raw = Path(raw)
-        if not raw.is_dir():
-            raise ProbeError(str(raw), "not a directory: a Linux raw input is a root file tree")
-        return probe.collect(str(raw), commands=False)
+        root = raw / self.OFFLINE_TREE
+        if not root.is_dir() or root.is_symlink():
+            raise SavedFactsError(raw.name, f"{raw}: no saved file tree {root} (layout: <DIR>/<host>/"
+                                            f"{self.OFFLINE_TREE}/etc/…)")
+        return probe.collect(str(root), offline=True)
 
     def command(self, target: Target) -> str:
         # The probe comes on stdin: nothing is written on the host. `sudo -n` never prompts, so a
@@ -64,21 +69,6 @@ class LinuxPlatform:
             raise ProbeError(host.name, f"probe exited with status {result.exit_status}: {stderr or 'no message'}")
         document = parse_document(host.name, result.stdout, "probe output")
         return stamp(document, host, self.name, "probe output")
-
-    # audit --from: a saved Linux file tree lives in <DIR>/<host>/root/ (a copy of "/", e.g. a backup).
-    OFFLINE_TREE = "root"
-
-    def offline(self, host: Host, path: Path) -> dict[str, Any]:
-        """Facts of a saved file tree `path`/root, parsed here by the probe in offline mode: no commands,
-        no /proc, /sys, /run or /dev, so facts only a running host gives are errors (never a pass)."""
-        root = path / self.OFFLINE_TREE
-        if not root.is_dir() or root.is_symlink():
-            raise SavedFactsError(host.name, f"{path}: no saved file tree {root} (layout: <DIR>/<host>/"
-                                             f"{self.OFFLINE_TREE}/etc/…)")
-        from hardening.platforms.linux import probe
-
-        document = probe.collect(str(root), offline=True)
-        return stamp(document, host, self.name, f"facts parsed from {root}", SavedFactsError)
 
     def _ansible_host(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any]) -> AnsibleHost:
         return AnsibleHost(
