@@ -294,3 +294,14 @@ def test_journald_only_when_persistent(probe, tmp_path):
     dropin = run(probe, make_root(tmp_path / "d", {**journald, "/var/log/journal/.keep": "", **volatile_dropin}),
                  "log_timestamps")
     assert dropin.facts["logging"]["timestamp_formats"] == []
+
+
+def test_missing_shadow_while_passwd_defers_to_it_is_an_error(probe, tmp_path):
+    """A saved tree (or host) whose /etc/passwd says "x" but has no /etc/shadow (a backup that left the
+    sensitive file out) cannot show the stored hashes: error, never an empty list that passes."""
+    root = make_root(tmp_path, {"/etc/passwd": "root:x:0:0:root:/root:/bin/bash\n",
+                                "/etc/login.defs": "ENCRYPT_METHOD SHA512\n"})
+    ctx = run(probe, root, "password_storage")
+    for pointer in ("/accounts/password_storage/weak_hash_accounts", "/accounts/password_storage/empty_password_accounts"):
+        assert "no /etc/shadow" in ctx.errors[pointer]
+        assert probe.has_pointer(ctx.facts, pointer) is False

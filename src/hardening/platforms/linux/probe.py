@@ -3991,8 +3991,14 @@ def collect_password_storage(ctx: Ctx) -> None:
     # --- stored hashes (never excerpted: only counts and account names)
     passwd = ctx.read("/etc/passwd")
     shadow = ctx.read("/etc/shadow")
-    if (shadow is None and ctx.exists("/etc/shadow")) or (passwd is None and shadow is None):
-        reason = "cannot read /etc/shadow (not root?)" if ctx.exists("/etc/shadow") else "no /etc/passwd"
+    defers = any(len(f) > 1 and f[1] == "x" for f in (line.split(":") for line in (passwd or "").splitlines()))
+    if (shadow is None and ctx.exists("/etc/shadow")) or (passwd is None and shadow is None) or (
+            shadow is None and defers):
+        # fail closed: accounts whose passwd field is "x" keep their hash in /etc/shadow; without it (a backup
+        # that left the sensitive file out) nothing can be said about them
+        reason = ("cannot read /etc/shadow (not root?)" if ctx.exists("/etc/shadow") else
+                  "no /etc/shadow although /etc/passwd accounts keep their hash there ('x')" if passwd is not None
+                  else "no /etc/passwd")
         ctx.error(ptr + "/weak_hash_accounts", reason)
         ctx.error(ptr + "/empty_password_accounts", reason)
         return
