@@ -302,6 +302,7 @@ def test_missing_shadow_while_passwd_defers_to_it_is_an_error(probe, tmp_path):
     root = make_root(tmp_path, {"/etc/passwd": "root:x:0:0:root:/root:/bin/bash\n",
                                 "/etc/login.defs": "ENCRYPT_METHOD SHA512\n"})
     ctx = run(probe, root, "password_storage")
-    for pointer in ("/accounts/password_storage/weak_hash_accounts", "/accounts/password_storage/empty_password_accounts"):
+    for name in ("weak_hash_accounts", "empty_password_accounts"):
+        pointer = "/accounts/password_storage/" + name
         assert "no /etc/shadow" in ctx.errors[pointer]
         assert probe.has_pointer(ctx.facts, pointer) is False
