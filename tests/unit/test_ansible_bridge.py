@@ -119,3 +119,46 @@ def test_next_run_sweeps_what_a_killed_run_left_but_not_a_live_run(tmp_root: Pat
     impostor = _leftover(root, os.getpid(), "1")
     scratch.sweep()
     assert not impostor.exists()
+
+
+def test_sweep_never_removes_a_folder_whose_owner_file_is_being_written(tmp_root: Path) -> None:
+    """Another run caught between creating its folder and finishing owner.json (empty or half written) is
+    alive: a concurrent sweep once removed such a folder mid-plan (FileNotFoundError on its agent dir)."""
+    from hardening.engines import scratch
+
+    root = scratch.root()
+    half = root / "ansible-being-made"
+    half.mkdir(mode=0o700)
+    (half / "owner.json").write_text('{"pid": 12', encoding="utf-8")
+    scratch.sweep()
+    assert half.exists()
+    # an old folder with a broken owner file is a dead run's, and goes
+    os.utime(half, (1, 1))
+    scratch.sweep()
+    assert not half.exists()
+
+
+def test_concurrent_runs_in_one_process_keep_their_folders(tmp_root: Path) -> None:
+    """Many hosts planned at once (one thread each): every thread's folder survives every other's sweep."""
+    import threading
+
+    from hardening.engines import scratch
+
+    problems: list[str] = []
+
+    def worker() -> None:
+        for _ in range(40):
+            try:
+                with scratch.private_dir("ansible-") as folder:
+                    (folder / "agent").mkdir(mode=0o700)
+                    (folder / "agent" / "sock").write_text("x", encoding="utf-8")
+            except OSError as exc:
+                problems.append(repr(exc))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == []
+    assert [p.name for p in scratch.root().iterdir()] == []

@@ -67,10 +67,13 @@ def _owner_alive(folder: Path) -> bool:
     try:
         owner = json.loads((folder / OWNER).read_text(encoding="utf-8"))
         pid, started = int(owner["pid"]), str(owner["start"])
-    except FileNotFoundError:
-        return time.time() - folder.lstat().st_mtime < _UNOWNED_GRACE_S
     except (OSError, ValueError, KeyError, TypeError):
-        return False
+        # No (readable) owner file: the folder is being made right now, or its run died in that instant.
+        # A young folder is left alone; an old one is a dead run's.
+        try:
+            return time.time() - folder.lstat().st_mtime < _UNOWNED_GRACE_S
+        except OSError:
+            return False
     return bool(started) and start_time(pid) == started
 
 
@@ -78,7 +81,11 @@ def sweep() -> list[Path]:
     """Remove the folders of runs that are no longer alive (only this user's own folders); return them."""
     base = root()
     swept = []
+    with _lock:
+        live = set(_live_dirs)
     for folder in base.iterdir():
+        if folder in live:  # this process's own run folders are alive by definition
+            continue
         try:
             info = folder.lstat()
         except FileNotFoundError:
@@ -98,8 +105,10 @@ def private_dir(prefix: str) -> Iterator[Path]:
     with _lock:
         _live_dirs.add(folder)
     try:
-        (folder / OWNER).write_text(json.dumps({"pid": os.getpid(), "start": start_time(os.getpid())}),
-                                    encoding="utf-8")
+        # Written whole and renamed into place: a concurrent sweep (another thread or run) never reads half of it.
+        partial = folder / f".{OWNER}.tmp"
+        partial.write_text(json.dumps({"pid": os.getpid(), "start": start_time(os.getpid())}), encoding="utf-8")
+        partial.replace(folder / OWNER)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
