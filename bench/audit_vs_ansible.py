@@ -30,6 +30,7 @@ BENCH_DIR = LAB_STATE / "bench-inventory"
 sys.path.insert(0, str(ROOT / "src"))
 
 from hardening.audit import load_inputs, run_audit  # noqa: E402
+from hardening.core.run import RunOptions  # noqa: E402
 from hardening.core.scope import Selection  # noqa: E402
 from hardening.core.secrets import SecretStore  # noqa: E402
 
@@ -60,8 +61,9 @@ def lab(*args: str) -> None:
 def ours(inventory: Path, workers: int, secrets: SecretStore) -> tuple[float, int]:
     inputs = load_inputs(inventory, ROOT / "schemas" / "requirements")
     start = time.perf_counter()
-    report, _ = run_audit(inputs, Selection(), secrets, timeout=30, workers=workers, progress=False,
-                          known_hosts=str(LAB_STATE / "ssh" / "known_hosts"), host_key_policy="strict")
+    run = RunOptions.ssh(timeout=30, workers=workers, progress=False,
+                         known_hosts=str(LAB_STATE / "ssh" / "known_hosts"), host_key_policy="strict")
+    report, _ = run_audit(inputs, Selection(), secrets, run)
     elapsed = time.perf_counter() - start
     errors = report["summary"]["hosts_by_status"]["error"]
     return elapsed, errors

@@ -19,6 +19,7 @@ from hardening.core.inventory import Inventory, load_inventory
 from hardening.core.models import CollectResult, Finding, Host, Requirement
 from hardening.core.params import validate_parameters
 from hardening.core.platform import get_platform
+from hardening.core.run import RunOptions
 from hardening.core.scope import Selection
 from hardening.core.secrets import SecretStore
 from hardening.core.waivers import Waiver, load_waivers
@@ -63,12 +64,8 @@ def run_audit(
     inputs: Inputs,
     selection: Selection,
     secrets: SecretStore,
+    run: RunOptions,
     *,
-    timeout: float,
-    workers: int,
-    progress: bool | None = None,
-    known_hosts: str | None = None,
-    host_key_policy: str = "strict",
     today: dt.date | None = None,
     on_result: Callable[[CollectResult], None] | None = None,
     offline_from: Path | None = None,
@@ -87,8 +84,7 @@ def run_audit(
             for result in results.values():
                 on_result(result)
     else:
-        results = collect_all(hosts, secrets, timeout=timeout, workers=workers, progress=progress,
-                              known_hosts=known_hosts, host_key_policy=host_key_policy, on_result=on_result)
+        results = collect_all(hosts, secrets, run, on_result=on_result)
     day = today or started.date()
     findings: dict[str, list[Finding]] = {
         host.name: evaluate_host(host, results[host.name], requirements, inputs.inventory.parameters,

@@ -270,6 +270,15 @@ def _check_known_hosts(args: argparse.Namespace) -> None:
                          "host key against it)")
 
 
+def _run_options(args: argparse.Namespace) -> Any:
+    """The run's settings from the command line (the one RunOptions audit, plan and apply receive)."""
+    from hardening.core.run import RunOptions
+
+    return RunOptions.ssh(timeout=args.timeout, workers=args.workers,
+                          progress=False if args.no_progress else None, known_hosts=args.known_hosts,
+                          host_key_policy=args.host_key_policy)
+
+
 def _host_errors(report: dict[str, Any]) -> None:
     """One line on stderr per host that could not be audited (the report holds the same reason)."""
     for host in report["hosts"]:
@@ -291,9 +300,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             known = ", ".join(sorted(inputs.inventory.group_names))
             raise InputError("--group", group, f"unknown group (known: {known})")
     report, results = run_audit(
-        inputs, selection, SecretStore(), timeout=args.timeout, workers=args.workers,
-        progress=False if args.no_progress else None, known_hosts=args.known_hosts,
-        host_key_policy=args.host_key_policy, offline_from=args.offline_from,
+        inputs, selection, SecretStore(), _run_options(args), offline_from=args.offline_from,
     )
     for warning in (report["run"]["offline"] or {}).get("warnings", []):
         say(f"警告 (warning): {warning}", err=True)
@@ -339,9 +346,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     inputs = _inputs(args)
     selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
                           device_classes=args.device_classes, requirements=args.requirements)
-    plan, report = make_plan(inputs, selection, SecretStore(), timeout=args.timeout, workers=args.workers,
-                             progress=False if args.no_progress else None, known_hosts=args.known_hosts,
-                             host_key_policy=args.host_key_policy)
+    plan, report = make_plan(inputs, selection, SecretStore(), _run_options(args))
     if report:
         _host_errors(report)
     out = args.out or Path("plans") / f"{_stamp()}-{_run_suffix(plan['plan_id'])}.json"
@@ -427,10 +432,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     inputs = _inputs(args)
     approvals = args.approvals or default_approvals(args.plan)
     registry = args.approvers or inputs.inventory.directory / "approvers.yaml"
-    outcome = apply_plan(inputs, args.plan, approvals, registry, SecretStore(), _ledger(args),
-                         timeout=args.timeout, workers=args.workers,
-                         progress=False if args.no_progress else None, known_hosts=args.known_hosts,
-                         host_key_policy=args.host_key_policy, max_age=dt.timedelta(hours=args.max_age_hours))
+    outcome = apply_plan(inputs, args.plan, approvals, registry, SecretStore(), _ledger(args), _run_options(args),
+                         max_age=dt.timedelta(hours=args.max_age_hours))
     out = args.out or args.plan.with_name(f"{args.plan.stem}.result.json")
     atomic_write(out, json.dumps(outcome, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
     labels = {"applied": "適用済み", "applied_with_drift": "適用後も不適合あり", "refused": "拒否",

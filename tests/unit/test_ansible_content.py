@@ -337,3 +337,10 @@ def test_management_lists_are_the_probes(probe: Any) -> None:
     for alt in words.group(1).split("|"):
         expanded |= {alt.replace("6?", ""), alt.replace("6?", "6")} if "6?" in alt else {alt}
     assert expanded == directives
+
+
+def test_linux_platform_declares_exactly_what_its_playbook_fixes() -> None:
+    """The Remediator's `fixes` (what plan may hand to the platform) is the set of requirements with tasks."""
+    from hardening.platforms.linux.driver import LinuxPlatform
+
+    assert {t["tags"][0] for _, t in all_tasks()} == set(LinuxPlatform.fixes)

@@ -24,6 +24,7 @@ from hardening import cli
 from hardening.core.errors import AuthenticationFailed, DeviceUnreachable
 from hardening.core.inventory import load_inventory
 from hardening.core.platform import Target
+from hardening.core.run import RunOptions, connection_options
 from hardening.core.secrets import Credentials
 from hardening.platforms.common import ssh
 from hardening.report import files as report_files
@@ -88,7 +89,8 @@ def ssh_port() -> Iterator[int]:
 
 def _target(port: int, known_hosts: str | None, policy: str = "strict") -> Target:
     host = dataclasses.replace(load_inventory(ROOT / "inventory").hosts["ntp01"], hostname="127.0.0.1", port=port)
-    return Target(host, Credentials("lab", "u", None), 5.0, known_hosts=known_hosts, host_key_policy=policy)
+    run = RunOptions.ssh(timeout=5.0, known_hosts=known_hosts, host_key_policy=policy)
+    return Target(host, Credentials("lab", "u", None), 5.0, connections=connection_options(host, ("ssh",), run))
 
 
 def _inventory(tmp_path: Path, port: int) -> Path:

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from hardening.core.catalog import load_catalog
 from hardening.core.errors import SavedFactsError, UnknownPlatformError
 from hardening.core.models import DEVICE_CLASSES
-from hardening.core.platform import OfflineParser, Platform, get_platform, known_platforms
+from hardening.core.platform import OfflineParser, Platform, Remediator, get_platform, known_platforms
 from hardening.platforms.linux import probe
 
 FIXTURES = Path(__file__).resolve().parent / "linux" / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", known_platforms())
@@ -22,8 +24,13 @@ def test_driver_conforms(name: str) -> None:
     assert isinstance(driver, Platform)
     assert driver.name == name
     assert driver.device_classes <= set(DEVICE_CLASSES)
-    for method in ("collect", "plan", "apply"):
-        expected = inspect.signature(getattr(Platform, method))
+    methods = ["collect"]
+    if isinstance(driver, Remediator):  # the optional remediation capability: all of it, for known requirements
+        methods += ["plan", "apply"]
+        assert driver.fixes <= set(load_catalog(ROOT / "schemas" / "requirements")), name
+    for method in methods:
+        protocol = Platform if method == "collect" else Remediator
+        expected = inspect.signature(getattr(protocol, method))
         actual = inspect.signature(getattr(type(driver), method))
         assert list(actual.parameters) == list(expected.parameters), method
     if isinstance(driver, OfflineParser):  # the optional offline capability keeps its signature too

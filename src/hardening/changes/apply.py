@@ -29,8 +29,10 @@ from hardening.changes.custody import custody, refuse_used
 from hardening.changes.ledger import Ledger, LedgerError
 from hardening.changes.locks import held
 from hardening.changes.plan import fingerprint, host_parameters, plan_changes, plan_digest, read_plan
-from hardening.core.errors import HardeningError
-from hardening.core.platform import ApplyResult, Target, get_platform
+from hardening.core.errors import ChangeError, HardeningError
+from hardening.core.outcome import exit_code
+from hardening.core.platform import ApplyResult, Remediator, get_platform
+from hardening.core.run import RunOptions, build_target
 from hardening.core.scope import Selection
 from hardening.core.secrets import REDACTOR, SecretStore
 from hardening.engines.nornir_runner import collect_all, run_each
@@ -126,8 +128,7 @@ def _public(used: dict[str, str]) -> dict[str, str]:
 
 
 def apply_plan(inputs: Inputs, plan_path: Path, approvals: list[Path], registry_path: Path, secrets: SecretStore,
-               ledger: Ledger, *, timeout: float, workers: int, progress: bool | None, known_hosts: str | None,
-               host_key_policy: str, max_age: dt.timedelta) -> dict[str, Any]:
+               ledger: Ledger, run: RunOptions, *, max_age: dt.timedelta) -> dict[str, Any]:
     """Apply an approved plan; return the apply result document (also summarised in the ledger).
 
     Raises HardeningError for a refusal before any host is contacted (see the module docstring)."""
@@ -136,15 +137,12 @@ def apply_plan(inputs: Inputs, plan_path: Path, approvals: list[Path], registry_
     actor = operator()
     run_id = str(uuid.uuid4())
     with _admitted(inputs, plan, digest, approvals, registry_path, ledger, max_age, actor, run_id) as (scope, used):
-        return _apply_admitted(inputs, plan, digest, scope, used, secrets, ledger, actor, run_id, timeout=timeout,
-                               workers=workers, progress=progress, known_hosts=known_hosts,
-                               host_key_policy=host_key_policy)
+        return _apply_admitted(inputs, plan, digest, scope, used, secrets, ledger, actor, run_id, run)
 
 
 def _apply_admitted(inputs: Inputs, plan: dict[str, Any], digest: str, scope: dict[str, list[str]],
-                    used: list[dict[str, str]], secrets: SecretStore, ledger: Ledger, actor: str, run_id: str, *,
-                    timeout: float, workers: int, progress: bool | None, known_hosts: str | None,
-                    host_key_policy: str) -> dict[str, Any]:
+                    used: list[dict[str, str]], secrets: SecretStore, ledger: Ledger, actor: str, run_id: str,
+                    run: RunOptions) -> dict[str, Any]:
     ledger_problems: list[str] = []
 
     def record(action: str, subject: dict[str, Any]) -> None:
@@ -160,8 +158,7 @@ def _apply_admitted(inputs: Inputs, plan: dict[str, Any], digest: str, scope: di
         h.name: {"approved": scope[h.name], "status": "pending", "message": None, "applied": [],
                  "plan_matches": None, "verify": {}, "backup": None} for h in hosts}
     # Fresh? Re-collect and compare the fingerprint of what the plan was made from.
-    collected = collect_all(hosts, secrets, timeout=timeout, workers=workers, progress=progress,
-                            known_hosts=known_hosts, host_key_policy=host_key_policy)
+    collected = collect_all(hosts, secrets, run)
     fresh = []
     for host in hosts:
         entry = plan["hosts"][host.name]
@@ -181,13 +178,14 @@ def _apply_admitted(inputs: Inputs, plan: dict[str, Any], digest: str, scope: di
     def apply_host(host: Any) -> ApplyResult:
         approved = scope[host.name]
         planned = [c for c in plan_changes(plan, host.name) if c.requirement in approved]
-        target = Target(host=host, credentials=secrets.credentials(host.credentials), timeout=timeout,
-                        known_hosts=known_hosts, host_key_policy=host_key_policy,
-                        backup_file=backup_file(host.name))
+        target = build_target(host, secrets, run, backup_file=backup_file(host.name))
         params = host_parameters(host, [inputs.catalog[r] for r in approved], inputs.inventory.parameters)
-        return get_platform(host.platform).apply(target, approved, params, planned)
+        platform = get_platform(host.platform)
+        if not isinstance(platform, Remediator):
+            raise ChangeError(host.name, f"platform {platform.name} cannot apply changes (it has no remediation)")
+        return platform.apply(target, approved, params, planned)
 
-    results = run_each(fresh, apply_host, workers=workers, progress=progress, label="適用中 applying")
+    results = run_each(fresh, apply_host, workers=run.workers, progress=run.progress, label="適用中 applying")
     applied_ok = []
     for host in fresh:
         result = results[host.name]
@@ -213,9 +211,7 @@ def _apply_admitted(inputs: Inputs, plan: dict[str, Any], digest: str, scope: di
     # The verdict: a new audit of the applied hosts, not the engine's word.
     report: dict[str, Any] | None = None
     if applied_ok:
-        report, _ = run_audit(inputs, Selection(hosts=[h.name for h in applied_ok]), secrets, timeout=timeout,
-                              workers=workers, progress=progress, known_hosts=known_hosts,
-                              host_key_policy=host_key_policy)
+        report, _ = run_audit(inputs, Selection(hosts=[h.name for h in applied_ok]), secrets, run)
         for finding in report["findings"]:
             host_record = host_results[finding["host"]]
             if finding["requirement"] in host_record["approved"]:
@@ -235,8 +231,9 @@ def _apply_admitted(inputs: Inputs, plan: dict[str, Any], digest: str, scope: di
                                    "plan_matches": r["plan_matches"]} for h, r in host_results.items()},
                      "verify_report_digest": canonical_digest(report) if report else None})
     statuses = [r["status"] for r in host_results.values()]
-    exit_code = 1 if ledger_problems or any(s in ("refused", "failed", "rolled_back", "unverified")
-                                            for s in statuses) else (2 if "applied_with_drift" in statuses else 0)
+    code = exit_code(errors=bool(ledger_problems) or any(s in ("refused", "failed", "rolled_back", "unverified")
+                                                         for s in statuses),
+                     drift="applied_with_drift" in statuses)
     return {
         "plan_id": plan["plan_id"],
         "plan_digest": digest,
@@ -247,5 +244,5 @@ def _apply_admitted(inputs: Inputs, plan: dict[str, Any], digest: str, scope: di
         "hosts": host_results,
         "verify_report_digest": canonical_digest(report) if report else None,
         "ledger_problems": ledger_problems,
-        "exit_code": exit_code,
+        "exit_code": int(code),
     }

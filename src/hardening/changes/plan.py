@@ -19,8 +19,10 @@ from hardening.audit import Inputs, run_audit, select
 from hardening.core.errors import CollectionError, HardeningError, InputError
 from hardening.core.evaluate import MISSING, resolve_pointer
 from hardening.core.models import CollectResult, Host, Requirement
+from hardening.core.outcome import exit_code
 from hardening.core.params import resolve
-from hardening.core.platform import Change, Target, get_platform
+from hardening.core.platform import Change, Remediator, get_platform
+from hardening.core.run import RunOptions, build_target
 from hardening.core.schemas import check, load_schema, validator
 from hardening.core.scope import Selection
 from hardening.core.secrets import REDACTOR, SecretStore
@@ -85,13 +87,11 @@ def automatable(requirement: Requirement, violations: list[dict[str, Any]]) -> b
     return any(not any(v["pointer"] == p or v["pointer"].startswith(p + "/") for p in manual) for v in violations)
 
 
-def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, *, timeout: float, workers: int,
-              progress: bool | None, known_hosts: str | None, host_key_policy: str) -> tuple[dict[str, Any],
-                                                                                          dict[str, Any]]:
+def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
+              run: RunOptions) -> tuple[dict[str, Any], dict[str, Any]]:
     """Audit the selection and dry-run the fixes; return (plan document, drift report)."""
     created = dt.datetime.now(dt.UTC).astimezone()
-    report, results = run_audit(inputs, selection, secrets, timeout=timeout, workers=workers, progress=progress,
-                                known_hosts=known_hosts, host_key_policy=host_key_policy)
+    report, results = run_audit(inputs, selection, secrets, run)
     hosts, _ = select(inputs, selection)
     catalog = inputs.catalog
     failing: dict[str, list[dict[str, Any]]] = {}
@@ -102,7 +102,11 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, *, tim
     def plan_host(host: Host) -> dict[str, Any]:
         result: CollectResult = results[host.name]
         host_failing = failing.get(host.name, [])
-        fix = sorted(f["requirement"] for f in host_failing if automatable(catalog[f["requirement"]], f["violations"]))
+        platform = get_platform(host.platform)
+        # Only a platform with the remediation capability fixes, and only what it declares it can fix.
+        fixable = platform.fixes if isinstance(platform, Remediator) else frozenset()
+        fix = sorted(f["requirement"] for f in host_failing
+                     if f["requirement"] in fixable and automatable(catalog[f["requirement"]], f["violations"]))
         entry: dict[str, Any] = {
             "zone": host.zone,
             "system": host.system.name,
@@ -125,10 +129,10 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, *, tim
         if not fix:
             return entry
         try:
-            target = Target(host=host, credentials=secrets.credentials(host.credentials), timeout=timeout,
-                            known_hosts=known_hosts, host_key_policy=host_key_policy)
+            target = build_target(host, secrets, run)
             params = host_parameters(host, [catalog[r] for r in fix], inputs.inventory.parameters)
-            changes = get_platform(host.platform).plan(target, fix, params)
+            assert isinstance(platform, Remediator)  # noqa: S101 - fix is empty for any other platform
+            changes = platform.plan(target, fix, params)
             entry["changes"] = [{"requirement": c.requirement, "task": c.task, "target": c.target, "diff": c.diff}
                                 for c in changes]
             without = sorted(set(fix) - {c.requirement for c in changes})
@@ -140,7 +144,7 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, *, tim
             entry["error"] = REDACTOR.scrub(str(exc))
         return entry
 
-    planned = run_each(hosts, plan_host, workers=workers, progress=progress, label="計画中 planning")
+    planned = run_each(hosts, plan_host, workers=run.workers, progress=run.progress, label="計画中 planning")
     host_entries: dict[str, Any] = {}
     for host in hosts:
         value = planned[host.name]
@@ -167,7 +171,8 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, *, tim
             "hosts_with_changes": sum(1 for e in host_entries.values() if e["changes"]),
             "changes": changes,
             "hosts_in_error": in_error,
-            "exit_code": 1 if in_error or report["summary"]["exit_code"] == 1 else (2 if changes else 0),
+            "exit_code": int(exit_code(errors=bool(in_error) or report["summary"]["exit_code"] == 1,
+                                       drift=bool(changes))),
         },
         "hosts": host_entries,
     }

@@ -15,7 +15,7 @@ from typing import Any
 
 from hardening.core.errors import InventoryError
 from hardening.core.models import Host, SystemInfo
-from hardening.core.platform import known_platforms
+from hardening.core.platform import known_platforms, platform_class
 from hardening.core.schemas import check, validator
 from hardening.core.yamlio import LoadedYaml, load_yaml
 
@@ -117,17 +117,25 @@ def load_inventory(directory: Path) -> Inventory:
         platform = first("platform")
         if not platform:
             raise InventoryError(str(hosts_y.path), hosts_y.where([name]), "platform is required")
+        # Name the file that set a value: the host entry, one of its groups, or the defaults.
+        sources = [(hosts_y, [name]), *((groups_y, [g]) for g in chain), (defaults_y, [])]
         if str(platform) not in known_platforms():
-            # Name the file that set it: the host entry, one of its groups, or the defaults.
-            sources = [(hosts_y, [name]), *((groups_y, [g]) for g in chain), (defaults_y, [])]
             loaded, parts = next((y, p) for (y, p), layer in zip(sources, layers, strict=True) if "platform" in layer)
             raise InventoryError(str(loaded.path), loaded.where([*parts, "platform"]),
                                  f"host {name!r}: unknown platform {platform!r} "
                                  f"(known: {', '.join(known_platforms())})")
+        classes = platform_class(str(platform)).device_classes
+        if data["device_class"] not in classes:
+            loaded, parts = next((y, p) for (y, p), layer in zip(sources, layers, strict=True)
+                                 if "device_class" in (layer.get("data") or {}))
+            raise InventoryError(str(loaded.path), loaded.where([*parts, "data", "device_class"]),
+                                 f"host {name!r}: platform {platform!r} does not handle device class "
+                                 f"{data['device_class']!r} (it declares: {', '.join(sorted(classes))})")
+        port = first("port")
         hosts[name] = Host(
             name=name,
             hostname=str(hostname),
-            port=int(first("port") or 22),
+            port=int(port) if port is not None else None,
             platform=str(platform),
             device_class=data["device_class"],
             zone=data["zone"],
@@ -138,6 +146,8 @@ def load_inventory(directory: Path) -> Inventory:
             credentials=data["credentials"],
             become=bool(data.get("become", True)),
             parameters=dict(data.get("parameters") or {}),
+            connection_layers=tuple({"connection_options": dict(layer.get("connection_options") or {})}
+                                    for layer in layers if layer.get("connection_options")),
         )
     return Inventory(
         directory=directory,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,7 @@ class Host:
 
     name: str
     hostname: str
-    port: int
+    port: int | None  # the inventory's own `port`; None: each connection kind's standard port
     platform: str
     device_class: str
     zone: str
@@ -58,6 +59,9 @@ class Host:
     credentials: str
     become: bool = True
     parameters: dict[str, Any] = field(default_factory=dict)
+    # The inventory layers that may set connection_options, host first, then its groups, then the defaults
+    # (each {"connection_options": …}); hardening.core.run resolves them per connection kind.
+    connection_layers: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

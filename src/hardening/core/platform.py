@@ -1,36 +1,65 @@
-"""The platform contract every device family implements, and the explicit registry of platforms.
+"""The platform contract every device family implements, and the registry that finds platforms.
 
-A platform turns one host into a facts document (collect), the failing findings into changes a
-reviewer can read (plan), and an approved plan into changes on the device (apply). Everything that
-differs between Linux, Windows, IOS, RTX, FortiGate and MFPs lives behind this Protocol; the core
-never branches on a platform name. A new platform is a new package under hardening.platforms plus
-one line in _REGISTRY and, where it has new kinds of facts, fields in schemas/facts.schema.json.
+A platform turns one host into a facts document. That is its only required capability (`Platform.collect`).
+Everything else is optional and detected by protocol:
+
+- `Remediator`: `plan` (a dry run a reviewer reads) and `apply` (an approved plan, with rollback), with the
+  requirement ids the platform can fix. A printer that is check-only simply does not implement it, and its
+  failing findings are listed as manual in a plan.
+- `OfflineParser`: `parse(raw)`, the facts of a saved capture (a config backup, command outputs, a file
+  tree) by pure functions on the auditor's side. `hardening audit --from` and the conformance suite
+  (tests/platforms/) call it.
+- `Fetcher`: `fetch(target, into)` saves the raw capture of a live device in the layout `parse` reads.
+  A platform with both need not write `collect` itself: `CapturePlatform.collect` is fetch, then parse.
+
+Core, not the platform, stamps every facts document with the inventory's host, device class and platform and
+validates it against schemas/facts.schema.json (`collect_facts`), for every platform alike.
+
+Platforms register through the `hardening.platforms` entry-point group (as Nornir's plugins do), e.g. in a
+package's pyproject.toml::
+
+    [project.entry-points."hardening.platforms"]
+    cisco_ios = "hardening_cisco.driver:IOSPlatform"
+
+so a new platform is a new package plus data (requirement files, facts schema fields) and never an edit to
+core. The core never branches on a platform name. docs/platforms.md is the guide.
 """
 
 from __future__ import annotations
 
-import enum
-import importlib
+import functools
 import math
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from hardening.core.errors import UnknownPlatformError
-from hardening.core.models import Host
+from hardening.core.connections import ConnectionOptions
+from hardening.core.errors import HardeningError, UnknownPlatformError
+from hardening.core.facts import stamp
+from hardening.core.models import DEVICE_CLASSES, Host
 from hardening.core.secrets import Credentials
+
+ENTRY_POINT_GROUP = "hardening.platforms"
+
+
+class PlatformLoadError(HardeningError):
+    """A registered platform cannot be used: its entry point does not load or breaks the contract."""
 
 
 @dataclass(frozen=True)
 class Target:
-    """Everything a platform needs to reach one host. Credentials print as ***."""
+    """Everything a platform needs to reach one host. Credentials print as ***.
+
+    `connections` holds the resolved options of every connection kind the platform declares
+    (`Platform.connections`), built by hardening.core.run.build_target, the one place targets are made."""
 
     host: Host
     credentials: Credentials
     timeout: float
-    known_hosts: str | None = None
-    host_key_policy: str = "strict"
+    connections: Mapping[str, ConnectionOptions] = field(default_factory=dict)
     # Where apply keeps this host's pre-change backup (mode 0600) so it survives a crash of this process.
     backup_file: Path | None = None
 
@@ -39,6 +68,25 @@ class Target:
         if not (math.isfinite(self.timeout) and self.timeout > 0):
             raise ValueError(f"{self.host.name}: time budget {self.timeout!r} is not a finite number of seconds "
                              "above 0")
+
+    def connection(self, kind: str) -> ConnectionOptions:
+        """The resolved options of one connection kind (defaults when the inventory sets none)."""
+        options = self.connections.get(kind)
+        if options is None:
+            from hardening.core.connections import resolve
+
+            options = resolve(kind, [], hostname=self.host.hostname, port=self.host.port)
+        return options
+
+    # The SSH kind's two settings, which the SSH transport and the Ansible bridge read.
+    @property
+    def known_hosts(self) -> str | None:
+        value = self.connection("ssh").get("known_hosts")
+        return str(value) if value else None
+
+    @property
+    def host_key_policy(self) -> str:
+        return str(self.connection("ssh").get("host_key_policy") or "strict")
 
 
 @dataclass(frozen=True)
@@ -67,17 +115,28 @@ class ApplyResult:
 
 @runtime_checkable
 class Platform(Protocol):
-    """collect -> facts; plan -> changes; apply -> result. Raise CollectionError subclasses on failure."""
+    """The required capability: collect -> facts. Raise CollectionError subclasses on failure."""
 
     name: ClassVar[str]
     device_classes: ClassVar[frozenset[str]]
+    # The connection kinds (hardening.core.connections.KINDS) this platform reads options of, e.g. ("ssh",).
+    connections: ClassVar[tuple[str, ...]]
 
     def collect(self, target: Target) -> dict[str, Any]:
-        """Return a facts document valid against schemas/facts.schema.json.
+        """The UNSTAMPED facts document of the host (schemas/facts.schema.json without host/device_class/
+        platform): core stamps and validates it (collect_facts).
 
         Raises DeviceUnreachable, DeviceTimeout, AuthenticationFailed or ProbeError.
         """
         ...
+
+
+@runtime_checkable
+class Remediator(Protocol):
+    """Optional capability: dry-run and apply the fixes of failing requirements."""
+
+    # The requirement ids this platform can fix (the catalog's automation for this platform must agree).
+    fixes: ClassVar[frozenset[str]]
 
     def plan(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any]) -> list[Change]:
         """Dry run: the changes that would make the `fix` requirements pass, changing nothing.
@@ -112,26 +171,110 @@ class OfflineParser(Protocol):
         ...
 
 
-class PlatformName(enum.StrEnum):
-    LINUX = "linux"
+@runtime_checkable
+class Fetcher(Protocol):
+    """Optional capability: save a live device's raw output (its configuration, command outputs) into `into`,
+    in the layout the platform's `parse` reads, and nothing else. With `parse` it splits collection into
+    fetch on the device and parse on the auditor's side."""
+
+    def fetch(self, target: Target, into: Path) -> None:
+        ...
 
 
-# Explicit map: a platform exists when it is listed here (module:class), imported on first use.
-_REGISTRY: dict[PlatformName, str] = {
-    PlatformName.LINUX: "hardening.platforms.linux.driver:LinuxPlatform",
-}
+class CapturePlatform:
+    """A base for platforms made of fetch + parse: collect is fetch into a private folder, then parse.
+
+    Facts only a live session gives (NTP associations, link state, listening sockets) are written by fetch
+    as part of the capture; parse reads them when present and records them as not collected when absent."""
+
+    def fetch(self, target: Target, into: Path) -> None:
+        raise NotImplementedError
+
+    def parse(self, raw: Path) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def collect(self, target: Target) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix="hardening-capture-") as folder:
+            capture = Path(folder) / target.host.name
+            capture.mkdir(mode=0o700)
+            self.fetch(target, capture)
+            return self.parse(capture)
+
+
+def collect_facts(platform: Platform, target: Target) -> dict[str, Any]:
+    """Collect one host and stamp + validate the document (ProbeError naming the first invalid place)."""
+    document = platform.collect(target)
+    if not isinstance(document, dict):
+        from hardening.core.errors import ProbeError
+
+        raise ProbeError(target.host.name, f"platform {platform.name} returned {type(document).__name__}, "
+                                           "not a facts document")
+    return stamp(document, target.host, platform.name, f"{platform.name} facts")
+
+
+def can_remediate(platform: Platform) -> bool:
+    return isinstance(platform, Remediator)
+
+
+@functools.cache
+def _entry_points() -> dict[str, metadata.EntryPoint]:
+    found: dict[str, metadata.EntryPoint] = {}
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        # The first distribution on the path wins, as for any console script; a second one is ignored.
+        found.setdefault(entry.name, entry)
+    return found
+
+
+def refresh_registry() -> None:
+    """Forget what was found (after a package was installed or sys.path changed, e.g. in a test)."""
+    _entry_points.cache_clear()
+    _load.cache_clear()
 
 
 def known_platforms() -> list[str]:
-    return [p.value for p in PlatformName]
+    """The names of every registered platform, sorted."""
+    return sorted(_entry_points())
+
+
+@functools.cache
+def _load(name: str) -> type[Any]:
+    entry = _entry_points().get(name)
+    if entry is None:
+        raise UnknownPlatformError(name, known_platforms())
+    where = f"entry point {ENTRY_POINT_GROUP}:{name} = {entry.value}"
+    try:
+        cls = entry.load()
+    except Exception as exc:
+        raise PlatformLoadError(f"{where} does not load: {type(exc).__name__}: {exc}") from None
+    problems = []
+    if getattr(cls, "name", None) != name:
+        problems.append(f"its name is {getattr(cls, 'name', None)!r}, not {name!r}")
+    classes = getattr(cls, "device_classes", None)
+    if not isinstance(classes, frozenset) or not classes or not classes <= set(DEVICE_CLASSES):
+        problems.append(f"device_classes {classes!r} is not a non-empty frozenset of {', '.join(DEVICE_CLASSES)}")
+    from hardening.core.connections import KINDS
+
+    kinds = getattr(cls, "connections", None)
+    if not isinstance(kinds, tuple) or not set(kinds) <= set(KINDS):
+        problems.append(f"connections {kinds!r} is not a tuple of {', '.join(KINDS)}")
+    if not callable(getattr(cls, "collect", None)):
+        problems.append("it has no collect method")
+    if callable(getattr(cls, "plan", None)) or callable(getattr(cls, "apply", None)):
+        fixes = getattr(cls, "fixes", None)
+        if not (callable(getattr(cls, "plan", None)) and callable(getattr(cls, "apply", None))
+                and isinstance(fixes, frozenset)):
+            problems.append("remediation needs plan, apply and a frozenset `fixes` together")
+    if problems:
+        raise PlatformLoadError(f"{where} breaks the platform contract: {'; '.join(problems)}")
+    return cls  # type: ignore[no-any-return]
+
+
+def platform_class(name: str) -> type[Any]:
+    """The registered class of a platform (its declarations, without making a driver)."""
+    return _load(name)
 
 
 def get_platform(name: str) -> Platform:
     """The platform driver for a name; UnknownPlatformError lists the known ones."""
-    try:
-        key = PlatformName(name)
-    except ValueError:
-        raise UnknownPlatformError(name, known_platforms()) from None
-    module_name, _, class_name = _REGISTRY[key].partition(":")
-    driver: Platform = getattr(importlib.import_module(module_name), class_name)()
+    driver: Platform = _load(name)()
     return driver

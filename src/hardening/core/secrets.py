@@ -1,10 +1,13 @@
 """Secrets: where connection credentials come from, and how they are kept out of every output.
 
 Credentials are never in the inventory. A host's `credentials` names an entry that is looked up
-(1) in environment variables ``HARDENING_CRED_<NAME>_<FIELD>`` (FIELD: USERNAME, PASSWORD,
-PRIVATE_KEY, PRIVATE_KEY_FILE, BECOME_PASSWORD), then (2) in an ansible-vault encrypted YAML file
-(``HARDENING_VAULT``, password file ``HARDENING_VAULT_PASSWORD_FILE``) of the form
-``credentials: {<name>: {username: …, password: …, private_key: …}}``.
+(1) in environment variables ``HARDENING_CRED_<NAME>_<FIELD>``, then (2) in an ansible-vault encrypted YAML
+file (``HARDENING_VAULT``, password file ``HARDENING_VAULT_PASSWORD_FILE``) of the form
+``credentials: {<name>: {username: …, password: …, private_key: …}}``. The fields are typed: which are
+secret and what each is for is the table :data:`FIELDS` (docs/platforms.md lists them for each platform):
+USERNAME, PASSWORD, PRIVATE_KEY, PRIVATE_KEY_FILE, BECOME_PASSWORD, ENABLE_SECRET (network devices'
+privileged mode), SNMP_AUTH_KEY / SNMP_PRIV_KEY (SNMPv3 USM keys), WINRM_PASSWORD (when it differs from
+PASSWORD), BIOS_PASSWORD (the firmware setup password a BIOS check or change needs).
 
 Every secret value loaded is registered with :data:`REDACTOR`, which scrubs it from log records,
 exception texts and anything written by the reports, so a secret that leaks by accident (an
@@ -25,8 +28,21 @@ from hardening.core.errors import InputError, SecretError
 from hardening.core.yamlio import parse_yaml
 
 MASK = "***"
-_FIELDS = ("username", "password", "private_key", "private_key_file", "become_password")
-_SECRET_FIELDS = ("password", "private_key", "become_password")
+# field -> (is it secret, what it is for). Secret fields become Secret objects: masked wherever they would print.
+FIELDS: dict[str, tuple[bool, str]] = {
+    "username": (False, "login user"),
+    "password": (True, "login password (SSH, WinRM, web admin)"),
+    "private_key": (True, "SSH private key (PEM or OpenSSH), fed to ssh-agent through stdin, never written"),
+    "private_key_file": (False, "path of the admin's own SSH key file"),
+    "become_password": (True, "sudo password"),
+    "enable_secret": (True, "network device privileged mode (IOS enable, RTX administrator)"),
+    "snmp_auth_key": (True, "SNMPv3 USM authentication key"),
+    "snmp_priv_key": (True, "SNMPv3 USM privacy key"),
+    "winrm_password": (True, "WinRM password when it differs from `password`"),
+    "bios_password": (True, "BIOS/UEFI setup (admin) password"),
+}
+_FIELDS = tuple(FIELDS)
+_SECRET_FIELDS = tuple(name for name, (secret, _) in FIELDS.items() if secret)
 
 
 class Secret:
@@ -98,6 +114,20 @@ _CONFIG_SECRETS = [
     re.compile(r"(?im)^([-+ ]?[ \t]*trapcommunity[ \t]+)(\S+)"),
     re.compile(r"(?im)^([-+ ]?[ \t]*createUser[ \t]+(?:-e[ \t]+\S+[ \t]+)?\S+[ \t]+\S+[ \t]+)(\S.*)$"),
     re.compile(r"(?im)^([-+ ]?[ \t]*snmp-server[ \t]+community[ \t]+)(\S+)"),
+    # Cisco IOS: enable secret/password, username … secret/password (with an optional type digit), SNMPv3 user keys,
+    # key-string and tacacs/radius keys.
+    re.compile(r"(?im)^([-+ ]?[ \t]*enable[ \t]+(?:secret|password)(?:[ \t]+level[ \t]+\d+)?[ \t]+(?:\d[ \t]+)?)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*username[ \t]+\S+.*?[ \t](?:secret|password)[ \t]+(?:\d[ \t]+)?)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmp-server[ \t]+user[ \t]+.*?[ \t]auth[ \t]+\S+[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmp-server[ \t]+user[ \t]+.*?[ \t]priv[ \t]+(?:\S+[ \t]+)?(?:128|192|256)?[ \t]*)"
+               r"(\S+)$"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*(?:key-string|(?:tacacs|radius)-server[ \t]+key|key)[ \t]+(?:\d[ \t]+)?)(\S+)"),
+    # YAMAHA RTX: login/administrator passwords and user passwords given in the clear.
+    re.compile(r"(?im)^([-+ ]?[ \t]*(?:login|administrator)[ \t]+password(?:[ \t]+encrypted)?[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*login[ \t]+user[ \t]+\S+[ \t]+(?:encrypted[ \t]+)?)(\S+)"),
+    # FortiOS: set password/passwd/psksecret/… ENC …
+    re.compile(r"(?im)^([-+ ]?[ \t]*set[ \t]+(?:password|passwd|psksecret|secret|auth-pwd|priv-pwd|key)[ \t]+"
+               r"(?:ENC[ \t]+)?)(\S+)"),
 ]
 
 
@@ -129,9 +159,23 @@ class Credentials:
     private_key: Secret | None = None
     private_key_file: str | None = None
     become_password: Secret | None = None
+    enable_secret: Secret | None = None
+    snmp_auth_key: Secret | None = None
+    snmp_priv_key: Secret | None = None
+    winrm_password: Secret | None = None
+    bios_password: Secret | None = None
 
     def __repr__(self) -> str:
-        return f"Credentials(name={self.name!r}, username={self.username!r}, secrets=***)"
+        present = [name for name in _SECRET_FIELDS if getattr(self, name) is not None]
+        return f"Credentials(name={self.name!r}, username={self.username!r}, secrets={present}=***)"
+
+    def require(self, *names: str, purpose: str) -> None:
+        """SecretError naming the entry and the missing fields unless every named field is set."""
+        missing = [name for name in names if not getattr(self, name)]
+        if missing:
+            env = ", ".join(f"HARDENING_CRED_{self.name.upper().replace('-', '_')}_{m.upper()}" for m in missing)
+            raise SecretError(f"credentials {self.name!r} lack {', '.join(missing)} needed for {purpose} "
+                              f"(set {env} or put them in the vault)")
 
 
 class SecretStore:
@@ -204,17 +248,13 @@ class SecretStore:
             entry = self._load_vault().get("credentials", {}).get(name)
             if isinstance(entry, dict):
                 values = {k: str(v) for k, v in entry.items() if k in _FIELDS and v is not None}
-        if not values.get("username"):
+        if not values:
             raise SecretError(
                 f"credentials {name!r} not found (set {prefix}USERNAME … or put them in the vault)"
             )
-        creds = Credentials(
-            name=name,
-            username=values["username"],
-            password=Secret(values["password"]) if values.get("password") else None,
-            private_key=Secret(values["private_key"]) if values.get("private_key") else None,
-            private_key_file=values.get("private_key_file"),
-            become_password=Secret(values["become_password"]) if values.get("become_password") else None,
-        )
+        typed: dict[str, Any] = {
+            key: (Secret(value) if key in _SECRET_FIELDS else value) for key, value in values.items() if value
+        }
+        creds = Credentials(name=name, username=str(typed.pop("username", "")), **typed)
         self._cache[name] = creds
         return creds

@@ -21,7 +21,8 @@ from nornir.plugins.runners import ThreadedRunner
 
 from hardening.core.errors import CollectionError, HardeningError
 from hardening.core.models import CollectResult, Host
-from hardening.core.platform import Target, get_platform
+from hardening.core.platform import collect_facts, get_platform
+from hardening.core.run import RunOptions, build_target
 from hardening.core.secrets import REDACTOR, SecretStore
 
 
@@ -88,14 +89,11 @@ def build_nornir(hosts: list[Host], workers: int, processors: list[Any]) -> Norn
     return Nornir(inventory=inventory, runner=ThreadedRunner(num_workers=workers), processors=Processors(processors))
 
 
-def _collect_one(host: Host, secrets: SecretStore, timeout: float, known_hosts: str | None,
-                 host_key_policy: str) -> CollectResult:
+def _collect_one(host: Host, secrets: SecretStore, run: RunOptions) -> CollectResult:
     start = time.monotonic()
     try:
         platform = get_platform(host.platform)
-        target = Target(host=host, credentials=secrets.credentials(host.credentials), timeout=timeout,
-                        known_hosts=known_hosts, host_key_policy=host_key_policy)
-        facts = platform.collect(target)
+        facts = collect_facts(platform, build_target(host, secrets, run))
         return CollectResult(host.name, facts, None, None, time.monotonic() - start)
     except CollectionError as exc:
         return CollectResult(host.name, None, REDACTOR.scrub(exc.message), type(exc).__name__,
@@ -138,22 +136,19 @@ def run_each(hosts: list[Host], func: Callable[[Host], T], *, workers: int, prog
 def collect_all(
     hosts: list[Host],
     secrets: SecretStore,
-    timeout: float = 30.0,
-    workers: int = 20,
-    progress: bool | None = None,
-    known_hosts: str | None = None,
-    host_key_policy: str = "strict",
+    run: RunOptions,
     on_result: Callable[[CollectResult], None] | None = None,
 ) -> dict[str, CollectResult]:
     """Collect every host in parallel; every host gets a result, errors included."""
     def one(host: Host) -> CollectResult:
-        result = _collect_one(host, secrets, timeout, known_hosts, host_key_policy)
+        result = _collect_one(host, secrets, run)
         if on_result is not None:
             on_result(result)
         return result
 
     results: dict[str, CollectResult] = {}
-    for name, value in run_each(hosts, one, workers=workers, progress=progress, label="収集中 collecting").items():
+    for name, value in run_each(hosts, one, workers=run.workers, progress=run.progress,
+                                label="収集中 collecting").items():
         if isinstance(value, CollectResult):
             results[name] = value
         else:  # the task itself blew up inside Nornir

@@ -13,6 +13,7 @@ from typing import Any
 
 from hardening import __version__
 from hardening.core.models import CollectResult, Finding, Host, Requirement, Status
+from hardening.core.outcome import host_status, report_exit_code
 from hardening.core.secrets import REDACTOR
 
 FORMAT_VERSION = "1.1"  # 1.1: run.offline (audit --from)
@@ -35,20 +36,8 @@ def operator() -> str:
 
 
 def exit_code(hosts: list[dict[str, Any]], findings: list[dict[str, Any]]) -> int:
-    """1 if anything could not be evaluated, else 2 if anything drifted, else 0."""
-    if any(h["status"] == "error" for h in hosts) or any(f["status"] == Status.ERROR for f in findings):
-        return 1
-    if any(f["status"] == Status.FAIL for f in findings):
-        return 2
-    return 0
-
-
-def _host_status(result: CollectResult, findings: list[Finding]) -> str:
-    if result.facts is None or any(f.status is Status.ERROR for f in findings):
-        return "error"
-    if any(f.status is Status.FAIL for f in findings):
-        return "fail"
-    return "pass"
+    """1 if anything could not be evaluated, else 2 if anything drifted, else 0 (hardening.core.outcome)."""
+    return int(report_exit_code((h["status"] for h in hosts), (f["status"] for f in findings)))
 
 
 def _finding(finding: Finding, requirement: Requirement) -> dict[str, Any]:
@@ -115,7 +104,7 @@ def build_report(
             "security_officer": host.system.security_officer,
             "security_managers": list(host.system.security_managers),
             "roles": list(host.roles),
-            "status": _host_status(result, host_findings),
+            "status": host_status(result.facts is not None, (f.status for f in host_findings)),
             "error": result.error,
             "error_kind": result.error_kind,
             "duration_s": round(result.duration_s, 3),

@@ -11,6 +11,7 @@ from typing import Any
 from jsonschema.exceptions import best_match
 
 from hardening.core.errors import HardeningError
+from hardening.core.outcome import host_status
 from hardening.core.schemas import validator
 from hardening.report.build import FORMAT_VERSION, exit_code
 
@@ -33,14 +34,6 @@ def _pointer(parts: Any) -> str:
 def schema_errors(report: Any) -> list[str]:
     """Every schema problem as 'pointer: message' (empty list = valid)."""
     return [f"{_pointer(e.absolute_path)}: {e.message}" for e in validator(SCHEMA).iter_errors(report)]
-
-
-def _host_status(host: dict[str, Any], findings: list[dict[str, Any]]) -> str:
-    if host["facts_digest"] is None or any(f["status"] == "error" for f in findings):
-        return "error"
-    if any(f["status"] == "fail" for f in findings):
-        return "fail"
-    return "pass"
 
 
 def _invariants(report: dict[str, Any]) -> None:
@@ -81,7 +74,7 @@ def _invariants(report: dict[str, Any]) -> None:
                               f"{finding['evaluated_status']} on host {finding['host']!r} that has no facts")
         per_host[finding["host"]].append(finding)
     for index, host in enumerate(report["hosts"]):
-        expected = _host_status(host, per_host[host["name"]])
+        expected = host_status(host["facts_digest"] is not None, (f["status"] for f in per_host[host["name"]]))
         if host["status"] != expected:
             raise ReportError(f"/hosts/{index}/status", f"is {host['status']!r}, its findings say {expected!r}")
     summary = report["summary"]

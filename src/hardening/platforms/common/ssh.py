@@ -159,11 +159,14 @@ def _connect(client: paramiko.SSHClient, target: Target, remaining: Callable[[],
     """TCP, SSH handshake, host key and authentication; raises one CollectionError with a one-line reason."""
     host = target.host
     creds = target.credentials
+    creds.require("username", purpose="an SSH login")
+    options = target.connection("ssh")
+    address, port = options.hostname, options.port
     pkey = _load_key(host.name, creds.private_key.reveal()) if creds.private_key else None
     try:
         client.connect(
-            host.hostname,
-            port=host.port,
+            address,
+            port=port,
             username=creds.username,
             password=creds.password.reveal() if creds.password else None,
             pkey=pkey,
@@ -190,16 +193,16 @@ def _connect(client: paramiko.SSHClient, target: Target, remaining: Callable[[],
         if time.monotonic() >= deadline:
             raise DeviceTimeout(host.name, f"SSH handshake not done within {target.timeout:g} s") from None
         if "protocol banner" in str(exc):
-            raise DeviceUnreachable(host.name, f"no SSH banner from {host.hostname}:{host.port}: the host closed "
+            raise DeviceUnreachable(host.name, f"no SSH banner from {address}:{port}: the host closed "
                                                "the connection or is not an SSH server") from None
         raise DeviceUnreachable(host.name, f"SSH error: {_why(exc)}") from None
     except EOFError:
-        raise DeviceUnreachable(host.name, f"{host.hostname}:{host.port} closed the connection during the SSH "
+        raise DeviceUnreachable(host.name, f"{address}:{port} closed the connection during the SSH "
                                            "handshake") from None
     except TimeoutError:
-        raise DeviceUnreachable(host.name, f"no answer on {host.hostname}:{host.port}") from None
+        raise DeviceUnreachable(host.name, f"no answer on {address}:{port}") from None
     except OSError as exc:
-        raise DeviceUnreachable(host.name, f"cannot connect to {host.hostname}:{host.port}: {_why(exc)}") from None
+        raise DeviceUnreachable(host.name, f"cannot connect to {address}:{port}: {_why(exc)}") from None
 
 
 def _exec(client: paramiko.SSHClient, target: Target, command: str, stdin: bytes,
