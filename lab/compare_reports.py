@@ -4,7 +4,8 @@ durations, process ids and clock offsets in the actual values and evidence):
 `python lab/compare_reports.py before/report.json after/report.json`.
 
 Compared: per host × requirement the status, evaluated status, clause, severity, resolved parameters, waiver
-and each violation's fact pointer, schema keyword and expected value; per host its status and error kind; the summary counts.
+and each violation's fact pointer, schema keyword and expected value; per host its status and error kind; the
+summary counts.
 Prints every difference and exits 1 if there is one, 0 if the verdicts are identical. Used to show that a
 refactoring changed no verdict (issue 7: "the demo report's verdicts are identical before and after").
 """
@@ -32,7 +33,7 @@ def verdicts(path: Path) -> dict[str, Any]:
         for f in report["findings"]
     }
     hosts = {h["name"]: {k: h.get(k) for k in HOST_KEYS} for h in report["hosts"]}
-    summary = {k: v for k, v in report["summary"].items()}
+    summary = dict(report["summary"])
     return {"findings": findings, "hosts": hosts, "summary": summary}
 
 
