@@ -148,6 +148,14 @@ def test_network_config_secrets_are_masked(line: str, secret: str) -> None:
     assert "***" in masked
 
 
+def test_the_command_lines_host_key_settings_cover_every_ssh_based_kind() -> None:
+    run = RunOptions.ssh(known_hosts="/kh", host_key_policy="strict")
+    for kind in ("ssh", "netmiko"):
+        options = resolve(kind, [], hostname="h", port=None, run_defaults=run.connection_defaults.get(kind))
+        assert options.get("known_hosts") == "/kh"
+        assert options.get("host_key_policy") == "strict"
+
+
 def test_run_options_refuse_what_would_remove_a_limit() -> None:
     for bad in ({"timeout": float("nan")}, {"timeout": 0}, {"workers": 0},
                 {"connection_defaults": {"telnet": {}}}):

@@ -44,9 +44,11 @@ class RunOptions:
     @classmethod
     def ssh(cls, *, timeout: float = 30.0, workers: int = 20, progress: bool | None = None,
             known_hosts: str | None = None, host_key_policy: str = "strict") -> RunOptions:
-        """The common case: SSH host keys checked against `known_hosts` with `host_key_policy`."""
+        """The command line's case: host keys of every SSH-based kind (the Linux probe's ssh, network devices'
+        netmiko) checked against `known_hosts` with `host_key_policy`, unless the inventory says otherwise."""
+        keys = {"known_hosts": known_hosts, "host_key_policy": host_key_policy}
         return cls(timeout=timeout, workers=workers, progress=progress,
-                   connection_defaults={"ssh": {"known_hosts": known_hosts, "host_key_policy": host_key_policy}})
+                   connection_defaults={"ssh": dict(keys), "netmiko": dict(keys)})
 
 
 def connection_options(host: Host, kinds: tuple[str, ...], run: RunOptions) -> dict[str, ConnectionOptions]:
