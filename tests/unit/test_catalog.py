@@ -575,3 +575,17 @@ def test_a_bad_platform_entry_is_refused_with_its_place(tmp_path: Path, entry: d
         load_requirement(path)
     assert f"{path}" in str(caught.value)
     assert caught.value.where == where, str(caught.value)
+
+
+def test_catalog_command_lists_automation_and_text_per_platform(capsys: pytest.CaptureFixture[str]) -> None:
+    from hardening import cli
+
+    assert cli.main(["catalog", "--json", "--catalog", str(CATALOG_DIR)]) == 0
+    listed = {entry["id"]: entry for entry in json.loads(capsys.readouterr().out)}
+    assert set(listed) == set(FILE_IDS)
+    time_sync = listed["TIME-SYNC"]
+    assert "automation" not in time_sync
+    assert time_sync["remediation"] == _meta(CATALOG_DIR / "TIME-SYNC.json")["remediation"]
+    assert time_sync["platforms"]["linux"]["automation"] == {"check": "automated", "fix": "automated",
+                                                             "manual_facts": []}
+    assert "chrony" in time_sync["platforms"]["linux"]["remediation"]["en"]
