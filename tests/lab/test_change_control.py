@@ -224,7 +224,8 @@ def test_plan_lists_every_automatable_drift(story: dict[str, Any], lab: dict[str
     for name in HOSTS:
         entry = story["plan"]["hosts"][name]
         # (none of these hosts has an active waiver: an expired one does not except anything)
-        automatable = {r for r in expected[name] if catalog[r].automation["fix"] == "automated"}
+        platform = entry["platform"]
+        automatable = {r for r in expected[name] if catalog[r].automation_for(platform)["fix"] == "automated"}
         assert set(entry["fix"]) == automatable
         assert entry["error"] is None, entry["error"]
         assert {c["requirement"] for c in entry["changes"]} == set(entry["fix"])
@@ -415,7 +416,8 @@ def test_every_automatable_requirement_makes_the_round_trip(story: dict[str, Any
     from hardening.core.catalog import load_catalog
 
     automatable = {r.id for r in load_catalog(ROOT / "schemas" / "requirements").values()
-                   if r.automation["fix"] == "automated" and {"linux_server", "linux_pc"} & set(r.device_classes)}
+                   if r.automation_for("linux")["fix"] == "automated"
+                   and {"linux_server", "linux_pc"} & set(r.device_classes)}
     planned = {r for h in HOSTS for r in story["plan"]["hosts"][h]["fix"]}
     assert planned == automatable
     verdicts = {(f["host"], f["requirement"]): f["status"] for f in story["report_after"]["findings"]}

@@ -160,7 +160,8 @@ def test_every_automated_linux_requirement_has_tasks_and_no_other_has_any() -> N
     automated = {
         rid
         for rid, meta in catalog().items()
-        if meta["automation"]["fix"] == "automated" and LINUX_CLASSES & set(meta["device_classes"])
+        if meta["platforms"].get("linux", {}).get("automation", {}).get("fix") == "automated"
+        and LINUX_CLASSES & set(meta["device_classes"])
     }
     assert automated - tagged == set(), f"automated requirements without tasks: {sorted(automated - tagged)}"
     assert tagged - automated == set(), f"tasks for requirements whose fix is not automated: {tagged - automated}"

@@ -20,7 +20,9 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from hardening.core.catalog import load_catalog
+from hardening.core.catalog import load_catalog, load_requirement
+from hardening.core.errors import CatalogError
+from hardening.core.platform import get_platform, known_platforms
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG_DIR = ROOT / "schemas" / "requirements"
@@ -30,6 +32,11 @@ POLICY = ROOT / "docs" / "policy" / "sakado-security-policy-R5.txt"
 SITE = ROOT / "inventory" / "site.yaml"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "catalog"
 DOC = ROOT / "docs" / "catalog.md"
+LINUX_FIX_CONTENT = [ROOT / "playbooks" / "linux.yml", *sorted((ROOT / "tasks").glob("*.yml"))]
+# Words that name a Linux file, tool or package: they belong under platforms.linux, never in the intent.
+LINUX_WORDS = re.compile(r"/etc/|/usr/|/var/|apt-get|systemd|sshd|pam_|PAM|chrony|ntpd|rsyslog|journald|logrotate|"
+                         r"dconf|GNOME|GDM|modprobe|clamav|freshclam|LUKS|cryptsetup|faillock|pwquality|login\.defs|"
+                         r"TMOUT|inetd|snmpd|sudo|yescrypt|Linux")
 
 # The lab plants drifts under these ids: a rename here breaks the lab, so the set is pinned.
 EXPECTED_IDS = {
@@ -73,6 +80,48 @@ def _document(path: Path) -> dict[str, Any]:
 def _meta(path: Path) -> dict[str, Any]:
     meta: dict[str, Any] = _document(path)["x-hardening"]
     return meta
+
+
+def _texts(meta: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Every human text of a requirement with placeholders, by where it stands (platform texts included)."""
+    texts = {key: meta[key] for key in ("expected", "remediation", "title", "rationale")}
+    for platform, entry in meta["platforms"].items():
+        if "remediation" in entry:
+            texts[f"platforms/{platform}/remediation"] = entry["remediation"]
+    return texts
+
+
+def _linux_fix_tags() -> set[str]:
+    """The requirement ids the Linux playbook and its task files tag tasks with."""
+    tags: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("tags"), list):
+                tags.update(tag for tag in node["tags"] if isinstance(tag, str))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path in LINUX_FIX_CONTENT:
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return tags
+
+
+# Where each platform's automated fixes live, as the requirement ids they are tagged with. A platform that claims an
+# automated fix in the catalog must be listed here, so that the claim is checked against real content.
+FIX_CONTENT = {"linux": _linux_fix_tags}
+
+
+def _automation_cell(meta: dict[str, Any]) -> str:
+    """The doc table's last cell: per platform, check / fix as they apply there."""
+    cells = []
+    for platform, entry in sorted(meta["platforms"].items()):
+        automation = entry.get("automation", {"check": "automated", "fix": "none"})
+        cells.append(f"{platform}: {automation['check']} / {automation['fix']}")
+    return "<br>".join(cells)
 
 
 def _body(path: Path) -> dict[str, Any]:
@@ -276,7 +325,7 @@ def test_doc_table_lists_every_requirement() -> None:
         meta, row = _meta(path), rows[path.stem]
         assert row[1] == meta["clause"], f"{path.stem}: clause {row[1]!r} in the doc"
         assert row[4] == ", ".join(meta["device_classes"]), f"{path.stem}: device classes in the doc"
-        assert row[-1] == f"{meta['automation']['check']} / {meta['automation']['fix']}", f"{path.stem}: automation"
+        assert row[-1] == _automation_cell(meta), f"{path.stem}: automation per platform"
 
 
 def test_clause_parser_finds_known_clauses() -> None:
@@ -389,8 +438,8 @@ class TestRequirement:
     def test_text_placeholders_are_parameters(self, path: Path) -> None:
         meta = _meta(path)
         values = _resolve(meta, all_roles=True)
-        for key in ("expected", "remediation", "title", "rationale"):
-            for lang, text in meta[key].items():
+        for key, texts in _texts(meta).items():
+            for lang, text in texts.items():
                 fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
                 assert fields <= set(meta["parameters"]), f"{key}.{lang}: unknown placeholder(s) {fields}"
                 text.format(**values)
@@ -422,8 +471,121 @@ class TestRequirement:
                     assert case["pointer"] in where, f"{label} fails at {where}, expected at {case['pointer']}"
 
 
+    def test_platforms_are_registered(self, path: Path) -> None:
+        """Every platform named under `platforms` exists: a typo would silently leave that platform unfixed."""
+        known = known_platforms()
+        for platform in _meta(path)["platforms"]:
+            assert platform in known, f"platforms/{platform}: not a registered platform (known: {known})"
+
+    def test_platforms_serve_its_device_classes(self, path: Path) -> None:
+        """A platform named for a requirement drives at least one of its device classes, or its entry is dead."""
+        meta = _meta(path)
+        for platform in meta["platforms"]:
+            classes = set(get_platform(platform).device_classes)
+            assert classes & set(meta["device_classes"]), (
+                f"platforms/{platform}: drives {sorted(classes)}, the requirement applies to {meta['device_classes']}")
+
+    def test_automated_fixes_exist_as_platform_content(self, path: Path) -> None:
+        """fix: automated on a platform is a promise: that platform's remediation content carries the id
+        (linux: a task tagged with it in playbooks/linux.yml or tasks/)."""
+        for platform, entry in _meta(path)["platforms"].items():
+            if entry.get("automation", {}).get("fix") != "automated":
+                continue
+            assert platform in FIX_CONTENT, f"platforms/{platform}: automated fix, but no known fix content"
+            assert path.stem in FIX_CONTENT[platform](), f"platforms/{platform}: no fix content tagged {path.stem}"
+
+    def test_intent_is_platform_neutral(self, path: Path) -> None:
+        """x-hardening.remediation states the intent for every platform; Linux words belong under linux."""
+        meta = _meta(path)
+        for lang, text in meta["remediation"].items():
+            found = LINUX_WORDS.findall(text)
+            assert not found, f"remediation.{lang} (the intent) names {found}: move it under platforms/linux"
+        for platform, entry in meta["platforms"].items():
+            assert entry.get("remediation") != meta["remediation"], (
+                f"platforms/{platform}/remediation repeats the intent: leave it out instead")
+
+
 def test_manual_facts_are_facts_of_the_requirement() -> None:
     for rid, requirement in load_catalog(CATALOG_DIR).items():
-        manual = requirement.automation.get("manual_facts", [])
-        assert set(manual) <= set(requirement.facts), rid
-        assert not manual or requirement.automation["fix"] == "automated", rid
+        for platform in requirement.platforms:
+            automation = requirement.automation_for(platform)
+            manual = automation["manual_facts"]
+            assert set(manual) <= set(requirement.facts), (rid, platform)
+            assert not manual or automation["fix"] == "automated", (rid, platform)
+
+
+def test_every_platform_gets_automation_and_text() -> None:
+    """A named platform gets its own automation and words; any other platform is checked, gets the intent, and is
+    never fixed automatically (so plan never offers a fix there)."""
+    requirement = load_catalog(CATALOG_DIR)["TIME-SYNC"]
+    meta = _meta(CATALOG_DIR / "TIME-SYNC.json")
+    linux = meta["platforms"]["linux"]
+    assert requirement.automation_for("linux") == {**linux["automation"], "manual_facts": []}
+    assert requirement.remediation_for("linux") == linux["remediation"]
+    assert "chrony" in requirement.remediation_for("linux")["en"]
+    assert requirement.automation_for("cisco_ios") == {"check": "automated", "fix": "none", "manual_facts": []}
+    assert requirement.remediation_for("cisco_ios") == meta["remediation"]
+    assert "chrony" not in requirement.remediation_for("cisco_ios")["en"]
+    requirement.automation_for("linux")["fix"] = "changed"  # a copy: the catalog itself cannot be changed this way
+    assert requirement.automation_for("linux")["fix"] == "automated"
+
+
+def _old_shape(tmp_path: Path, rid: str = "TIME-SYNC") -> Path:
+    """`rid` written in the single-platform shape: one automation and one remediation, no platforms."""
+    document = copy.deepcopy(_document(CATALOG_DIR / f"{rid}.json"))
+    meta = document["x-hardening"]
+    linux = meta.pop("platforms")["linux"]
+    meta["automation"], meta["remediation"] = linux["automation"], linux["remediation"]
+    path = tmp_path / f"{rid}.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_the_old_single_platform_shape_is_refused(tmp_path: Path) -> None:
+    """Bad input: the file and the place, and where the data went."""
+    path = _old_shape(tmp_path)
+    with pytest.raises(CatalogError) as caught:
+        load_requirement(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "/x-hardening/automation" in message
+    assert "platforms" in message
+    # The meta-schema refuses it too, for any plain validator.
+    errors = list(Draft202012Validator(_load_json(META_SCHEMA)).iter_errors(_load_json(path)))
+    assert {"/".join(map(str, e.absolute_path)) for e in errors} == {"x-hardening"}
+    assert any("'platforms' is a required property" in e.message for e in errors)
+    assert any("'automation' was unexpected" in e.message for e in errors)
+
+
+@pytest.mark.parametrize(("entry", "where"), [
+    ({"automation": {"check": "automated", "fix": "automated", "manual_facts": ["/time/nope"]}},
+     "/x-hardening/platforms/linux/automation/manual_facts/0"),
+    ({"automation": {"check": "automated", "fix": "manual", "manual_facts": ["/time/synchronized"]}},
+     "/x-hardening/platforms/linux/automation/manual_facts"),
+    ({"automation": {"check": "automated"}}, "/x-hardening/platforms/linux/automation"),
+    ({"remediation": {"ja": "x"}}, "/x-hardening/platforms/linux/remediation"),
+    ({"fix": "automated"}, "/x-hardening/platforms/linux"),
+])
+def test_a_bad_platform_entry_is_refused_with_its_place(tmp_path: Path, entry: dict[str, Any], where: str) -> None:
+    document = copy.deepcopy(_document(CATALOG_DIR / "TIME-SYNC.json"))
+    document["x-hardening"]["platforms"]["linux"] = entry
+    path = tmp_path / "TIME-SYNC.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CatalogError) as caught:
+        load_requirement(path)
+    assert f"{path}" in str(caught.value)
+    assert caught.value.where == where, str(caught.value)
+
+
+def test_catalog_command_lists_automation_and_text_per_platform(capsys: pytest.CaptureFixture[str]) -> None:
+    from hardening import cli
+
+    assert cli.main(["catalog", "--json", "--catalog", str(CATALOG_DIR)]) == 0
+    listed = {entry["id"]: entry for entry in json.loads(capsys.readouterr().out)}
+    assert set(listed) == set(FILE_IDS)
+    time_sync = listed["TIME-SYNC"]
+    assert "automation" not in time_sync
+    assert time_sync["remediation"] == _meta(CATALOG_DIR / "TIME-SYNC.json")["remediation"]
+    assert time_sync["platforms"]["linux"]["automation"] == {"check": "automated", "fix": "automated",
+                                                             "manual_facts": []}
+    assert "chrony" in time_sync["platforms"]["linux"]["remediation"]["en"]

@@ -75,13 +75,14 @@ def host_parameters(host: Host, requirements: list[Requirement], site: dict[str,
     return merged
 
 
-def automatable(requirement: Requirement, violations: list[dict[str, Any]]) -> bool:
-    """Whether the automated fix of `requirement` can repair a finding with these violations: the fix is
-    automated and at least one violation lies outside the requirement's `manual_facts` (facts only a person can
-    put right, such as a password already stored with a weak hash)."""
-    if requirement.automation["fix"] != "automated":
+def automatable(requirement: Requirement, platform: str, violations: list[dict[str, Any]]) -> bool:
+    """Whether the automated fix of `requirement` on `platform` can repair a finding with these violations: the
+    fix is automated there and at least one violation lies outside that platform's `manual_facts` (facts only a
+    person can put right, such as a password already stored with a weak hash)."""
+    automation = requirement.automation_for(platform)
+    if automation["fix"] != "automated":
         return False
-    manual = tuple(requirement.automation.get("manual_facts", ()))
+    manual = tuple(automation["manual_facts"])
     if not manual:
         return True
     return any(not any(v["pointer"] == p or v["pointer"].startswith(p + "/") for p in manual) for v in violations)
@@ -103,10 +104,12 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
         result: CollectResult = results[host.name]
         host_failing = failing.get(host.name, [])
         platform = get_platform(host.platform)
-        # Only a platform with the remediation capability fixes, and only what it declares it can fix.
+        # Only a platform with the remediation capability fixes, only what it declares it can fix, and only where the
+        # catalog's automation for this platform says the fix is automated.
         fixable = platform.fixes if isinstance(platform, Remediator) else frozenset()
         fix = sorted(f["requirement"] for f in host_failing
-                     if f["requirement"] in fixable and automatable(catalog[f["requirement"]], f["violations"]))
+                     if f["requirement"] in fixable
+                     and automatable(catalog[f["requirement"]], host.platform, f["violations"]))
         entry: dict[str, Any] = {
             "zone": host.zone,
             "system": host.system.name,
@@ -115,7 +118,7 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
             "fingerprint": fingerprint(result.facts, [catalog[r] for r in fix]),
             "failing": [{"requirement": f["requirement"], "clause": f["clause"],
                          "title": catalog[f["requirement"]].title,
-                         "fix": catalog[f["requirement"]].automation["fix"],
+                         "fix": catalog[f["requirement"]].automation_for(host.platform)["fix"],
                          "violations": f["violations"]} for f in host_failing],
             "fix": fix,
             "manual": sorted(f["requirement"] for f in host_failing if f["requirement"] not in fix),

@@ -91,13 +91,41 @@ def _read_document(path: Path) -> Any:
                            ) from None
 
 
+def _refuse_single_platform_shape(document: Any, file: str) -> None:
+    """The format before per-platform remediation had one `automation` per requirement: say where it went
+    (a bare "additional property" error would not)."""
+    meta = document.get("x-hardening") if isinstance(document, dict) else None
+    if isinstance(meta, dict) and "automation" in meta:
+        raise CatalogError(file, "/x-hardening/automation", "the single-platform shape is no longer read: move "
+                           "`automation` and the platform's own remediation text under "
+                           "x-hardening.platforms.<platform> (e.g. platforms.linux), and keep a platform-neutral "
+                           "intent in x-hardening.remediation (docs/catalog.md)")
+
+
+def _check_platform_entries(meta: dict[str, Any], file: str) -> None:
+    """What the meta-schema cannot say about `platforms`: manual_facts are facts this requirement reads, and
+    only an automated fix has them."""
+    for platform, entry in meta["platforms"].items():
+        automation = entry.get("automation", {})
+        manual = automation.get("manual_facts", [])
+        if manual and automation.get("fix") != "automated":
+            raise CatalogError(file, f"/x-hardening/platforms/{platform}/automation/manual_facts",
+                               "manual_facts only mean something beside an automated fix")
+        for index, pointer in enumerate(manual):
+            if pointer not in meta["facts"]:
+                raise CatalogError(file, f"/x-hardening/platforms/{platform}/automation/manual_facts/{index}",
+                                   f"{pointer!r} is not one of this requirement's facts")
+
+
 def load_requirement(path: Path) -> Requirement:
     """Load one requirement file; raise CatalogError naming the file and place."""
     document = _read_document(path)
+    _refuse_single_platform_shape(document, str(path))
     check(document, validator(META_SCHEMA), str(path), CatalogError)
     meta = document["x-hardening"]
     if meta["id"] != path.stem:
         raise CatalogError(str(path), "/x-hardening/id", f"id {meta['id']!r} differs from the file name")
+    _check_platform_entries(meta, str(path))
     params = {
         name: ParameterSpec(
             name=name,
@@ -133,7 +161,7 @@ def load_requirement(path: Path) -> Requirement:
         facts=tuple(meta["facts"]),
         expected=meta["expected"],
         remediation=meta["remediation"],
-        automation=meta["automation"],
+        platforms=meta["platforms"],
         schema=body,
         path=str(path),
     )

@@ -103,17 +103,6 @@ def _violations(error: ValidationError, branch: str = "") -> list[Violation]:
     return [violation]
 
 
-def _fmt(template: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for lang, text in template.items():
-        try:
-            out[lang] = text.format(**{k: (", ".join(map(str, v)) if isinstance(v, list) else v)
-                                       for k, v in values.items()})
-        except (KeyError, IndexError, ValueError):
-            out[lang] = text
-    return out
-
-
 def _evidence_for(facts_doc: dict[str, Any], pointers: tuple[str, ...]) -> list[dict[str, str]]:
     evidence: list[dict[str, str]] = []
     for key, items in facts_doc.get("evidence", {}).items():
@@ -132,7 +121,7 @@ def evaluate_requirement(
 ) -> Finding:
     """The finding of one requirement on one host, before waivers."""
     values = params_mod.resolve(requirement, host, site_parameters)
-    expected = _fmt(requirement.expected, values)
+    expected = params_mod.fill(requirement.expected, values)
 
     def finding(status: Status, ja: str, en: str, **extra: Any) -> Finding:
         return Finding(host=host.name, requirement=requirement.id, status=status, evaluated_status=status,
@@ -141,7 +130,7 @@ def evaluate_requirement(
     ok, reason = applies(requirement, host)
     if not ok:
         return finding(Status.NOT_APPLICABLE, reason["ja"], reason["en"])
-    if requirement.automation.get("check") != "automated":
+    if requirement.automation_for(host.platform)["check"] != "automated":
         return finding(Status.MANUAL, "自動点検の対象外：証跡による手動確認が必要",
                        "not automatically checkable: needs manual evidence")
     if result.facts is None:

@@ -89,10 +89,27 @@ class Requirement:
     parameters: dict[str, ParameterSpec]
     facts: tuple[str, ...]
     expected: dict[str, str]
-    remediation: dict[str, str]
-    automation: dict[str, Any]  # check, fix, optional manual_facts (pointers no automated fix repairs)
+    remediation: dict[str, str]  # the intent: what must be made true, platform-neutral
+    # platform name -> {"automation"?: {check, fix, manual_facts?}, "remediation"?: {ja, en}}, as the file says;
+    # read it through automation_for / remediation_for, which fill in what a platform leaves out.
+    platforms: dict[str, dict[str, Any]]
     schema: dict[str, Any]
     path: str
+
+    def automation_for(self, platform: str) -> dict[str, Any]:
+        """How this requirement is checked and fixed on `platform`: {"check", "fix", "manual_facts"}.
+
+        A platform the catalog does not name, or names without `automation`, is still checked (the schema is
+        over platform-neutral facts, and a fact the platform does not give makes the finding `error`) but never
+        fixed automatically: {"check": "automated", "fix": "none", "manual_facts": []}. A fresh dict each call.
+        """
+        given = self.platforms.get(platform, {}).get("automation", {})
+        return {"check": given.get("check", "automated"), "fix": given.get("fix", "none"),
+                "manual_facts": list(given.get("manual_facts", ()))}
+
+    def remediation_for(self, platform: str) -> dict[str, str]:
+        """The remediation text {ja, en} for `platform`: its own words, else the intent (`remediation`)."""
+        return dict(self.platforms.get(platform, {}).get("remediation", self.remediation))
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,16 @@ def resolve(requirement: Requirement, host: Host, site_parameters: dict[str, Any
             value = merged
         values[name] = value
     return values
+
+
+def fill(template: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
+    """A catalog text {ja, en} with its {param} placeholders replaced by the host's resolved values (a list
+    reads "a, b"); a text whose placeholders do not resolve is returned as written."""
+    out: dict[str, str] = {}
+    for lang, text in template.items():
+        try:
+            out[lang] = text.format(**{k: (", ".join(map(str, v)) if isinstance(v, list) else v)
+                                       for k, v in values.items()})
+        except (KeyError, IndexError, ValueError):
+            out[lang] = text
+    return out

@@ -9,14 +9,18 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from hardening import __version__
 from hardening.core.models import CollectResult, Finding, Host, Requirement, Status
 from hardening.core.outcome import host_status, report_exit_code
+from hardening.core.params import fill
 from hardening.core.secrets import REDACTOR
 
-FORMAT_VERSION = "1.1"  # 1.1: run.offline (audit --from)
+# 1.1: run.offline (audit --from). 2.0: per-platform remediation: requirements[].automation is gone, replaced by
+# requirements[].platforms.<platform>.{automation, remediation}; findings[].remediation is the host platform's text.
+FORMAT_VERSION = "2.0"
 POLICY = {"title": "坂戸市情報セキュリティポリシー", "edition": "令和5年4月"}
 
 
@@ -40,7 +44,7 @@ def exit_code(hosts: list[dict[str, Any]], findings: list[dict[str, Any]]) -> in
     return int(report_exit_code((h["status"] for h in hosts), (f["status"] for f in findings)))
 
 
-def _finding(finding: Finding, requirement: Requirement) -> dict[str, Any]:
+def _finding(finding: Finding, requirement: Requirement, host: Host) -> dict[str, Any]:
     return {
         "host": finding.host,
         "requirement": finding.requirement,
@@ -55,11 +59,15 @@ def _finding(finding: Finding, requirement: Requirement) -> dict[str, Any]:
         "evidence": finding.evidence,
         "parameters": finding.parameters,
         "waiver": dataclasses.asdict(finding.waiver) if finding.waiver else None,
+        # What to do on this host: its platform's own words (else the intent), with its parameters filled in.
+        "remediation": fill(requirement.remediation_for(host.platform), finding.parameters),
     }
 
 
-def requirement_entry(requirement: Requirement) -> dict[str, Any]:
-    """What the report says of one requirement (the catalog's metadata an auditor needs beside the findings)."""
+def requirement_entry(requirement: Requirement, platforms: Iterable[str] = ()) -> dict[str, Any]:
+    """What the report says of one requirement (the catalog's metadata an auditor needs beside the findings):
+    the intent as `remediation`, and under `platforms` the automation and remediation text of every platform the
+    catalog names for it and of every platform in `platforms` (the run's hosts), as they apply there."""
     return {
         "id": requirement.id,
         "clause": requirement.clause,
@@ -67,8 +75,10 @@ def requirement_entry(requirement: Requirement) -> dict[str, Any]:
         "title": requirement.title,
         "severity": requirement.severity,
         "device_classes": list(requirement.device_classes),
-        "automation": requirement.automation,
         "remediation": requirement.remediation,
+        "platforms": {name: {"automation": requirement.automation_for(name),
+                             "remediation": requirement.remediation_for(name)}
+                      for name in sorted(set(requirement.platforms) | set(platforms))},
     }
 
 
@@ -112,7 +122,7 @@ def build_report(
             "facts_digest": canonical_digest(REDACTOR.scrub_obj(result.facts)) if result.facts is not None else None,
             "facts_file": f"facts/{host.name}.json" if result.facts is not None else None,
         })
-        finding_entries += [_finding(f, by_id[f.requirement]) for f in host_findings]
+        finding_entries += [_finding(f, by_id[f.requirement], host) for f in host_findings]
     counts = {status.value: 0 for status in Status}
     for entry in finding_entries:
         counts[entry["status"]] += 1
@@ -139,7 +149,7 @@ def build_report(
             "findings": counts,
             "exit_code": exit_code(host_entries, finding_entries),
         },
-        "requirements": [requirement_entry(r) for r in requirements],
+        "requirements": [requirement_entry(r, {h.platform for h in hosts}) for r in requirements],
         "hosts": host_entries,
         "findings": finding_entries,
     }

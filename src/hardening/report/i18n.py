@@ -99,6 +99,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "source": ("取得元", "Source"),
     "parameters": ("適用したパラメータ", "Parameters"),
     "remediation": ("是正方法", "Remediation"),
+    "remediation_intent": ("是正の趣旨（全プラットフォーム共通）", "Intent (every platform)"),
     "more": ("詳細", "Details"),
     "waiver": ("例外措置", "Waiver"),
     "waiver_id": ("例外措置ID", "Waiver ID"),

@@ -62,6 +62,10 @@ def _invariants(report: dict[str, Any]) -> None:
         if (finding["host"], finding["requirement"]) in seen:
             raise ReportError(where, f"second finding for {finding['host']} x {finding['requirement']}")
         seen.add((finding["host"], finding["requirement"]))
+        if host["platform"] not in requirement["platforms"]:
+            # A reader finds the host platform's automation and remediation under the requirement, always.
+            raise ReportError(f"{where}/requirement",
+                              f"requirement {finding['requirement']!r} has no entry for platform {host['platform']!r}")
         for key in ("clause", "severity"):
             if finding[key] != requirement[key]:
                 raise ReportError(f"{where}/{key}",

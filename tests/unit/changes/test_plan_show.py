@@ -132,9 +132,11 @@ def test_a_violation_only_a_person_can_repair_is_planned_as_manual() -> None:
     requirement = CATALOG["PW-STORE-PROTECT"]
     accounts = {"pointer": "/accounts/password_storage/weak_hash_accounts", "keyword": "maxItems"}
     methods = {"pointer": "/accounts/password_storage/hash_methods/0/method", "keyword": "enum"}
-    assert automatable(requirement, [accounts]) is False
-    assert automatable(requirement, [methods]) is True
-    assert automatable(requirement, [accounts, methods]) is True
+    assert automatable(requirement, "linux", [accounts]) is False
+    assert automatable(requirement, "linux", [methods]) is True
+    assert automatable(requirement, "linux", [accounts, methods]) is True
     # a requirement without manual facts is automatable whatever fails; a manual fix never is
-    assert automatable(CATALOG["PW-LEN"], [{"pointer": "/password_policy/min_length"}]) is True
-    assert automatable(CATALOG["AV-SIG-CURRENT"], [{"pointer": "/antimalware/signature_age_days"}]) is False
+    assert automatable(CATALOG["PW-LEN"], "linux", [{"pointer": "/password_policy/min_length"}]) is True
+    assert automatable(CATALOG["AV-SIG-CURRENT"], "linux", [{"pointer": "/antimalware/signature_age_days"}]) is False
+    # a platform the catalog gives no automation is never fixed automatically, whatever linux can do
+    assert automatable(CATALOG["PW-LEN"], "cisco_ios", [{"pointer": "/password_policy/min_length"}]) is False

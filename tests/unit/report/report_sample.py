@@ -57,7 +57,9 @@ def _requirement(rid: str, clause: str, quote: str, ja: str, en: str, severity: 
         severity=severity, device_classes=classes, scope={}, parameters={}, facts=facts,
         expected={"ja": expected[0], "en": expected[1]},
         remediation={"ja": f"{ja}を設定する。", "en": f"Configure: {en.lower()}."},
-        automation={"check": check, "fix": "automated" if check == "automated" else "manual"},
+        platforms={"linux": {
+            "automation": {"check": check, "fix": "automated" if check == "automated" else "manual"},
+            "remediation": {"ja": f"Linux で{ja}を設定する。", "en": f"On Linux, configure: {en.lower()}."}}},
         schema={"type": "object"}, path=f"schemas/requirements/{rid}.json",
     )
 
@@ -163,7 +165,7 @@ def _evaluate(host: Host, doc: dict[str, Any] | None, outcome: dict[str, tuple[S
     for requirement in REQUIREMENTS:
         if host.device_class not in requirement.device_classes:
             findings.append(_finding(host, requirement.id, Status.NOT_APPLICABLE, doc))
-        elif requirement.automation["check"] != "automated":
+        elif requirement.automation_for(host.platform)["check"] != "automated":
             findings.append(_finding(host, requirement.id, Status.MANUAL, doc))
         elif doc is None:
             findings.append(_finding(host, requirement.id, Status.ERROR, None))

@@ -71,9 +71,11 @@ def test_schema_enums_follow_the_models() -> None:
 
 
 def test_minor_versions_stay_readable(report: dict[str, Any]) -> None:
-    report["format_version"] = "1.7"
+    report["format_version"] = "2.7"
     assert schema_errors(report) == []
-    report["format_version"] = "2.0"
+    report["format_version"] = "1.1"  # 2.0 changed requirements[].automation: a 1.x reader cannot read it
+    assert schema_errors(report)
+    report["format_version"] = "3.0"
     assert schema_errors(report)
 
 
@@ -183,7 +185,7 @@ def test_write_json_round_trips_utf8(report: dict[str, Any], tmp_path: Path) -> 
     write_json(report, target)
     text = target.read_text(encoding="utf-8")
     assert "坂戸市情報セキュリティポリシー" in text  # ensure_ascii False
-    assert '\n  "format_version": "1.1"' in text  # indent 2
+    assert '\n  "format_version": "2.0"' in text  # indent 2
     assert json.loads(text) == report
 
 
