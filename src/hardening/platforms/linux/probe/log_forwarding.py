@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from .base import Ctx, int_or
+from .includes import IncludeRule, IncludeWalk
 
 
 def _strip_rainer_comments(text: str) -> str:
@@ -175,32 +176,27 @@ def parse_syslog_ng(text: str) -> tuple[list[dict[str, Any]], list[str]]:
     return targets, includes
 
 
-def config_targets(ctx: Ctx, main: str, parse: Any, base: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """Forwarding targets of a syslog daemon's configuration, following its includes (globs or
-    directories; relative paths are relative to `base`), at most 10 levels deep, each file once."""
-    targets = []
-    files = []
-    seen = set()
+# $IncludeConfig / include(file=…): a glob, or a directory (all its files); rsyslogd runs in /, so a
+# relative path is relative to /.  syslog-ng's @include takes the same, relative to its config dir.
+RSYSLOG_INCLUDE = IncludeRule("glob_or_dir", relative_to="/")
+SYSLOG_NG_INCLUDE = IncludeRule("glob_or_dir", relative_to="/etc/syslog-ng/")
 
-    def process(path: str, depth: int) -> None:
-        if depth > 10 or path in seen:
-            return
-        seen.add(path)
-        text = ctx.read(path)
-        if text is None:
-            return
-        files.append(path)
+
+def config_targets(ctx: Ctx, main: str, parse: Any, rule: IncludeRule) -> tuple[list[dict[str, Any]], list[str]]:
+    """Forwarding targets of a syslog daemon's configuration, following its includes as `rule` says,
+    each file once."""
+    targets = []  # type: list[dict[str, Any]]
+    walk = IncludeWalk(ctx.read, ctx.glob, isdir=ctx.isdir, listdir=ctx.listdir, once=True)
+
+    def handle(path: str, text: str) -> None:
         t, inc = parse(text)
         targets.extend(t)
         for pat in inc:
-            if not pat.startswith("/"):
-                pat = base + pat
-            for f in (ctx.glob(pat.rstrip("/") + "/*") if ctx.isdir(pat) else ctx.glob(pat)):
-                process(f, depth + 1)
+            walk.include(rule, pat, path, handle)
 
-    process(main, 0)
-    return targets, files
+    walk.visit(main, handle)
+    return targets, walk.files
 
 
 def rsyslog_targets(ctx: Ctx, main: str = "/etc/rsyslog.conf") -> tuple[list[dict[str, Any]], list[str]]:
-    return config_targets(ctx, main, parse_rsyslog, "/")  # rsyslogd runs in /
+    return config_targets(ctx, main, parse_rsyslog, RSYSLOG_INCLUDE)

@@ -7,7 +7,8 @@ import re
 from typing import Any, Callable
 
 from .base import Ctx, int_or, to_int
-from .log_forwarding import config_targets, parse_syslog_ng, rsyslog_targets
+from .includes import IncludeRule, IncludeWalk
+from .log_forwarding import SYSLOG_NG_INCLUDE, config_targets, parse_syslog_ng, rsyslog_targets
 from .systemd_conf import parse_timespan_seconds, systemd_settings
 
 MAIN_LOGS = ["/var/log/syslog", "/var/log/messages", "/var/log/auth.log", "/var/log/secure", "/var/log/kern.log"]
@@ -135,35 +136,26 @@ def logrotate_days(settings: dict[str, Any]) -> tuple[int | None, str]:
     return days, note
 
 
+# logrotate's include: a directory brings in its regular files in name order (hidden ones too) except
+# the taboo names; otherwise a glob, or the one path as written.
+LOGROTATE_INCLUDE = IncludeRule("glob_or_dir", hidden=True, skip=tuple("*" + t for t in LOGROTATE_TABOO),
+                                files_only=True)
+
+
 def logrotate_rules(ctx: Ctx, main: str = "/etc/logrotate.conf") -> tuple[list[dict[str, Any]], list[str]]:
     settings = dict(LOGROTATE_DEFAULTS)  # type: dict[str, Any]
     rules = []  # type: list[dict[str, Any]]
-    files = []  # type: list[str]
+    walk = IncludeWalk(ctx.read, ctx.glob, isdir=ctx.isdir, listdir=ctx.listdir, isfile=ctx.isfile)
 
-    def read_path(path: str, depth: int) -> None:
-        if depth > 10:
-            return
-        if ctx.isdir(path):
-            for name in ctx.listdir(path) or []:
-                if any(fnmatch.fnmatch(name, "*" + t) for t in LOGROTATE_TABOO):
-                    continue
-                full = path.rstrip("/") + "/" + name
-                if ctx.isfile(full):
-                    read_file(full, depth)
-            return
-        for f in ctx.glob(path) if any(c in path for c in "*?[") else [path]:
-            read_file(f, depth)
+    def handle(path: str, text: str) -> None:
+        def include(pattern: str) -> None:
+            walk.include(LOGROTATE_INCLUDE, pattern, path, handle)
 
-    def read_file(path: str, depth: int) -> None:
-        text = ctx.read(path)
-        if text is None:
-            return
-        files.append(path)
-        parse_logrotate(text, path, settings, rules, lambda p: read_path(p, depth + 1))
+        parse_logrotate(text, path, settings, rules, include)
 
     if ctx.exists(main):
-        read_file(main, 0)
-    return rules, files
+        walk.visit(main, handle)
+    return rules, walk.files
 
 
 def retention_for_logs(rules: list[dict[str, Any]], logs: list[str]) -> list[dict[str, Any]]:
@@ -262,7 +254,7 @@ def collect_logging(ctx: Ctx) -> None:
             ctx.file_evidence("/logging/remote_targets", f)
         ctx.fact("/logging/remote_targets", targets)
     elif ctx.exists("/etc/syslog-ng/syslog-ng.conf"):
-        targets, files = config_targets(ctx, "/etc/syslog-ng/syslog-ng.conf", parse_syslog_ng, "/etc/syslog-ng/")
+        targets, files = config_targets(ctx, "/etc/syslog-ng/syslog-ng.conf", parse_syslog_ng, SYSLOG_NG_INCLUDE)
         for f in files:
             ctx.file_evidence("/logging/remote_targets", f)
         ctx.fact("/logging/remote_targets", targets)

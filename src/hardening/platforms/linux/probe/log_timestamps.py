@@ -8,7 +8,8 @@ import re
 from typing import Any
 
 from .base import Ctx
-from .log_forwarding import _params, _strip_rainer_comments
+from .includes import IncludeWalk
+from .log_forwarding import RSYSLOG_INCLUDE, _params, _strip_rainer_comments
 from .log_retention import JOURNALD_BINARIES, journal_effective
 from .systemd_conf import systemd_settings
 
@@ -152,25 +153,17 @@ def rsyslog_file_formats(ctx: Ctx, main: str = "/etc/rsyslog.conf") -> tuple[lis
     getDfltTpl).  So includes are followed in place, where the include statement stands.
     """
     events = []  # type: list[tuple[str, int, str, dict[str, Any]]]
-    files = []  # type: list[str]
 
-    def walk(path: str, depth: int) -> None:
-        if depth > 10 or path in files:
-            return
-        text = ctx.read(path)
-        if text is None:
-            return
-        files.append(path)
+    walk = IncludeWalk(ctx.read, ctx.glob, isdir=ctx.isdir, listdir=ctx.listdir, once=True)
+
+    def handle(path: str, text: str) -> None:
         for line, kind, data in parse_rsyslog_file_events(text):
             if kind == "include":
-                pat = data["pattern"]
-                pat = pat if pat.startswith("/") else "/" + pat
-                for f in (ctx.glob(pat.rstrip("/") + "/*") if ctx.isdir(pat) else ctx.glob(pat)):
-                    walk(f, depth + 1)
+                walk.include(RSYSLOG_INCLUDE, data["pattern"], path, handle)
             else:
                 events.append((path, line, kind, data))
 
-    walk(main, 0)
+    walk.visit(main, handle)
     templates = {}  # type: dict[str, tuple[str, str]]
     for _, _, kind, data in events:
         if kind == "template":
@@ -195,7 +188,7 @@ def rsyslog_file_formats(ctx: Ctx, main: str = "/etc/rsyslog.conf") -> tuple[lis
             full = RSYSLOG_BUILTIN_TEMPLATES.get(key)
         items.append({"log": data["log"], "writer": "rsyslog", "format": name, "full": full,
                       "source": "%s:%d" % (path, line)})
-    return items, files
+    return items, walk.files
 
 
 def collect_log_timestamps(ctx: Ctx) -> None:

@@ -10,6 +10,7 @@ import re
 from typing import Any, Callable, Mapping
 
 from .base import Ctx, int_or, to_int
+from .includes import IncludeRule, IncludeWalk
 
 _PAM_TOKEN_RE = re.compile(r"\[[^\]]*\]|\S+")
 
@@ -44,32 +45,36 @@ def parse_pam(text: str) -> list[dict[str, Any]]:
     return entries
 
 
+# Linux-PAM: ``@include X`` / ``include X`` / ``substack X`` name a service file, relative to /etc/pam.d.
+PAM_DIR = "/etc/pam.d"
+
+
 def resolve_pam(
-    service: str, read: Callable[[str], str | None], kind: str, depth: int = 0, pamdir: str = "/etc/pam.d"
+    service: str, read: Callable[[str], str | None], kind: str, pamdir: str = PAM_DIR
 ) -> list[dict[str, Any]]:
-    """Entries of type ``kind`` of a PAM service, following @include/include/substack.
+    """Entries of type ``kind`` of a PAM service, following @include/include/substack in place.
 
     ``read(path) -> text or None``.  Each entry gets "file".
     """
-    if depth > 10:
-        return []
-    path = service if service.startswith("/") else pamdir + "/" + service
-    text = read(path)
-    if text is None:
-        return []
-    out = []
-    for e in parse_pam(text):
-        if e["type"] == "@include":
-            out.extend(resolve_pam(e["target"], read, kind, depth + 1, pamdir))
-            continue
-        if e["type"] != kind:
-            continue
-        if e["control"] in ("include", "substack"):
-            out.extend(resolve_pam(e["module"], read, kind, depth + 1, pamdir))
-            continue
-        e = dict(e)
-        e["file"] = path
-        out.append(e)
+    rule = IncludeRule("literal", relative_to=pamdir)
+    walk = IncludeWalk(read, lambda pattern: [])
+    out = []  # type: list[dict[str, Any]]
+
+    def handle(path: str, text: str) -> None:
+        for e in parse_pam(text):
+            if e["type"] == "@include":
+                walk.include(rule, e["target"], path, handle)
+                continue
+            if e["type"] != kind:
+                continue
+            if e["control"] in ("include", "substack"):
+                walk.include(rule, e["module"], path, handle)
+                continue
+            e = dict(e)
+            e["file"] = path
+            out.append(e)
+
+    walk.include(rule, service, pamdir + "/", handle)
     return out
 
 

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from .base import Ctx, strip_comment_lines
+from .includes import IncludeRule, IncludeWalk
 
 _SOURCE_RE = re.compile(r"^(?:\.|source)\s+(\"[^\"]+\"|'[^']+'|\S+)\s*$")
 _FOR_RE = re.compile(r"^for\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\s+(.+?)\s*;?\s*(?:do)?\s*$")
@@ -23,7 +24,12 @@ def _unquote(word: str) -> str:
     return word[1:-1] if len(word) >= 2 and word[0] == word[-1] and word[0] in "\"'" else word
 
 
-def login_shell_statements(ctx: Ctx, path: str = "/etc/profile", depth: int = 0) -> list[dict[str, Any]]:
+# bash reads the files a ``for`` loop over a glob expands to in glob order (``. FILE`` / ``source FILE``
+# reads one file; only absolute paths without variables are followed).
+SHELL_SOURCE_LOOP = IncludeRule("glob")
+
+
+def login_shell_statements(ctx: Ctx, path: str = "/etc/profile") -> list[dict[str, Any]]:
     """The lines a bash login shell runs from the system files, in order: [{file, line, text, conditional}].
 
     Follows bash: /etc/profile is read; a ``. FILE`` / ``source FILE`` line reads
@@ -38,54 +44,55 @@ def login_shell_statements(ctx: Ctx, path: str = "/etc/profile", depth: int = 0)
     marked ``conditional``.  Users' own files (~/.profile …) are not read: a
     readonly TMOUT is what stops them from changing it.
     """
-    if depth > 8:
-        return []
-    text = ctx.read(path)
-    if text is None:
-        return []
     out = []  # type: list[dict[str, Any]]
-    lines = text.splitlines()
-    nest = 0
-    i = 0
-    while i < len(lines):
-        n = i + 1
-        stripped = re.sub(r"(^|\s)#.*$", "", lines[i]).strip()
-        i += 1
-        if not stripped:
-            continue
-        words = _shell_words(stripped)
-        loop = _FOR_RE.match(stripped)
-        if loop:
-            var, globs = loop.group(1), loop.group(2)
-            body = []
-            level = 1
-            while i < len(lines) and level > 0:
-                ws = _shell_words(lines[i])
-                level += sum(1 for w in ws if w in ("for", "while", "until")) - sum(1 for w in ws if w == "done")
-                body.append(lines[i])
-                i += 1
-            if re.search(r"(?:^|[\s;])(?:\.|source)\s+[\"']?\$\{?%s\}?[\"']?(?:\s|;|$)" % re.escape(var),
-                         "\n".join(body), re.M):
-                for pat in globs.split():
-                    for f in ctx.glob(_unquote(pat)):
-                        if ctx.isfile(f):
-                            out.append({"file": path, "line": n, "text": "(sources %s)" % f, "conditional": False,
-                                        "sources": f})
-                            out.extend(login_shell_statements(ctx, f, depth + 1))
-            continue
-        src = _SOURCE_RE.match(re.sub(r"^(then|else|do|\{)\s+", "", stripped))
-        if src:
-            target = _unquote(src.group(1))
-            if target.startswith("/") and "$" not in target and ctx.isfile(target):
-                out.append({"file": path, "line": n, "text": "(sources %s)" % target, "conditional": False,
-                            "sources": target})
-                out.extend(login_shell_statements(ctx, target, depth + 1))
-            continue
-        opens = sum(1 for w in words if w in _OPENERS) + (1 if _FUNC_RE.match(stripped) else 0)
-        closes = sum(1 for w in words if w in _CLOSERS) + (1 if stripped == "}" else 0)
-        conditional = nest > 0 or opens > closes or opens > 0 and closes > 0
-        out.append({"file": path, "line": n, "text": stripped, "conditional": conditional})
-        nest = max(0, nest + opens - closes)
+    walk = IncludeWalk(ctx.read, ctx.glob)
+
+    def sources(path: str, n: int, target: str) -> None:
+        out.append({"file": path, "line": n, "text": "(sources %s)" % target, "conditional": False,
+                    "sources": target})
+        walk.visit(target, handle)
+
+    def handle(path: str, text: str) -> None:
+        lines = text.splitlines()
+        nest = 0
+        i = 0
+        while i < len(lines):
+            n = i + 1
+            stripped = re.sub(r"(^|\s)#.*$", "", lines[i]).strip()
+            i += 1
+            if not stripped:
+                continue
+            words = _shell_words(stripped)
+            loop = _FOR_RE.match(stripped)
+            if loop:
+                var, globs = loop.group(1), loop.group(2)
+                body = []
+                level = 1
+                while i < len(lines) and level > 0:
+                    ws = _shell_words(lines[i])
+                    level += sum(1 for w in ws if w in ("for", "while", "until")) - sum(1 for w in ws if w == "done")
+                    body.append(lines[i])
+                    i += 1
+                if re.search(r"(?:^|[\s;])(?:\.|source)\s+[\"']?\$\{?%s\}?[\"']?(?:\s|;|$)" % re.escape(var),
+                             "\n".join(body), re.M):
+                    for pat in globs.split():
+                        for f in walk.expand(SHELL_SOURCE_LOOP, _unquote(pat), path):
+                            if ctx.isfile(f):
+                                sources(path, n, f)
+                continue
+            src = _SOURCE_RE.match(re.sub(r"^(then|else|do|\{)\s+", "", stripped))
+            if src:
+                target = _unquote(src.group(1))
+                if target.startswith("/") and "$" not in target and ctx.isfile(target):
+                    sources(path, n, target)
+                continue
+            opens = sum(1 for w in words if w in _OPENERS) + (1 if _FUNC_RE.match(stripped) else 0)
+            closes = sum(1 for w in words if w in _CLOSERS) + (1 if stripped == "}" else 0)
+            conditional = nest > 0 or opens > closes or opens > 0 and closes > 0
+            out.append({"file": path, "line": n, "text": stripped, "conditional": conditional})
+            nest = max(0, nest + opens - closes)
+
+    walk.visit(path, handle)
     return out
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 from .base import Ctx
+from .includes import INCLUDER_DIR, IncludeRule, IncludeWalk
 
 # net-snmp directives that configure SNMPv1/v2c access (a community) or send v1/v2c traps/informs.
 SNMP_COMMUNITY_DIRECTIVES = ("rocommunity", "rwcommunity", "rocommunity6", "rwcommunity6", "com2sec", "com2sec6",
@@ -41,6 +40,12 @@ def parse_snmpd_conf(text: str, path: str) -> tuple[list[dict[str, str]], list[s
     return found, files, dirs
 
 
+# net-snmp: includeFile names one file (relative: to the including file's directory), includeDir reads
+# the *.conf files of a directory.
+SNMPD_INCLUDE_FILE = IncludeRule("literal", relative_to=INCLUDER_DIR)
+SNMPD_INCLUDE_DIR = IncludeRule("dir", names="*.conf")
+
+
 def snmpd_v1v2c(ctx: Ctx) -> tuple[list[dict[str, str]], list[str]]:
     """(v1/v2c lines, files read) of the snmpd configuration, following includeFile/includeDir.
 
@@ -63,23 +68,17 @@ def snmpd_v1v2c(ctx: Ctx) -> tuple[list[dict[str, str]], list[str]]:
         for d in SNMPD_CONF_DIRS:
             roots += [d + "/snmpd.conf", d + "/snmpd.local.conf"]
     found = []  # type: list[dict[str, str]]
-    files = []  # type: list[str]
 
-    def process(path: str, depth: int) -> None:
-        if depth > 10 or path in files:
-            return
-        text = ctx.read(path)
-        if text is None:
-            return
-        files.append(path)
+    walk = IncludeWalk(ctx.read, ctx.glob, listdir=ctx.listdir, once=True)
+
+    def handle(path: str, text: str) -> None:
         lines, inc_files, inc_dirs = parse_snmpd_conf(text, path)
         found.extend(lines)
         for f in inc_files:
-            process(f if f.startswith("/") else os.path.dirname(path) + "/" + f, depth + 1)
+            walk.include(SNMPD_INCLUDE_FILE, f, path, handle)
         for d in inc_dirs:
-            for f in ctx.glob(d.rstrip("/") + "/*.conf"):
-                process(f, depth + 1)
+            walk.include(SNMPD_INCLUDE_DIR, d, path, handle)
 
     for r in roots:
-        process(r, 0)
-    return found, files
+        walk.visit(r, handle)
+    return found, walk.files

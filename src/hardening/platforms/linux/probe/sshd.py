@@ -11,6 +11,7 @@ import re
 from typing import Any, Callable, cast
 
 from .base import Ctx, bool_word, int_or, to_int
+from .includes import IncludeRule, IncludeWalk
 from .services import dpkg_installed_version, dpkg_status_text
 from .sockets import get_sockets
 
@@ -79,21 +80,17 @@ def _sshd_parse(
     block that does not match makes everything in the included files inactive,
     even their ``Match all`` (SSHCFG_NEVERMATCH).
     Returns {"values": {kw: {"args", "source"}}, "all": {kw: [..]}, "files": [..],
-    "matches": [{"key", "args", "parents"}]}.
+    "matches": [{"key", "args", "parents"}], "include_problems": [..]} (files not read: too deep, a cycle).
     """
     values = {}  # type: dict[str, dict[str, Any]]
     every = {}  # type: dict[str, list[dict[str, Any]]]
-    files = []  # type: list[str]
     matches = []  # type: list[dict[str, Any]]
     state = {"active": connection is None}
+    # Include takes globs (glob(3): sorted); a relative path is relative to /etc/ssh, "~" paths are left alone.
+    rule = IncludeRule("glob", relative_to=sshdir, absolute=("/", "~"))
+    walk = IncludeWalk(read, glob_)
 
-    def process(path: str, depth: int, flags: int, parents: list[str]) -> None:
-        if depth > 16:
-            return
-        text = read(path)
-        if text is None:
-            return
-        files.append(path)
+    def process(path: str, text: str, flags: int, parents: list[str]) -> None:
         current = None  # type: str | None
         for n, line in enumerate(text.splitlines(), 1):
             sp = sshd_split(line)
@@ -113,18 +110,7 @@ def _sshd_parse(
                 flags &= ~_SSHCFG_MATCH_ONLY
                 continue
             if k == "include":
-                outer = state["active"]
-                if flags & _SSHCFG_MATCH_ONLY:
-                    inc_flags = _SSHCFG_MATCH_ONLY
-                else:
-                    inc_flags = 0 if outer else _SSHCFG_NEVERMATCH
-                inner_parents = parents + ([current] if current else [])
-                for pat in args:
-                    if not pat.startswith("/") and not pat.startswith("~"):
-                        pat = sshdir.rstrip("/") + "/" + pat
-                    for f in glob_(pat):
-                        process(f, depth + 1, inc_flags, inner_parents)
-                        state["active"] = outer
+                include(path, args, flags, parents + ([current] if current else []))
                 continue
             if not state["active"]:
                 continue
@@ -133,8 +119,23 @@ def _sshd_parse(
             if k not in values:
                 values[k] = {"args": args, "source": src}
 
-    process(main_path, 0, 0 if connection is None else _SSHCFG_MATCH_ONLY, [])
-    return {"values": values, "all": every, "files": files, "matches": matches}
+    def include(path: str, patterns: list[str], flags: int, parents: list[str]) -> None:
+        outer = state["active"]
+        if flags & _SSHCFG_MATCH_ONLY:
+            inc_flags = _SSHCFG_MATCH_ONLY
+        else:
+            inc_flags = 0 if outer else _SSHCFG_NEVERMATCH
+
+        def handle(inc_path: str, text: str) -> None:
+            process(inc_path, text, inc_flags, parents)
+            state["active"] = outer  # an Include'd file cannot change its includer's Match state
+
+        for pat in patterns:
+            walk.include(rule, pat, path, handle)
+
+    walk.visit(main_path, lambda path, text: process(path, text, 0 if connection is None else _SSHCFG_MATCH_ONLY, []))
+    return {"values": values, "all": every, "files": walk.files, "matches": matches,
+            "include_problems": walk.problems}
 
 
 def sshd_match_label(match: dict[str, Any]) -> str:
@@ -148,7 +149,7 @@ def sshd_effective(
     """Effective sshd settings: the global context and one context per Match block.
 
     Returns {"values": {keyword_lower: {"args", "source"}}, "all": {kw: [..]},
-    "files": [paths read], "missing": bool, "contexts": [ctx, ...]} where
+    "files": [paths read], "missing": bool, "contexts": [ctx, ...], "include_problems": [..]} where
     "values" is what a connection that matches no Match block gets (what
     ``sshd -T`` prints: the start-up values with ``Match all`` blocks copied
     over them), and each context is {"label", "key", "criteria", "values"}
@@ -188,7 +189,7 @@ def sshd_effective(
             label += " inside " + ", ".join(sshd_match_label(by_key[p]) for p in m["parents"] if p in by_key)
         contexts.append({"label": label, "key": m["key"], "criteria": criteria, "values": for_connection(keys)})
     return {"values": for_connection(set()), "all": startup["all"], "files": startup["files"],
-            "missing": not startup["files"], "contexts": contexts}
+            "missing": not startup["files"], "contexts": contexts, "include_problems": startup["include_problems"]}
 
 
 def sshd_get(eff: dict[str, Any], keyword: str, default: str) -> tuple[str, str]:
@@ -440,6 +441,8 @@ def collect_ssh(ctx: Ctx) -> None:
     sockets = get_sockets(ctx)
     for f in eff["files"]:
         ctx.file_evidence("/remote_access/ssh", f)
+    for problem in eff["include_problems"]:
+        ctx.add_evidence("/remote_access/ssh", "probe:include", problem)
     ctx._cache["ssh_banners"] = None
     if not installed:
         ctx.fact("/remote_access/ssh/enabled", False)

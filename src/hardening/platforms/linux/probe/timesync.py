@@ -11,6 +11,7 @@ import time
 from typing import Any, Callable, cast
 
 from .base import EXCERPT_MAX, Ctx, int_or, to_int, utc_text
+from .includes import IncludeRule, IncludeWalk
 from .systemd_conf import parse_timespan_seconds, systemd_settings
 
 
@@ -26,6 +27,10 @@ def parse_chrony_directives(text: str) -> list[tuple[str, list[str]]]:
     return out
 
 
+# chrony: ``include`` takes a glob; ``confdir`` / ``sourcedir`` read the *.conf / *.sources of directories.
+CHRONY_INCLUDE = IncludeRule("glob")
+
+
 def chrony_sources(
     main_path: str, read: Callable[[str], str | None], glob_: Callable[[str], list[str]]
 ) -> tuple[list[str], bool, list[str]]:
@@ -36,38 +41,33 @@ def chrony_sources(
     """
     servers = []
     local = [False]
-    files = []
+    walk = IncludeWalk(read, glob_)
 
-    def process(path: str, depth: int, kinds: tuple[str, ...]) -> None:
-        if depth > 10:
-            return
-        text = read(path)
-        if text is None:
-            return
-        files.append(path)
-        for d, args in parse_chrony_directives(text):
-            if d in ("server", "pool", "peer") and args and d in kinds:
-                if args[0] not in servers:
-                    servers.append(args[0])
-            elif d == "local" and "local" in kinds:
-                local[0] = True
-            elif d == "include" and args and "include" in kinds:
-                for f in glob_(args[0]):
-                    process(f, depth + 1, kinds)
-            elif d == "confdir" and "include" in kinds:
-                names = {}  # type: dict[str, str]
-                for dirpath in args:  # same file name in several dirs: the first dir wins
-                    for f in glob_(dirpath.rstrip("/") + "/*.conf"):
-                        names.setdefault(os.path.basename(f), f)
-                for n in sorted(names):
-                    process(names[n], depth + 1, kinds)
-            elif d == "sourcedir" and "include" in kinds:
-                for dirpath in args:
-                    for f in glob_(dirpath.rstrip("/") + "/*.sources"):
-                        process(f, depth + 1, ("server", "pool", "peer"))
+    def handler(kinds: tuple[str, ...]) -> Callable[[str, str], None]:
+        def handle(path: str, text: str) -> None:
+            for d, args in parse_chrony_directives(text):
+                if d in ("server", "pool", "peer") and args and d in kinds:
+                    if args[0] not in servers:
+                        servers.append(args[0])
+                elif d == "local" and "local" in kinds:
+                    local[0] = True
+                elif d == "include" and args and "include" in kinds:
+                    walk.include(CHRONY_INCLUDE, args[0], path, handle)
+                elif d == "confdir" and "include" in kinds:
+                    names = {}  # type: dict[str, str]
+                    for dirpath in args:  # same file name in several dirs: the first dir wins
+                        for f in walk.expand(CHRONY_INCLUDE, dirpath.rstrip("/") + "/*.conf", path):
+                            names.setdefault(os.path.basename(f), f)
+                    for n in sorted(names):
+                        walk.visit(names[n], handle)
+                elif d == "sourcedir" and "include" in kinds:
+                    for dirpath in args:
+                        walk.include(CHRONY_INCLUDE, dirpath.rstrip("/") + "/*.sources", path,
+                                     handler(("server", "pool", "peer")))
+        return handle
 
-    process(main_path, 0, ("server", "pool", "peer", "local", "include"))
-    return servers, local[0], files
+    walk.visit(main_path, handler(("server", "pool", "peer", "local", "include")))
+    return servers, local[0], walk.files
 
 
 TRACKING_FIELDS = ["ref_id", "ref_name", "stratum", "ref_time", "system_time", "last_offset", "rms_offset",
