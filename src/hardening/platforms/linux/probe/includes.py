@@ -88,11 +88,6 @@ class IncludeWalk(object):
         self._chain = []  # type: list[str]
         self._seen = set()  # type: set[str]
 
-    @property
-    def depth(self) -> int:
-        """Depth of the file being handled (the main file is 0)."""
-        return len(self._chain) - 1
-
     def visit(self, path: str, handle: Callable[[str, str], None]) -> bool:
         """Read `path` and call ``handle(path, text)``, unless the walk already read it (``once``), it
         is too deep, it is on the chain (a cycle) or it cannot be read.  Returns whether it was handled."""
