@@ -1,32 +1,29 @@
 """Fixtures for the Linux probe's unit tests.
 
-The probe is a single file sent to hosts over SSH; the tests load it by path (as the
-driver reads it) so they exercise exactly that file, whatever the package layout.
+The probe ships to hosts as ONE script assembled from the `probe` package; the `probe` fixture is that very
+script loaded as one module, so the tests exercise exactly what a host runs (test_linux_probe_assembly.py
+proves the script and the imported package give the same facts).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from hardening.platforms.linux.probe import assemble
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[2]
-PROBE_PATH = REPO / "src" / "hardening" / "platforms" / "linux" / "probe.py"
 FIXTURES = HERE / "fixtures"
-FACTS_SCHEMA = REPO / "schemas" / "facts.schema.json"
 
 
 def load_probe() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hardening_linux_probe_under_test", PROBE_PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    """The assembled probe script as a module (not run as __main__, so main() does not start)."""
+    module = ModuleType("hardening_linux_probe_under_test")
+    sys.modules[module.__name__] = module
+    exec(compile(assemble(), "<hardening-linux-probe>", "exec"), module.__dict__)  # noqa: S102 -- our own probe
     return module
 
 

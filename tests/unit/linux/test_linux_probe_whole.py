@@ -14,9 +14,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from hardening.platforms.linux.probe import assemble
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-PROBE_PATH = REPO / "src" / "hardening" / "platforms" / "linux" / "probe.py"
 FIXTURES = HERE / "fixtures"
 FACTS_SCHEMA = REPO / "schemas" / "facts.schema.json"
 
@@ -167,7 +168,7 @@ def snapshot(root: Path):
 def run_script(python, case, stdin_script=True):
     """Run the probe as the auditor does: the script on stdin (`python3 - --root …`)."""
     started = time.monotonic()
-    cp = subprocess.run([python, "-", "--root", str(FIXTURES / case)], input=PROBE_PATH.read_bytes(),
+    cp = subprocess.run([python, "-", "--root", str(FIXTURES / case)], input=assemble(),
                         capture_output=True, timeout=60, check=False)
     return cp, time.monotonic() - started
 
@@ -188,11 +189,11 @@ def test_script_on_stdin_prints_one_document_and_writes_nothing():
 
 
 def test_source_is_python37_syntax():
-    tree = ast.parse(PROBE_PATH.read_text(encoding="utf-8"), feature_version=(3, 7))
+    tree = ast.parse(assemble().decode("utf-8"), feature_version=(3, 7))
     names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     # 3.8+/3.9+ only APIs that would pass the syntax check
     assert not names & {"removeprefix", "removesuffix", "is_relative_to", "cache", "prod", "isqrt"}
-    assert "import sys" in PROBE_PATH.read_text(encoding="utf-8")
+    assert "import sys" in assemble().decode("utf-8")
 
 
 def _old_pythons():

@@ -1,4 +1,5 @@
-"""Linux servers and PCs: one SSH session, one read-only probe (probe.py) that returns every fact."""
+"""Linux servers and PCs: one SSH session, one read-only probe (the `probe` package, sent as one script) that
+returns every fact."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from hardening.engines.ansible import AnsibleHost, HostRun, playbook_path, run_p
 from hardening.platforms.common import ssh
 from hardening.platforms.linux import files, probe
 
-PROBE_PATH = Path(__file__).with_name("probe.py")
 PLAYBOOK = playbook_path("linux.yml")
 
 
@@ -37,13 +37,9 @@ class LinuxPlatform:
         "PW-STORE-PROTECT", "SCREEN-LOCK", "SVC-MINIMAL", "TIME-SYNC", "USB-BLOCK-KIKAN",
     })
 
-    def __init__(self) -> None:
-        self._probe: bytes | None = None
-
     def probe_source(self) -> bytes:
-        if self._probe is None:
-            self._probe = PROBE_PATH.read_bytes()
-        return self._probe
+        """The probe package assembled into the one stdlib script the host runs on stdin."""
+        return probe.assemble()
 
     # audit --from: a saved Linux file tree lives in <DIR>/<host>/root/ (a copy of "/", e.g. a backup).
     OFFLINE_TREE = "root"
