@@ -41,6 +41,14 @@ class Config:
         wanted = line.split()
         return any(b.words() == wanted for b in self.blocks)
 
+    def last_of(self, *lines: str) -> str | None:
+        """Which of `lines` the configuration gives last (a later command overrides an earlier one)."""
+        wanted = {tuple(line.split()): line for line in lines}
+        found = None
+        for block in self.blocks:
+            found = wanted.get(tuple(block.words()), found)
+        return found
+
 
 _BANNER = re.compile(r"^banner\s+(\S+)\s?(.*)$")
 

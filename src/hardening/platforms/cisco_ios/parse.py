@@ -197,7 +197,7 @@ def management(config: Config, lines: list[Line], result: Result) -> None:
         access = next((w for w in block.words()[3:] if w in {"RO", "RW", "ro", "rw"}), "RO")
         insecure.append({"protocol": "snmp_v1_v2c", "how": "configured",
                          "detail": f"snmp-server community (***) {access.upper()} (line {block.number})"})
-    if config.has("ip http server"):
+    if config.last_of("ip http server", "no ip http server") == "ip http server":
         insecure.append({"protocol": "http", "how": "configured", "detail": "ip http server"})
 
     ssh_version = next((b.words()[3] for b in config.globals("ip", "ssh", "version") if len(b.words()) > 3),
@@ -219,8 +219,9 @@ def management(config: Config, lines: list[Line], result: Result) -> None:
         result.put("/management/insecure_protocols", insecure)
 
     for service in data["services"]:
-        on, off = config.has(service["enable"]), config.has(service["disable"])
-        if on or (service["default"] and not off):
+        last = config.last_of(service["enable"], service["disable"])
+        on = last == service["enable"]
+        if on or (service["default"] and last is None):
             detail = service["enable"] if on else f"{service['enable']} (on by default; no `{service['disable']}`)"
             item = {"name": service["name"], "how": "configured" if on else "enabled", "detail": detail}
             if item not in prohibited:
@@ -282,7 +283,9 @@ def ntp_status(outputs: dict[str, str], result: Result) -> None:
     else:
         result.errors["/time/stratum"] = "`show ntp status` gives no stratum"
     offset = re.search(r"(?:clock )?offset is (-?[\d.]+) msec", text)
-    if offset:
+    if not synchronized:
+        result.errors["/time/offset_ms_abs"] = "the clock is unsynchronized: no reference, so no offset from one"
+    elif offset:
         result.put("/time/offset_ms_abs", abs(float(offset.group(1))))
     else:
         result.errors["/time/offset_ms_abs"] = "`show ntp status` gives no clock offset"
@@ -649,6 +652,10 @@ def link_states(outputs: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     return states, used
 
 
+def _natural(name: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def unused_ports(config: Config, outputs: dict[str, str], result: Result) -> None:
     """Physical ports left enabled without a link. Which ports are unused needs the live link state: an enabled
     port in a saved configuration alone is `manual`."""
@@ -667,7 +674,7 @@ def unused_ports(config: Config, outputs: dict[str, str], result: Result) -> Non
         return
     unused = sorted(name for name in set(enabled) | {n for n in states if n.startswith(prefixes)}
                     if states.get(name) == "down" and "shutdown" not in ports.get(name, []))
-    result.put("/network/unused_ports_enabled", unused)
+    result.put("/network/unused_ports_enabled", sorted(unused, key=_natural))
 
 
 # --- the whole capture --------------------------------------------------------------------------------
