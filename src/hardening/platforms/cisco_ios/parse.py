@@ -22,6 +22,16 @@ RUNNING = "show running-config"
 INVALID = re.compile(r"^\s*% ?(Invalid input|Incomplete command|Ambiguous command|Unknown command)", re.M)
 
 
+# Secret-bearing IOS lines that hardening.core.secrets.mask_config_secrets does not know yet: a line's
+# `password [TYPE] VALUE` (con/aux/vty) and `key-string`-like values inside sub-modes.
+_LINE_PASSWORD = re.compile(r"(?im)^([ \t]*password[ \t]+(?:\d[ \t]+)?)(\S+)")
+
+
+def mask_secrets(text: str) -> str:
+    """Configuration text with every secret value masked (evidence excerpts never carry one)."""
+    return _LINE_PASSWORD.sub(lambda m: m.group(1) + "***", mask_config_secrets(text))
+
+
 @dataclass
 class Result:
     facts: dict[str, Any] = field(default_factory=dict)
@@ -37,7 +47,7 @@ class Result:
         node[parts[-1]] = value
 
     def cite(self, pointer: str, source: str, lines: list[str]) -> None:
-        excerpt = mask_config_secrets("\n".join(lines))[:2000]
+        excerpt = mask_secrets("\n".join(lines))[:2000]
         self.evidence.setdefault(pointer, []).append({"source": source, "excerpt": excerpt})
 
 
