@@ -103,9 +103,8 @@ def parse_config(text: str) -> Config:
         if not stripped or stripped.startswith("!") or stripped in {"end", "exit"}:
             continue
         if raw[:1].isspace():
-            if blocks:
-                if stripped not in {"exit", "exit-address-family"}:
-                    blocks[-1].children.append(stripped)
+            if blocks and stripped not in {"exit", "exit-address-family"}:
+                blocks[-1].children.append(stripped)
             continue
         blocks.append(Block(stripped, index))
     return Config(blocks, banners)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import os
 import socket
 from pathlib import Path
 from typing import Any, ClassVar
@@ -51,7 +51,7 @@ def netmiko_parameters(target: Target) -> dict[str, Any]:
         "ssh_strict": policy != "accept-new",
         "system_host_keys": not known_hosts,
         "alt_host_keys": bool(known_hosts),
-        "alt_key_file": os.path.expanduser(str(known_hosts)) if known_hosts else "",
+        "alt_key_file": str(Path(str(known_hosts)).expanduser()) if known_hosts else "",
         "conn_timeout": min(target.timeout, 30.0),
         "auth_timeout": min(target.timeout, 30.0),
         "banner_timeout": min(target.timeout, 30.0),
@@ -132,10 +132,8 @@ class IOSPlatform(CapturePlatform):
                 path.write_text(output, encoding="utf-8")
                 path.chmod(0o600)
         finally:
-            try:
+            with contextlib.suppress(Exception):  # the session is being dropped anyway
                 connection.disconnect()
-            except Exception:  # noqa: S110 - the session is being dropped anyway
-                pass
 
     def parse(self, raw: Path) -> dict[str, Any]:
         """OfflineParser: the unstamped facts of the capture directory `raw` (DIR/<host>/)."""

@@ -399,8 +399,6 @@ def logging(config: Config, outputs: dict[str, str], result: Result) -> None:
         words = block.words()
         if words[:3] == ["service", "timestamps", "log"]:
             setting = " ".join(words[3:]) or "uptime"
-        elif words == ["service", "timestamps"]:
-            setting = setting  # `service timestamps` alone sets the debug timestamps only
         elif words[:4] == ["no", "service", "timestamps", "log"] or words == ["no", "service", "timestamps"]:
             setting = "none"
     source = "service timestamps log"
@@ -497,10 +495,10 @@ def accounts(config: Config, lines: list[Line], result: Result) -> dict[str, Use
         elif user.method:
             record(f"username {user.name}", user.name, user.method)
     for line in lines:
-        words = line.get("password")
-        if words:
-            record(f"line {line.name} password", f"line {line.name}", _secret_method(words, "password",
-                                                                                       encryption_service))
+        line_password = line.get("password")
+        if line_password:
+            record(f"line {line.name} password", f"line {line.name}",
+                   _secret_method(line_password, "password", encryption_service))
     result.put("/accounts/password_storage", {"hash_methods": methods, "weak_hash_accounts": sorted(weak_accounts),
                                               "empty_password_accounts": sorted(empty)})
     generic = {name.lower() for name in data["generic_admin_names"]}
@@ -529,11 +527,11 @@ def password_policy(config: Config, local: dict[str, User], result: Result) -> N
     floor = int(defaults["min_length_without_rule"])
     per_user: list[tuple[bool, int, int]] = []
     for user in local.values():
-        policy = policies.get(user.policy or "")
-        length = max(global_min or 0, policy["min-length"] if policy else 0, floor)
+        bound = policies.get(user.policy or "")
+        length = max(global_min or 0, bound["min-length"] if bound else 0, floor)
         classes = sum(1 for key in ("upper-case", "lower-case", "numeric-count", "special-case")
-                      if policy and policy.get(key, 0) >= 1)
-        per_user.append((global_min is not None or policy is not None, length, classes))
+                      if bound and bound.get(key, 0) >= 1)
+        per_user.append((global_min is not None or bound is not None, length, classes))
     if not per_user:
         per_user.append((global_min is not None, max(global_min or 0, floor), 0))
     result.put("/password_policy", {"enforced": all(u[0] for u in per_user), "min_length": min(u[1] for u in per_user),
@@ -563,7 +561,8 @@ def lockout(config: Config, local: dict[str, User], result: Result) -> None:
         mine: tuple[int, int | None] = min(options, key=lambda o: (o[0], -(o[1] or 10**9))) if options else (0, None)
         if worst is None or _worse_lockout(mine, worst):
             worst = mine
-    assert worst is not None
+    if worst is None:  # accounts is never empty
+        worst = (0, None)
     result.put("/login/lockout_threshold", worst[0])
     result.put("/login/lockout_duration_seconds", worst[1])
 
@@ -631,7 +630,7 @@ def _long_name(name: str) -> str:
     for short, long in sorted(platform_data()["interface_abbreviations"].items(), key=lambda kv: -len(kv[0])):
         match = re.fullmatch(rf"{short}(\d[\d/.:]*)", name)
         if match:
-            return long + match.group(1)
+            return f"{long}{match.group(1)}"
     return name
 
 
