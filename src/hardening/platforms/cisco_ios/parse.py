@@ -121,6 +121,11 @@ def config_lines(config: Config) -> list[Line]:
             continue
         kind = words[0] if not words[0].isdigit() else "tty"
         lines.append(Line(" ".join(words), kind, block.children, block.number))
+    # Every IOS device has the console and vty 0 4; a configuration text that leaves them out leaves them
+    # at their defaults (`show running-config` always lists them).
+    for name in ("con 0", "vty 0 4"):
+        if not any(line.kind == name.split()[0] and line.name.startswith(name.split()[0] + " 0") for line in lines):
+            lines.append(Line(name, name.split()[0], [], 0))
     return lines
 
 
