@@ -391,3 +391,48 @@ def test_fetch_needs_the_enable_secret(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(SecretError, match="ENABLE_SECRET"):
         driver.IOSPlatform().fetch(without, tmp_path)
     assert calls == []
+
+
+# --- audit --from over saved IOS captures, through the stock command -----------------------------------
+
+def test_offline_audit_of_ios_captures(tmp_path: Path) -> None:
+    """`hardening audit --from` over a full live capture and over a configuration backup: the backup's TIME-SYNC
+    (synchronisation is live-only) is an error, never a pass; the configured facts give the same verdicts."""
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    catalog, inventory, saved = tmp_path / "catalog", tmp_path / "inventory", tmp_path / "saved"
+    for folder in (catalog, inventory, saved):
+        folder.mkdir()
+    for rid in ("TIME-SYNC", "LOGIN-TIMEOUT", "MGMT-SECURE-PROTOCOLS", "LOG-TIMESTAMPS"):
+        requirement = json.loads((root / "schemas" / "requirements" / f"{rid}.json").read_text(encoding="utf-8"))
+        requirement["x-hardening"]["device_classes"] += ["router", "switch"]
+        (catalog / f"{rid}.json").write_text(json.dumps(requirement, ensure_ascii=False), encoding="utf-8")
+    shutil.copyfile(root / "inventory" / "systems.yaml", inventory / "systems.yaml")
+    (inventory / "site.yaml").write_text("site: {name: 坂戸市（試験）, name_en: Sakado test}\n"
+                                         "parameters: {ntp_servers: [10.99.0.123, 10.99.0.124]}\n", encoding="utf-8")
+    (inventory / "waivers.yaml").write_text("waivers: []\n", encoding="utf-8")
+    common = {"zone": "kikan", "classification": {"c": 2, "i": 2, "a": 2}, "system": "情報基盤",
+              "roles": ["router"], "credentials": "net", "device_class": "router"}
+    hosts = {name: {"hostname": "192.0.2.1", "platform": "cisco_ios", "data": common} for name in ("live", "backup")}
+    (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts, allow_unicode=True), encoding="utf-8")
+    case = CASES / "iosxe17-router-common-criteria-live-synced" / "raw"
+    shutil.copytree(case, saved / "live")
+    (saved / "backup").mkdir()
+    shutil.copyfile(case / "show_running-config.txt", saved / "backup" / "show_running-config.txt")
+    result = subprocess.run([str(Path(sys.executable).parent / "hardening"), "audit", "-i", str(inventory),
+                             "--catalog", str(catalog), "--out", "out", "--ledger", "ledger.jsonl", "--no-progress",
+                             "--from", str(saved)], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                            check=False)
+    assert result.returncode == 1, result.stderr  # the backup's TIME-SYNC cannot be decided
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    verdicts = {(f["host"], f["requirement"]): f["status"] for f in report["findings"]}
+    assert verdicts == {
+        ("live", "TIME-SYNC"): "pass", ("backup", "TIME-SYNC"): "error",
+        ("live", "LOGIN-TIMEOUT"): "pass", ("backup", "LOGIN-TIMEOUT"): "pass",
+        ("live", "MGMT-SECURE-PROTOCOLS"): "pass", ("backup", "MGMT-SECURE-PROTOCOLS"): "pass",
+        ("live", "LOG-TIMESTAMPS"): "pass", ("backup", "LOG-TIMESTAMPS"): "pass"}
