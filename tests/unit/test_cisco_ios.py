@@ -123,6 +123,9 @@ def test_logging_forms_and_trap_level() -> None:
         {"host": "10.0.0.2", "port": 601, "protocol": "tcp", "selector": "trap errors"},
         {"host": "2001:db8::5", "port": 5514, "protocol": "udp", "selector": "trap errors"}]
     assert found["logging"]["local_buffer"] == {"enabled": True, "size_bytes": 20000, "severity": "errors"}
+    found, _, _ = facts("logging syslog.city.example\nlogging trap informational\n")
+    assert found["logging"]["remote_targets"] == [
+        {"host": "syslog.city.example", "port": 514, "protocol": "udp", "selector": "trap informational"}]
     found, _, _ = facts("logging host 10.0.0.1\nno logging trap\n")
     assert found["logging"]["remote_targets"] == []
     found, _, _ = facts("hostname R\n")
@@ -154,6 +157,17 @@ def test_password_storage_types() -> None:
     assert storage["empty_password_accounts"] == ["e"]
     found, _, _ = facts("service password-encryption\nusername d password plain\n")
     assert found["accounts"]["password_storage"]["hash_methods"] == [{"source": "username d", "method": "reversible"}]
+
+
+def test_algorithm_type_in_a_handover_text() -> None:
+    found, _, _ = facts("enable algorithm-type scrypt secret Plain1\nusername a algorithm-type sha256 secret Plain2\n"
+                        "username b privilege 15 algorithm-type scrypt secret 9 $9$x$y\n")
+    storage = found["accounts"]["password_storage"]
+    assert [(m["source"], m["method"]) for m in storage["hash_methods"]] == [
+        ("enable secret", "scrypt"), ("username a", "pbkdf2_sha256"), ("username b", "scrypt")]
+    assert storage["weak_hash_accounts"] == []
+    found, _, _ = facts("service password-encryption\nno service password-encryption\nusername d password x\n")
+    assert found["accounts"]["password_storage"]["hash_methods"][0]["method"] == "plaintext"
 
 
 def test_generic_admin_names_case_insensitive() -> None:

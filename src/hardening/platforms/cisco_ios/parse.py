@@ -338,8 +338,8 @@ def logging(config: Config, outputs: dict[str, str], result: Result) -> None:
             rest = words[1:]
             if rest[:1] in (["ipv6"], ["ip"]):
                 rest = rest[1:]
-        elif words[0] not in _LOGGING_KEYWORDS and _IP.match(words[0]):
-            rest = words  # the old form: `logging 10.0.0.1`
+        elif words[0] not in _LOGGING_KEYWORDS and (_IP.match(words[0]) or "." in words[0]):
+            rest = words  # the old form: `logging 10.0.0.1` / `logging syslog.example`
         else:
             continue
         if not rest:
@@ -428,9 +428,15 @@ class User:
     number: int = 0
 
 
-def _secret_method(words: list[str], kind: str, encryption_service: bool) -> str:
-    """The stored method of `secret|password [TYPE] VALUE`: `words` are the words after the keyword."""
+_ALGORITHMS = {"scrypt": "9", "sha256": "8", "md5": "5"}
+
+
+def _secret_method(words: list[str], kind: str, encryption_service: bool, algorithm: str | None = None) -> str:
+    """The stored method of `secret|password [TYPE] VALUE`: `words` are the words after the keyword;
+    `algorithm` the `algorithm-type` given before `secret` (a handover text; the device shows the type)."""
     types: dict[str, str] = platform_data()["secret_types"]
+    if kind == "secret" and algorithm in _ALGORITHMS and not (len(words) >= 2 and words[0].isdigit()):
+        return types[_ALGORITHMS[algorithm]]
     if len(words) >= 2 and words[0].isdigit():
         method = types.get(words[0], f"unknown:type{words[0]}")
     elif kind == "secret":
@@ -451,6 +457,7 @@ def users(config: Config, encryption_service: bool) -> dict[str, User]:
         user = found.setdefault(words[1], User(words[1], number=block.number))
         rest = words[2:]
         index = 0
+        algorithm: str | None = None
         while index < len(rest):
             word = rest[index]
             if word == "privilege" and index + 1 < len(rest) and rest[index + 1].isdigit():
@@ -462,8 +469,11 @@ def users(config: Config, encryption_service: bool) -> dict[str, User]:
             elif word == "nopassword":
                 user.nopassword, user.method = True, None
                 index += 1
+            elif word == "algorithm-type" and index + 1 < len(rest):
+                algorithm = rest[index + 1]
+                index += 2
             elif word in {"secret", "password"}:
-                user.method = _secret_method(rest[index + 1:], word, encryption_service)
+                user.method = _secret_method(rest[index + 1:], word, encryption_service, algorithm)
                 user.nopassword = False
                 break
             else:
@@ -473,7 +483,8 @@ def users(config: Config, encryption_service: bool) -> dict[str, User]:
 
 def accounts(config: Config, lines: list[Line], result: Result) -> dict[str, User]:
     data = platform_data()
-    encryption_service = config.has("service password-encryption")
+    encryption_service = config.last_of("service password-encryption",
+                                        "no service password-encryption") == "service password-encryption"
     weak = set(data["weak_methods"])
     methods: list[dict[str, str]] = []
     weak_accounts: set[str] = set()
@@ -486,13 +497,17 @@ def accounts(config: Config, lines: list[Line], result: Result) -> dict[str, Use
 
     for block in config.globals("enable"):
         words = block.words()
+        algorithm = None
+        if words[1:2] == ["algorithm-type"] and len(words) > 3:
+            algorithm, words = words[2], [words[0], *words[3:]]
         if len(words) < 3 or words[1] not in {"secret", "password"}:
             continue
         rest = words[2:]
         level = ""
         if rest[:1] == ["level"] and len(rest) > 1:
             level, rest = f" level {rest[1]}", rest[2:]
-        record(f"enable {words[1]}{level}", f"enable{level}", _secret_method(rest, words[1], encryption_service))
+        record(f"enable {words[1]}{level}", f"enable{level}",
+               _secret_method(rest, words[1], encryption_service, algorithm))
     local = users(config, encryption_service)
     for user in local.values():
         if user.nopassword:
