@@ -114,6 +114,16 @@ def test_ssh_version_default_counts_only_when_ssh_is_offered() -> None:
     assert found["management"]["insecure_protocols"] == []
 
 
+def test_snmp_versions() -> None:
+    found, _, _ = facts("version 15.2\nip ssh version 2\nline vty 0 4\n transport input ssh\n"
+                        "snmp-server group RO-G v3 priv read V\nsnmp-server group OLD v3 auth\n"
+                        "snmp-server group LEGACY v2c\nsnmp-server user mon RO-G v3 auth sha Ab1 priv aes 128 Cd2\n")
+    assert found["management"]["insecure_protocols"] == [
+        {"protocol": "snmp_v3_without_privacy", "how": "configured",
+         "detail": "snmp-server group OLD v3 auth (no encryption)"},
+        {"protocol": "snmp_v1_v2c", "how": "configured", "detail": "snmp-server group LEGACY v2c"}]
+
+
 def test_logging_forms_and_trap_level() -> None:
     found, _, _ = facts("logging trap 3\nlogging 10.0.0.1\nlogging host 10.0.0.2 vrf X transport tcp\n"
                         "logging host ipv6 2001:db8::5 transport udp port 5514\nlogging buffered 20000 errors\n"

@@ -23,4 +23,10 @@ A capture with only the configuration (a backup) gives every configured fact; th
 `errors` (never a value), and what the configuration alone cannot decide (unused switch ports without link
 state, a vty line's transport default on releases whose default is not documented) is `manual`.
 Platform knowledge (defaults, the command table, generic admin names) is data: platform.yaml.
+
+Why netmiko and not napalm for the audit: napalm's `ios` getters (get_config, get_ntp_stats, get_interfaces …)
+open the same netmiko session but return their own parsed structures, not the devices' text. The audit must
+give the same facts live and from a saved backup, so it keeps the raw outputs (the capture) and parses them
+with one set of functions; napalm's structures would need a second parser for backups. napalm's safe config
+mechanism (configure replace, archive) remains the candidate for plan/apply.
 """

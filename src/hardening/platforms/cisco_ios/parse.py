@@ -212,6 +212,16 @@ def management(config: Config, lines: list[Line], result: Result) -> None:
         access = next((w for w in block.words()[3:] if w in {"RO", "RW", "ro", "rw"}), "RO")
         insecure.append({"protocol": "snmp_v1_v2c", "how": "configured",
                          "detail": f"snmp-server community (***) {access.upper()} (line {block.number})"})
+    for block in config.globals("snmp-server", "group") + config.globals("snmp-server", "user"):
+        words = block.words()
+        model = next((w for w in words[3:] if w in {"v1", "v2c", "v3"}), None)
+        level = words[words.index("v3") + 1] if model == "v3" and words.index("v3") + 1 < len(words) else None
+        name = f"snmp-server {words[1]} {words[2] if len(words) > 2 else ''}".strip()
+        if model in {"v1", "v2c"}:
+            insecure.append({"protocol": "snmp_v1_v2c", "how": "configured", "detail": f"{name} {model}"})
+        elif model == "v3" and words[1] == "group" and level in {"noauth", "auth"}:
+            insecure.append({"protocol": "snmp_v3_without_privacy", "how": "configured",
+                             "detail": f"{name} v3 {level} (no encryption)"})
     if config.last_of("ip http server", "no ip http server") == "ip http server":
         insecure.append({"protocol": "http", "how": "configured", "detail": "ip http server"})
 
