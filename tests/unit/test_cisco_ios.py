@@ -1,0 +1,462 @@
+"""Cisco IOS/IOS-XE platform: parser rules the conformance cases do not pin down, and fetch over netmiko.
+
+asyncssh is not installed here, so fetch is tested with netmiko's ConnectHandler replaced by a fake session
+(driver._connect_handler), not against an SSH server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import paramiko
+import pytest
+from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
+
+from hardening.core.errors import AuthenticationFailed, DeviceTimeout, DeviceUnreachable, SavedFactsError
+from hardening.core.models import Host, SystemInfo
+from hardening.core.platform import Target, get_platform
+from hardening.core.secrets import Credentials, Secret
+from hardening.platforms.cisco_ios import driver
+from hardening.platforms.cisco_ios.config import expand_interface_range, interfaces, parse_config
+from hardening.platforms.cisco_ios.data import capture_file, commands
+from hardening.platforms.cisco_ios.parse import RUNNING, parse_outputs
+
+LOGIN_PASSWORD, ENABLE_SECRET = "pw-S3cret!", "en-S3cret!"
+CASES = Path(__file__).resolve().parents[1] / "platforms" / "cisco_ios" / "cases"
+
+
+def facts(config: str, **live: str) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    outputs = {RUNNING: config, **{k.replace("_", " "): v for k, v in live.items()}}
+    result, _ = parse_outputs(outputs)
+    return result.facts, result.errors, result.manual
+
+
+# --- configuration reading ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "kind", "expected"), [
+    ("banner motd #Authorized only#\n", "motd", "Authorized only"),
+    ("banner login ^C\nline 1\nline 2\n^C\n", "login", "line 1\nline 2"),
+    ("banner login $\nfirst\nsecond $ rest ignored\n", "login", "first\nsecond "),
+    ("banner %One line banner%\n", "motd", "One line banner"),
+    ("banner motd ^CSame line^C\n", "motd", "Same line"),
+])
+def test_banner_delimiters(text: str, kind: str, expected: str) -> None:
+    config = parse_config(text + "hostname R1\n")
+    assert config.banners[kind].text == expected
+    assert config.has("hostname R1"), "the line after a banner is configuration again"
+
+
+def test_banner_text_that_looks_like_commands_is_not_configuration() -> None:
+    config = parse_config("banner motd ^C\nline vty 0 4\n exec-timeout 0 0\n^C\nline vty 0 4\n exec-timeout 5 0\n")
+    found, _, _ = facts("banner motd ^C\nline vty 0 4\n exec-timeout 0 0\n^C\nversion 12.4\nline vty 0 4\n"
+                        " exec-timeout 5 0\n transport input ssh\nline con 0\n exec-timeout 5 0\n")
+    assert len(config.globals("line")) == 1
+    assert found["login"]["idle_timeout"]["seconds"] == 300
+
+
+def test_interface_range_expansion_and_later_blocks() -> None:
+    assert expand_interface_range("GigabitEthernet1/0/1 - 3 , GigabitEthernet1/0/10") == [
+        "GigabitEthernet1/0/1", "GigabitEthernet1/0/2", "GigabitEthernet1/0/3", "GigabitEthernet1/0/10"]
+    assert expand_interface_range("Fa0/1-2") == ["Fa0/1", "Fa0/2"]
+    config = parse_config("interface range Gi1/0/1 - 4\n shutdown\n!\ninterface Gi1/0/2\n no shutdown\n")
+    settings = interfaces(config)
+    assert [n for n, s in settings.items() if "shutdown" in s] == ["Gi1/0/1", "Gi1/0/3", "Gi1/0/4"]
+
+
+def test_capture_file_names() -> None:
+    assert capture_file("show running-config") == "show_running-config.txt"
+    assert capture_file("show control-plane host open-ports") == "show_control-plane_host_open-ports.txt"
+    assert capture_file("show run | include ip ssh") == "show_run_include_ip_ssh.txt"
+    assert len({capture_file(c["command"]) for c in commands()}) == len(commands())
+
+
+# --- effective values ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("lines", "seconds", "source"), [
+    ("line con 0\nline vty 0 4\n transport input ssh\n", 600, "line con 0"),           # default 10 min
+    ("line con 0\n exec-timeout 5\nline vty 0 4\n exec-timeout 3 30\n transport input ssh\n", 300, "line con 0"),
+    ("line con 0\n exec-timeout 5 0\nline vty 0 4\n exec-timeout 5 0\n no exec-timeout\n transport input ssh\n",
+     0, "line vty 0 4"),                                                                # `no exec-timeout` = never
+    ("line con 0\n exec-timeout 5 0\nline aux 0\n exec-timeout 0 0\n no exec\nline vty 0 4\n exec-timeout 1 0\n"
+     " transport input ssh\nline vty 5 15\n exec-timeout 0 0\n transport input none\n", 300, "line con 0"),
+    ("line con 0\n exec-timeout 5 0\nline vty 0 4\n exec-timeout 5 0\n transport input ssh\nline vty 5 97\n"
+     " transport input ssh\n", 600, "line vty 5 97"),                                   # IOS-XE extra vty range
+])
+def test_idle_timeout_worst_line(lines: str, seconds: int, source: str) -> None:
+    found, _, _ = facts("version 15.2\n" + lines)
+    assert found["login"]["idle_timeout"] == {"seconds": seconds, "readonly": True, "exported": True,
+                                              "source": source}
+
+
+def test_vty_transport_default_by_release() -> None:
+    old, _, manual = facts("version 12.4\nline vty 0 4\n")
+    assert {"protocol": "telnet", "how": "configured",
+            "detail": "line vty 0 4: transport input all (the release's default)"} in \
+        old["management"]["insecure_protocols"]
+    assert not manual
+    new, _, manual = facts("version 15.2\nline vty 0 4\n transport input ssh\nline vty 5 15\n")
+    assert "insecure_protocols" not in new.get("management", {})
+    assert "line vty 5 15" in manual["/management/insecure_protocols"]
+    assert "/services/prohibited_present" in manual
+
+
+def test_ssh_version_default_counts_only_when_ssh_is_offered() -> None:
+    found, _, _ = facts("version 15.2\nline vty 0 4\n transport input ssh\n")
+    ssh1 = {"protocol": "ssh1", "how": "configured", "detail": "no `ip ssh version`: the default 1.99 accepts SSH 1"}
+    assert ssh1 in found["management"]["insecure_protocols"]
+    assert found["remote_access"]["ssh"]["protocol_version"] == 1
+    found, _, _ = facts("version 15.2\nip ssh version 2\nline vty 0 4\n transport input ssh\n")
+    assert found["management"]["insecure_protocols"] == []
+    found, _, _ = facts("version 15.2\nline vty 0 4\n transport input none\n")
+    assert found["management"]["insecure_protocols"] == []
+
+
+def test_snmp_versions() -> None:
+    found, _, _ = facts("version 15.2\nip ssh version 2\nline vty 0 4\n transport input ssh\n"
+                        "snmp-server group RO-G v3 priv read V\nsnmp-server group OLD v3 auth\n"
+                        "snmp-server group LEGACY v2c\nsnmp-server user mon RO-G v3 auth sha Ab1 priv aes 128 Cd2\n")
+    assert found["management"]["insecure_protocols"] == [
+        {"protocol": "snmp_v3_without_privacy", "how": "configured",
+         "detail": "snmp-server group OLD v3 auth (no encryption)"},
+        {"protocol": "snmp_v1_v2c", "how": "configured", "detail": "snmp-server group LEGACY v2c"}]
+
+
+def test_logging_forms_and_trap_level() -> None:
+    found, _, _ = facts("logging trap 3\nlogging 10.0.0.1\nlogging host 10.0.0.2 vrf X transport tcp\n"
+                        "logging host ipv6 2001:db8::5 transport udp port 5514\nlogging buffered 20000 errors\n"
+                        "logging console\n")
+    assert found["logging"]["remote_targets"] == [
+        {"host": "10.0.0.1", "port": 514, "protocol": "udp", "selector": "trap errors"},
+        {"host": "10.0.0.2", "port": 601, "protocol": "tcp", "selector": "trap errors"},
+        {"host": "2001:db8::5", "port": 5514, "protocol": "udp", "selector": "trap errors"}]
+    assert found["logging"]["local_buffer"] == {"enabled": True, "size_bytes": 20000, "severity": "errors"}
+    found, _, _ = facts("logging syslog.city.example\nlogging trap informational\n")
+    assert found["logging"]["remote_targets"] == [
+        {"host": "syslog.city.example", "port": 514, "protocol": "udp", "selector": "trap informational"}]
+    found, _, _ = facts("logging host 10.0.0.1\nno logging trap\n")
+    assert found["logging"]["remote_targets"] == []
+    found, _, _ = facts("hostname R\n")
+    assert found["logging"]["local_buffer"] == {"enabled": True, "size_bytes": 4096, "severity": "debugging"}
+
+
+@pytest.mark.parametrize(("line", "full"), [
+    ("service timestamps log datetime msec localtime show-timezone year", True),
+    ("service timestamps log datetime show-timezone year", True),          # UTC, with the zone named
+    ("service timestamps log datetime msec localtime year", False),        # no zone
+    ("service timestamps log datetime msec localtime show-timezone", False),  # no year
+    ("service timestamps log uptime", False),
+    ("no service timestamps log", False),
+    ("hostname R", False),                                                 # the default carries neither
+])
+def test_timestamps(line: str, full: bool) -> None:
+    found, _, _ = facts(line + "\n")
+    assert found["logging"]["timestamp_formats"][0]["full"] is full
+
+
+def test_password_storage_types() -> None:
+    found, _, _ = facts("enable secret 9 $9$x$y\nusername a secret 8 $8$x$y\nusername b secret 5 $1$x$y\n"
+                        "username c password 7 0822455D0A16\nusername d password plain\nusername e nopassword\n"
+                        "username f privilege 15 secret 4 AbC\nline con 0\n password 0 x\n")
+    storage = found["accounts"]["password_storage"]
+    assert [m["method"] for m in storage["hash_methods"]] == [
+        "scrypt", "pbkdf2_sha256", "md5", "reversible", "plaintext", "sha256_unsalted", "plaintext"]
+    assert storage["weak_hash_accounts"] == ["c", "d", "f", "line con 0"]
+    assert storage["empty_password_accounts"] == ["e"]
+    found, _, _ = facts("service password-encryption\nusername d password plain\n")
+    assert found["accounts"]["password_storage"]["hash_methods"] == [{"source": "username d", "method": "reversible"}]
+
+
+def test_algorithm_type_in_a_handover_text() -> None:
+    found, _, _ = facts("enable algorithm-type scrypt secret Plain1\nusername a algorithm-type sha256 secret Plain2\n"
+                        "username b privilege 15 algorithm-type scrypt secret 9 $9$x$y\n")
+    storage = found["accounts"]["password_storage"]
+    assert [(m["source"], m["method"]) for m in storage["hash_methods"]] == [
+        ("enable secret", "scrypt"), ("username a", "pbkdf2_sha256"), ("username b", "scrypt")]
+    assert storage["weak_hash_accounts"] == []
+    found, _, _ = facts("service password-encryption\nno service password-encryption\nusername d password x\n")
+    assert found["accounts"]["password_storage"]["hash_methods"][0]["method"] == "plaintext"
+
+
+def test_generic_admin_names_case_insensitive() -> None:
+    found, _, _ = facts("username Admin secret 9 x\nusername CISCO secret 9 x\nusername yamada secret 9 x\n")
+    assert found["accounts"]["generic_admin_names"] == ["Admin", "CISCO"]
+
+
+def test_common_criteria_policy_needs_binding() -> None:
+    policy = ("aaa common-criteria policy P\n min-length 12\n upper-case 1\n lower-case 1\n numeric-count 1\n"
+              " special-case 1\n")
+    unbound, _, _ = facts(policy + "username a secret 9 x\n")
+    assert unbound["password_policy"] == {"enforced": False, "min_length": 1, "min_char_classes": 0}
+    bound, _, _ = facts(policy + "username a common-criteria-policy P secret 9 x\n")
+    assert bound["password_policy"] == {"enforced": True, "min_length": 12, "min_char_classes": 4}
+    undefined, _, _ = facts(policy + "username a common-criteria-policy Q secret 9 x\n")
+    assert undefined["password_policy"]["enforced"] is False
+    global_only, _, _ = facts("security passwords min-length 9\n")
+    assert global_only["password_policy"] == {"enforced": True, "min_length": 9, "min_char_classes": 0}
+
+
+@pytest.mark.parametrize(("config", "threshold", "duration"), [
+    ("username a privilege 1 secret 9 x\n", 0, None),
+    ("aaa local authentication attempts max-fail 3\nusername a privilege 1 secret 9 x\n", 3, 0),
+    # privilege 15 users are never locked by max-fail: with only them, there is no lockout
+    ("aaa local authentication attempts max-fail 3\nusername a privilege 15 secret 9 x\n", 0, None),
+    ("aaa local authentication attempts max-fail 3\nlogin block-for 90 attempts 4 within 60\n"
+     "username a privilege 15 secret 9 x\nusername b secret 9 x\n", 4, 90),
+    ("login block-for 90 attempts 4 within 60\n", 4, 90),  # line passwords only
+])
+def test_lockout_worst_account(config: str, threshold: int, duration: int | None) -> None:
+    found, _, _ = facts(config)
+    assert (found["login"]["lockout_threshold"], found["login"]["lockout_duration_seconds"]) == (threshold, duration)
+
+
+def test_ntp_server_forms() -> None:
+    found, _, _ = facts("ntp server vrf MGMT 10.0.0.1 prefer\nntp server ip 10.0.0.2 key 1 source Lo0\n"
+                        "ntp server ipv6 2001:db8::123\nntp peer 10.0.0.3\nsntp server 10.0.0.4\n"
+                        "ntp server 10.0.0.1\n")
+    assert found["time"]["ntp_servers"] == ["10.0.0.1", "10.0.0.2", "2001:db8::123", "10.0.0.3", "10.0.0.4"]
+
+
+def test_live_outputs_rejected_or_missing_are_errors() -> None:
+    found, errors, manual = facts("interface GigabitEthernet0/1\n", show_ntp_status="% Invalid input detected at "
+                                  "'^' marker.\n")
+    assert "rejected" in errors["/time/synchronized"]
+    assert "/management/privilege_level" in errors
+    assert "/logging/running" in errors
+    assert "/network/unused_ports_enabled" in manual
+    assert "network" not in found or "unused_ports_enabled" not in found["network"]
+
+
+def test_every_port_shut_down_needs_no_link_state() -> None:
+    found, _, manual = facts("interface range GigabitEthernet1/0/1 - 4\n shutdown\ninterface Vlan1\n ip address "
+                             "10.0.0.1 255.255.255.0\n")
+    assert found["network"]["unused_ports_enabled"] == []
+    assert "/network/unused_ports_enabled" not in manual
+
+
+def test_lines_left_out_of_a_configuration_text_are_at_their_defaults() -> None:
+    found, _, _ = facts("version 12.4\nhostname R\n")
+    assert found["login"]["idle_timeout"]["seconds"] == 600
+    assert found["login"]["idle_timeout"]["source"] == "line con 0"
+    assert "line vty 0 4: transport input all (the release's default)" in [
+        p.get("detail") for p in found["management"]["insecure_protocols"]]
+    _, _, manual = facts("version 17.9\nhostname R\n")
+    assert "line vty 0 4" in manual["/management/insecure_protocols"]
+
+
+# --- the capture as a whole ---------------------------------------------------------------------------
+
+def test_capture_without_configuration_or_below_privilege_15(tmp_path: Path) -> None:
+    platform = driver.IOSPlatform()
+    with pytest.raises(SavedFactsError, match="no saved configuration"):
+        platform.parse(tmp_path)
+    (tmp_path / "show_running-config.txt").write_text("hostname R\n", encoding="utf-8")
+    (tmp_path / "show_privilege.txt").write_text("Current privilege level is 1\n", encoding="utf-8")
+    with pytest.raises(SavedFactsError, match="privilege level 1"):
+        platform.parse(tmp_path)
+
+
+SECRET_VALUE = re.compile(r"(?im)^\s*(?:enable\s+(?:secret|password)|username\s+\S+.*?\s(?:secret|password)|"
+                          r"password|snmp-server\s+community)\s+(?:level\s+\d+\s+)?(?:\d\s+)?(\S+)")
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir()))
+def test_no_secret_in_any_parsed_document(case: str) -> None:
+    """Every secret value of a case's configuration (enable/user/line passwords and secrets, communities) is
+    absent from the whole facts document, evidence included."""
+    raw = CASES / case / "raw"
+    config = (raw / "show_running-config.txt").read_text(encoding="utf-8")
+    secrets = set(SECRET_VALUE.findall(config))
+    assert secrets, "the case carries secrets to look for"
+    document = json.dumps(driver.IOSPlatform().parse(raw), ensure_ascii=False)
+    assert [s for s in secrets if s in document] == []
+
+
+# --- fetch over netmiko (ConnectHandler replaced: asyncssh is not installed for an in-test SSH server) --
+
+def target(tmp_path: Path, **extras: Any) -> Target:
+    from hardening.core.connections import ConnectionOptions
+
+    host = Host(name="rt1", hostname="192.0.2.1", port=22, platform="cisco_ios", device_class="router", zone="",
+                classification={}, system=SystemInfo("net", "", ()), roles=(), groups=(), credentials="net")
+    credentials = Credentials(name="net", username="audit", password=Secret(LOGIN_PASSWORD),
+                              enable_secret=Secret(ENABLE_SECRET))
+    options = ConnectionOptions(kind="netmiko", hostname="192.0.2.1", port=2222,
+                                extras={"known_hosts": str(tmp_path / "known_hosts"), **extras})
+    return Target(host=host, credentials=credentials, timeout=30.0, connections={"netmiko": options})
+
+
+class FakeSession:
+    def __init__(self, outputs: dict[str, str], fail: dict[str, BaseException] | None = None) -> None:
+        self.outputs, self.fail = outputs, fail or {}
+        self.sent: list[str] = []
+        self.enabled = self.closed = False
+
+    def enable(self) -> None:
+        if "enable" in self.fail:
+            raise self.fail["enable"]
+        self.enabled = True
+
+    def send_command(self, command: str) -> str:
+        assert self.enabled, "every command runs in privileged mode"
+        self.sent.append(command)
+        if command in self.fail:
+            raise self.fail[command]
+        return self.outputs.get(command, "% Invalid input detected at '^' marker.\n")
+
+    def disconnect(self) -> None:
+        self.closed = True
+
+
+def fake_handler(monkeypatch: pytest.MonkeyPatch, session: FakeSession | BaseException) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+
+    def connect(**kwargs: Any) -> FakeSession:
+        calls.append(kwargs)
+        if isinstance(session, BaseException):
+            raise session
+        return session
+
+    monkeypatch.setattr(driver, "_connect_handler", lambda: connect)
+    return calls
+
+
+def case_outputs(case: str) -> dict[str, str]:
+    raw = CASES / case / "raw"
+    return {c["command"]: (raw / capture_file(c["command"])).read_text(encoding="utf-8")
+            for c in commands() if (raw / capture_file(c["command"])).is_file()}
+
+
+def test_fetch_one_session_every_command_then_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = "iosxe17-router-common-criteria-live-synced"
+    session = FakeSession(case_outputs(case))
+    calls = fake_handler(monkeypatch, session)
+    platform = get_platform("cisco_ios")
+    document = platform.collect(target(tmp_path))
+    assert len(calls) == 1
+    assert session.closed
+    assert session.sent == [c["command"] for c in commands()]
+    kwargs = calls[0]
+    assert kwargs["device_type"] == "cisco_ios"
+    assert (kwargs["host"], kwargs["port"]) == ("192.0.2.1", 2222)
+    assert kwargs["secret"] == ENABLE_SECRET
+    assert kwargs["password"] == LOGIN_PASSWORD
+    assert kwargs["ssh_strict"] is True
+    assert kwargs["alt_host_keys"] is True
+    assert kwargs["system_host_keys"] is False
+    assert kwargs["alt_key_file"] == str(tmp_path / "known_hosts")
+    expected = json.loads((CASES / case / "expected.json").read_text(encoding="utf-8"))
+    assert document["facts"] == expected["facts"]
+    assert sorted(document["errors"]) == expected["errors"] == []
+
+
+def test_fetch_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_handler(monkeypatch, FakeSession({RUNNING: "hostname R\n"}))
+    into = tmp_path / "cap"
+    into.mkdir()
+    driver.IOSPlatform().fetch(target(tmp_path, device_type="cisco_xe", host_key_policy="accept-new",
+                                      fast_cli=True), into)
+    assert calls[0]["device_type"] == "cisco_xe"
+    assert calls[0]["ssh_strict"] is False
+    assert calls[0]["fast_cli"]
+    assert (into / "show_running-config.txt").read_text(encoding="utf-8") == "hostname R\n"
+    assert (into / "show_running-config.txt").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(("failure", "error", "words"), [
+    (NetmikoAuthenticationException("Authentication to device failed. pw-S3cret!"), AuthenticationFailed,
+     "authentication refused"),
+    (NetmikoTimeoutException("TCP connection to device failed."), DeviceUnreachable, "no SSH connection"),
+    (paramiko.BadHostKeyException("192.0.2.1", paramiko.RSAKey.generate(1024), paramiko.RSAKey.generate(1024)),
+     AuthenticationFailed, "host key differs"),
+    (paramiko.SSHException("Server '[192.0.2.1]:2222' not found in known_hosts"), AuthenticationFailed,
+     "host key unknown"),
+    (ConnectionRefusedError(111, "Connection refused"), DeviceUnreachable, "SSH session failed"),
+])
+def test_connect_failures_are_mapped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: BaseException,
+                                     error: type[Exception], words: str) -> None:
+    fake_handler(monkeypatch, failure)
+    with pytest.raises(error) as raised:
+        driver.IOSPlatform().fetch(target(tmp_path), tmp_path)
+    message = str(raised.value)
+    assert words in message
+    assert "\n" not in message
+    assert "S3cret" not in message
+
+
+def test_wrong_enable_secret_and_lost_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    session = FakeSession({}, fail={"enable": ValueError("Failed to enter enable mode. Please ensure you pass "
+                                                         "the 'secret' argument to ConnectHandler.")})
+    fake_handler(monkeypatch, session)
+    with pytest.raises(AuthenticationFailed, match="enable secret is wrong"):
+        driver.IOSPlatform().fetch(target(tmp_path), tmp_path)
+    assert session.closed
+    session = FakeSession({RUNNING: "hostname R\n"}, fail={"show ntp status": ReadTimeout("Pattern not detected")})
+    fake_handler(monkeypatch, session)
+    with pytest.raises(DeviceTimeout, match="show ntp status"):
+        driver.IOSPlatform().fetch(target(tmp_path), tmp_path)
+    assert session.closed
+    session = FakeSession({RUNNING: "hostname R\n"}, fail={"show version": OSError("Socket is closed")})
+    fake_handler(monkeypatch, session)
+    with pytest.raises(DeviceUnreachable, match="Socket is closed"):
+        driver.IOSPlatform().fetch(target(tmp_path), tmp_path)
+
+
+def test_fetch_needs_the_enable_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from hardening.core.errors import SecretError
+
+    calls = fake_handler(monkeypatch, FakeSession({}))
+    plain = target(tmp_path)
+    without = replace(plain, credentials=replace(plain.credentials, enable_secret=None))
+    with pytest.raises(SecretError, match="ENABLE_SECRET"):
+        driver.IOSPlatform().fetch(without, tmp_path)
+    assert calls == []
+
+
+# --- audit --from over saved IOS captures, through the stock command -----------------------------------
+
+def test_offline_audit_of_ios_captures(tmp_path: Path) -> None:
+    """`hardening audit --from` over a full live capture and over a configuration backup: the backup's TIME-SYNC
+    (synchronisation is live-only) is an error, never a pass; the configured facts give the same verdicts."""
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    catalog, inventory, saved = tmp_path / "catalog", tmp_path / "inventory", tmp_path / "saved"
+    for folder in (catalog, inventory, saved):
+        folder.mkdir()
+    for rid in ("TIME-SYNC", "LOGIN-TIMEOUT", "MGMT-SECURE-PROTOCOLS", "LOG-TIMESTAMPS"):
+        requirement = json.loads((root / "schemas" / "requirements" / f"{rid}.json").read_text(encoding="utf-8"))
+        requirement["x-hardening"]["device_classes"] += ["router", "switch"]
+        (catalog / f"{rid}.json").write_text(json.dumps(requirement, ensure_ascii=False), encoding="utf-8")
+    shutil.copyfile(root / "inventory" / "systems.yaml", inventory / "systems.yaml")
+    (inventory / "site.yaml").write_text("site: {name: 坂戸市（試験）, name_en: Sakado test}\n"
+                                         "parameters: {ntp_servers: [10.99.0.123, 10.99.0.124]}\n", encoding="utf-8")
+    (inventory / "waivers.yaml").write_text("waivers: []\n", encoding="utf-8")
+    common = {"zone": "kikan", "classification": {"c": 2, "i": 2, "a": 2}, "system": "情報基盤",
+              "roles": ["router"], "credentials": "net", "device_class": "router"}
+    hosts = {name: {"hostname": "192.0.2.1", "platform": "cisco_ios", "data": common} for name in ("live", "backup")}
+    (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts, allow_unicode=True), encoding="utf-8")
+    case = CASES / "iosxe17-router-common-criteria-live-synced" / "raw"
+    shutil.copytree(case, saved / "live")
+    (saved / "backup").mkdir()
+    shutil.copyfile(case / "show_running-config.txt", saved / "backup" / "show_running-config.txt")
+    result = subprocess.run([str(Path(sys.executable).parent / "hardening"), "audit", "-i", str(inventory),
+                             "--catalog", str(catalog), "--out", "out", "--ledger", "ledger.jsonl", "--no-progress",
+                             "--from", str(saved)], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                            check=False)
+    assert result.returncode == 1, result.stderr  # the backup's TIME-SYNC cannot be decided
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    verdicts = {(f["host"], f["requirement"]): f["status"] for f in report["findings"]}
+    assert verdicts == {
+        ("live", "TIME-SYNC"): "pass", ("backup", "TIME-SYNC"): "error",
+        ("live", "LOGIN-TIMEOUT"): "pass", ("backup", "LOGIN-TIMEOUT"): "pass",
+        ("live", "MGMT-SECURE-PROTOCOLS"): "pass", ("backup", "MGMT-SECURE-PROTOCOLS"): "pass",
+        ("live", "LOG-TIMESTAMPS"): "pass", ("backup", "LOG-TIMESTAMPS"): "pass"}
