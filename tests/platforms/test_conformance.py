@@ -199,7 +199,8 @@ def test_a_silently_missing_pointer_is_caught(catalog: dict[str, Any]) -> None:
     silent = silent_pointers(document, catalog)
     assert not any(s.startswith("/time/") for s in silent)
     # A class no requirement names yet: the case's `requirements` are checked instead of nothing.
-    router: dict[str, Any] = {"device_class": "router", "facts": {}, "errors": {}, "manual": {}}
+    router: dict[str, Any] = {"platform": "cisco_ios", "device_class": "router", "facts": {}, "errors": {},
+                              "manual": {}}
     assert silent_pointers(router, catalog, ("TIME-SYNC",)) == [
         "/time/ntp_servers (TIME-SYNC)", "/time/offset_ms_abs (TIME-SYNC)", "/time/synchronized (TIME-SYNC)"]
 
