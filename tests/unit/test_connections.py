@@ -141,6 +141,7 @@ def test_typed_secret_fields_from_the_vault(tmp_path: Path) -> None:
     ("login user admin encrypted 5F2E3A", "5F2E3A"),
     ("        set password ENC SH2xyzxyzxyz", "SH2xyzxyzxyz"),
     ("+tacacs-server key 7 045802150C2E", "045802150C2E"),
+    (" password 7 060506324F41", "060506324F41"),
 ])
 def test_network_config_secrets_are_masked(line: str, secret: str) -> None:
     masked = mask_config_secrets(line)

@@ -118,6 +118,7 @@ _CONFIG_SECRETS = [
     # key-string and tacacs/radius keys.
     re.compile(r"(?im)^([-+ ]?[ \t]*enable[ \t]+(?:secret|password)(?:[ \t]+level[ \t]+\d+)?[ \t]+(?:\d[ \t]+)?)(\S+)"),
     re.compile(r"(?im)^([-+ ]?[ \t]*username[ \t]+\S+.*?[ \t](?:secret|password)[ \t]+(?:\d[ \t]+)?)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*password[ \t]+(?:\d[ \t]+)?)(\S+)"),  # line con/aux/vty password
     re.compile(r"(?im)^([-+ ]?[ \t]*snmp-server[ \t]+user[ \t]+.*?[ \t]auth[ \t]+\S+[ \t]+)(\S+)"),
     re.compile(r"(?im)^([-+ ]?[ \t]*snmp-server[ \t]+user[ \t]+.*?[ \t]priv[ \t]+(?:\S+[ \t]+)?(?:128|192|256)?[ \t]*)"
                r"(\S+)$"),
