@@ -28,10 +28,15 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hardening.changes import plan as plan_module
+from hardening.core.errors import ChangeError, DeviceUnreachable, HardeningError
+from hardening.core.models import Host, SystemInfo
+from hardening.core.platform import Change, Target
 from hardening.core.secrets import Credentials, Secret
 from hardening.engines import ansible as bridge
-from hardening.engines.ansible import AnsibleHost, run_playbook
+from hardening.engines.ansible import AnsibleHost, HostRun, run_playbook
 from hardening.engines.ansible_plugins.lookup.hardening_secret import fetch
+from hardening.platforms.linux import driver as linux_driver
 
 
 def _key() -> tuple[str, str]:
@@ -417,3 +422,113 @@ def test_real_ansible_run_resolves_the_lookup_and_writes_no_secret(tmp_root: Pat
     assert statuses == ["successful"]  # both assertions held on the controller
     assert {"hosts.yml", "command"} <= files_seen  # the watcher did see the inventory and the runner's env dump
     assert found == []
+
+
+# --- many hosts in one ansible-playbook process: the batch dry run keeps every error per host --------------------
+
+
+
+def _target(name: str, creds: Credentials | None = None, platform: str = "linux") -> Target:
+    host = Host(name=name, hostname=f"192.0.2.{len(name)}", port=22, platform=platform, device_class="linux_server",
+                zone="lgwan", classification={"c": 2, "i": 2, "a": 1},
+                system=SystemInfo("財務会計システム", "総合政策部長", ("財政課長",)), roles=(), groups=(),
+                credentials="lab")
+    return Target(host=host, credentials=creds or Credentials("lab", "u", private_key_file="/k"), timeout=30)
+
+
+def _fake_runs(calls: list[list[str]], fail_batch: bool = False) -> Any:
+    def run_playbook(playbook: Path, hosts: list[AnsibleHost], **kwargs: Any) -> dict[str, HostRun]:
+        names = [h.name for h in hosts]
+        calls.append(names)
+        assert playbook.name == "linux.yml"
+        if (fail_batch and len(hosts) > 1) or "bad" in names:
+            raise bridge.AnsibleError("credentials 'lab': ssh-add refused the key (exit 1)")
+        runs = {n: HostRun(n) for n in names}
+        for h in hosts:
+            if h.name == "down":
+                runs["down"] = HostRun("down", ok=False, unreachable=True, message="no route")
+            else:
+                runs[h.name].changes = [Change(r, f"{r}: task", "/etc/x", "+x\n") for r in h.variables["hardening_fix"]]
+        return runs
+    return run_playbook
+
+
+def test_plan_many_runs_one_process_and_keeps_errors_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(linux_driver, "run_playbook", _fake_runs(calls))
+    targets = [_target("ok"), _target("nocred", Credentials("none", "u")), _target("down"), _target("nofix")]
+    fix = {"ok": ["PW-LEN"], "nocred": ["PW-LEN"], "down": ["LOGIN-BANNER"], "nofix": []}
+    out = linux_driver.LinuxPlatform().plan_many(targets, fix, {}, workers=8)
+    assert calls == [["ok", "down"]]  # one ansible-playbook process for every host that can run
+    assert out["ok"] == [Change("PW-LEN", "PW-LEN: task", "/etc/x", "+x\n")]
+    assert isinstance(out["nocred"], bridge.AnsibleError)
+    assert "SSH key or a password" in str(out["nocred"])
+    assert isinstance(out["down"], DeviceUnreachable)
+    assert "dry run failed at connection: no route" in str(out["down"])
+    assert out["nofix"] == []
+    # the per-host plan is the batch of one: same outcome, raised
+    with pytest.raises(DeviceUnreachable, match="no route"):
+        linux_driver.LinuxPlatform().plan(_target("down"), ["LOGIN-BANNER"], {})
+
+
+def test_a_batch_that_cannot_run_is_retried_host_by_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(linux_driver, "run_playbook", _fake_runs(calls, fail_batch=True))
+    targets = [_target("a1"), _target("bad"), _target("c3")]
+    out = linux_driver.LinuxPlatform().plan_many(targets, {t.host.name: ["PW-LEN"] for t in targets}, {}, workers=4)
+    assert calls == [["a1", "bad", "c3"], ["a1"], ["bad"], ["c3"]]
+    assert isinstance(out["bad"], bridge.AnsibleError)
+    assert [c.requirement for c in out["a1"]] == ["PW-LEN"]
+    assert [c.requirement for c in out["c3"]] == ["PW-LEN"]
+
+
+class _Batchy:
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], int]] = []
+
+    def plan_many(self, targets: Any, fix_by_host: Any, params_by_host: Any, *,
+                  workers: int) -> dict[str, list[Change] | HardeningError]:
+        self.calls.append(([t.host.name for t in targets], workers))
+        return {t.host.name: (ChangeError(t.host.name, "dry run failed") if t.host.name == "b2"
+                              else [Change("PW-LEN", "t", "/x", "+\n")]) for t in targets}
+
+
+class _Single:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def plan(self, target: Target, fix: Any, params: Any) -> list[Change]:
+        self.calls.append(target.host.name)
+        if target.host.name == "s2":
+            raise RuntimeError("broken driver")
+        return [Change("PW-LEN", "t", "/y", "+\n")]
+
+
+def test_plan_groups_hosts_by_platform_and_batches_where_offered(monkeypatch: pytest.MonkeyPatch) -> None:
+    batchy, single = _Batchy(), _Single()
+
+    def get_platform(name: str) -> Any:
+        if name == "nosuch":
+            raise HardeningError("unknown platform 'nosuch'")
+        return {"batchy": batchy, "single": single}[name]
+
+    monkeypatch.setattr(plan_module, "get_platform", get_platform)
+    jobs = {name: (_target(name, platform=platform), ["PW-LEN"], {})
+            for name, platform in [("b1", "batchy"), ("s1", "single"), ("b2", "batchy"), ("s2", "single"),
+                                   ("n1", "nosuch")]}
+    out = plan_module.dry_runs(jobs, workers=5, progress=False)
+    assert batchy.calls == [(["b1", "b2"], 5)]  # every host of the batch platform in one call
+    assert sorted(single.calls) == ["s1", "s2"]  # the others host by host
+    assert out["b1"] == [Change("PW-LEN", "t", "/x", "+\n")]
+    assert isinstance(out["b2"], ChangeError)
+    assert out["s1"] == [Change("PW-LEN", "t", "/y", "+\n")]
+    assert isinstance(out["s2"], RuntimeError)
+    assert isinstance(out["n1"], HardeningError)
+    # the plan entry of each: changes, or the host's own error line
+    entry: dict[str, Any] = {"changes": [], "error": None}
+    plan_module.record_dry_run(entry, ["PW-LEN", "LOGIN-BANNER"], out["b1"])
+    assert entry["changes"] == [{"requirement": "PW-LEN", "task": "t", "target": "/x", "diff": "+\n"}]
+    assert entry["error"] == "dry run shows no change for failing requirement(s) LOGIN-BANNER"
+    entry = {"changes": [], "error": None}
+    plan_module.record_dry_run(entry, ["PW-LEN"], out["b2"])
+    assert entry == {"changes": [], "error": "b2: dry run failed"}

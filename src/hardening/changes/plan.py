@@ -12,8 +12,9 @@ import datetime as dt
 import functools
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from hardening.audit import Inputs, run_audit, select
 from hardening.core.errors import CollectionError, HardeningError, InputError
@@ -33,6 +34,16 @@ FORMAT_VERSION = "1.0"
 
 class PlanFileError(InputError):
     """A plan file is missing, not JSON or not valid against schemas/plan.schema.json."""
+
+
+@runtime_checkable
+class BatchPlanner(Protocol):
+    """Optional capability of a platform: the dry run of many hosts at once (Linux: one ansible-playbook process),
+    {host: its changes, or the error of that host alone}. Platforms without it are planned host by host."""
+
+    def plan_many(self, targets: Sequence[Target], fix_by_host: Mapping[str, Sequence[str]],
+                  params_by_host: Mapping[str, Mapping[str, Any]], *,
+                  workers: int) -> dict[str, list[Change] | HardeningError]: ...
 
 
 @functools.cache
@@ -85,6 +96,54 @@ def automatable(requirement: Requirement, violations: list[dict[str, Any]]) -> b
     return any(not any(v["pointer"] == p or v["pointer"].startswith(p + "/") for p in manual) for v in violations)
 
 
+def dry_runs(jobs: Mapping[str, tuple[Target, list[str], dict[str, Any]]], *, workers: int,
+             progress: bool | None) -> dict[str, list[Change] | BaseException]:
+    """The dry run of every host in `jobs` ({host: (target, fix, parameters)}): per platform, all its hosts at once
+    when it is a BatchPlanner, else host by host on `workers` threads. {host: changes, or that host's error}."""
+    by_platform: dict[str, list[str]] = {}
+    for name, (target, _, _) in jobs.items():
+        by_platform.setdefault(target.host.platform, []).append(name)
+    outcomes: dict[str, list[Change] | BaseException] = {}
+    single: list[Host] = []
+    for platform_name, names in by_platform.items():
+        try:
+            platform = get_platform(platform_name)
+        except HardeningError as exc:
+            outcomes.update(dict.fromkeys(names, exc))
+            continue
+        if isinstance(platform, BatchPlanner):
+            try:
+                batch = platform.plan_many([jobs[n][0] for n in names], {n: jobs[n][1] for n in names},
+                                           {n: jobs[n][2] for n in names}, workers=workers)
+                outcomes.update({n: batch.get(n, RuntimeError("no result")) for n in names})
+            except Exception as exc:  # a broken batch is every one of its hosts' error, never the whole plan's
+                outcomes.update(dict.fromkeys(names, exc))
+        else:
+            single += [jobs[n][0].host for n in names]
+
+    def plan_one(host: Host) -> list[Change]:
+        target, fix, params = jobs[host.name]
+        return get_platform(host.platform).plan(target, fix, params)
+
+    outcomes.update(run_each(single, plan_one, workers=workers, progress=progress, label="計画中 planning"))
+    return outcomes
+
+
+def record_dry_run(entry: dict[str, Any], fix: list[str],
+                   outcome: list[Change] | HardeningError | NotImplementedError) -> None:
+    """Put a host's dry-run outcome into its plan entry: the changes, or the error in one scrubbed line."""
+    if isinstance(outcome, NotImplementedError):
+        entry["error"] = f"not implemented: {outcome}"
+    elif isinstance(outcome, HardeningError):
+        entry["error"] = REDACTOR.scrub(str(outcome))
+    else:
+        entry["changes"] = [{"requirement": c.requirement, "task": c.task, "target": c.target, "diff": c.diff}
+                            for c in outcome]
+        without = sorted(set(fix) - {c.requirement for c in outcome})
+        if without:  # a failing requirement whose fix changes nothing: the fix cannot help here
+            entry["error"] = f"dry run shows no change for failing requirement(s) {', '.join(without)}"
+
+
 def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, *, timeout: float, workers: int,
               progress: bool | None, known_hosts: str | None, host_key_policy: str) -> tuple[dict[str, Any],
                                                                                           dict[str, Any]]:
@@ -99,7 +158,8 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, *, tim
         if finding["status"] == "fail":  # waived findings are excepted on purpose: never auto-fixed
             failing.setdefault(finding["host"], []).append(finding)
 
-    def plan_host(host: Host) -> dict[str, Any]:
+    def plan_host(host: Host) -> tuple[dict[str, Any], tuple[Target, list[str], dict[str, Any]] | None]:
+        """The host's plan entry, and the dry run it needs (target, fix, parameters) or None."""
         result: CollectResult = results[host.name]
         host_failing = failing.get(host.name, [])
         fix = sorted(f["requirement"] for f in host_failing if automatable(catalog[f["requirement"]], f["violations"]))
@@ -121,26 +181,35 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, *, tim
         if result.facts is None:
             entry["error"] = f"facts could not be collected: {result.error}"
             entry["fix"] = []
-            return entry
+            return entry, None
         if not fix:
-            return entry
+            return entry, None
         try:
             target = Target(host=host, credentials=secrets.credentials(host.credentials), timeout=timeout,
                             known_hosts=known_hosts, host_key_policy=host_key_policy)
             params = host_parameters(host, [catalog[r] for r in fix], inputs.inventory.parameters)
-            changes = get_platform(host.platform).plan(target, fix, params)
-            entry["changes"] = [{"requirement": c.requirement, "task": c.task, "target": c.target, "diff": c.diff}
-                                for c in changes]
-            without = sorted(set(fix) - {c.requirement for c in changes})
-            if without:  # a failing requirement whose fix changes nothing: the fix cannot help here
-                entry["error"] = f"dry run shows no change for failing requirement(s) {', '.join(without)}"
-        except NotImplementedError as exc:
-            entry["error"] = f"not implemented: {exc}"
         except (CollectionError, HardeningError) as exc:
             entry["error"] = REDACTOR.scrub(str(exc))
-        return entry
+            return entry, None
+        return entry, (target, fix, params)
 
-    planned = run_each(hosts, plan_host, workers=workers, progress=progress, label="計画中 planning")
+    planned: dict[str, dict[str, Any] | BaseException] = {}
+    jobs: dict[str, tuple[Target, list[str], dict[str, Any]]] = {}
+    for host in hosts:
+        try:
+            planned[host.name], job = plan_host(host)
+        except Exception as exc:  # one host's trouble is that host's error, never the whole plan's
+            planned[host.name] = exc
+            continue
+        if job is not None:
+            jobs[host.name] = job
+    # Then the dry runs: all the hosts of a platform that can, in one go (grouped by platform).
+    for name, outcome in dry_runs(jobs, workers=workers, progress=progress).items():
+        entry = planned[name]
+        if isinstance(entry, dict) and isinstance(outcome, (list, HardeningError, NotImplementedError)):
+            record_dry_run(entry, jobs[name][1], outcome)
+        elif isinstance(outcome, BaseException):  # an unexpected exception: the host gets the error entry below
+            planned[name] = outcome
     host_entries: dict[str, Any] = {}
     for host in hosts:
         value = planned[host.name]
