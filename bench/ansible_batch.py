@@ -4,12 +4,13 @@ process for all hosts.
 
 (a) one process per host, `--workers` of them at a time (as `hardening plan` ran before plan_many);
 (b) one process for every host with forks = `--workers` (LinuxPlatform.plan_many).
-Both dry-run every applicable automated requirement on every host, alternately (a, b, a, b …) in this one process,
+Both dry-run the same requirements on every host (by default the sshd, PAM and session ones, `--all` for every
+applicable automated requirement), alternately (a, b, a, b …) in this one process,
 so the ratio b/a is measured side by side on a shared, noisy machine. Prints wall time, wall time per host, CPU
 time of the child processes (ansible-playbook and its forks, ssh: rusage of children) and of this process, and
 checks that both give the same changes.
 
-    python bench/ansible_batch.py [--workers 12] [--rounds 2]
+    python bench/ansible_batch.py [--workers 12] [--rounds 2] [--all]
 
 Needs the lab up (`make lab-up`) and holds nothing but the lab's own vault and known_hosts.
 """
@@ -38,6 +39,8 @@ from hardening.core.secrets import SecretStore  # noqa: E402
 from hardening.platforms.linux.driver import LinuxPlatform  # noqa: E402
 
 KNOWN_HOSTS = str(LAB_STATE / "ssh" / "known_hosts")
+DEFAULT_REQUIREMENTS = {"LOGIN-BANNER", "LOGIN-LASTLOGON", "LOGIN-LOCKOUT", "LOGIN-TIMEOUT", "PRIV-REMOTE-ROOT",
+                        "PW-CLASS", "PW-LEN"}
 
 
 def lab_defaults() -> None:
@@ -46,8 +49,8 @@ def lab_defaults() -> None:
     os.environ.setdefault("HARDENING_VAULT_PASSWORD_FILE", str(LAB_STATE / "vault-pass"))
 
 
-def jobs() -> tuple[list[Target], dict[str, list[str]], dict[str, dict[str, Any]]]:
-    """Every Linux host of the demo inventory with every applicable automated requirement to dry-run."""
+def jobs(every: bool) -> tuple[list[Target], dict[str, list[str]], dict[str, dict[str, Any]]]:
+    """Every Linux host of the demo inventory with the applicable automated requirements to dry-run."""
     inputs = load_inputs(ROOT / "inventory", ROOT / "schemas" / "requirements")
     secrets = SecretStore()
     targets: list[Target] = []
@@ -57,7 +60,8 @@ def jobs() -> tuple[list[Target], dict[str, list[str]], dict[str, dict[str, Any]
         if host.platform != "linux":
             continue
         requirements = [r for r in inputs.catalog.values()
-                        if r.automation.get("fix") == "automated" and applies(r, host)[0]]
+                        if r.automation.get("fix") == "automated" and applies(r, host)[0]
+                        and (every or r.id in DEFAULT_REQUIREMENTS)]
         targets.append(Target(host=host, credentials=secrets.credentials(host.credentials), timeout=30,
                               known_hosts=KNOWN_HOSTS, host_key_policy="strict"))
         fix[host.name] = sorted(r.id for r in requirements)
@@ -108,9 +112,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--all", action="store_true", help="every applicable automated requirement")
     args = parser.parse_args()
     lab_defaults()
-    targets, fix, params = jobs()
+    targets, fix, params = jobs(args.all)
     platform = LinuxPlatform()
     n = len(targets)
     print(f"{n} lab hosts, {sum(len(f) for f in fix.values())} requirement dry runs, workers/forks {args.workers}, "
