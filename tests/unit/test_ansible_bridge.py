@@ -273,6 +273,8 @@ def test_every_connection_type_gets_its_plugin_defaults_and_secrets_by_lookup(tm
     assert seen["env"]["ANSIBLE_LOOKUP_PLUGINS"].endswith("ansible_plugins/lookup")
     assert seen["kwargs"]["suppress_env_files"] is True  # env/envvars is never written
     assert seen["kwargs"]["event_handler"]({"event": "x"}) is False  # events stay in memory, no job_events files
+    # ansible-runner installs no SIGTERM handler of its own (it would, on the main thread, when not given one)
+    assert seen["kwargs"]["cancel_callback"]() is False
     # afterwards nothing is left: socket, inventory, folder
     assert not [p for p in tmp_root.rglob("*") if p.is_file()]
 
@@ -532,3 +534,29 @@ def test_plan_groups_hosts_by_platform_and_batches_where_offered(monkeypatch: py
     entry = {"changes": [], "error": None}
     plan_module.record_dry_run(entry, ["PW-LEN"], out["b2"])
     assert entry == {"changes": [], "error": "b2: dry run failed"}
+
+
+def test_a_run_on_the_main_thread_keeps_our_sigterm_handler(tmp_root: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch dry run runs ansible-runner on the main thread, where it would install its own SIGTERM handler for
+    good: a later SIGTERM would cancel the run instead of removing the run folder and ending (tests/lab/test_faults)."""
+    import signal
+
+    import ansible_runner
+
+    monkeypatch.setitem(sys.modules, "ansible_runner", ansible_runner)
+
+    def ours(signum: int, frame: Any) -> None:
+        raise AssertionError("not called")
+
+    previous = signal.signal(signal.SIGTERM, ours)
+    try:
+        playbook = tmp_path / "ping.yml"
+        playbook.write_text("- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+                            "    - name: Ping\n      ansible.builtin.ping:\n", encoding="utf-8")
+        run_playbook(playbook, [AnsibleHost("h", "192.0.2.1", 22, Credentials("c", "u", private_key_file="/k"), {})],
+                     check=True, timeout=120)
+        assert signal.getsignal(signal.SIGTERM) is ours
+        assert signal.getsignal(signal.SIGINT) is not None
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -417,9 +417,12 @@ def _run(playbook: Path, runs: dict[str, HostRun], private: Path, envvars: dict[
         return False  # not written as artifacts/<id>/job_events/*.json
 
     cmdline = "--check --diff" if check else "--diff"
+    # cancel_callback given: on the main thread (a batch run) ansible-runner would otherwise install its own
+    # SIGTERM/SIGINT handlers for good, and a SIGTERM would cancel the run instead of cleaning up and ending it.
     result = ansible_runner.run(private_data_dir=str(private), playbook=str(playbook), forks=forks,
                                 cmdline=cmdline, envvars=envvars, quiet=True, timeout=timeout,
-                                suppress_env_files=True, event_handler=keep_in_memory)
+                                suppress_env_files=True, event_handler=keep_in_memory,
+                                cancel_callback=lambda: False)
     _read_events(events, runs)
     if result.status not in ("successful", "failed"):
         for run in runs.values():
