@@ -10,7 +10,7 @@ so the ratio b/a is measured side by side on a shared, noisy machine. Prints wal
 time of the child processes (ansible-playbook and its forks, ssh: rusage of children) and of this process, and
 checks that both give the same changes.
 
-    python bench/ansible_batch.py [--workers 12] [--rounds 2] [--all]
+    python bench/ansible_batch.py [--hosts 6] [--workers 6] [--rounds 2] [--all]
 
 Needs the lab up (`make lab-up`) and holds nothing but the lab's own vault and known_hosts.
 """
@@ -49,15 +49,15 @@ def lab_defaults() -> None:
     os.environ.setdefault("HARDENING_VAULT_PASSWORD_FILE", str(LAB_STATE / "vault-pass"))
 
 
-def jobs(every: bool) -> tuple[list[Target], dict[str, list[str]], dict[str, dict[str, Any]]]:
-    """Every Linux host of the demo inventory with the applicable automated requirements to dry-run."""
+def jobs(every: bool, count: int) -> tuple[list[Target], dict[str, list[str]], dict[str, dict[str, Any]]]:
+    """The first `count` Linux hosts of the demo inventory with the applicable automated requirements to dry-run."""
     inputs = load_inputs(ROOT / "inventory", ROOT / "schemas" / "requirements")
     secrets = SecretStore()
     targets: list[Target] = []
     fix: dict[str, list[str]] = {}
     params: dict[str, dict[str, Any]] = {}
     for host in inputs.inventory.hosts.values():
-        if host.platform != "linux":
+        if host.platform != "linux" or len(targets) == count:
             continue
         requirements = [r for r in inputs.catalog.values()
                         if r.automation.get("fix") == "automated" and applies(r, host)[0]
@@ -110,16 +110,18 @@ def comparable(outcome: Outcome) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=12)
+    parser.add_argument("--hosts", type=int, default=6, help="how many demo hosts (default 6; 0: all)")
+    parser.add_argument("--workers", type=int, default=0, help="workers = forks (default: one per host)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--all", action="store_true", help="every applicable automated requirement")
     args = parser.parse_args()
     lab_defaults()
-    targets, fix, params = jobs(args.all)
+    targets, fix, params = jobs(args.all, args.hosts or 1000)
     platform = LinuxPlatform()
     n = len(targets)
+    args.workers = args.workers or n
     print(f"{n} lab hosts, {sum(len(f) for f in fix.values())} requirement dry runs, workers/forks {args.workers}, "
-          f"{args.rounds} rounds (a, b interleaved)")
+          f"{args.rounds} rounds (a, b interleaved), {os.cpu_count()} CPUs", flush=True)
     variants = {"a one process per host": per_host, "b one process, all hosts": batch}
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in variants}
     seen: dict[str, dict[str, Any]] = {}
@@ -127,6 +129,8 @@ def main() -> int:
         for name, variant in variants.items():
             wall, cpu_children, cpu_own, outcome = measure(variant, platform, targets, fix, params, args.workers)
             results[name].append((wall, cpu_children, cpu_own))
+            print(f"  {name}: wall {wall:.2f} s, CPU children {cpu_children:.2f} s, CPU ours {cpu_own:.2f} s",
+                  flush=True)
             errors = [h for h, v in outcome.items() if isinstance(v, Exception)]
             if errors:
                 print(f"  {name}: {len(errors)} host(s) in error: {errors}", file=sys.stderr)
