@@ -71,7 +71,8 @@ def ping_playbook(tmp_path: Path) -> Path:
 
 def test_ssh_with_a_password(lab: dict[str, Any], ping_playbook: Path) -> None:
     """jumin-ap02's planted drift lets root log in over SSH (PermitRootLogin yes): with its password, through
-    the secret socket and Ansible's ssh_askpass; a wrong password is refused (so the right one did the work)."""
+    the secret socket and Ansible's ssh_askpass; a wrong password is refused (so the right one did the work, and
+    the second run did not ride on the first one's ssh master connection)."""
     address = lab["hosts"]["jumin-ap02"]["hostname"]
     password = (LAB_STATE / "root-password").read_text(encoding="utf-8").strip()
     for secret, reachable in ((password, True), (password + "-wrong", False)):

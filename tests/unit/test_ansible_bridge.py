@@ -343,6 +343,8 @@ def test_host_key_checking_for_ssh_and_network_cli(tmp_root: Path, monkeypatch: 
     assert f"StrictHostKeyChecking={'accept-new' if accept_new else 'yes'}" in env["ANSIBLE_SSH_ARGS"]
     assert f"UserKnownHostsFile={known}" in env["ANSIBLE_SSH_ARGS"]
     assert env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+    # ssh masters of this run only (~/.ansible/cp would let the next run skip its login and host-key check)
+    assert env["ANSIBLE_SSH_CONTROL_PATH_DIR"].startswith(str(tmp_root))
     assert env["ANSIBLE_PARAMIKO_HOST_KEY_AUTO_ADD"] == str(accept_new)
     assert env["ANSIBLE_HOST_KEY_AUTO_ADD"] == str(accept_new)
     assert seen["copy"] == "192.0.2.2 ssh-ed25519 AAAAold\n"  # paramiko reads our known_hosts, not root's

@@ -354,6 +354,9 @@ def _host_key_env(private: Path, hosts: list[AnsibleHost], known_hosts: str | No
     if known_hosts:
         ssh_args += f" -o UserKnownHostsFile={known_hosts}"
     env = {"ANSIBLE_SSH_ARGS": ssh_args, "ANSIBLE_HOST_KEY_CHECKING": "True",
+           # The run's own ssh masters: a later run never rides on an earlier run's authenticated connection
+           # (which would skip its credentials and host-key check); the default is ~/.ansible/cp, shared by all.
+           "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
            "ANSIBLE_PARAMIKO_HOST_KEY_AUTO_ADD": str(accept_new), "ANSIBLE_HOST_KEY_AUTO_ADD": str(accept_new),
            "ANSIBLE_PARAMIKO_RECORD_HOST_KEYS": str(accept_new)}
     if known_hosts and any(h.connection == "network_cli" for h in hosts):
