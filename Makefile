@@ -10,7 +10,7 @@ LAB_STATE := /var/lib/hardening-lab
 LAB_ENV := HARDENING_VAULT=$(LAB_STATE)/vault.yml HARDENING_VAULT_PASSWORD_FILE=$(LAB_STATE)/vault-pass \
            HARDENING_KNOWN_HOSTS=$(LAB_STATE)/ssh/known_hosts HARDENING_HOST_KEY_POLICY=strict
 
-.PHONY: venv machine-deps lab-base lab-up lab-down lab-status demo test test-unit check lint typecheck bench clean
+.PHONY: venv machine-deps lab-base lab-up lab-down lab-status demo test test-unit check lint typecheck bench bench-ansible clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -61,6 +61,10 @@ check: lint typecheck test
 
 bench: lab-base
 	$(LAB_ENV) $(BIN)/python bench/audit_vs_ansible.py
+
+# The Linux playbook in check mode on the demo hosts: one ansible-playbook process per host vs one for all.
+bench-ansible: lab-up
+	$(LAB_ENV) $(BIN)/python bench/ansible_batch.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache

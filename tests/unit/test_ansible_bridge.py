@@ -1,5 +1,7 @@
 """The Ansible bridge never writes an SSH private key to disk: a per-run ssh-agent carries it (fed through stdin),
 its scratch directory is private (0700), removed afterwards, and the next run sweeps what a killed run left.
+Every connection type (ssh with a key or a password, network_cli, httpapi, winrm, psrp) gets its plugin, safe
+defaults and host-key checking, and its passwords only as lookups served from memory: no file, no environment.
 
 ansible-runner itself is replaced by a stub that looks at the disk and the agent while "Ansible runs"; the real
 run (and the real SIGTERM / SIGKILL of `hardening plan`) is in tests/lab/test_change_control.py.
@@ -7,22 +9,34 @@ run (and the real SIGTERM / SIGKILL of `hardening plan`) is in tests/lab/test_ch
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import types
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hardening.changes import plan as plan_module
+from hardening.core.errors import ChangeError, DeviceUnreachable, HardeningError
+from hardening.core.models import Host, SystemInfo
+from hardening.core.platform import Change, Target
 from hardening.core.secrets import Credentials, Secret
-from hardening.engines.ansible import AnsibleHost, run_playbook
+from hardening.engines import ansible as bridge
+from hardening.engines.ansible import AnsibleHost, HostRun, run_playbook
+from hardening.engines.ansible_plugins.lookup.hardening_secret import fetch
+from hardening.platforms.linux import driver as linux_driver
 
 
 def _key() -> tuple[str, str]:
@@ -162,3 +176,389 @@ def test_concurrent_runs_in_one_process_keep_their_folders(tmp_root: Path) -> No
         thread.join()
     assert problems == []
     assert [p.name for p in scratch.root().iterdir()] == []
+
+
+# --- every connection type: inventory, environment, secrets never on disk -------------------------------------
+
+
+
+@dataclass(frozen=True, repr=False)
+class TypedCredentials(Credentials):
+    """The lead's typed secret fields (enable secret, WinRM password), as core/secrets will carry them."""
+
+    enable_secret: Secret | None = None
+    winrm_password: Secret | None = None
+
+
+PASSWORD = "Pw-0f-the-router!x7"  # noqa: S105 - test values, made up
+ENABLE = "En4ble-secret-q9Z"
+WINRM = "W1nrm-pass-Kk2"
+
+
+def _scan_stub(monkeypatch: pytest.MonkeyPatch, seen: dict[str, Any], tmp_root: Path,
+               during: Any = None) -> None:
+    """ansible_runner.run replaced: records every file under the scratch root while "Ansible runs", the
+    inventory, the environment and the keyword arguments, and asks the secret socket as the lookup would."""
+
+    def run(**kwargs: Any) -> Any:
+        private = Path(kwargs["private_data_dir"])
+        seen["files"] = {str(p): p.read_bytes() for p in tmp_root.rglob("*") if p.is_file()}
+        seen["inventory"] = yaml.safe_load((private / "inventory" / "hosts.yml").read_text(encoding="utf-8"))
+        seen["env"] = dict(kwargs["envvars"])
+        seen["kwargs"] = kwargs
+        sock = kwargs["envvars"].get("HARDENING_SECRET_SOCK")
+        seen["served"] = {}
+        for entry in seen["inventory"]["all"]["hosts"].values():
+            for key, value in entry.items():
+                if isinstance(value, str) and "hardening_secret" in value:
+                    name = value.split("'")[3]
+                    seen["served"][(entry["ansible_host"], key)] = fetch(sock, name)
+        if during is not None:
+            during(kwargs)
+        return types.SimpleNamespace(events=[], status="successful")
+
+    monkeypatch.setitem(sys.modules, "ansible_runner", types.SimpleNamespace(run=run))
+
+
+def _no_secret_anywhere(seen: dict[str, Any], *values: str) -> None:
+    for value in values:
+        assert not any(value.encode() in data for data in seen["files"].values()), value
+        assert not any(value in str(v) for v in seen["env"].values()), value
+        assert value not in repr(seen["kwargs"]), value
+
+
+def test_every_connection_type_gets_its_plugin_defaults_and_secrets_by_lookup(tmp_root: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+    _scan_stub(monkeypatch, seen, tmp_root)
+    hosts = [
+        AnsibleHost("srv", "192.0.2.1", 22, Credentials("srv", "admin", password=Secret(PASSWORD)), {}),
+        AnsibleHost("rtr", "192.0.2.2", 22,
+                    TypedCredentials("rtr", "admin", password=Secret(PASSWORD), enable_secret=Secret(ENABLE)), {},
+                    connection="network_cli",
+                    connection_vars={"ansible_network_os": "cisco.ios.ios", "ansible_become": True,
+                                     "ansible_become_method": "enable"}),
+        AnsibleHost("fw", "192.0.2.3", 443, Credentials("fw", "admin", password=Secret(PASSWORD)), {},
+                    connection="httpapi", connection_vars={"ansible_network_os": "fortinet.fortios.fortios"}),
+        AnsibleHost("win", "192.0.2.4", 5986,
+                    TypedCredentials("win", "Administrator", winrm_password=Secret(WINRM)), {},
+                    connection="winrm", connection_vars={"ansible_winrm_transport": "ntlm"}),
+        AnsibleHost("pc", "192.0.2.5", 5986, Credentials("pc", "Administrator", password=Secret(WINRM)), {},
+                    connection="psrp"),
+    ]
+    run_playbook(Path("playbook.yml"), hosts, check=True)
+    inv = seen["inventory"]["all"]["hosts"]
+    assert inv["srv"]["ansible_connection"] == "ansible.builtin.ssh"
+    assert inv["rtr"]["ansible_connection"] == "ansible.netcommon.network_cli"
+    assert inv["rtr"]["ansible_network_os"] == "cisco.ios.ios"
+    assert inv["rtr"]["ansible_become_method"] == "enable"
+    assert inv["rtr"]["ansible_network_cli_ssh_type"] == "paramiko"
+    assert inv["fw"]["ansible_connection"] == "ansible.netcommon.httpapi"
+    assert inv["fw"]["ansible_httpapi_use_ssl"] is True
+    assert inv["fw"]["ansible_httpapi_validate_certs"] is True
+    assert inv["win"]["ansible_connection"] == "ansible.builtin.winrm"
+    assert inv["win"]["ansible_winrm_scheme"] == "https"
+    assert inv["win"]["ansible_winrm_server_cert_validation"] == "validate"
+    assert inv["win"]["ansible_port"] == 5986
+    assert inv["pc"]["ansible_psrp_cert_validation"] == "validate"
+    # every secret is a lookup in the inventory, and the socket serves the right one
+    assert seen["served"] == {
+        ("192.0.2.1", "ansible_password"): PASSWORD,
+        ("192.0.2.2", "ansible_password"): PASSWORD, ("192.0.2.2", "ansible_become_password"): ENABLE,
+        ("192.0.2.3", "ansible_password"): PASSWORD,
+        ("192.0.2.4", "ansible_password"): WINRM, ("192.0.2.5", "ansible_password"): WINRM,
+    }
+    assert "ansible_become_password" not in inv["srv"]  # no become password in the credentials: none sent
+    _no_secret_anywhere(seen, PASSWORD, ENABLE, WINRM)
+    assert seen["env"]["ANSIBLE_LOOKUP_PLUGINS"].endswith("ansible_plugins/lookup")
+    assert seen["kwargs"]["suppress_env_files"] is True  # env/envvars is never written
+    assert seen["kwargs"]["event_handler"]({"event": "x"}) is False  # events stay in memory, no job_events files
+    # ansible-runner installs no SIGTERM handler of its own (it would, on the main thread, when not given one)
+    assert seen["kwargs"]["cancel_callback"]() is False
+    # afterwards nothing is left: socket, inventory, folder
+    assert not [p for p in tmp_root.rglob("*") if p.is_file()]
+
+
+def test_a_platform_maps_its_own_credential_fields(tmp_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small table per platform: before the lead's field exists, getattr finds None and the fallback wins."""
+    seen: dict[str, Any] = {}
+    _scan_stub(monkeypatch, seen, tmp_root)
+    creds = Credentials("rtx", "admin", password=Secret(PASSWORD), become_password=Secret(ENABLE))
+    rtx = AnsibleHost("rtx", "192.0.2.9", 22, creds, {}, connection="network_cli",
+                      connection_vars={"ansible_network_os": "yamaha_network.rtx.rtx"},
+                      secret_variables={"ansible_password": "password",
+                                        "ansible_become_password": ("admin_password", "become_password")})
+    run_playbook(Path("playbook.yml"), [rtx], check=True)
+    assert seen["served"] == {("192.0.2.9", "ansible_password"): PASSWORD,
+                              ("192.0.2.9", "ansible_become_password"): ENABLE}
+    _no_secret_anywhere(seen, PASSWORD, ENABLE)
+
+
+@pytest.mark.parametrize("variable", ["ansible_password", "ansible_ssh_pass", "ansible_become_pass",
+                                      "ansible_httpapi_session_key", "ansible_become_password"])
+def test_a_secret_among_the_plain_variables_is_refused(variable: str) -> None:
+    with pytest.raises(bridge.AnsibleError, match=variable):
+        AnsibleHost("rtr", "192.0.2.2", 22, Credentials("c", "u", password=Secret(PASSWORD)), {},
+                    connection="network_cli", connection_vars={variable: "x"})
+
+
+def test_unknown_connection_and_missing_login_are_refused(tmp_root: Path) -> None:
+    with pytest.raises(bridge.AnsibleError, match="telnet"):
+        AnsibleHost("h", "192.0.2.2", 23, Credentials("c", "u", password=Secret(PASSWORD)), {}, connection="telnet")
+    with pytest.raises(bridge.AnsibleError, match="SSH key or a password"):
+        run_playbook(Path("p.yml"), [AnsibleHost("h", "192.0.2.2", 22, Credentials("c", "u"), {})], check=True)
+    with pytest.raises(bridge.AnsibleError, match="needs a password"):
+        run_playbook(Path("p.yml"), [AnsibleHost("h", "192.0.2.2", 5986, Credentials("c", "u"), {},
+                                                 connection="winrm")], check=True)
+
+
+def test_playbook_per_platform() -> None:
+    assert bridge.playbook_path("linux").name == "linux.yml"
+    with pytest.raises(bridge.AnsibleError, match=r"playbooks/<platform>\.yml"):
+        bridge.playbook_path("cisco_ios")
+    with pytest.raises(bridge.AnsibleError):
+        bridge.playbook_path("../linux")
+
+
+@pytest.mark.parametrize("policy", ["strict", "accept-new"])
+def test_host_key_checking_for_ssh_and_network_cli(tmp_root: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   policy: str) -> None:
+    known = tmp_root / "known_hosts"
+    known.write_text("192.0.2.2 ssh-ed25519 AAAAold\n", encoding="utf-8")
+
+    def paramiko_learns(kwargs: dict[str, Any]) -> None:  # what paramiko does under auto-add in the run's HOME
+        copy = Path(kwargs["envvars"]["HOME"]) / ".ssh" / "known_hosts"
+        seen["copy"] = copy.read_text(encoding="utf-8")
+        with copy.open("a", encoding="utf-8") as out:
+            out.write("192.0.2.7 ssh-ed25519 AAAAnew\n")
+
+    seen: dict[str, Any] = {}
+    _scan_stub(monkeypatch, seen, tmp_root, during=paramiko_learns)
+    hosts = [AnsibleHost("srv", "192.0.2.1", 22, Credentials("s", "u", password=Secret(PASSWORD)), {}),
+             AnsibleHost("rtr", "192.0.2.7", 22, Credentials("r", "u", password=Secret(PASSWORD)), {},
+                         connection="network_cli", connection_vars={"ansible_network_os": "cisco.ios.ios"})]
+    run_playbook(Path("p.yml"), hosts, check=True, known_hosts=str(known), host_key_policy=policy)
+    env = seen["env"]
+    accept_new = policy == "accept-new"
+    assert f"StrictHostKeyChecking={'accept-new' if accept_new else 'yes'}" in env["ANSIBLE_SSH_ARGS"]
+    assert f"UserKnownHostsFile={known}" in env["ANSIBLE_SSH_ARGS"]
+    assert env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+    # ssh masters of this run only (~/.ansible/cp would let the next run skip its login and host-key check)
+    assert env["ANSIBLE_SSH_CONTROL_PATH_DIR"].startswith(str(tmp_root))
+    assert env["ANSIBLE_PARAMIKO_HOST_KEY_AUTO_ADD"] == str(accept_new)
+    assert env["ANSIBLE_HOST_KEY_AUTO_ADD"] == str(accept_new)
+    assert seen["copy"] == "192.0.2.2 ssh-ed25519 AAAAold\n"  # paramiko reads our known_hosts, not root's
+    learned = "192.0.2.7 ssh-ed25519 AAAAnew" in known.read_text(encoding="utf-8")
+    assert learned is accept_new  # accept-new keeps what it learned (TOFU); strict never adds a key
+
+
+def test_secret_environment_variables_are_blanked_for_the_run(tmp_root: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """ansible-runner writes its whole environment (a copy of ours) into artifacts/<id>/command."""
+    monkeypatch.setenv("HARDENING_CRED_LAB_PASSWORD", PASSWORD)
+    monkeypatch.setenv("SOMETHING_ELSE", f"x{ENABLE}x")
+    seen: dict[str, Any] = {}
+    _scan_stub(monkeypatch, seen, tmp_root)
+    host = AnsibleHost("srv", "192.0.2.1", 22, Credentials("s", "u", password=Secret(PASSWORD)), {})
+    Secret(ENABLE)  # registered, as every loaded secret is
+    run_playbook(Path("p.yml"), [host], check=True)
+    assert seen["env"]["HARDENING_CRED_LAB_PASSWORD"] == ""
+    assert seen["env"]["SOMETHING_ELSE"] == ""
+
+
+def test_real_ansible_run_resolves_the_lookup_and_writes_no_secret(tmp_root: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    """The real ansible-runner and ansible-playbook (on the implicit localhost, no SSH): the host's
+    ansible_password resolves through the lookup to the secret, while a watcher scanning every file under the
+    run's folder (inventory, artifacts/<id>/command with the environment, stdout) never finds it."""
+    import ansible_runner
+
+    secret = "Real-run-secret-7Qz"  # noqa: S105 - a made-up test value
+    digest = hashlib.sha1(secret.encode()).hexdigest()  # noqa: S324 - a fingerprint in the playbook, not security
+    playbook = tmp_path / "check.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+        "    - name: The lookup gives the secret\n      ansible.builtin.assert:\n"
+        f"        that: \"(hostvars['rtr']['ansible_password'] | hash('sha1')) == '{digest}'\"\n"
+        "    - name: And the enable secret\n      ansible.builtin.assert:\n"
+        "        that: \"hostvars['rtr']['ansible_become_password'] | length == 17\"\n",
+        encoding="utf-8")
+    found: list[str] = []
+    files_seen: set[str] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            try:
+                paths = list(tmp_root.rglob("*"))
+            except OSError:  # a folder went away while it was listed
+                continue
+            for p in paths:
+                try:
+                    if p.is_file() and not p.is_socket():
+                        files_seen.add(p.name)
+                        if secret.encode() in p.read_bytes() or ENABLE.encode() in p.read_bytes():
+                            found.append(str(p))
+                except OSError:
+                    pass
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    statuses: list[str] = []
+
+    def run(**kwargs: Any) -> Any:
+        result = ansible_runner.run(**kwargs)
+        statuses.append(result.status)
+        return result
+
+    monkeypatch.setitem(sys.modules, "ansible_runner", types.SimpleNamespace(run=run))
+    try:
+        host = AnsibleHost("rtr", "192.0.2.2", 22,
+                           TypedCredentials("r", "u", password=Secret(secret), enable_secret=Secret(ENABLE)), {},
+                           connection="network_cli", connection_vars={"ansible_network_os": "cisco.ios.ios"})
+        runs = run_playbook(playbook, [host], check=True, timeout=120)
+    finally:
+        done.set()
+        watcher.join()
+    assert runs["rtr"].ok
+    assert statuses == ["successful"]  # both assertions held on the controller
+    assert {"hosts.yml", "command"} <= files_seen  # the watcher did see the inventory and the runner's env dump
+    assert found == []
+
+
+# --- many hosts in one ansible-playbook process: the batch dry run keeps every error per host --------------------
+
+
+
+def _target(name: str, creds: Credentials | None = None, platform: str = "linux") -> Target:
+    host = Host(name=name, hostname=f"192.0.2.{len(name)}", port=22, platform=platform, device_class="linux_server",
+                zone="lgwan", classification={"c": 2, "i": 2, "a": 1},
+                system=SystemInfo("財務会計システム", "総合政策部長", ("財政課長",)), roles=(), groups=(),
+                credentials="lab")
+    return Target(host=host, credentials=creds or Credentials("lab", "u", private_key_file="/k"), timeout=30)
+
+
+def _fake_runs(calls: list[list[str]], fail_batch: bool = False) -> Any:
+    def run_playbook(playbook: Path, hosts: list[AnsibleHost], **kwargs: Any) -> dict[str, HostRun]:
+        names = [h.name for h in hosts]
+        calls.append(names)
+        assert playbook.name == "linux.yml"
+        if (fail_batch and len(hosts) > 1) or "bad" in names:
+            raise bridge.AnsibleError("credentials 'lab': ssh-add refused the key (exit 1)")
+        runs = {n: HostRun(n) for n in names}
+        for h in hosts:
+            if h.name == "down":
+                runs["down"] = HostRun("down", ok=False, unreachable=True, message="no route")
+            else:
+                runs[h.name].changes = [Change(r, f"{r}: task", "/etc/x", "+x\n") for r in h.variables["hardening_fix"]]
+        return runs
+    return run_playbook
+
+
+def test_plan_many_runs_one_process_and_keeps_errors_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(linux_driver, "run_playbook", _fake_runs(calls))
+    targets = [_target("ok"), _target("nocred", Credentials("none", "u")), _target("down"), _target("nofix")]
+    fix = {"ok": ["PW-LEN"], "nocred": ["PW-LEN"], "down": ["LOGIN-BANNER"], "nofix": []}
+    out = linux_driver.LinuxPlatform().plan_many(targets, fix, {}, workers=8)
+    assert calls == [["ok", "down"]]  # one ansible-playbook process for every host that can run
+    assert out["ok"] == [Change("PW-LEN", "PW-LEN: task", "/etc/x", "+x\n")]
+    assert isinstance(out["nocred"], bridge.AnsibleError)
+    assert "SSH key or a password" in str(out["nocred"])
+    assert isinstance(out["down"], DeviceUnreachable)
+    assert "dry run failed at connection: no route" in str(out["down"])
+    assert out["nofix"] == []
+    # the per-host plan is the batch of one: same outcome, raised
+    with pytest.raises(DeviceUnreachable, match="no route"):
+        linux_driver.LinuxPlatform().plan(_target("down"), ["LOGIN-BANNER"], {})
+
+
+def test_a_batch_that_cannot_run_is_retried_host_by_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(linux_driver, "run_playbook", _fake_runs(calls, fail_batch=True))
+    targets = [_target("a1"), _target("bad"), _target("c3")]
+    out = linux_driver.LinuxPlatform().plan_many(targets, {t.host.name: ["PW-LEN"] for t in targets}, {}, workers=4)
+    assert calls == [["a1", "bad", "c3"], ["a1"], ["bad"], ["c3"]]
+    assert isinstance(out["bad"], bridge.AnsibleError)
+    assert [c.requirement for c in out["a1"]] == ["PW-LEN"]
+    assert [c.requirement for c in out["c3"]] == ["PW-LEN"]
+
+
+class _Batchy:
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], int]] = []
+
+    def plan_many(self, targets: Any, fix_by_host: Any, params_by_host: Any, *,
+                  workers: int) -> dict[str, list[Change] | HardeningError]:
+        self.calls.append(([t.host.name for t in targets], workers))
+        return {t.host.name: (ChangeError(t.host.name, "dry run failed") if t.host.name == "b2"
+                              else [Change("PW-LEN", "t", "/x", "+\n")]) for t in targets}
+
+
+class _Single:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def plan(self, target: Target, fix: Any, params: Any) -> list[Change]:
+        self.calls.append(target.host.name)
+        if target.host.name == "s2":
+            raise RuntimeError("broken driver")
+        return [Change("PW-LEN", "t", "/y", "+\n")]
+
+
+def test_plan_groups_hosts_by_platform_and_batches_where_offered(monkeypatch: pytest.MonkeyPatch) -> None:
+    batchy, single = _Batchy(), _Single()
+
+    def get_platform(name: str) -> Any:
+        if name == "nosuch":
+            raise HardeningError("unknown platform 'nosuch'")
+        return {"batchy": batchy, "single": single}[name]
+
+    monkeypatch.setattr(plan_module, "get_platform", get_platform)
+    jobs = {name: (_target(name, platform=platform), ["PW-LEN"], {})
+            for name, platform in [("b1", "batchy"), ("s1", "single"), ("b2", "batchy"), ("s2", "single"),
+                                   ("n1", "nosuch")]}
+    out = plan_module.dry_runs(jobs, workers=5, progress=False)
+    assert batchy.calls == [(["b1", "b2"], 5)]  # every host of the batch platform in one call
+    assert sorted(single.calls) == ["s1", "s2"]  # the others host by host
+    assert out["b1"] == [Change("PW-LEN", "t", "/x", "+\n")]
+    assert isinstance(out["b2"], ChangeError)
+    assert out["s1"] == [Change("PW-LEN", "t", "/y", "+\n")]
+    assert isinstance(out["s2"], RuntimeError)
+    assert isinstance(out["n1"], HardeningError)
+    # the plan entry of each: changes, or the host's own error line
+    entry: dict[str, Any] = {"changes": [], "error": None}
+    plan_module.record_dry_run(entry, ["PW-LEN", "LOGIN-BANNER"], out["b1"])
+    assert entry["changes"] == [{"requirement": "PW-LEN", "task": "t", "target": "/x", "diff": "+\n"}]
+    assert entry["error"] == "dry run shows no change for failing requirement(s) LOGIN-BANNER"
+    entry = {"changes": [], "error": None}
+    plan_module.record_dry_run(entry, ["PW-LEN"], out["b2"])
+    assert entry == {"changes": [], "error": "b2: dry run failed"}
+
+
+def test_a_run_on_the_main_thread_keeps_our_sigterm_handler(tmp_root: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch dry run runs ansible-runner on the main thread, where it would install its own SIGTERM handler for
+    good: a later SIGTERM would cancel the run instead of removing the run folder and ending (tests/lab/test_faults)."""
+    import signal
+
+    import ansible_runner
+
+    monkeypatch.setitem(sys.modules, "ansible_runner", ansible_runner)
+
+    def ours(signum: int, frame: Any) -> None:
+        raise AssertionError("not called")
+
+    previous = signal.signal(signal.SIGTERM, ours)
+    try:
+        playbook = tmp_path / "ping.yml"
+        playbook.write_text("- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+                            "    - name: Ping\n      ansible.builtin.ping:\n", encoding="utf-8")
+        run_playbook(playbook, [AnsibleHost("h", "192.0.2.1", 22, Credentials("c", "u", private_key_file="/k"), {})],
+                     check=True, timeout=120)
+        assert signal.getsignal(signal.SIGTERM) is ours
+        assert signal.getsignal(signal.SIGINT) is not None
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -12,16 +12,17 @@ import datetime as dt
 import functools
 import json
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from hardening.audit import Inputs, run_audit, select
-from hardening.core.errors import CollectionError, HardeningError, InputError
+from hardening.core.errors import ChangeError, CollectionError, HardeningError, InputError
 from hardening.core.evaluate import MISSING, resolve_pointer
 from hardening.core.models import CollectResult, Host, Requirement
 from hardening.core.outcome import exit_code
 from hardening.core.params import resolve
-from hardening.core.platform import Change, Remediator, get_platform
+from hardening.core.platform import BatchPlanner, Change, Remediator, Target, get_platform
 from hardening.core.run import RunOptions, build_target
 from hardening.core.schemas import check, load_schema, validator
 from hardening.core.scope import Selection
@@ -88,6 +89,57 @@ def automatable(requirement: Requirement, platform: str, violations: list[dict[s
     return any(not any(v["pointer"] == p or v["pointer"].startswith(p + "/") for p in manual) for v in violations)
 
 
+def dry_runs(jobs: Mapping[str, tuple[Target, list[str], dict[str, Any]]], *, workers: int,
+             progress: bool | None) -> dict[str, list[Change] | BaseException]:
+    """The dry run of every host in `jobs` ({host: (target, fix, parameters)}): per platform, all its hosts at once
+    when it is a BatchPlanner, else host by host on `workers` threads. {host: changes, or that host's error}."""
+    by_platform: dict[str, list[str]] = {}
+    for name, (target, _, _) in jobs.items():
+        by_platform.setdefault(target.host.platform, []).append(name)
+    outcomes: dict[str, list[Change] | BaseException] = {}
+    single: list[Host] = []
+    for platform_name, names in by_platform.items():
+        try:
+            platform = get_platform(platform_name)
+        except HardeningError as exc:
+            outcomes.update(dict.fromkeys(names, exc))
+            continue
+        if isinstance(platform, BatchPlanner):
+            try:
+                batch = platform.plan_many([jobs[n][0] for n in names], {n: jobs[n][1] for n in names},
+                                           {n: jobs[n][2] for n in names}, workers=workers)
+                outcomes.update({n: batch.get(n, RuntimeError("no result")) for n in names})
+            except Exception as exc:  # a broken batch is every one of its hosts' error, never the whole plan's
+                outcomes.update(dict.fromkeys(names, exc))
+        else:
+            single += [jobs[n][0].host for n in names]
+
+    def plan_one(host: Host) -> list[Change]:
+        target, fix, params = jobs[host.name]
+        platform = get_platform(host.platform)
+        if not isinstance(platform, Remediator):  # a job is made only for a platform that fixes: never here
+            raise ChangeError(host.name, f"platform {platform.name} has no remediation")
+        return platform.plan(target, fix, params)
+
+    outcomes.update(run_each(single, plan_one, workers=workers, progress=progress, label="計画中 planning"))
+    return outcomes
+
+
+def record_dry_run(entry: dict[str, Any], fix: list[str],
+                   outcome: list[Change] | HardeningError | NotImplementedError) -> None:
+    """Put a host's dry-run outcome into its plan entry: the changes, or the error in one scrubbed line."""
+    if isinstance(outcome, NotImplementedError):
+        entry["error"] = f"not implemented: {outcome}"
+    elif isinstance(outcome, HardeningError):
+        entry["error"] = REDACTOR.scrub(str(outcome))
+    else:
+        entry["changes"] = [{"requirement": c.requirement, "task": c.task, "target": c.target, "diff": c.diff}
+                            for c in outcome]
+        without = sorted(set(fix) - {c.requirement for c in outcome})
+        if without:  # a failing requirement whose fix changes nothing: the fix cannot help here
+            entry["error"] = f"dry run shows no change for failing requirement(s) {', '.join(without)}"
+
+
 def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
               run: RunOptions) -> tuple[dict[str, Any], dict[str, Any]]:
     """Audit the selection and dry-run the fixes; return (plan document, drift report)."""
@@ -100,7 +152,8 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
         if finding["status"] == "fail":  # waived findings are excepted on purpose: never auto-fixed
             failing.setdefault(finding["host"], []).append(finding)
 
-    def plan_host(host: Host) -> dict[str, Any]:
+    def plan_host(host: Host) -> tuple[dict[str, Any], tuple[Target, list[str], dict[str, Any]] | None]:
+        """The host's plan entry, and the dry run it needs (target, fix, parameters) or None."""
         result: CollectResult = results[host.name]
         host_failing = failing.get(host.name, [])
         platform = get_platform(host.platform)
@@ -128,26 +181,34 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
         if result.facts is None:
             entry["error"] = f"facts could not be collected: {result.error}"
             entry["fix"] = []
-            return entry
+            return entry, None
         if not fix:
-            return entry
+            return entry, None
         try:
             target = build_target(host, secrets, run)
             params = host_parameters(host, [catalog[r] for r in fix], inputs.inventory.parameters)
-            assert isinstance(platform, Remediator)  # noqa: S101 - fix is empty for any other platform
-            changes = platform.plan(target, fix, params)
-            entry["changes"] = [{"requirement": c.requirement, "task": c.task, "target": c.target, "diff": c.diff}
-                                for c in changes]
-            without = sorted(set(fix) - {c.requirement for c in changes})
-            if without:  # a failing requirement whose fix changes nothing: the fix cannot help here
-                entry["error"] = f"dry run shows no change for failing requirement(s) {', '.join(without)}"
-        except NotImplementedError as exc:
-            entry["error"] = f"not implemented: {exc}"
         except (CollectionError, HardeningError) as exc:
             entry["error"] = REDACTOR.scrub(str(exc))
-        return entry
+            return entry, None
+        return entry, (target, fix, params)
 
-    planned = run_each(hosts, plan_host, workers=run.workers, progress=run.progress, label="計画中 planning")
+    planned: dict[str, dict[str, Any] | BaseException] = {}
+    jobs: dict[str, tuple[Target, list[str], dict[str, Any]]] = {}
+    for host in hosts:
+        try:
+            planned[host.name], job = plan_host(host)
+        except Exception as exc:  # one host's trouble is that host's error, never the whole plan's
+            planned[host.name] = exc
+            continue
+        if job is not None:
+            jobs[host.name] = job
+    # Then the dry runs: all the hosts of a platform that can, in one go (grouped by platform).
+    for name, outcome in dry_runs(jobs, workers=run.workers, progress=run.progress).items():
+        entry = planned[name]
+        if isinstance(entry, dict) and isinstance(outcome, (list, HardeningError, NotImplementedError)):
+            record_dry_run(entry, jobs[name][1], outcome)
+        elif isinstance(outcome, BaseException):  # an unexpected exception: the host gets the error entry below
+            planned[name] = outcome
     host_entries: dict[str, Any] = {}
     for host in hosts:
         value = planned[host.name]

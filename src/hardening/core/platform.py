@@ -9,6 +9,7 @@ Everything else is optional and detected by protocol:
 - `OfflineParser`: `parse(raw)`, the facts of a saved capture (a config backup, command outputs, a file
   tree) by pure functions on the auditor's side. `hardening audit --from` and the conformance suite
   (tests/platforms/) call it.
+- `BatchPlanner`: `plan_many(targets, …)`, the dry run of many hosts at once (one ansible-playbook process).
 - `Fetcher`: `fetch(target, into)` saves the raw capture of a live device in the layout `parse` reads.
   A platform with both need not write `collect` itself: `CapturePlatform.collect` is fetch, then parse.
 
@@ -149,6 +150,18 @@ class Remediator(Protocol):
               planned: Sequence[Change]) -> ApplyResult:
         """Apply the changes for `fix` after backing up every target in `planned`; on any failure
         restore the backup and return failed + rolled_back (never raise for a failure on the host)."""
+        ...
+
+
+@runtime_checkable
+class BatchPlanner(Protocol):
+    """Optional part of remediation: the dry run of many hosts at once (Linux: one ansible-playbook process for all),
+    {host: its changes, or the error of that host alone}. `plan` groups a run's hosts by platform and uses it where
+    a platform has it; other platforms are planned host by host."""
+
+    def plan_many(self, targets: Sequence[Target], fix_by_host: Mapping[str, Sequence[str]],
+                  params_by_host: Mapping[str, Mapping[str, Any]], *,
+                  workers: int) -> dict[str, list[Change] | HardeningError]:
         ...
 
 

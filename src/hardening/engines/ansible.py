@@ -1,12 +1,27 @@
-"""The ansible-runner bridge: run a playbook on hosts (check+diff or for real), return per-host changes.
+"""The ansible-runner bridge: run a platform's playbook on many hosts in one process (check+diff or for real),
+return per-host changes.
 
-Tasks are mapped to requirements by their name prefix ("<REQUIREMENT-ID>: …", checked by the
-content tests). Nothing secret goes into the inventory, the extra vars or any file: an SSH key from the
-vault is fed through stdin (`ssh-add -`) to an ssh-agent started for this run alone, whose socket is in
-the run's private 0700 folder (engines/scratch.py); Ansible's ssh finds it through SSH_AUTH_SOCK and picks
-the host's key by its public half (IdentitiesOnly). The agent is stopped when the run ends, and a watchdog
-stops it within a moment if the run dies, even of SIGKILL (it waits for the end of a pipe only this process
-holds). A key file named in the credentials (private_key_file) is the admin's own file and used as it is.
+Each host comes with the connection its PLATFORM chooses (`AnsibleHost.connection`: ssh, network_cli, httpapi,
+winrm or psrp), the non-secret connection variables (ansible_network_os, ansible_winrm_transport, …) and its
+credentials; a small table per connection ({Ansible variable: credential field}) says which secret goes where.
+Tasks are mapped to requirements by their name prefix ("<REQUIREMENT-ID>: …", checked by the content tests).
+
+Nothing secret goes into the inventory, the extra vars, the environment or any file:
+- an SSH key from the vault is fed through stdin (`ssh-add -`) to an ssh-agent started for this run alone, whose
+  socket is in the run's private 0700 folder (engines/scratch.py); Ansible's ssh (and paramiko, for network_cli)
+  finds it through SSH_AUTH_SOCK and picks the host's key by its public half (IdentitiesOnly). The agent is stopped
+  when the run ends, and a watchdog stops it within a moment if the run dies, even of SIGKILL (it waits for the end
+  of a pipe only this process holds). A key file named in the credentials (private_key_file) is the admin's own
+  file and used as it is.
+- a password, an enable secret or a WinRM password is a `{{ lookup('hardening_secret', 'S_n') }}` template in the
+  inventory; the value is served from memory over a socket in the same folder (engines/secret_socket.py). Not
+  through the environment: ansible-runner writes the run's whole environment into artifacts/<id>/command. For the
+  same reason every environment variable of this process that holds a registered secret (HARDENING_CRED_*) is
+  blanked for the run, and events are kept in memory (never written as job_events files).
+SSH with a password uses Ansible's own `ssh_askpass` mechanism (ansible-core >= 2.19: the password goes to ssh
+through shared memory; no sshpass). Host keys: `known_hosts` + `host_key_policy` (strict | accept-new) hold for
+ssh (OpenSSH options) and network_cli (paramiko, whose only known_hosts is ~/.ssh/known_hosts: the run gets a
+private HOME holding a copy, and keys learned under accept-new are added back to the real file afterwards).
 """
 
 from __future__ import annotations
@@ -17,8 +32,8 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +45,7 @@ from hardening.core.errors import HardeningError
 from hardening.core.platform import Change
 from hardening.core.schemas import project_root
 from hardening.core.secrets import REDACTOR, Credentials, Secret, mask_config_secrets
-from hardening.engines import scratch
+from hardening.engines import scratch, secret_socket
 
 _REQ = re.compile(r"^([A-Z][A-Z0-9-]+):")
 MAX_DIFF = 20000
@@ -40,13 +55,77 @@ class AnsibleError(HardeningError):
     """ansible-runner could not run at all (not a task failure on a host)."""
 
 
+CONNECTIONS = ("ssh", "network_cli", "httpapi", "winrm", "psrp")
+
+#: ansible_connection per connection type (fully qualified: the network ones live in ansible.netcommon).
+_PLUGIN = {"ssh": "ansible.builtin.ssh", "network_cli": "ansible.netcommon.network_cli",
+           "httpapi": "ansible.netcommon.httpapi", "winrm": "ansible.builtin.winrm", "psrp": "ansible.builtin.psrp"}
+
+#: Safe defaults per connection, which a platform's connection_vars may override: TLS verified, and network_cli on
+#: paramiko, the SSH library whose host-key handling the run controls (see _host_key_env).
+CONNECTION_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ssh": {},
+    "network_cli": {"ansible_network_cli_ssh_type": "paramiko"},
+    "httpapi": {"ansible_httpapi_use_ssl": True, "ansible_httpapi_validate_certs": True},
+    "winrm": {"ansible_winrm_scheme": "https", "ansible_winrm_server_cert_validation": "validate"},
+    "psrp": {"ansible_psrp_protocol": "https", "ansible_psrp_cert_validation": "validate"},
+}
+
+#: Which credential field feeds which Ansible variable, per connection: {variable: (field, fallback field, …)};
+#: the first field the credentials have (not None, not empty) wins. A platform may pass its own table.
+SECRET_VARIABLES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ssh": {"ansible_password": ("password",), "ansible_become_password": ("become_password",)},
+    "network_cli": {"ansible_password": ("password",), "ansible_become_password": ("enable_secret", "become_password")},
+    "httpapi": {"ansible_password": ("password",)},
+    "winrm": {"ansible_password": ("winrm_password", "password")},
+    "psrp": {"ansible_password": ("winrm_password", "password")},
+}
+
+#: Variables that carry a secret by their name (ansible_password, ansible_ssh_pass, ansible_become_pass,
+#: ansible_httpapi_session_key …): refused among the plain variables. The port is the platform's (AnsibleHost.port).
+_SECRET_NAME = re.compile(r"(pass|password|secret|token|session_key|api_key|passphrase)$", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class AnsibleHost:
+    """One host of a run: where, how (the platform's connection and its non-secret variables), as whom.
+
+    `variables` are the playbook's own variables (hardening_fix, hardening_params …); `connection_vars` are
+    Ansible connection settings (ansible_network_os, ansible_winrm_transport, ansible_become_method …) and must
+    hold no secret; `secret_variables` maps Ansible variables to credential fields (None: SECRET_VARIABLES of the
+    connection).
+    """
+
     name: str
     address: str
     port: int
     credentials: Credentials
     variables: dict[str, Any]
+    connection: str = "ssh"
+    connection_vars: Mapping[str, Any] = field(default_factory=dict)
+    secret_variables: Mapping[str, tuple[str, ...] | str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.connection not in CONNECTIONS:
+            raise AnsibleError(f"{self.name}: connection {self.connection!r} is not one of {', '.join(CONNECTIONS)}")
+        for key in (*self.connection_vars, *self.variables):
+            if key.startswith("ansible_") and _SECRET_NAME.search(key):
+                raise AnsibleError(f"{self.name}: {key} would be written in plain text: map it to a credential "
+                                   "field through secret_variables instead")
+
+    def secrets(self) -> dict[str, Secret]:
+        """{Ansible variable: secret} of this host, from its credentials by the table of its connection."""
+        table = self.secret_variables if self.secret_variables is not None else SECRET_VARIABLES[self.connection]
+        found: dict[str, Secret] = {}
+        for variable, fields in table.items():
+            for name in (fields,) if isinstance(fields, str) else fields:
+                value = getattr(self.credentials, name, None)  # fields the credentials do not have yet: None
+                if isinstance(value, str) and value:
+                    value = Secret(value)
+                if isinstance(value, Secret) and value:
+                    found[variable] = value
+                    break
+        return found
 
 
 @dataclass
@@ -59,8 +138,13 @@ class HostRun:
     changes: list[Change] = field(default_factory=list)
 
 
-def playbook_path(name: str) -> Path:
-    return project_root() / "playbooks" / name
+def playbook_path(platform: str) -> Path:
+    """playbooks/<platform>.yml; AnsibleError when the platform has none."""
+    path = project_root() / "playbooks" / f"{platform}.yml"
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", platform) or not path.is_file():
+        raise AnsibleError(f"platform {platform!r} has no playbook {path} (one playbook per platform: "
+                           "playbooks/<platform>.yml)")
+    return path
 
 
 _HEADER_SUFFIX = re.compile(r"\s+\((content|file attributes)\)$")
@@ -186,61 +270,163 @@ def ssh_agent(folder: Path, keys: dict[str, Secret], lifetime_s: int) -> Iterato
         scratch.untrack(watchdog)
 
 
+def check_credentials(h: AnsibleHost) -> None:
+    """Raise AnsibleError when the credentials of `h` cannot log in over its connection at all."""
+    creds = h.credentials
+    has_key = creds.private_key is not None or bool(creds.private_key_file)
+    has_password = "ansible_password" in h.secrets()
+    if h.connection in ("ssh", "network_cli") and not (has_key or has_password):
+        raise AnsibleError(f"{h.name}: Ansible over {h.connection} needs an SSH key or a password in credentials "
+                           f"{creds.name!r}")
+    if h.connection in ("httpapi", "winrm", "psrp") and not has_password and \
+            h.connection_vars.get("ansible_winrm_transport") != "kerberos":
+        raise AnsibleError(f"{h.name}: Ansible over {h.connection} needs a password in credentials {creds.name!r}")
+
+
 def run_playbook(playbook: Path, hosts: list[AnsibleHost], *, check: bool, forks: int = 20,
                  known_hosts: str | None = None, host_key_policy: str = "strict",
                  timeout: int = 900) -> dict[str, HostRun]:
-    """Run `playbook` on `hosts` through ansible-runner; check=True is --check --diff (a dry run)."""
+    """Run `playbook` on `hosts` in ONE ansible-playbook process through ansible-runner (up to `forks` hosts at
+    once); check=True is --check --diff (a dry run). Returns {host: HostRun}; raises AnsibleError when Ansible
+    cannot run at all (a host that fails or cannot be reached is a HostRun with ok=False)."""
     runs = {h.name: HostRun(h.name) for h in hosts}
     if not hosts:
         return runs
-    keys: dict[str, Secret] = {}
     for h in hosts:
-        if h.credentials.private_key is not None:
-            keys[h.credentials.name] = h.credentials.private_key
-        elif not h.credentials.private_key_file:
-            raise AnsibleError(f"{h.name}: Ansible changes need an SSH key in credentials "
-                               f"{h.credentials.name!r} (password SSH is not supported)")
-    with scratch.private_dir("ansible-") as private, ssh_agent(private, keys, timeout + 120) as (sock, publics):
-        return _run(playbook, hosts, runs, private, sock, publics, check=check, forks=forks, known_hosts=known_hosts,
-                    host_key_policy=host_key_policy, timeout=timeout)
+        check_credentials(h)
+    keys = {h.credentials.name: h.credentials.private_key for h in hosts
+            if h.credentials.private_key is not None and h.connection in ("ssh", "network_cli")}
+    with ExitStack() as stack:
+        private = stack.enter_context(scratch.private_dir("ansible-"))
+        sock, publics = stack.enter_context(ssh_agent(private, keys, timeout + 120)) if keys else ("", {})
+        inventory, secrets = build_inventory(hosts, publics)
+        secret_sock = stack.enter_context(secret_socket.serve(private, secrets))
+        (private / "inventory").mkdir()
+        (private / "inventory" / "hosts.yml").write_text(yaml.safe_dump(inventory, allow_unicode=True),
+                                                          encoding="utf-8")
+        envvars = run_environment(private, hosts, agent_sock=sock, secret_sock=secret_sock, known_hosts=known_hosts,
+                                  host_key_policy=host_key_policy)
+        try:
+            return _run(playbook, runs, private, envvars, check=check, forks=min(forks, len(hosts)) or 1,
+                        timeout=timeout)
+        finally:
+            _keep_learned_host_keys(private, known_hosts, host_key_policy)
 
 
-def _run(playbook: Path, hosts: list[AnsibleHost], runs: dict[str, HostRun], private: Path, sock: str,
-         publics: dict[str, Path], *, check: bool, forks: int, known_hosts: str | None, host_key_policy: str,
-         timeout: int) -> dict[str, HostRun]:
-    import ansible_runner
-
-    (private / "inventory").mkdir()
+def build_inventory(hosts: list[AnsibleHost], publics: Mapping[str, Path]) -> tuple[dict[str, Any],
+                                                                                      dict[str, Secret]]:
+    """(inventory, {secret name: secret}): the inventory holds lookups of the secret names, never a value."""
     inventory: dict[str, Any] = {"all": {"hosts": {}}}
+    secrets: dict[str, Secret] = {}
     for h in hosts:
-        entry: dict[str, Any] = {"ansible_host": h.address, "ansible_port": h.port,
-                                 "ansible_user": h.credentials.username, **h.variables}
-        # the public half selects the agent's key; an admin's own key file is used as it is
-        entry["ansible_ssh_private_key_file"] = str(publics.get(h.credentials.name) or h.credentials.private_key_file)
+        entry: dict[str, Any] = {**CONNECTION_DEFAULTS[h.connection], **h.connection_vars,
+                                 "ansible_host": h.address, "ansible_port": h.port,
+                                 "ansible_user": h.credentials.username,
+                                 "ansible_connection": _PLUGIN[h.connection], **h.variables}
+        if h.connection == "ssh":
+            # the public half selects the agent's key; an admin's own key file is used as it is
+            key = publics.get(h.credentials.name) or h.credentials.private_key_file
+            if key:
+                entry["ansible_ssh_private_key_file"] = str(key)
+        elif h.connection == "network_cli" and h.credentials.private_key_file and \
+                h.credentials.name not in publics:
+            entry["ansible_private_key_file"] = str(h.credentials.private_key_file)
+        for variable, secret in h.secrets().items():
+            name = f"S_{len(secrets)}"
+            secrets[name] = secret
+            entry[variable] = "{{ lookup('hardening_secret', '" + name + "') }}"
         inventory["all"]["hosts"][h.name] = entry
-    (private / "inventory" / "hosts.yml").write_text(yaml.safe_dump(inventory, allow_unicode=True),
-                                                      encoding="utf-8")
-    strict = "accept-new" if host_key_policy == "accept-new" else "yes"
+    return inventory, secrets
+
+
+def _paramiko_home(private: Path) -> Path:
+    return private / "home"
+
+
+def _host_key_env(private: Path, hosts: list[AnsibleHost], known_hosts: str | None,
+                  host_key_policy: str) -> dict[str, str]:
+    """Host-key checking for every connection: OpenSSH options for ssh; for network_cli (paramiko) checking on, new
+    keys added only under accept-new, and a HOME whose .ssh/known_hosts is a copy of `known_hosts`."""
+    accept_new = host_key_policy == "accept-new"
+    strict = "accept-new" if accept_new else "yes"
     ssh_args = (f"-o ControlMaster=auto -o ControlPersist=60s -o StrictHostKeyChecking={strict} "
                 "-o IdentitiesOnly=yes")
     if known_hosts:
         ssh_args += f" -o UserKnownHostsFile={known_hosts}"
+    env = {"ANSIBLE_SSH_ARGS": ssh_args, "ANSIBLE_HOST_KEY_CHECKING": "True",
+           # The run's own ssh masters: a later run never rides on an earlier run's authenticated connection
+           # (which would skip its credentials and host-key check); the default is ~/.ansible/cp, shared by all.
+           "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
+           "ANSIBLE_PARAMIKO_HOST_KEY_AUTO_ADD": str(accept_new), "ANSIBLE_HOST_KEY_AUTO_ADD": str(accept_new),
+           "ANSIBLE_PARAMIKO_RECORD_HOST_KEYS": str(accept_new)}
+    if known_hosts and any(h.connection == "network_cli" for h in hosts):
+        home = _paramiko_home(private)
+        (home / ".ssh").mkdir(mode=0o700, parents=True)
+        source = Path(known_hosts)
+        (home / ".ssh" / "known_hosts").write_bytes(source.read_bytes() if source.is_file() else b"")
+        env["HOME"] = str(home)
+        # the collections the real HOME knows stay found
+        real = Path.home()
+        env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.environ.get(
+            "ANSIBLE_COLLECTIONS_PATH", f"{real}/.ansible/collections:/usr/share/ansible/collections"))
+    return env
+
+
+def _keep_learned_host_keys(private: Path, known_hosts: str | None, host_key_policy: str) -> None:
+    """Under accept-new, keys paramiko learned in the run's HOME join the real known_hosts (as OpenSSH's do)."""
+    copy = _paramiko_home(private) / ".ssh" / "known_hosts"
+    if not known_hosts or host_key_policy != "accept-new" or not copy.is_file():
+        return
+    real = Path(known_hosts)
+    have = set(real.read_text(encoding="utf-8").splitlines()) if real.is_file() else set()
+    learned = [line for line in copy.read_text(encoding="utf-8").splitlines() if line.strip() and line not in have]
+    if learned:
+        with real.open("a", encoding="utf-8") as out:
+            out.write("".join(line + "\n" for line in learned))
+
+
+def run_environment(private: Path, hosts: list[AnsibleHost], *, agent_sock: str, secret_sock: str,
+                    known_hosts: str | None, host_key_policy: str) -> dict[str, str]:
+    """The environment of the ansible-playbook process (no secret: ansible-runner writes it to disk)."""
     envvars = {
         # ansible-playbook from the same environment as this process, activated or not
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
-        "ANSIBLE_SSH_ARGS": ssh_args,
-        "ANSIBLE_HOST_KEY_CHECKING": "True",
+        **_host_key_env(private, hosts, known_hosts, host_key_policy),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "True",
         "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
         "ANSIBLE_ROLES_PATH": str(project_root() / "roles"),
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
-        "SSH_AUTH_SOCK": sock,
+        "ANSIBLE_LOOKUP_PLUGINS": str(secret_socket.LOOKUP_PLUGINS),
+        "SSH_AUTH_SOCK": agent_sock,
+        "HARDENING_SECRET_SOCK": secret_sock,
     }
+    # ansible-runner starts from a copy of this process's environment and writes it whole into its artifacts:
+    # blank whatever holds a secret (credentials given as HARDENING_CRED_* variables) for the run.
+    for key, value in os.environ.items():
+        if key not in envvars and (key.startswith("HARDENING_CRED_") or REDACTOR.scrub(value) != value):
+            envvars[key] = ""
+    return envvars
+
+
+def _run(playbook: Path, runs: dict[str, HostRun], private: Path, envvars: dict[str, str], *, check: bool,
+         forks: int, timeout: int) -> dict[str, HostRun]:
+    import ansible_runner
+
+    events: list[dict[str, Any]] = []
+
+    def keep_in_memory(event: dict[str, Any]) -> bool:
+        events.append(event)
+        return False  # not written as artifacts/<id>/job_events/*.json
+
     cmdline = "--check --diff" if check else "--diff"
+    # cancel_callback given: on the main thread (a batch run) ansible-runner would otherwise install its own
+    # SIGTERM/SIGINT handlers for good, and a SIGTERM would cancel the run instead of cleaning up and ending it.
     result = ansible_runner.run(private_data_dir=str(private), playbook=str(playbook), forks=forks,
-                                cmdline=cmdline, envvars=envvars, quiet=True, timeout=timeout)
-    _read_events(result.events, runs)
+                                cmdline=cmdline, envvars=envvars, quiet=True, timeout=timeout,
+                                suppress_env_files=True, event_handler=keep_in_memory,
+                                cancel_callback=lambda: False)
+    _read_events(events, runs)
     if result.status not in ("successful", "failed"):
         for run in runs.values():
             if run.ok and result.status == "timeout":

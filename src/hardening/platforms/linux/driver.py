@@ -3,6 +3,7 @@ returns every fact."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,11 +19,9 @@ from hardening.core.errors import (
 from hardening.core.facts import parse_document
 from hardening.core.platform import ApplyResult, Change, Target
 from hardening.core.secrets import REDACTOR
-from hardening.engines.ansible import AnsibleHost, HostRun, playbook_path, run_playbook
+from hardening.engines.ansible import AnsibleError, AnsibleHost, HostRun, check_credentials, playbook_path, run_playbook
 from hardening.platforms.common import ssh
 from hardening.platforms.linux import files, probe
-
-PLAYBOOK = playbook_path("linux.yml")
 
 
 class LinuxPlatform:
@@ -74,26 +73,77 @@ class LinuxPlatform:
         return parse_document(host.name, result.stdout, "probe output")
 
     def _ansible_host(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any]) -> AnsibleHost:
-        return AnsibleHost(
+        host = AnsibleHost(
             name=target.host.name, address=target.connection("ssh").hostname, port=target.connection("ssh").port,
-            credentials=target.credentials,
+            credentials=target.credentials, connection="ssh",
             variables={"hardening_fix": list(fix), "hardening_params": dict(parameters)},
         )
+        check_credentials(host)
+        return host
+
+    def _run_many(self, jobs: Sequence[tuple[Target, AnsibleHost]], check: bool, forks: int) -> dict[str, HostRun]:
+        """One ansible-playbook process for every job (targets of one run share known_hosts and policy)."""
+        first = jobs[0][0]
+        budget = max(60, int(max(t.timeout for t, _ in jobs) * 10)) * math.ceil(len(jobs) / max(1, forks))
+        return run_playbook(playbook_path(self.name), [h for _, h in jobs], check=check, forks=forks,
+                            known_hosts=first.known_hosts, host_key_policy=first.host_key_policy, timeout=budget)
 
     def _run(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any], check: bool) -> HostRun:
-        return run_playbook(PLAYBOOK, [self._ansible_host(target, fix, parameters)], check=check, forks=1,
-                            known_hosts=target.known_hosts, host_key_policy=target.host_key_policy,
-                            timeout=max(60, int(target.timeout * 10)))[target.host.name]
+        return self._run_many([(target, self._ansible_host(target, fix, parameters))], check, forks=1)[
+            target.host.name]
+
+    @staticmethod
+    def _dry_run_outcome(name: str, run: HostRun) -> list[Change] | HardeningError:
+        if not run.ok:
+            kind = DeviceUnreachable if run.unreachable else ChangeError
+            return kind(name, f"dry run failed at {run.failed_task or 'connection'}: {run.message}")
+        return run.changes
 
     def plan(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any]) -> list[Change]:
         """Ansible --check --diff of the tasks of `fix` on this host; raises ChangeError if it fails."""
-        if not fix:
-            return []
-        run = self._run(target, fix, parameters, check=True)
-        if not run.ok:
-            kind = DeviceUnreachable if run.unreachable else ChangeError
-            raise kind(target.host.name, f"dry run failed at {run.failed_task or 'connection'}: {run.message}")
-        return run.changes
+        outcome = self.plan_many([target], {target.host.name: fix}, {target.host.name: parameters}, workers=1)
+        result = outcome[target.host.name]
+        if isinstance(result, HardeningError):
+            raise result
+        return result
+
+    def plan_many(self, targets: Sequence[Target], fix_by_host: Mapping[str, Sequence[str]],
+                  params_by_host: Mapping[str, Mapping[str, Any]], *,
+                  workers: int) -> dict[str, list[Change] | HardeningError]:
+        """The dry run of many hosts in ONE ansible-playbook process (`workers` forks): {host: changes, or the
+        error of that host alone}. Hosts whose settings cannot be used fail alone; if the batch cannot run at all
+        (the agent refuses a key, ansible-runner fails), each host is tried on its own so errors stay per host."""
+        outcome: dict[str, list[Change] | HardeningError] = {}
+        groups: dict[tuple[str | None, str], list[tuple[Target, AnsibleHost]]] = {}
+        for target in targets:
+            name = target.host.name
+            fix = fix_by_host.get(name) or []
+            if not fix:
+                outcome[name] = []
+                continue
+            try:
+                job = (target, self._ansible_host(target, fix, params_by_host.get(name, {})))
+            except HardeningError as exc:
+                outcome[name] = exc
+                continue
+            groups.setdefault((target.known_hosts, target.host_key_policy), []).append(job)
+        for jobs in groups.values():
+            try:
+                runs = self._run_many(jobs, check=True, forks=max(1, workers))
+            except AnsibleError as exc:
+                if len(jobs) == 1:
+                    outcome[jobs[0][0].host.name] = exc
+                    continue
+                for target, host in jobs:
+                    try:
+                        runs = self._run_many([(target, host)], check=True, forks=1)
+                        outcome[target.host.name] = self._dry_run_outcome(target.host.name, runs[target.host.name])
+                    except AnsibleError as single:
+                        outcome[target.host.name] = single
+                continue
+            for target, _ in jobs:
+                outcome[target.host.name] = self._dry_run_outcome(target.host.name, runs[target.host.name])
+        return outcome
 
     def apply(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any],
               planned: Sequence[Change]) -> ApplyResult:
