@@ -498,8 +498,16 @@ class _Batchy:
 
 
 class _Single:
+    """A Remediator without the batch capability: planned host by host."""
+
+    name = "single"
+    fixes = frozenset({"PW-LEN"})
+
     def __init__(self) -> None:
         self.calls: list[str] = []
+
+    def apply(self, target: Target, fix: Any, params: Any, planned: Any) -> Any:
+        raise AssertionError("a dry run never applies")
 
     def plan(self, target: Target, fix: Any, params: Any) -> list[Change]:
         self.calls.append(target.host.name)
