@@ -16,6 +16,7 @@ from tests.lab.labtools import LAB_ENV, LAB_STATE, ROOT
 from hardening.audit import load_inputs
 from hardening.changes.plan import host_parameters
 from hardening.core.platform import Target
+from hardening.core.run import RunOptions, build_target
 from hardening.core.scope import applies
 from hardening.core.secrets import Credentials, Secret, SecretStore
 from hardening.engines.ansible import AnsibleHost, run_playbook
@@ -36,8 +37,8 @@ def _jobs() -> tuple[list[Target], dict[str, list[str]], dict[str, dict[str, Any
     for name in HOSTS:
         host = inputs.inventory.hosts[name]
         requirements = [r for r in inputs.catalog.values() if r.id in REQUIREMENTS and applies(r, host)[0]]
-        targets.append(Target(host=host, credentials=secrets.credentials(host.credentials), timeout=30,
-                              known_hosts=KNOWN_HOSTS, host_key_policy="strict"))
+        targets.append(build_target(host, secrets, RunOptions.ssh(timeout=30, known_hosts=KNOWN_HOSTS,
+                                                                  host_key_policy="strict")))
         fix[name] = sorted(r.id for r in requirements)
         params[name] = host_parameters(host, requirements, inputs.inventory.parameters)
     return targets, fix, params

@@ -60,6 +60,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -109,10 +110,20 @@ def _script_part(name: str, text: str, bound: set[tuple[str, str, str]]) -> str:
     return banner + "".join(line for n, line in enumerate(lines) if n not in drop).strip("\n") + "\n\n\n"
 
 
-@functools.cache
+_ASSEMBLING = threading.Lock()
+
+
 def assemble() -> bytes:
     """The probe as the one stdlib-only script the host runs (``python3 - [--root DIR [--offline]]``): the
-    package docstring, then every module of MODULES in order (see ``_script_part``).  Built once per process."""
+    package docstring, then every module of MODULES in order (see ``_script_part``).  Built once per process,
+    by one thread: the collection threads of a run all ask for it at once, and building it in each of them (it
+    parses every module) would spend the first hosts' time budgets before their sessions even start."""
+    with _ASSEMBLING:
+        return _assemble()
+
+
+@functools.cache
+def _assemble() -> bytes:
     bound: set[tuple[str, str, str]] = set()
     parts = ['"""%s"""\n' % (__doc__ or "").replace('"""', "'''")]
     for name in MODULES:
