@@ -47,7 +47,7 @@ def include_lines(probe, walk, rule):
 def test_one_depth_rule_reads_16_levels_and_reports_the_17th(probe):
     assert probe.MAX_INCLUDE_DEPTH == 16
     tree = Tree({f"/c/{n}": f"include /c/{n + 1}" for n in range(30)})
-    walk = probe.IncludeWalk(tree.read, tree.glob)
+    walk = probe.IncludeWalk(tree.read, tree.glob, strict=False)
     walk.visit("/c/0", include_lines(probe, walk, probe.IncludeRule("literal")))
     assert walk.files == [f"/c/{n}" for n in range(17)]  # depth 0 (the main file) .. 16
     assert walk.problems == ["/c/17: not read, included more than 16 levels deep (from /c/16)"]
@@ -56,10 +56,23 @@ def test_one_depth_rule_reads_16_levels_and_reports_the_17th(probe):
 
 def test_a_cycle_stops_where_it_closes_and_is_reported(probe):
     tree = Tree({"/a": "include /b", "/b": "include /a\ninclude /c", "/c": "x"})
-    walk = probe.IncludeWalk(tree.read, tree.glob)
+    walk = probe.IncludeWalk(tree.read, tree.glob, strict=False)
     walk.visit("/a", include_lines(probe, walk, probe.IncludeRule("literal")))
     assert walk.files == ["/a", "/b", "/c"]
     assert walk.problems == ["/a: not read again, it includes itself (/a -> /b -> /a)"]
+
+
+@pytest.mark.parametrize("files", [
+    {f"/c/{n}": f"include /c/{n + 1}" for n in range(30)},  # deeper than the daemons read
+    {"/c/0": "include /c/1", "/c/1": "include /c/0"},  # a cycle: the daemon loops to its depth limit and stops
+])
+def test_a_strict_walk_raises_what_the_daemon_refuses(probe, files):
+    """Strict (the default: sshd, PAM, chrony, logrotate, rsyslog, snmpd refuse such a configuration): the walk
+    raises, so the probe's section gives its facts as errors, never values read from half a configuration."""
+    tree = Tree(files)
+    walk = probe.IncludeWalk(tree.read, tree.glob)
+    with pytest.raises(probe.IncludeProblem, match="not read"):
+        walk.visit("/c/0", include_lines(probe, walk, probe.IncludeRule("literal")))
 
 
 def test_a_file_included_twice_is_read_twice_unless_once(probe):
@@ -126,25 +139,41 @@ def test_unknown_expansion_is_refused(probe):
 
 # --- the syntaxes on the follower --------------------------------------------------------------------
 
-def test_sshd_include_cycle_is_reported_and_first_value_still_wins(probe):
+def test_sshd_include_cycle_is_refused_as_sshd_refuses_it(probe):
+    """sshd stops with "Too many recursive configuration includes": no effective value can be read."""
     tree = Tree({"/etc/ssh/sshd_config": "Include sshd_config.d/*.conf\nPermitRootLogin yes\n",
                  "/etc/ssh/sshd_config.d/a.conf": "PermitRootLogin no\nInclude /etc/ssh/sshd_config\n"})
-    eff = probe.sshd_effective("/etc/ssh/sshd_config", tree.read, tree.glob)
-    assert probe.sshd_get(eff, "PermitRootLogin", "prohibit-password")[0] == "no"
-    assert eff["files"] == ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/a.conf"]
-    assert eff["include_problems"] == [
-        "/etc/ssh/sshd_config: not read again, it includes itself "
-        "(/etc/ssh/sshd_config -> /etc/ssh/sshd_config.d/a.conf -> /etc/ssh/sshd_config)"]
+    with pytest.raises(probe.IncludeProblem, match="it includes itself"):
+        probe.sshd_effective("/etc/ssh/sshd_config", tree.read, tree.glob)
 
 
-def test_pam_include_cycle_ends_and_keeps_entries_once(probe):
+def test_pam_include_cycle_is_refused_as_libpam_aborts(probe):
     tree = Tree({"/etc/pam.d/common-password": "password requisite pam_pwquality.so minlen=12\n"
                                                "@include common-password\n"
                                                "password include other-password\n",
                  "/etc/pam.d/other-password": "password [success=1 default=ignore] pam_unix.so\n"})
-    entries = probe.resolve_pam("common-password", tree.read, "password")
-    assert [(e["module"], e["file"]) for e in entries] == [
-        ("pam_pwquality.so", "/etc/pam.d/common-password"), ("pam_unix.so", "/etc/pam.d/other-password")]
+    with pytest.raises(probe.IncludeProblem, match="common-password"):
+        probe.resolve_pam("common-password", tree.read, "password")
+
+
+def test_a_refused_include_makes_the_section_facts_errors_never_values(probe, tmp_path):
+    """End to end through the probe: a PAM include cycle turns the password policy into errors, an sshd cycle the
+    SSH facts; a guarded re-source in the shell start-up files is no problem."""
+    etc = tmp_path / "etc"
+    (etc / "pam.d").mkdir(parents=True)
+    (etc / "pam.d" / "common-password").write_text("password requisite pam_pwquality.so minlen=14\n"
+                                                   "@include common-password\n")
+    (etc / "ssh" / "sshd_config.d").mkdir(parents=True)
+    (etc / "ssh" / "sshd_config").write_text("Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n")
+    (etc / "ssh" / "sshd_config.d" / "loop.conf").write_text("Include /etc/ssh/sshd_config\n")
+    (etc / "profile").write_text("readonly TMOUT=600\nexport TMOUT\n")
+    (etc / "bash.bashrc").write_text('[ -z "$PROFILEREAD" ] && . /etc/profile\n')
+    document = probe.collect(str(tmp_path), offline=True)
+    for pointer in ("/password_policy/min_length", "/remote_access/ssh/permit_root_login"):
+        assert pointer in document["errors"], pointer
+        assert "IncludeProblem" in document["errors"][pointer]
+        assert not probe.has_pointer(document["facts"], pointer)
+    assert "/login/idle_timeout/seconds" not in document["errors"]
 
 
 def test_logrotate_include_of_a_directory_skips_taboo_names(probe, tmp_path):

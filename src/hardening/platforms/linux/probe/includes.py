@@ -31,6 +31,11 @@ MAX_INCLUDE_DEPTH = 16
 INCLUDER_DIR = "<directory of the including file>"
 
 
+class IncludeProblem(Exception):
+    """A strict walk met an include the daemon itself refuses (too deep, or a file including itself): the
+    configuration as the daemon reads it cannot be known, so the facts of the section are errors, never values."""
+
+
 class IncludeRule(object):
     """How one include directive turns the path it names into files.
 
@@ -70,18 +75,25 @@ class IncludeWalk(object):
 
     After the walk: ``files`` read (in order), ``missing`` named but unreadable, ``problems`` the
     files not read because of the depth limit or a cycle, as "path: reason".
+
+    ``strict``: the daemon refuses such a configuration (sshd: "too many recursive configuration includes";
+    Linux-PAM: "maximum level of inclusions reached", the service aborts; chronyd, logrotate, rsyslog,
+    snmpd have no guard either), so the first problem raises IncludeProblem and the probe's section reports
+    its facts as errors (fail closed).  Not strict: shell start-up files, where a re-source behind a guard
+    variable (``[ -z "$PROFILEREAD" ] && . /etc/profile``) is usual and harmless, and a cycle only ends there.
     """
 
     def __init__(self, read: Callable[[str], str | None], glob_: Callable[[str], list[str]],
                  isdir: Callable[[str], bool] | None = None,
                  listdir: Callable[[str], list[str] | None] | None = None,
-                 isfile: Callable[[str], bool] | None = None, once: bool = False) -> None:
+                 isfile: Callable[[str], bool] | None = None, once: bool = False, strict: bool = True) -> None:
         self.read = read
         self.glob = glob_
         self.isdir = isdir
         self.listdir = listdir
         self.isfile = isfile
         self.once = once
+        self.strict = strict
         self.files = []  # type: list[str]
         self.missing = []  # type: list[str]
         self.problems = []  # type: list[str]
@@ -94,13 +106,11 @@ class IncludeWalk(object):
         if self.once and path in self._seen:
             return False
         if len(self._chain) > MAX_INCLUDE_DEPTH:
-            self.problems.append("%s: not read, included more than %d levels deep (from %s)"
+            return self._problem("%s: not read, included more than %d levels deep (from %s)"
                                  % (path, MAX_INCLUDE_DEPTH, self._chain[-1]))
-            return False
         if path in self._chain:
-            self.problems.append("%s: not read again, it includes itself (%s)"
+            return self._problem("%s: not read again, it includes itself (%s)"
                                  % (path, " -> ".join(self._chain[self._chain.index(path):] + [path])))
-            return False
         self._seen.add(path)
         text = self.read(path)
         if text is None:
@@ -113,6 +123,12 @@ class IncludeWalk(object):
         finally:
             self._chain.pop()
         return True
+
+    def _problem(self, message: str) -> bool:
+        self.problems.append(message)
+        if self.strict:
+            raise IncludeProblem(message)
+        return False
 
     def include(self, rule: IncludeRule, pattern: str, including: str,
                 handle: Callable[[str, str], None]) -> list[str]:

@@ -45,7 +45,7 @@ def login_shell_statements(ctx: Ctx, path: str = "/etc/profile") -> list[dict[st
     readonly TMOUT is what stops them from changing it.
     """
     out = []  # type: list[dict[str, Any]]
-    walk = IncludeWalk(ctx.read, ctx.glob)
+    walk = IncludeWalk(ctx.read, ctx.glob, strict=False)
 
     def sources(path: str, n: int, target: str) -> None:
         out.append({"file": path, "line": n, "text": "(sources %s)" % target, "conditional": False,
