@@ -3,11 +3,10 @@ typed secret fields, one RunOptions and one Target builder, and the one host-sta
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
+from tests.inventory_edit import edit_yaml
 
 from hardening import cli
 from hardening.core.connections import DEFAULT_PORTS, resolve
@@ -20,17 +19,6 @@ from hardening.core.secrets import FIELDS, REDACTOR, SecretStore, mask_config_se
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def inv(tmp_path: Path) -> Path:
-    target = tmp_path / "inventory"
-    shutil.copytree(ROOT / "inventory", target)
-    return target
-
-
-def _edit(path: Path, change: object) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    change(data)  # type: ignore[operator]
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def test_resolution_is_per_field_host_first_and_extras_whole_from_the_first_level() -> None:
@@ -57,9 +45,9 @@ def test_run_defaults_only_fill_what_the_inventory_left_unset() -> None:
 
 
 def test_inventory_connection_options_reach_the_target(inv: Path) -> None:
-    _edit(inv / "groups.yaml", lambda d: d["servers"].update(
+    edit_yaml(inv / "groups.yaml", lambda d: d["servers"].update(
         connection_options={"ssh": {"port": 2201, "extras": {"known_hosts": "/srv/kh"}}}))
-    _edit(inv / "hosts.yaml", lambda d: d["ntp01"].update(connection_options={"ssh": {"port": 2202}}))
+    edit_yaml(inv / "hosts.yaml", lambda d: d["ntp01"].update(connection_options={"ssh": {"port": 2202}}))
     inventory = load_inventory(inv)
     secrets = SecretStore(environ={"HARDENING_CRED_LAB_USERNAME": "auditor"})
     run = RunOptions.ssh(known_hosts="/run/kh", host_key_policy="strict")
@@ -81,7 +69,7 @@ def test_inventory_connection_options_reach_the_target(inv: Path) -> None:
 ])
 def test_bad_connection_options_name_file_and_place(inv: Path, options: dict[str, object], place: str,
                                                     why: str) -> None:
-    _edit(inv / "groups.yaml", lambda d: d["servers"].update(connection_options=options))
+    edit_yaml(inv / "groups.yaml", lambda d: d["servers"].update(connection_options=options))
     with pytest.raises(InventoryError) as info:
         load_inventory(inv)
     assert "groups.yaml" in str(info.value)
@@ -91,7 +79,7 @@ def test_bad_connection_options_name_file_and_place(inv: Path, options: dict[str
 
 def test_device_class_the_platform_does_not_declare_is_refused_naming_host_and_file(
         inv: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _edit(inv / "hosts.yaml", lambda d: d["ntp01"].setdefault("data", {}).update(device_class="router"))
+    edit_yaml(inv / "hosts.yaml", lambda d: d["ntp01"].setdefault("data", {}).update(device_class="router"))
     code = cli.main(["validate", "--inventory", str(inv)])
     err = capsys.readouterr().err
     assert code == 1

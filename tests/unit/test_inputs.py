@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.inventory_edit import edit_yaml
 
 from hardening import audit, cli
 from hardening.core.errors import InputError, InventoryError, WaiverError
@@ -19,12 +20,6 @@ from hardening.core.yamlio import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture
-def inv(tmp_path: Path) -> Path:
-    target = tmp_path / "inventory"
-    shutil.copytree(ROOT / "inventory", target)
-    return target
 
 
 @pytest.fixture
@@ -38,11 +33,6 @@ def no_collect(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     monkeypatch.setattr(audit, "collect_all", fake)
     return calls
 
-
-def _edit(path: Path, change: object) -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)  # type: ignore[operator]
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def _run(inv: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
@@ -85,7 +75,7 @@ def test_bad_input_is_named_and_nothing_collected(
     inv: Path, capsys: pytest.CaptureFixture[str], no_collect: list[object],
     file: str, change: object, where: str, words: str,
 ) -> None:
-    _edit(inv / file, change)
+    edit_yaml(inv / file, change)
     code, err = _run(inv, capsys)
     assert code == 1
     assert str(inv / file) in err
@@ -131,7 +121,7 @@ def test_catalog_not_json_is_named(tmp_path: Path, inv: Path, capsys: pytest.Cap
 
 
 def test_unknown_platform_lists_known(inv: Path, capsys: pytest.CaptureFixture[str], no_collect: list[object]) -> None:
-    _edit(inv / "hosts.yaml", lambda d: d["web01"].update(platform="vax_vms"))
+    edit_yaml(inv / "hosts.yaml", lambda d: d["web01"].update(platform="vax_vms"))
     code, err = _run(inv, capsys)
     assert code == 1
     assert "vax_vms" in err
@@ -140,7 +130,7 @@ def test_unknown_platform_lists_known(inv: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_waiver_for_unknown_host(inv: Path) -> None:
-    _edit(inv / "waivers.yaml", lambda d: d["waivers"][0].update(hosts=["ghost-*"]))
+    edit_yaml(inv / "waivers.yaml", lambda d: d["waivers"][0].update(hosts=["ghost-*"]))
     with pytest.raises(WaiverError) as info:
         audit.load_inputs(inv, ROOT / "schemas" / "requirements")
     assert "/waivers/0/hosts/0" in str(info.value)
@@ -364,7 +354,7 @@ def test_bad_max_age_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[st
 ])
 def test_waiver_approval_date_is_checked(inv: Path, capsys: pytest.CaptureFixture[str], no_collect: list[object],
                                          approved: str, expires: str, words: str) -> None:
-    _edit(inv / "waivers.yaml", lambda d: d["waivers"][0].update(approved=approved, expires=expires))
+    edit_yaml(inv / "waivers.yaml", lambda d: d["waivers"][0].update(approved=approved, expires=expires))
     code, err = _run(inv, capsys)
     assert code == 1
     assert f"{inv / 'waivers.yaml'}: at /waivers/0/approved (line " in err
