@@ -23,6 +23,7 @@ from hardening.platforms.cisco_ios import driver
 from hardening.platforms.cisco_ios.config import expand_interface_range, interfaces, parse_config
 from hardening.platforms.cisco_ios.data import capture_file, commands
 from hardening.platforms.cisco_ios.parse import RUNNING, parse_outputs
+from hardening.platforms.common import netcli
 
 LOGIN_PASSWORD, ENABLE_SECRET = "pw-S3cret!", "en-S3cret!"
 CASES = Path(__file__).resolve().parents[1] / "platforms" / "cisco_ios" / "cases"
@@ -319,7 +320,7 @@ def fake_handler(monkeypatch: pytest.MonkeyPatch, session: FakeSession | BaseExc
             raise session
         return session
 
-    monkeypatch.setattr(driver, "_connect_handler", lambda: connect)
+    monkeypatch.setattr(netcli, "_connect_handler", lambda: connect)
     return calls
 
 

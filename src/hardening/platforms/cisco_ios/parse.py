@@ -11,12 +11,14 @@ ports) come from their command's output when it is in the capture, else they are
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hardening.core.secrets import mask_config_secrets
 from hardening.platforms.cisco_ios.config import Config, interfaces, parse_config, release
 from hardening.platforms.cisco_ios.data import platform_data
+from hardening.platforms.common import netcli
+from hardening.platforms.common.netcli import Result
 
 RUNNING = "show running-config"
 INVALID = re.compile(r"^\s*% ?(Invalid input|Incomplete command|Ambiguous command|Unknown command)", re.M)
@@ -28,33 +30,9 @@ def mask_secrets(text: str) -> str:
     return mask_config_secrets(text)
 
 
-@dataclass
-class Result:
-    facts: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    manual: dict[str, str] = field(default_factory=dict)
-    evidence: dict[str, list[dict[str, str]]] = field(default_factory=dict)
-
-    def put(self, pointer: str, value: Any) -> None:
-        parts = pointer.strip("/").split("/")
-        node = self.facts
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-
-    def cite(self, pointer: str, source: str, lines: list[str]) -> None:
-        excerpt = mask_secrets("\n".join(lines))[:2000]
-        self.evidence.setdefault(pointer, []).append({"source": source, "excerpt": excerpt})
-
-
 def live_output(outputs: dict[str, str], command: str) -> tuple[str | None, str]:
     """A live command's output, or None and why it cannot be used."""
-    text = outputs.get(command)
-    if text is None:
-        return None, f"live state: `{command}` is not in the capture (a saved configuration has no live state)"
-    if INVALID.search(text):
-        return None, f"`{command}` was rejected by the device"
-    return text, ""
+    return netcli.live_output(outputs, command, INVALID)
 
 
 def _cfg(number: int) -> str:

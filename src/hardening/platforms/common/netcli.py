@@ -1,0 +1,263 @@
+"""What every network-device platform shares: platform data files, the capture layout, one netmiko session that
+runs a command table, netmiko/paramiko errors as collection errors, and the facts accumulator parsers fill.
+
+A network platform (cisco_ios, yamaha_rtx, fortios …) is a `NetmikoCapturePlatform`: it names its data file
+(platform.yaml: the command table, documented defaults …), its netmiko device_type, how it reaches the level
+that shows the whole configuration (`privileged`), and its pure `parse_outputs(outputs)`. Fetch and the offline
+parse of a capture directory are the same code for all of them, so a saved backup and a live session go
+through one parser.
+
+Capture layout (DIR/<host>/): one file per command, named by `capture_file` (`show running-config` ->
+`show_running-config.txt`). The platform's `running_command` output is required; the others are live state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import re
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from hardening.core.errors import (
+    AuthenticationFailed,
+    CollectionError,
+    DeviceTimeout,
+    DeviceUnreachable,
+    ProbeError,
+    SavedFactsError,
+)
+from hardening.core.platform import CapturePlatform, Target
+from hardening.core.secrets import REDACTOR, mask_config_secrets
+from hardening.core.yamlio import load_yaml
+
+MAX_OUTPUT = 16 * 1024 * 1024
+
+
+@functools.cache
+def load_platform_data(path: Path) -> dict[str, Any]:
+    """A platform's knowledge file (YAML mapping), loaded once with the project's strict loader."""
+    data = load_yaml(path).data
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a mapping")
+    return data
+
+
+def capture_file(command: str) -> str:
+    """The file a command's output is saved in: `show running-config` -> `show_running-config.txt`.
+    The one place the name is derived (fetch writes it, parse reads it)."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", command.strip()) + ".txt"
+
+
+@dataclass
+class Result:
+    """The facts a parser builds: values by JSON pointer, what could not be determined (errors), what needs a
+    person (manual), and masked configuration excerpts as evidence."""
+
+    facts: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    manual: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+    def put(self, pointer: str, value: Any) -> None:
+        parts = pointer.strip("/").split("/")
+        node = self.facts
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+
+    def cite(self, pointer: str, source: str, lines: list[str]) -> None:
+        excerpt = mask_config_secrets("\n".join(lines))[:2000]
+        self.evidence.setdefault(pointer, []).append({"source": source, "excerpt": excerpt})
+
+
+def live_output(outputs: dict[str, str], command: str, invalid: re.Pattern[str]) -> tuple[str | None, str]:
+    """A live command's output, or None and why it cannot be used (`invalid` matches the CLI's rejection)."""
+    text = outputs.get(command)
+    if text is None:
+        return None, f"live state: `{command}` is not in the capture (a saved configuration has no live state)"
+    if invalid.search(text):
+        return None, f"`{command}` was rejected by the device"
+    return text, ""
+
+
+def _connect_handler() -> Any:
+    """netmiko's ConnectHandler (a function so tests can replace it)."""
+    from netmiko import ConnectHandler
+
+    return ConnectHandler
+
+
+def netmiko_parameters(target: Target, default_device_type: str) -> dict[str, Any]:
+    """ConnectHandler's keyword arguments for the target: its netmiko connection options (device type,
+    host-key policy and known_hosts file, read timeout, fast_cli) and credentials. Host keys are always
+    checked against a known_hosts file; `strict` refuses an unknown host, `accept-new` takes it for this
+    session (a changed key is refused either way: paramiko raises BadHostKeyException)."""
+    options = target.connection("netmiko")
+    credentials = target.credentials
+    known_hosts = options.get("known_hosts") or target.known_hosts
+    policy = options.get("host_key_policy") or target.host_key_policy
+    return {
+        "device_type": options.get("device_type", default_device_type),
+        "host": options.hostname,
+        "port": options.port,
+        "username": credentials.username,
+        "password": credentials.password.reveal() if credentials.password else "",
+        "secret": credentials.enable_secret.reveal() if credentials.enable_secret else "",
+        "ssh_strict": policy != "accept-new",
+        "system_host_keys": not known_hosts,
+        "alt_host_keys": bool(known_hosts),
+        "alt_key_file": str(Path(str(known_hosts)).expanduser()) if known_hosts else "",
+        "conn_timeout": min(target.timeout, 30.0),
+        "auth_timeout": min(target.timeout, 30.0),
+        "banner_timeout": min(target.timeout, 30.0),
+        "read_timeout_override": float(options.get("read_timeout", min(target.timeout, 120.0))),
+        "fast_cli": bool(options.get("fast_cli", False)),
+        "allow_agent": False,
+        "use_keys": False,
+    }
+
+
+def _why(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return REDACTOR.scrub(text)[:200]
+
+
+def map_error(host: str, exc: BaseException, where: str) -> CollectionError:
+    """A netmiko/paramiko/socket failure as the collection error the runner reports (one line, no secret)."""
+    import paramiko
+    from netmiko.exceptions import (
+        NetmikoAuthenticationException,
+        NetmikoTimeoutException,
+        ReadTimeout,
+    )
+
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return AuthenticationFailed(host, f"host key differs from the entry in the known_hosts file ({where})")
+    if isinstance(exc, NetmikoAuthenticationException | paramiko.AuthenticationException):
+        return AuthenticationFailed(host, f"authentication refused ({where})")
+    if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
+        return AuthenticationFailed(host, f"host key unknown: not in the known_hosts file ({where})")
+    if isinstance(exc, ReadTimeout | socket.timeout | TimeoutError):
+        return DeviceTimeout(host, f"no answer in time ({where}): {_why(exc)}")
+    if isinstance(exc, NetmikoTimeoutException):
+        return DeviceUnreachable(host, f"no SSH connection ({where}): {_why(exc)}")
+    if isinstance(exc, OSError | EOFError | paramiko.SSHException):
+        return DeviceUnreachable(host, f"SSH session failed ({where}): {_why(exc)}")
+    return ProbeError(host, f"{where}: {type(exc).__name__}: {_why(exc)}")
+
+
+class NetmikoCapturePlatform(CapturePlatform):
+    """Fetch = one netmiko session running the platform's command table; parse = the platform's pure
+    `parse_outputs` over the saved outputs. Subclasses set the class attributes and the two hooks."""
+
+    data_file: ClassVar[Path]                 # platform.yaml with a `commands` table
+    default_device_type: ClassVar[str]        # netmiko device_type when the inventory sets none
+    running_command: ClassVar[str]            # the command whose output is the configuration (required)
+    probe_name: ClassVar[str]
+    # The credential fields the session needs, with what for (Credentials.require's purpose).
+    required_credentials: ClassVar[tuple[tuple[str, str], ...]] = (("password", "logging in to the device"),)
+
+    @classmethod
+    def platform_data(cls) -> dict[str, Any]:
+        return load_platform_data(cls.data_file)
+
+    @classmethod
+    def commands(cls) -> list[dict[str, Any]]:
+        return list(cls.platform_data()["commands"])
+
+    def privileged(self, connection: Any, target: Target) -> None:
+        """Reach the level that shows the whole configuration (IOS `enable`, RTX `administrator`). Raise
+        AuthenticationFailed when the device refuses it. Default: nothing to do."""
+
+    def prepare(self, connection: Any, target: Target) -> None:
+        """Anything the session needs before the commands (paging off beyond netmiko's own). Default: nothing."""
+
+    def parse_outputs(self, outputs: dict[str, str]) -> tuple[Result, int | None]:
+        """The facts of one capture and the privilege level it was taken at (None: not recorded)."""
+        raise NotImplementedError
+
+    # -- the session -------------------------------------------------------------------------------------
+
+    def connect(self, target: Target) -> Any:
+        """An open, privileged netmiko session to the target (the caller disconnects it)."""
+        host = target.host.name
+        for name, purpose in self.required_credentials:
+            target.credentials.require(name, purpose=purpose)
+        parameters = netmiko_parameters(target, self.default_device_type)
+        try:
+            connection = _connect_handler()(**parameters)
+        except Exception as exc:
+            raise map_error(host, exc, f"connecting to {parameters['host']}:{parameters['port']}") from None
+        try:
+            self.privileged(connection, target)
+            self.prepare(connection, target)
+        except CollectionError:
+            disconnect(connection)
+            raise
+        except Exception as exc:
+            disconnect(connection)
+            raise map_error(host, exc, "entering privileged mode") from None
+        return connection
+
+    def run_command(self, connection: Any, target: Target, command: str) -> str:
+        host = target.host.name
+        try:
+            output = connection.send_command(command)
+        except Exception as exc:
+            raise map_error(host, exc, f"`{command}`") from None
+        if not isinstance(output, str):
+            raise ProbeError(host, f"`{command}` gave no text output")
+        if len(output) > MAX_OUTPUT:
+            raise ProbeError(host, f"`{command}` output exceeds {MAX_OUTPUT} bytes")
+        return output
+
+    def fetch(self, target: Target, into: Path) -> None:
+        """One netmiko session: connect, reach privileged level, every command of the command table, each output
+        saved to into/<capture_file(command)>. Raises DeviceUnreachable, DeviceTimeout, AuthenticationFailed or
+        ProbeError with a one-line reason and no secret."""
+        connection = self.connect(target)
+        try:
+            for entry in self.commands():
+                command = str(entry["command"])
+                output = self.run_command(connection, target, command)
+                path = into / capture_file(command)
+                path.write_text(output, encoding="utf-8")
+                path.chmod(0o600)
+        finally:
+            disconnect(connection)
+
+    def parse(self, raw: Path) -> dict[str, Any]:
+        """OfflineParser: the unstamped facts of the capture directory `raw` (DIR/<host>/)."""
+        raw = Path(raw)
+        outputs: dict[str, str] = {}
+        for entry in self.commands():
+            path = raw / capture_file(str(entry["command"]))
+            if path.is_file():
+                try:
+                    outputs[str(entry["command"])] = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise SavedFactsError(raw.name, f"{path}: unreadable ({type(exc).__name__})") from None
+        running = raw / capture_file(self.running_command)
+        if self.running_command not in outputs:
+            raise SavedFactsError(raw.name, f"{raw}: no saved configuration {running} "
+                                            f"(layout: <DIR>/<host>/{capture_file(self.running_command)})")
+        if not outputs[self.running_command].strip():
+            raise SavedFactsError(raw.name, f"{running}: empty")
+        result, level = self.parse_outputs(outputs)
+        if level is not None and level < 15:
+            raise SavedFactsError(raw.name, f"{raw}: captured at privilege level {level}: below 15 the "
+                                            "configuration shown is partial")
+        taken = dt.datetime.fromtimestamp(running.stat().st_mtime, tz=dt.UTC).isoformat(timespec="seconds")
+        return {"format_version": "1", "collected_at": taken,
+                "probe": {"name": f"hardening.platforms.{self.probe_name}", "version": "1"},
+                "facts": result.facts, "errors": result.errors, "manual": result.manual,
+                "evidence": result.evidence}
+
+
+def disconnect(connection: Any) -> None:
+    with contextlib.suppress(Exception):  # the session is being dropped anyway
+        connection.disconnect()
