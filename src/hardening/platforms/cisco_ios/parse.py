@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from hardening.core.secrets import mask_config_secrets
+from hardening.platforms.cisco_ios.access import any_any_permits, management_access
 from hardening.platforms.cisco_ios.config import Config, interfaces, parse_config, release
 from hardening.platforms.cisco_ios.data import platform_data
+from hardening.platforms.cisco_ios.lines import Line, authentication, config_lines, remote_transports
 from hardening.platforms.common import netcli
 from hardening.platforms.common.netcli import Result
 
@@ -63,46 +65,6 @@ def os_facts(config: Config, outputs: dict[str, str], result: Result) -> None:
 
 # --- lines: idle timeout, transports, line passwords -------------------------------------------------
 
-@dataclass
-class Line:
-    name: str  # "con 0", "vty 5 15"
-    kind: str  # con, aux, vty, tty
-    settings: list[str]
-    number: int
-
-    def get(self, keyword: str) -> list[str] | None:
-        """The words after the last setting that starts with `keyword` (a later one overrides)."""
-        found = None
-        for setting in self.settings:
-            words = setting.split()
-            if words[:len(keyword.split())] == keyword.split():
-                found = words[len(keyword.split()):]
-        return found
-
-    def starts_sessions(self) -> bool:
-        """An EXEC can start on it: not `no exec`, and a vty accepts some transport."""
-        if "no exec" in self.settings:
-            return False
-        transport = self.get("transport input")
-        return not (self.kind == "vty" and transport == ["none"])
-
-
-def config_lines(config: Config) -> list[Line]:
-    lines = []
-    for block in config.globals("line"):
-        words = block.words()[1:]
-        if not words:
-            continue
-        kind = words[0] if not words[0].isdigit() else "tty"
-        lines.append(Line(" ".join(words), kind, block.children, block.number))
-    # Every IOS device has the console and vty 0 4; a configuration text that leaves them out leaves them
-    # at their defaults (`show running-config` always lists them).
-    for name in ("con 0", "vty 0 4"):
-        if not any(line.kind == name.split()[0] and line.name.startswith(name.split()[0] + " 0") for line in lines):
-            lines.append(Line(name, name.split()[0], [], 0))
-    return lines
-
-
 def idle_timeout(lines: list[Line], result: Result) -> None:
     """The worst exec-timeout over every line that can start a session (0 = never is the worst)."""
     default = int(platform_data()["defaults"]["exec_timeout_seconds"])
@@ -135,28 +97,20 @@ def _worse_timeout(candidate: int, current: int) -> bool:
     return current != 0 and candidate > current
 
 
-def vty_transports(config: Config, lines: list[Line]) -> tuple[list[tuple[Line, list[str]]], list[Line]]:
-    """(vty line, the transport input keywords it accepts) for every vty line that sets or defaults it,
-    and the vty lines whose default the configuration cannot decide."""
-    decided: list[tuple[Line, list[str]]] = []
+def line_transports(config: Config, lines: list[Line]) -> tuple[list[tuple[Line, list[str], bool]], list[Line]]:
+    """(line, the `transport input` keywords it accepts, whether configured) for every vty, aux and tty line that
+    can start a session and accepts a network connection, and the vty lines whose default the configuration
+    cannot decide."""
+    decided: list[tuple[Line, list[str], bool]] = []
     undecided: list[Line] = []
-    train = release(config)
-    default: list[str] | None = None
-    for rule in platform_data()["defaults"]["vty_transport_input"]:
-        below = tuple(int(p) for p in str(rule["below"]).split("."))
-        if train is not None and train < below:
-            default = list(rule["value"])
-            break
     for line in lines:
-        if line.kind != "vty" or "no exec" in line.settings:
+        if line.kind == "con" or not line.starts_sessions():
             continue
-        words = line.get("transport input")
-        if words is not None:
-            decided.append((line, words))
-        elif default is not None:
-            decided.append((line, default))
-        else:
+        words, explicit = remote_transports(config, line)
+        if words is None:
             undecided.append(line)
+        elif words:
+            decided.append((line, words, explicit))
     return decided, undecided
 
 
@@ -166,10 +120,9 @@ def management(config: Config, lines: list[Line], result: Result) -> None:
     data = platform_data()
     insecure: list[dict[str, str]] = []
     prohibited: list[dict[str, str]] = []
-    decided, undecided = vty_transports(config, lines)
+    decided, undecided = line_transports(config, lines)
     ssh_reachable = False
-    for line, words in decided:
-        explicit = line.get("transport input") is not None
+    for line, words, explicit in decided:
         how = "transport input " + " ".join(words) + ("" if explicit else " (the release's default)")
         for word in words:
             protocol = data["insecure_transports"].get(word)
@@ -307,11 +260,16 @@ def _severity(word: str) -> str:
 
 def logging(config: Config, outputs: dict[str, str], result: Result) -> None:
     data = platform_data()["defaults"]
-    logging_off = config.has("no logging on")
-    trap_blocks = config.globals("logging", "trap")
-    trap = _severity(trap_blocks[-1].words()[2]) if trap_blocks and len(trap_blocks[-1].words()) > 2 \
-        else str(data["logging_trap"])
-    no_trap = config.has("no logging trap")
+    # `no logging on` stops every destination but the console; the last of `logging on`/`no logging on` counts.
+    logging_off = config.last_of("logging on", "no logging on") == "no logging on"
+    # `logging trap [LEVEL]` (no level: the default) and `no logging trap` (no syslog hosts): the last counts.
+    trap, no_trap = str(data["logging_trap"]), False
+    for block in config.blocks:
+        words = block.words()
+        if words[:2] == ["logging", "trap"]:
+            trap, no_trap = (_severity(words[2]) if len(words) > 2 else str(data["logging_trap"])), False
+        elif words[:3] == ["no", "logging", "trap"]:
+            no_trap = True
     targets: list[dict[str, Any]] = []
     cited: list[str] = []
     for block in config.globals("logging"):
@@ -320,8 +278,8 @@ def logging(config: Config, outputs: dict[str, str], result: Result) -> None:
             continue
         if words[0] == "host":
             rest = words[1:]
-            if rest[:1] in (["ipv6"], ["ip"]):
-                rest = rest[1:]
+            while rest[:1] in (["ipv6"], ["ip"], ["vrf"]):  # `logging host [vrf V] [ipv6] ADDR`
+                rest = rest[2:] if rest[0] == "vrf" else rest[1:]
         elif words[0] not in _LOGGING_KEYWORDS and (_IP.match(words[0]) or "." in words[0]):
             rest = words  # the old form: `logging 10.0.0.1` / `logging syslog.example`
         else:
@@ -352,10 +310,13 @@ def logging(config: Config, outputs: dict[str, str], result: Result) -> None:
             buffer["enabled"] = False
         elif words[:2] == ["logging", "buffered"]:
             buffer["enabled"] = True
-            for word in words[2:]:
+            rest = words[2:]
+            if rest[:1] == ["discriminator"]:
+                rest = rest[2:]
+            for word in rest:
                 if word.isdigit() and int(word) > 7:
                     buffer["size_bytes"] = int(word)
-                elif word not in {"xml", "discriminator"}:
+                elif word != "xml":
                     buffer["severity"] = _severity(word)
     if logging_off:
         buffer["enabled"] = False
@@ -503,6 +464,8 @@ def accounts(config: Config, lines: list[Line], result: Result) -> dict[str, Use
         if line_password:
             record(f"line {line.name} password", f"line {line.name}",
                    _secret_method(line_password, "password", encryption_service))
+        if unauthenticated(config, line):
+            empty.add(f"line {line.name}")
     result.put("/accounts/password_storage", {"hash_methods": methods, "weak_hash_accounts": sorted(weak_accounts),
                                               "empty_password_accounts": sorted(empty)})
     generic = {name.lower() for name in data["generic_admin_names"]}
@@ -542,9 +505,42 @@ def password_policy(config: Config, local: dict[str, User], result: Result) -> N
                                     "min_char_classes": min(u[2] for u in per_user)})
 
 
-def lockout(config: Config, local: dict[str, User], result: Result) -> None:
+def remote_line(config: Config, line: Line) -> bool:
+    """A line a session can start on over the network: a vty or an aux/tty whose `transport input` admits one
+    (undecided counts as remote: fail closed)."""
+    if line.kind == "con" or not line.starts_sessions():
+        return False
+    return remote_transports(config, line)[0] != []
+
+
+def unauthenticated(config: Config, line: Line) -> bool:
+    """A network session on the line needs no password (`no login`, or an AAA list whose first method is `none`).
+    The console is left out: it needs physical access (its login is a site's choice)."""
+    return remote_line(config, line) and authentication(config, line)[0][:1] == ["none"]
+
+
+def _login_paths(config: Config, lines: list[Line]) -> dict[str, list[str]]:
+    """What the password of each way to log in is checked against: local | line (the line's own password, or the
+    enable password) | group:NAME (an AAA server) -> the lines that use it. Lines without authentication have no
+    password to guess and are left out."""
+    paths: dict[str, list[str]] = {}
+    for line in lines:
+        if not line.starts_sessions() or (line.kind != "con" and not remote_line(config, line)):
+            continue
+        methods, _ = authentication(config, line)
+        first = methods[0] if methods else "none"
+        if first == "none":
+            continue
+        paths.setdefault("line" if first == "enable" else first, []).append(f"line {line.name}")
+    return paths
+
+
+def lockout(config: Config, lines: list[Line], local: dict[str, User], result: Result) -> None:
     """`aaa local authentication attempts max-fail N` locks local users until cleared, except privilege 15;
-    `login block-for S attempts N within T` blocks every login for S seconds. The worst account counts."""
+    `login block-for S attempts N within T` blocks every login for S seconds. The worst account of every way to
+    log in counts: local users where a line checks them (`login local`, AAA `local`), the shared line password
+    where a line uses it (`login` + `password`, AAA `line`/`enable`: max-fail never applies to it); an AAA
+    server group decides its own lockout, which the configuration cannot show (manual)."""
     max_fail: int | None = None
     for block in config.globals("aaa", "local", "authentication", "attempts", "max-fail"):
         if len(block.words()) > 5 and block.words()[5].isdigit():
@@ -554,11 +550,19 @@ def lockout(config: Config, local: dict[str, User], result: Result) -> None:
         match = re.match(r"login block-for (\d+) attempts (\d+) within (\d+)", block.line)
         if match:
             block_for = (int(match.group(2)), int(match.group(1)))
-    accounts = list(local.values()) or [User("(line password)", privilege=15)]
+    paths = _login_paths(config, lines)
+    servers = sorted(path for path in paths if path.startswith("group:"))
+    if servers:
+        why = (f"{', '.join(paths[servers[0]])} authenticate against the AAA server group {servers[0][6:]}: its "
+               "lockout is set on the server, not in the device configuration")
+        result.manual["/login/lockout_threshold"] = result.manual["/login/lockout_duration_seconds"] = why
+        return
+    accounts = [*(local.values() if "local" in paths or not paths else ()),
+                *([User("(line password)", privilege=15)] if "line" in paths or not local else ())]
     worst: tuple[int, int | None] | None = None
     for user in accounts:
         options: list[tuple[int, int]] = []
-        if max_fail is not None and user.privilege < 15 and local:
+        if max_fail is not None and user.privilege < 15 and user.name in local:
             options.append((max_fail, 0))
         if block_for is not None:
             options.append(block_for)
@@ -706,9 +710,11 @@ def parse_outputs(outputs: dict[str, str]) -> tuple[Result, int | None]:
     logging(config, outputs, result)
     local = accounts(config, lines, result)
     password_policy(config, local, result)
-    lockout(config, local, result)
+    lockout(config, lines, local, result)
     banners(config, result)
     open_ports(outputs, result)
     unused_ports(config, outputs, result)
+    management_access(config, lines, result)
+    any_any_permits(config, result)
     return result, level
 
