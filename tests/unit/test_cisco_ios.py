@@ -565,3 +565,18 @@ def test_vrf_on_logging_ntp_and_snmp() -> None:
         {"host": "10.0.0.9", "port": 5514, "protocol": "udp", "selector": "trap informational"}]
     assert found["time"]["ntp_servers"] == ["10.0.0.1"]
     assert not [a for a in found["management"]["access"] if "snmp" in a["context"]]  # a trap receiver: no way in
+
+
+def test_aaa_password_restriction_needs_aaa_new_model() -> None:
+    found, _, _ = facts("aaa new-model\naaa password restriction\nsecurity passwords min-length 12\n"
+                        "username a secret 9 x\n")
+    assert found["password_policy"] == {"enforced": True, "min_length": 12, "min_char_classes": 3}
+    found, _, _ = facts("aaa password restriction\nusername a secret 9 x\n")  # ignored without aaa new-model
+    assert found["password_policy"] == {"enforced": False, "min_length": 1, "min_char_classes": 0}
+
+
+def test_type_8_and_9_secrets_are_strong_type_5_7_0_not_all() -> None:
+    found, _, _ = facts("enable secret 8 $8$abc$def\nenable password 7 0822455D0A16\nusername a secret 9 $9$x$y\n")
+    storage = found["accounts"]["password_storage"]
+    assert [m["method"] for m in storage["hash_methods"]] == ["pbkdf2_sha256", "reversible", "scrypt"]
+    assert storage["weak_hash_accounts"] == ["enable"]  # the enable password is stored although the secret wins

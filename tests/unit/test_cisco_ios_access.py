@@ -210,3 +210,12 @@ def test_zone_based_firewall() -> None:
 
 def facts_any(found: dict[str, Any]) -> dict[str, list[str]]:
     return {item["rule"]: item["applied_to"] for item in found["network"]["any_any_permits"]}
+
+
+def test_several_ports_after_eq() -> None:
+    found, _ = sources("access-list 120 permit tcp 10.203.0.0 0.0.255.255 eq www 443 8080 host 10.0.0.1\n", 4, "120")
+    assert found == ["10.203.0.0/16"]
+    acl = access_lists(parse_config("access-list 121 permit tcp any eq 22 443 any\n"))[(4, "121")]
+    destination = acl.entries[0].destination
+    assert destination is not None
+    assert destination.networks is not None

@@ -118,11 +118,20 @@ def _address(words: list[str], index: int, family: int, standard: bool = False) 
     return Address((ipaddress.ip_network(f"{word}/{prefix}", strict=False),)), index + 2
 
 
+def _address_start(word: str) -> bool:
+    return word in {"any", "host", "object-group", "addrgroup"} or bool(_IPV4.match(word)) or ":" in word
+
+
 def _ports(words: list[str], index: int) -> tuple[bool, int]:
-    """Skip a port operator at words[index]: (whether there was one, the index after it)."""
-    if index < len(words) and words[index] in _PORT_OPERATORS:
-        return True, index + 1 + _PORT_OPERATORS[words[index]]
-    return False, index
+    """Skip a port operator at words[index] (`eq www 443` may list several ports): (whether there was one,
+    the index after it)."""
+    if index >= len(words) or words[index] not in _PORT_OPERATORS:
+        return False, index
+    after = index + 1 + _PORT_OPERATORS[words[index]]
+    if words[index] in {"eq", "neq"}:
+        while after < len(words) and not _address_start(words[after]) and words[after] not in _NEUTRAL:
+            after += 1
+    return True, after
 
 
 def parse_entry(words: list[str], kind: str, label: str) -> Entry | None:

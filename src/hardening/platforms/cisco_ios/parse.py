@@ -18,7 +18,7 @@ from hardening.core.secrets import mask_config_secrets
 from hardening.platforms.cisco_ios.access import any_any_permits, management_access
 from hardening.platforms.cisco_ios.config import Config, interfaces, parse_config, release
 from hardening.platforms.cisco_ios.data import platform_data
-from hardening.platforms.cisco_ios.lines import Line, authentication, config_lines, remote_transports
+from hardening.platforms.cisco_ios.lines import Line, aaa_new_model, authentication, config_lines, remote_transports
 from hardening.platforms.common import netcli
 from hardening.platforms.common.netcli import Result
 
@@ -475,8 +475,11 @@ def accounts(config: Config, lines: list[Line], result: Result) -> dict[str, Use
 
 def password_policy(config: Config, local: dict[str, User], result: Result) -> None:
     """Effective rules for new login passwords of local users: `security passwords min-length` (every password)
-    and the IOS-XE `aaa common-criteria policy` bound to each user; the worst user counts."""
+    and the IOS-XE `aaa common-criteria policy` bound to each user, and `aaa password restriction` (with `aaa
+    new-model`: every new local password needs characters of 3 of the 4 classes); the worst user counts."""
     defaults = platform_data()["defaults"]
+    restriction = aaa_new_model(config) and config.has("aaa password restriction")
+    restricted_classes = int(defaults["aaa_password_restriction_classes"]) if restriction else 0
     global_min: int | None = None
     for block in config.globals("security", "passwords", "min-length"):
         if len(block.words()) > 3 and block.words()[3].isdigit():
@@ -498,9 +501,10 @@ def password_policy(config: Config, local: dict[str, User], result: Result) -> N
         length = max(global_min or 0, bound["min-length"] if bound else 0, floor)
         classes = sum(1 for key in ("upper-case", "lower-case", "numeric-count", "special-case")
                       if bound and bound.get(key, 0) >= 1)
-        per_user.append((global_min is not None or bound is not None, length, classes))
+        per_user.append((global_min is not None or bound is not None or restriction, length,
+                         max(classes, restricted_classes)))
     if not per_user:
-        per_user.append((global_min is not None, max(global_min or 0, floor), 0))
+        per_user.append((global_min is not None or restriction, max(global_min or 0, floor), restricted_classes))
     result.put("/password_policy", {"enforced": all(u[0] for u in per_user), "min_length": min(u[1] for u in per_user),
                                     "min_char_classes": min(u[2] for u in per_user)})
 
