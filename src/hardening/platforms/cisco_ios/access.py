@@ -196,16 +196,21 @@ def _any_any(acl: AccessList) -> str | None:
     return None
 
 
-def _zone_firewall(config: Config) -> list[tuple[str, str]]:
-    """(ACL name, zone pair) for each ACL a zone pair's inspect policy passes or inspects, plus
-    ("class-default", pair) where the policy's class-default passes or inspects everything."""
+def _inspect_classes(config: Config) -> dict[str, list[str]]:
+    """`class-map type inspect` name -> the ACLs it matches (a match-all class of several conditions is
+    narrower than its ACL and left out)."""
     classes: dict[str, list[str]] = {}
     for block in config.globals("class-map", "type", "inspect"):
         words = block.words()
         matches = [c.split() for c in block.children if c.split()[:1] == ["match"]]
         if "match-any" not in words and len(matches) > 1:
-            continue  # match-all (the default) of several conditions: narrower than its ACL
+            continue
         classes[words[-1]] = [m[-1] for m in matches if m[:2] == ["match", "access-group"]]
+    return classes
+
+
+def _inspect_policies(config: Config) -> dict[str, list[str]]:
+    """`policy-map type inspect` name -> the classes whose action lets traffic through (inspect, pass)."""
     policies: dict[str, list[str]] = {}
     for block in config.globals("policy-map", "type", "inspect"):
         current: str | None = None
@@ -217,6 +222,13 @@ def _zone_firewall(config: Config) -> list[tuple[str, str]]:
             elif current and words[:1] in (["inspect"], ["pass"]):
                 acting.append(current)
         policies[block.words()[-1]] = acting
+    return policies
+
+
+def _zone_firewall(config: Config) -> list[tuple[str, str]]:
+    """(ACL name, zone pair) for each ACL a zone pair's inspect policy passes or inspects, plus
+    ("class-default", pair) where the policy's class-default passes or inspects everything."""
+    classes, policies = _inspect_classes(config), _inspect_policies(config)
     found: list[tuple[str, str]] = []
     for block in config.globals("zone-pair", "security"):
         words = block.words()
@@ -225,47 +237,63 @@ def _zone_firewall(config: Config) -> list[tuple[str, str]]:
             pair += f" ({words[words.index('source') + 1]} -> {words[words.index('destination') + 1]})"
         for child in block.children:
             cwords = child.split()
-            if cwords[:3] == ["service-policy", "type", "inspect"] and len(cwords) > 3:
-                for klass in policies.get(cwords[3], []):
-                    if klass == "class-default":
-                        found.append(("class-default", pair))
-                    found.extend((acl, pair) for acl in classes.get(klass, []))
+            if cwords[:3] != ["service-policy", "type", "inspect"] or len(cwords) < 4:
+                continue
+            for klass in policies.get(cwords[3], []):
+                found.extend([("class-default", pair)] if klass == "class-default" else
+                             [(acl, pair) for acl in classes.get(klass, [])])
+    return found
+
+
+class _Permits:
+    """The any-to-any rules found so far, each with where it is applied."""
+
+    def __init__(self, config: Config) -> None:
+        self.acls = access_lists(config)
+        self.applied: dict[str, dict[str, Any]] = {}
+
+    def add(self, rule: str, where: str) -> None:
+        entry = self.applied.setdefault(rule, {"rule": rule, "applied_to": []})
+        if where not in entry["applied_to"]:
+            entry["applied_to"].append(where)
+
+    def check(self, family: int, name: str, where: str) -> None:
+        """The ACL `name` applied at `where`: an undefined or empty ACL permits all; else its reached
+        unconditional any-to-any permit, if any."""
+        acl = self.acls.get((family, name))
+        if acl is None:
+            self.add(f"{'ipv6 ' if family == 6 else ''}access-list {name} (not defined: the device permits all)",
+                     where)
+        elif not acl.entries:
+            self.add(f"{acl.title()} (no entries: the device permits all)", where)
+        else:
+            label = _any_any(acl)
+            if label:
+                self.add(label, where)
+
+
+def _interface_filters(config: Config) -> list[tuple[int, str, str]]:
+    """(family, ACL, "interface X in|out") for every `ip access-group` and `ipv6 traffic-filter`."""
+    found = []
+    for name, settings in interfaces(config).items():
+        for setting in settings:
+            words = setting.split()
+            if len(words) >= 4 and words[3] in {"in", "out"} and words[:2] in (["ip", "access-group"],
+                                                                               ["ipv6", "traffic-filter"]):
+                found.append((6 if words[0] == "ipv6" else 4, words[2], f"interface {name} {words[3]}"))
     return found
 
 
 def any_any_permits(config: Config, result: Result) -> None:
-    acls = access_lists(config)
-    applied: dict[str, dict[str, Any]] = {}
-
-    def add(rule: str, where: str) -> None:
-        entry = applied.setdefault(rule, {"rule": rule, "applied_to": []})
-        if where not in entry["applied_to"]:
-            entry["applied_to"].append(where)
-
-    def check(family: int, name: str, where: str) -> None:
-        acl = acls.get((family, name))
-        if acl is None:
-            add(f"{'ipv6 ' if family == 6 else ''}access-list {name} (not defined: the device permits all)", where)
-        elif not acl.entries:
-            add(f"{acl.title()} (no entries: the device permits all)", where)
-        else:
-            label = _any_any(acl)
-            if label:
-                add(label, where)
-
-    for name, settings in interfaces(config).items():
-        for setting in settings:
-            words = setting.split()
-            if words[:2] == ["ip", "access-group"] and len(words) >= 4 and words[3] in {"in", "out"}:
-                check(4, words[2], f"interface {name} {words[3]}")
-            elif words[:2] == ["ipv6", "traffic-filter"] and len(words) >= 4 and words[3] in {"in", "out"}:
-                check(6, words[2], f"interface {name} {words[3]}")
+    permits = _Permits(config)
+    for family, name, where in _interface_filters(config):
+        permits.check(family, name, where)
     for name, pair in _zone_firewall(config):
         if name == "class-default":
-            add("class class-default (inspect/pass: every traffic)", pair)
-        elif (4, name) in acls:  # a class matching an undefined ACL matches nothing known
-            check(4, name, pair)
-    items = list(applied.values())
+            permits.add("class class-default (inspect/pass: every traffic)", pair)
+        elif (4, name) in permits.acls:  # a class matching an undefined ACL matches nothing known
+            permits.check(4, name, pair)
+    items = list(permits.applied.values())
     result.put("/network/any_any_permits", items)
     if items:
         result.cite("/network/any_any_permits", f"cmd:{RUNNING}",

@@ -163,44 +163,54 @@ def _numbered_kind(number: int) -> str | None:
     return None
 
 
+def _numbered_entry(found: dict[tuple[int, str], AccessList], words: list[str], number: int) -> None:
+    """`access-list N [dynamic NAME [timeout M]] permit|deny …` / `access-list N remark …`."""
+    kind = _numbered_kind(int(words[1]))
+    if kind is None:
+        return
+    acl = found.setdefault((4, words[1]), AccessList(words[1], kind, number))
+    rest = words[2:]
+    if rest[:1] == ["dynamic"] and len(rest) > 2:
+        rest = rest[2:]
+        if rest[:1] == ["timeout"] and len(rest) > 2:
+            rest = rest[2:]
+    entry = parse_entry(rest, kind, f"access-list {words[1]} sequence {(len(acl.entries) + 1) * 10}")
+    if entry:
+        acl.entries.append(entry)
+
+
+def _named(kind: str, name: str, number: int, children: list[str]) -> AccessList:
+    """`ip access-list standard|extended NAME` / `ipv6 access-list NAME` with its entries in sequence order
+    (`10 permit …`, `sequence 10 permit …`, or unnumbered: the next multiple of 10)."""
+    acl = AccessList(name, kind, number)
+    ordered: list[tuple[int, Entry]] = []
+    for child in children:
+        words = child.split()
+        sequence = None
+        if words[:1] == ["sequence"] and len(words) > 1 and words[1].isdigit():
+            sequence, words = int(words[1]), words[2:]
+        elif words[:1] and words[0].isdigit():
+            sequence, words = int(words[0]), words[1:]
+        if sequence is None:
+            sequence = (ordered[-1][0] // 10 + 1) * 10 if ordered else 10
+        entry = parse_entry(words, kind, f"{acl.title()} sequence {sequence}")
+        if entry:
+            ordered.append((sequence, entry))
+    acl.entries = [entry for _, entry in sorted(ordered, key=lambda item: item[0])]
+    return acl
+
+
 def access_lists(config: Config) -> dict[tuple[int, str], AccessList]:
     """(address family, name) -> the ACL, for every ACL of the configuration (numbered by their number)."""
     found: dict[tuple[int, str], AccessList] = {}
     for block in config.blocks:
         words = block.words()
         if words[:1] == ["access-list"] and len(words) >= 3 and words[1].isdigit():
-            kind = _numbered_kind(int(words[1]))
-            if kind is None:
-                continue
-            acl = found.setdefault((4, words[1]), AccessList(words[1], kind, block.number))
-            rest = words[2:]
-            if rest[:1] == ["dynamic"] and len(rest) > 2:
-                rest = rest[2:]
-                if rest[:1] == ["timeout"] and len(rest) > 2:
-                    rest = rest[2:]
-            entry = parse_entry(rest, kind, f"access-list {words[1]} sequence {(len(acl.entries) + 1) * 10}")
-            if entry:
-                acl.entries.append(entry)
-        elif (words[:2] == ["ip", "access-list"] and len(words) >= 4 and words[2] in {"standard", "extended"}) or \
-                (words[:2] == ["ipv6", "access-list"] and len(words) >= 3):
-            kind = "ipv6" if words[0] == "ipv6" else words[2]
-            name = words[2] if kind == "ipv6" else words[3]
-            acl = AccessList(name, kind, block.number)
-            found[(acl.family, name)] = acl
-            ordered: list[tuple[int, Entry]] = []
-            for child in block.children:
-                cwords = child.split()
-                sequence = None
-                if cwords[:1] == ["sequence"] and len(cwords) > 1 and cwords[1].isdigit():
-                    sequence, cwords = int(cwords[1]), cwords[2:]
-                elif cwords[:1] and cwords[0].isdigit():
-                    sequence, cwords = int(cwords[0]), cwords[1:]
-                if sequence is None:  # no number: the device gives the next multiple of 10
-                    sequence = (ordered[-1][0] // 10 + 1) * 10 if ordered else 10
-                entry = parse_entry(cwords, kind, f"{acl.title()} sequence {sequence}")
-                if entry:
-                    ordered.append((sequence, entry))
-            acl.entries = [entry for _, entry in sorted(ordered, key=lambda item: item[0])]
+            _numbered_entry(found, words, block.number)
+        elif words[:2] == ["ip", "access-list"] and len(words) >= 4 and words[2] in {"standard", "extended"}:
+            found[(4, words[3])] = _named(words[2], words[3], block.number, block.children)
+        elif words[:2] == ["ipv6", "access-list"] and len(words) >= 3:
+            found[(6, words[2])] = _named("ipv6", words[2], block.number, block.children)
     return found
 
 

@@ -116,6 +116,55 @@ def line_transports(config: Config, lines: list[Line]) -> tuple[list[tuple[Line,
 
 # --- management protocols and services ----------------------------------------------------------------
 
+def _snmp_insecure(config: Config) -> list[dict[str, str]]:
+    """SNMP v1/v2c communities, groups and users, and v3 groups without privacy (never the community itself)."""
+    insecure = []
+    for block in config.globals("snmp-server", "community"):
+        access = next((w for w in block.words()[3:] if w in {"RO", "RW", "ro", "rw"}), "RO")
+        insecure.append({"protocol": "snmp_v1_v2c", "how": "configured",
+                         "detail": f"snmp-server community (***) {access.upper()} (line {block.number})"})
+    for block in config.globals("snmp-server", "group") + config.globals("snmp-server", "user"):
+        words = block.words()
+        model = next((w for w in words[3:] if w in {"v1", "v2c", "v3"}), None)
+        level = words[words.index("v3") + 1] if model == "v3" and words.index("v3") + 1 < len(words) else None
+        name = f"snmp-server {words[1]} {words[2] if len(words) > 2 else ''}".strip()
+        if model in {"v1", "v2c"}:
+            insecure.append({"protocol": "snmp_v1_v2c", "how": "configured", "detail": f"{name} {model}"})
+        elif model == "v3" and words[1] == "group" and level in {"noauth", "auth"}:
+            insecure.append({"protocol": "snmp_v3_without_privacy", "how": "configured",
+                             "detail": f"{name} v3 {level} (no encryption)"})
+    return insecure
+
+
+def _ssh_version(config: Config, result: Result) -> dict[str, str] | None:
+    """/remote_access/ssh/protocol_version from `ip ssh version` or the documented default; the ssh1 item when
+    SSH 1 is accepted."""
+    default = str(platform_data()["defaults"]["ssh_version"])
+    ssh_version = next((b.words()[3] for b in config.globals("ip", "ssh", "version") if len(b.words()) > 3),
+                       default)
+    protocol_version = 2 if ssh_version == "2" else 1
+    result.put("/remote_access/ssh/protocol_version", protocol_version)
+    if protocol_version == 2:
+        return None
+    detail = (f"ip ssh version {ssh_version}" if config.globals("ip", "ssh", "version")
+              else f"no `ip ssh version`: the default {ssh_version} accepts SSH 1")
+    return {"protocol": "ssh1", "how": "configured", "detail": detail}
+
+
+def _services_on(config: Config) -> list[dict[str, str]]:
+    """The unneeded services of the platform data that are on, configured or by default; TFTP servers."""
+    found = []
+    for service in platform_data()["services"]:
+        last = config.last_of(service["enable"], service["disable"])
+        on = last == service["enable"]
+        if on or (service["default"] and last is None):
+            detail = service["enable"] if on else f"{service['enable']} (on by default; no `{service['disable']}`)"
+            found.append({"name": service["name"], "how": "configured" if on else "enabled", "detail": detail})
+    for block in config.globals("tftp-server"):
+        found.append({"name": "tftp", "how": "configured", "detail": f"tftp-server (line {block.number})"})
+    return found
+
+
 def management(config: Config, lines: list[Line], result: Result) -> None:
     data = platform_data()
     insecure: list[dict[str, str]] = []
@@ -135,31 +184,13 @@ def management(config: Config, lines: list[Line], result: Result) -> None:
             if word in {"ssh", "all"}:
                 ssh_reachable = True
         result.cite("/management/insecure_protocols", _cfg(line.number), [f"line {line.name}", *line.settings])
-    for block in config.globals("snmp-server", "community"):
-        access = next((w for w in block.words()[3:] if w in {"RO", "RW", "ro", "rw"}), "RO")
-        insecure.append({"protocol": "snmp_v1_v2c", "how": "configured",
-                         "detail": f"snmp-server community (***) {access.upper()} (line {block.number})"})
-    for block in config.globals("snmp-server", "group") + config.globals("snmp-server", "user"):
-        words = block.words()
-        model = next((w for w in words[3:] if w in {"v1", "v2c", "v3"}), None)
-        level = words[words.index("v3") + 1] if model == "v3" and words.index("v3") + 1 < len(words) else None
-        name = f"snmp-server {words[1]} {words[2] if len(words) > 2 else ''}".strip()
-        if model in {"v1", "v2c"}:
-            insecure.append({"protocol": "snmp_v1_v2c", "how": "configured", "detail": f"{name} {model}"})
-        elif model == "v3" and words[1] == "group" and level in {"noauth", "auth"}:
-            insecure.append({"protocol": "snmp_v3_without_privacy", "how": "configured",
-                             "detail": f"{name} v3 {level} (no encryption)"})
+    insecure.extend(_snmp_insecure(config))
     if config.last_of("ip http server", "no ip http server") == "ip http server":
         insecure.append({"protocol": "http", "how": "configured", "detail": "ip http server"})
 
-    ssh_version = next((b.words()[3] for b in config.globals("ip", "ssh", "version") if len(b.words()) > 3),
-                       str(data["defaults"]["ssh_version"]))
-    protocol_version = 2 if ssh_version == "2" else 1
-    result.put("/remote_access/ssh/protocol_version", protocol_version)
-    if protocol_version == 1 and ssh_reachable:
-        detail = (f"ip ssh version {ssh_version}" if config.globals("ip", "ssh", "version")
-                  else f"no `ip ssh version`: the default {ssh_version} accepts SSH 1")
-        insecure.append({"protocol": "ssh1", "how": "configured", "detail": detail})
+    ssh1 = _ssh_version(config, result)
+    if ssh1 and ssh_reachable:
+        insecure.append(ssh1)
 
     if undecided:
         names = ", ".join(f"line {line.name}" for line in undecided)
@@ -170,16 +201,9 @@ def management(config: Config, lines: list[Line], result: Result) -> None:
     else:
         result.put("/management/insecure_protocols", insecure)
 
-    for service in data["services"]:
-        last = config.last_of(service["enable"], service["disable"])
-        on = last == service["enable"]
-        if on or (service["default"] and last is None):
-            detail = service["enable"] if on else f"{service['enable']} (on by default; no `{service['disable']}`)"
-            item = {"name": service["name"], "how": "configured" if on else "enabled", "detail": detail}
-            if item not in prohibited:
-                prohibited.append(item)
-    for block in config.globals("tftp-server"):
-        prohibited.append({"name": "tftp", "how": "configured", "detail": f"tftp-server (line {block.number})"})
+    for item in _services_on(config):
+        if item not in prohibited:
+            prohibited.append(item)
     if not undecided:
         result.put("/services/prohibited_present", prohibited)
 
@@ -258,92 +282,99 @@ def _severity(word: str) -> str:
     return names[int(word)] if word.isdigit() and int(word) < len(names) else word
 
 
-def logging(config: Config, outputs: dict[str, str], result: Result) -> None:
-    data = platform_data()["defaults"]
-    # `no logging on` stops every destination but the console; the last of `logging on`/`no logging on` counts.
-    logging_off = config.last_of("logging on", "no logging on") == "no logging on"
-    # `logging trap [LEVEL]` (no level: the default) and `no logging trap` (no syslog hosts): the last counts.
-    trap, no_trap = str(data["logging_trap"]), False
+def _trap(config: Config) -> tuple[str, bool]:
+    """The severity sent to syslog hosts and whether `no logging trap` stops them: `logging trap [LEVEL]` (no
+    level: the default) and `no logging trap`, the last counts."""
+    default = str(platform_data()["defaults"]["logging_trap"])
+    trap, no_trap = default, False
     for block in config.blocks:
         words = block.words()
         if words[:2] == ["logging", "trap"]:
-            trap, no_trap = (_severity(words[2]) if len(words) > 2 else str(data["logging_trap"])), False
+            trap, no_trap = (_severity(words[2]) if len(words) > 2 else default), False
         elif words[:3] == ["no", "logging", "trap"]:
             no_trap = True
+    return trap, no_trap
+
+
+def _target_words(words: list[str]) -> list[str] | None:
+    """The words from the host on, of `logging host [vrf V] [ip|ipv6] ADDR …` or the old `logging ADDR`."""
+    if words[:1] == ["host"]:
+        rest = words[1:]
+        while rest[:1] in (["ipv6"], ["ip"], ["vrf"]):
+            rest = rest[2:] if rest[0] == "vrf" else rest[1:]
+        return rest or None
+    if words and words[0] not in _LOGGING_KEYWORDS and (_IP.match(words[0]) or "." in words[0]):
+        return words  # the old form: `logging 10.0.0.1` / `logging syslog.example`
+    return None
+
+
+def remote_targets(config: Config, logging_off: bool, result: Result) -> None:
+    ports = platform_data()["defaults"]["logging_port"]
+    trap, no_trap = _trap(config)
     targets: list[dict[str, Any]] = []
     cited: list[str] = []
     for block in config.globals("logging"):
-        words = block.words()[1:]
-        if not words:
-            continue
-        if words[0] == "host":
-            rest = words[1:]
-            while rest[:1] in (["ipv6"], ["ip"], ["vrf"]):  # `logging host [vrf V] [ipv6] ADDR`
-                rest = rest[2:] if rest[0] == "vrf" else rest[1:]
-        elif words[0] not in _LOGGING_KEYWORDS and (_IP.match(words[0]) or "." in words[0]):
-            rest = words  # the old form: `logging 10.0.0.1` / `logging syslog.example`
-        else:
-            continue
-        if not rest:
+        rest = _target_words(block.words()[1:])
+        if rest is None:
             continue
         protocol, port = "udp", None
         if "transport" in rest and rest.index("transport") + 1 < len(rest):
             protocol = rest[rest.index("transport") + 1]
         if "port" in rest and rest.index("port") + 1 < len(rest) and rest[rest.index("port") + 1].isdigit():
             port = int(rest[rest.index("port") + 1])
-        if protocol not in {"udp", "tcp"}:
-            protocol = "tls" if protocol == "tls" else "udp"
-        target = {"host": rest[0], "port": port or int(data["logging_port"].get(protocol, 514)),
-                  "protocol": protocol, "selector": f"trap {trap}"}
+        if protocol not in {"udp", "tcp", "tls"}:
+            protocol = "udp"
         cited.append(block.line)
         if not (logging_off or no_trap):
-            targets.append(target)
+            targets.append({"host": rest[0], "port": port or int(ports.get(protocol, 514)), "protocol": protocol,
+                            "selector": f"trap {trap}"})
     result.put("/logging/remote_targets", targets)
     if cited:
         result.cite("/logging/remote_targets", f"cmd:{RUNNING}", cited)
 
-    # The local buffer: the last `logging buffered` wins; the documented default when there is none.
-    buffer = dict(data["logging_buffer"])
+
+def _configured_buffer(config: Config) -> dict[str, Any]:
+    """The local buffer the configuration gives: the last `logging buffered [discriminator D] [SIZE] [LEVEL]`
+    or `no logging buffered`; the documented default when there is none (a size or level left out keeps the
+    earlier or default one)."""
+    buffer = dict(platform_data()["defaults"]["logging_buffer"])
     for block in config.blocks:
         words = block.words()
-        if words[:2] == ["no", "logging"] and words[2:3] == ["buffered"]:
+        if words[:3] == ["no", "logging", "buffered"]:
             buffer["enabled"] = False
         elif words[:2] == ["logging", "buffered"]:
             buffer["enabled"] = True
-            rest = words[2:]
-            if rest[:1] == ["discriminator"]:
-                rest = rest[2:]
+            rest = words[4:] if words[2:3] == ["discriminator"] else words[2:]
             for word in rest:
                 if word.isdigit() and int(word) > 7:
                     buffer["size_bytes"] = int(word)
                 elif word != "xml":
                     buffer["severity"] = _severity(word)
-    if logging_off:
-        buffer["enabled"] = False
-    text, why = live_output(outputs, "show logging")
-    if text is None:
-        result.errors["/logging/running"] = why
-    else:
-        syslog = re.search(r"Syslog logging:\s*(enabled|disabled)", text)
-        if syslog:
-            result.put("/logging/running", syslog.group(1) == "enabled")
-        else:
-            result.errors["/logging/running"] = "`show logging` does not say whether syslog logging is enabled"
-        live_buffer = re.search(r"Buffer logging:\s*(disabled|level (\w+))", text)
-        if live_buffer:  # the running device's own answer wins over config + defaults
-            buffer["enabled"] = live_buffer.group(1) != "disabled"
-            if live_buffer.group(2):
-                buffer["severity"] = live_buffer.group(2)
-        size = re.search(r"Log Buffer \((\d+) bytes\)", text)
-        if size:
-            buffer["size_bytes"] = int(size.group(1))
-        result.cite("/logging/running", "cmd:show logging",
-                    [x for x in text.splitlines() if re.search(r"logging:|Log Buffer|Logging to", x)][:12])
-    if not buffer["enabled"]:
-        buffer = {"enabled": False, "size_bytes": 0, "severity": None}
-    result.put("/logging/local_buffer", buffer)
+    return buffer
 
-    # Timestamps of log messages (buffer, console, syslog alike).
+
+def _live_logging(text: str, buffer: dict[str, Any], result: Result) -> None:
+    """`show logging`: syslog on/off, and the running buffer's state, level and size (they win over the
+    configuration and the defaults)."""
+    syslog = re.search(r"Syslog logging:\s*(enabled|disabled)", text)
+    if syslog:
+        result.put("/logging/running", syslog.group(1) == "enabled")
+    else:
+        result.errors["/logging/running"] = "`show logging` does not say whether syslog logging is enabled"
+    live_buffer = re.search(r"Buffer logging:\s*(disabled|level (\w+))", text)
+    if live_buffer:
+        buffer["enabled"] = live_buffer.group(1) != "disabled"
+        if live_buffer.group(2):
+            buffer["severity"] = live_buffer.group(2)
+    size = re.search(r"Log Buffer \((\d+) bytes\)", text)
+    if size:
+        buffer["size_bytes"] = int(size.group(1))
+    result.cite("/logging/running", "cmd:show logging",
+                [x for x in text.splitlines() if re.search(r"logging:|Log Buffer|Logging to", x)][:12])
+
+
+def timestamps(config: Config, result: Result) -> None:
+    """Timestamps of log messages (buffer, console, syslog alike): the last `service timestamps log …`."""
     setting: str | None = None
     for block in config.blocks:
         words = block.words()
@@ -353,12 +384,31 @@ def logging(config: Config, outputs: dict[str, str], result: Result) -> None:
             setting = "none"
     source = "service timestamps log"
     if setting is None:
-        setting, source = str(data["service_timestamps_log"]), "service timestamps log (default)"
+        setting = str(platform_data()["defaults"]["service_timestamps_log"])
+        source = "service timestamps log (default)"
     keywords = setting.split()
     full = bool(keywords) and keywords[0] == "datetime" and "year" in keywords and "show-timezone" in keywords
     result.put("/logging/timestamp_formats", [{"log": "log messages (buffer, console, syslog)",
                                                "writer": "IOS logger", "format": setting, "full": full,
                                                "source": source}])
+
+
+def logging(config: Config, outputs: dict[str, str], result: Result) -> None:
+    # `no logging on` stops every destination but the console; the last of `logging on`/`no logging on` counts.
+    logging_off = config.last_of("logging on", "no logging on") == "no logging on"
+    remote_targets(config, logging_off, result)
+    buffer = _configured_buffer(config)
+    if logging_off:
+        buffer["enabled"] = False
+    text, why = live_output(outputs, "show logging")
+    if text is None:
+        result.errors["/logging/running"] = why
+    else:
+        _live_logging(text, buffer, result)
+    if not buffer["enabled"]:
+        buffer = {"enabled": False, "size_bytes": 0, "severity": None}
+    result.put("/logging/local_buffer", buffer)
+    timestamps(config, result)
 
 
 # --- accounts and passwords ---------------------------------------------------------------------------
