@@ -263,13 +263,17 @@ SECRET_VALUE = re.compile(r"(?im)^\s*(?:enable\s+(?:secret|password)|username\s+
                           r"password|snmp-server\s+community)\s+(?:level\s+\d+\s+)?(?:\d\s+)?(\S+)")
 
 
+TRAP_COMMUNITY = re.compile(r"(?im)^snmp-server\s+host\s+\S+(?:\s+vrf\s+\S+)?(?:\s+(?:informs|traps))?"
+                            r"\s+version\s+(?:1|2c)\s+(\S+)")
+
+
 @pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir()))
 def test_no_secret_in_any_parsed_document(case: str) -> None:
     """Every secret value of a case's configuration (enable/user/line passwords and secrets, communities) is
     absent from the whole facts document, evidence included."""
     raw = CASES / case / "raw"
     config = (raw / "show_running-config.txt").read_text(encoding="utf-8")
-    secrets = set(SECRET_VALUE.findall(config))
+    secrets = set(SECRET_VALUE.findall(config)) | set(TRAP_COMMUNITY.findall(config))
     assert secrets, "the case carries secrets to look for"
     document = json.dumps(driver.IOSPlatform().parse(raw), ensure_ascii=False)
     assert [s for s in secrets if s in document] == []

@@ -123,6 +123,10 @@ _CONFIG_SECRETS = [
     re.compile(r"(?im)^([-+ ]?[ \t]*snmp-server[ \t]+user[ \t]+.*?[ \t]priv[ \t]+(?:\S+[ \t]+)?(?:128|192|256)?[ \t]*)"
                r"(\S+)$"),
     re.compile(r"(?im)^([-+ ]?[ \t]*(?:key-string|(?:tacacs|radius)-server[ \t]+key|key)[ \t]+(?:\d[ \t]+)?)(\S+)"),
+    # IOS trap/inform receivers carry the community (v1/v2c) after the host and options; NTP symmetric keys.
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmp-server[ \t]+host[ \t]+\S+(?:[ \t]+vrf[ \t]+\S+)?(?:[ \t]+(?:informs|traps))?"
+               r"(?:[ \t]+version[ \t]+(?:1|2c|3(?:[ \t]+(?:auth|noauth|priv))?))?[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*ntp[ \t]+authentication-key[ \t]+\d+[ \t]+\S+[ \t]+)(\S+)"),
     # YAMAHA RTX: login/administrator passwords and user passwords given in the clear.
     re.compile(r"(?im)^([-+ ]?[ \t]*(?:login|administrator)[ \t]+password(?:[ \t]+encrypted)?[ \t]+)(\S+)"),
     re.compile(r"(?im)^([-+ ]?[ \t]*login[ \t]+user[ \t]+\S+[ \t]+(?:encrypted[ \t]+)?)(\S+)"),
