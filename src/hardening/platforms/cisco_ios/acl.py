@@ -201,8 +201,11 @@ def _named(kind: str, name: str, number: int, children: list[str]) -> AccessList
 
 
 def access_lists(config: Config) -> dict[tuple[int, str], AccessList]:
-    """(address family, name) -> the ACL, for every ACL of the configuration (numbered by their number)."""
-    found: dict[tuple[int, str], AccessList] = {}
+    """(address family, name) -> the ACL, for every ACL of the configuration (numbered by their number).
+    Read-only: computed once per configuration."""
+    if "access_lists" in config.memo:
+        return config.memo["access_lists"]  # type: ignore[no-any-return]
+    found: dict[tuple[int, str], AccessList] = config.memo.setdefault("access_lists", {})
     for block in config.blocks:
         words = block.words()
         if words[:1] == ["access-list"] and len(words) >= 3 and words[1].isdigit():

@@ -689,10 +689,11 @@ def open_ports(outputs: dict[str, str], result: Result) -> None:
 
 
 def _long_name(name: str) -> str:
-    for short, long in sorted(platform_data()["interface_abbreviations"].items(), key=lambda kv: -len(kv[0])):
-        match = re.fullmatch(rf"{short}(\d[\d/.:]*)", name)
-        if match:
-            return f"{long}{match.group(1)}"
+    match = re.fullmatch(r"([A-Za-z-]+)(\d[\d/.:]*)", name)
+    if match:
+        long = platform_data()["interface_abbreviations"].get(match.group(1))
+        if long:
+            return f"{long}{match.group(2)}"
     return name
 
 
