@@ -164,6 +164,15 @@ def test_netconf() -> None:
     items = access(VTY_SSH + "ip access-list standard NC\n permit 10.203.0.0 0.0.255.255\nnetconf-yang\n"
                    "netconf-yang ssh ipv4 access-list name NC\nline vty 0 4\n transport input none\n")
     assert items["netconf-yang"]["sources"] == ["10.203.0.0/16"]
+    items = access(VTY_SSH + "access-list 5 permit host 10.203.0.9\nnetconf ssh acl 5\nline vty 0 4\n"
+                   " transport input none\n")
+    assert (items["netconf ssh"]["restricted"], items["netconf ssh"]["sources"]) == (True, ["10.203.0.9/32"])
+
+
+def test_async_lines_by_slot_and_port() -> None:
+    items = access(VTY_SSH + "line 0/0/0 0/0/3\n transport input telnet\n login\n password 7 0822455D0A16\n"
+                   "line vty 0 4\n transport input none\n")
+    assert items["line 0/0/0 0/0/3"]["protocols"] == ["telnet"]
 
 
 # --- /network/any_any_permits --------------------------------------------------------------------------
