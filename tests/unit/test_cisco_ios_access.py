@@ -228,3 +228,13 @@ def test_several_ports_after_eq() -> None:
     destination = acl.entries[0].destination
     assert destination is not None
     assert destination.networks is not None
+
+
+def test_a_filter_that_admits_any_source_is_not_a_restriction() -> None:
+    item = access(VTY_SSH + "access-list 10 permit 10.203.0.0 0.0.255.255\naccess-list 10 permit any\n"
+                  "line vty 0 4\n access-class 10 in\n transport input ssh\n")["line vty 0 4"]
+    assert (item["restricted"], item["sources"]) == (False, ["0.0.0.0/0"])
+    item = access(VTY_SSH + "access-list 11 permit 10.203.0.0 0.0.255.0\nline vty 0 4\n access-class 11 in\n"
+                  " transport input ssh\n")["line vty 0 4"]
+    assert (item["restricted"], item["sources"]) == (False, ["0.0.0.0/0"])
+    assert "non-contiguous" in item["source"]

@@ -10,7 +10,8 @@
   - NETCONF (`netconf-yang`: `netconf-yang ssh ipv4|ipv6 access-list name ACL`; old `netconf ssh [acl N]`).
   A filter that names an ACL the configuration does not define filters nothing (IOS permits all), and so does one
   without entries. IPv6 counts only where an interface has IPv6 (`ipv6 address`/`ipv6 enable`): then a way without
-  an IPv6 filter admits `::/0`. `restricted` = every reachable address family has a defined filter.
+  an IPv6 filter admits `::/0`. `restricted` = every reachable address family has a defined filter that does
+  not admit any source.
   `vrf-also` lets the ACL filter connections arriving in a VRF (without it they are refused): it never widens.
 
 /network/any_any_permits: `permit ip any any` (also `permit ip 0.0.0.0 255.255.255.255 any`, `permit ipv6 any
@@ -64,9 +65,10 @@ class Resolver:
                 admitted, why = admitted_sources(acl)
                 networks.extend(admitted)
                 notes.extend(why)
-                if not acl.entries:
-                    restricted = False
-        return restricted, cidrs(networks), notes
+        sources = cidrs(networks)
+        # `restricted` false = any source gets in: also when a filter admits everything (`permit any`, an entry
+        # counted as any fail-closed, an ACL without entries).
+        return restricted and not any(str(ANY[f]) in sources for f in self.families), sources, notes
 
 
 def _item(context: str, protocols: list[str] | None, filtered: tuple[bool, list[str], list[str]],
