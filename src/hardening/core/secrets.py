@@ -130,7 +130,7 @@ _CONFIG_SECRETS = [
     re.compile(r"(?im)^([-+ ]?[ \t]*ip[ \t]+ospf[ \t]+(?:authentication-key|message-digest-key[ \t]+\d+[ \t]+md5)"
                r"[ \t]+(?:\d[ \t]+)?)(\S+)"),
     re.compile(r"(?im)^([-+ ]?[ \t]*snmp-server[ \t]+host[ \t]+\S+(?:[ \t]+vrf[ \t]+\S+)?(?:[ \t]+(?:informs|traps))?"
-               r"(?:[ \t]+version[ \t]+(?:1|2c|3[ \t]+(?:auth|noauth|priv)))?[ \t]+)(\S+)"),
+               r"(?:[ \t]+version[ \t]+(?:1|2c|3(?:[ \t]+(?:auth|noauth|priv))?))?[ \t]+)(\S+)"),
     # YAMAHA RTX: SNMP communities and v3 user passphrases, IKE pre-shared keys, PPP authentication passwords.
     re.compile(r"(?im)^([-+ ]?[ \t]*snmp(?:v2c)?[ \t]+(?:community[ \t]+(?:read-only|read-write)|trap[ \t]+community)"
                r"[ \t]+)(\S+)"),
