@@ -1,0 +1,87 @@
+"""The flat configuration of a YAMAHA RTX router (`show config`, a saved config file or a handover text).
+
+RTX configuration is one command per line. Comment lines start with `#` (the header `show config` prints:
+model and revision, MAC addresses, memory, reporting date). `pp select N`, `tunnel select N` (and `ipsec ike …`
+inside them) open a context: the lines after it, which `show config` indents by one space, set that interface
+until the next `… select` (`pp select none` closes it). A later line of the same command replaces an earlier
+one (the router keeps the last); `no COMMAND …` removes it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Line:
+    number: int       # 1-based line number in the text
+    text: str         # the command, stripped
+    words: tuple[str, ...]
+    context: str      # "" (global), "pp 1", "tunnel 2"
+
+
+@dataclass
+class Config:
+    lines: list[Line] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)  # the `#` comment lines, stripped of "# "
+
+    def find(self, *prefix: str, context: str | None = "") -> list[Line]:
+        """The lines whose words start with `prefix` (in `context`; None = any), after `no` lines removed
+        what they negate: `no telnetd host` drops every earlier `telnetd host …`."""
+        found: list[Line] = []
+        size = len(prefix)
+        for line in self.lines:
+            if context is not None and line.context != context:
+                continue
+            if line.words[:1] == ("no",) and line.words[1:1 + size] == prefix:
+                found = [x for x in found if x.context != line.context]
+            elif line.words[:size] == prefix:
+                found.append(line)
+        return found
+
+    def last(self, *prefix: str, context: str | None = "") -> Line | None:
+        found = self.find(*prefix, context=context)
+        return found[-1] if found else None
+
+    def contexts(self, kind: str) -> list[str]:
+        return sorted({line.context for line in self.lines if line.context.startswith(kind + " ")})
+
+
+_SELECT = re.compile(r"^(pp|tunnel)\s+select\s+(\S+)$")
+
+
+def words(text: str) -> tuple[str, ...]:
+    """The words of a command: double quotes group ("description lan1 \"LAN side\"")."""
+    try:
+        return tuple(shlex.split(text, comments=False, posix=True))
+    except ValueError:
+        return tuple(text.split())
+
+
+def parse_config(text: str) -> Config:
+    config = Config()
+    context = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            config.header.append(stripped.lstrip("#").strip())
+            continue
+        select = _SELECT.match(stripped)
+        if select:
+            context = "" if select.group(2) == "none" else f"{select.group(1)} {select.group(2)}"
+            continue
+        config.lines.append(Line(number, stripped, words(stripped), context))
+    return config
+
+
+def model_and_revision(config: Config) -> tuple[str | None, str | None]:
+    """(`RTX830`, `15.02.22`) from the `# RTX830 Rev.15.02.22 (date)` header line."""
+    for line in config.header:
+        match = re.match(r"^((?:RTX|NVR|RT|FWX)\S*)\s+Rev\.(\S+)", line)
+        if match:
+            return match.group(1), match.group(2)
+    return None, None
