@@ -187,10 +187,10 @@ def services(config: Config) -> dict[str, Service]:
     found: dict[str, Service] = {}
     for spec in platform_data()["management_services"]:
         name = spec["name"]
-        host = config.last(name, "host")
+        # `sshd host key generate …` is the host key, not the host list
+        hosts = [x for x in config.find(name, "host") if x.words[2:3] != ("key",)]
+        host = hosts[-1] if hosts else None
         tokens = list(host.words[2:]) if host is not None else [str(spec["host_default"])]
-        if tokens[:1] == ["key"]:  # `sshd host key generate …`: the host key, not the host list
-            host, tokens = None, [str(spec["host_default"])]
         lines = [host] if host is not None else []
         if spec.get("requires"):
             required = found[spec["requires"]]
@@ -536,8 +536,9 @@ def idle_timeout(config: Config, result: Result) -> None:
     names = [*_users(config)] + ([anonymous] if _anonymous_enabled(attributes) else [])
     worst: tuple[int, str] | None = None
     for name in names or [anonymous]:
-        own = attributes.get("" if name == anonymous else name, {}).get("login-timer") \
-            or attributes.get("*", {}).get("login-timer")
+        # `*` stands for every named user; the anonymous user's attributes are the ones given without a name
+        own = attributes.get("", {}).get("login-timer") if name == anonymous else \
+            attributes.get(name, {}).get("login-timer") or attributes.get("*", {}).get("login-timer")
         value = _seconds(own) if own is not None else None
         candidate = (value, f"user attribute {name} login-timer={own}") if value is not None else (seconds, source)
         if worst is None or (candidate[0] == 0 and worst[0] != 0) or (worst[0] != 0 and candidate[0] > worst[0]):
