@@ -128,7 +128,8 @@ _CONFIG_SECRETS = [
     re.compile(r"(?im)^([-+ ]?[ \t]*login[ \t]+user[ \t]+\S+[ \t]+(?:encrypted[ \t]+)?)(\S+)"),
     # YAMAHA RTX: SNMP communities (`snmp[v1|v2c] community read-only|read-write C`, `snmpv1|snmpv2c host H RO [RW]`,
     # trap communities), SNMPv3 USM passwords, PPP and IKE secrets.
-    re.compile(r"(?im)^([-+ ]?[ \t]*snmp(?:v1|v2c)?[ \t]+(?:trap[ \t]+)?community(?:[ \t]+read-(?:only|write))?[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmp(?:v1|v2c)?[ \t]+(?:trap[ \t]+)?community(?:[ \t]+read-(?:only|write))?"
+               r"[ \t]+)(\S+)"),
     re.compile(r"(?im)^([-+ ]?[ \t]*snmp(?:v1|v2c)[ \t]+(?:trap[ \t]+)?host[ \t]+\S+[ \t]+)(\S.*)$"),
     re.compile(r"(?im)^([-+ ]?[ \t]*snmpv3[ \t]+usm[ \t]+user[ \t]+\S+[ \t]+\S+[ \t]+.*?(?:md5|sha\S*)[ \t]+)(\S+)"),
     re.compile(r"(?im)^([-+ ]?[ \t]*snmpv3[ \t]+usm[ \t]+user[ \t]+.*?(?:aes\S*|des\S*)[ \t]+)(\S+)"),

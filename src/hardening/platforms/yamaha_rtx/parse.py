@@ -87,20 +87,21 @@ def privilege(outputs: dict[str, str], result: Result) -> int | None:
 
 # --- addresses and interfaces ------------------------------------------------------------------------
 
-def _networks(config: Config) -> dict[str, str]:
-    """Interface -> its directly connected network (`ip lan1 address 192.168.100.1/24`)."""
-    found: dict[str, str] = {}
+def _networks(config: Config) -> dict[str, str | None]:
+    """Interface -> its directly connected network (`ip lan1 address 192.168.100.1/24`); None when the address
+    is not a static one this parser reads (`dhcp`)."""
+    found: dict[str, str | None] = {}
     for line in config.lines:
         words = line.words
         if len(words) >= 4 and words[0] == "ip" and words[2] == "address" and line.context == "":
             try:
                 found[words[1]] = str(ipaddress.ip_interface(words[3]).network)
             except ValueError:
-                found.pop(words[1], None)  # dhcp, or a form this parser does not read: unresolved
+                found[words[1]] = None
     return found
 
 
-def _default_route_interfaces(config: Config, networks: dict[str, str]) -> set[str]:
+def _default_route_interfaces(config: Config, networks: dict[str, str | None]) -> set[str]:
     """Interfaces the default route leaves by: what arrives there can come from anywhere."""
     found: set[str] = set()
     for line in config.find("ip", "route", "default", context=None) + config.find("ip", "route", "0.0.0.0/0",
@@ -118,7 +119,7 @@ def _default_route_interfaces(config: Config, networks: dict[str, str]) -> set[s
                 address = ipaddress.ip_address(rest[0])
             except ValueError:
                 continue
-            found.update(name for name, net in networks.items() if address in ipaddress.ip_network(net))
+            found.update(name for name, net in networks.items() if net and address in ipaddress.ip_network(net))
     return found
 
 
@@ -131,31 +132,26 @@ def resolve_hosts(config: Config, tokens: list[str]) -> tuple[bool, list[str]]:
     sources: set[str] = set()
     if not tokens or tokens == ["none"]:
         return False, []
-    for token in tokens:
-        if token == "none":
+    for word in tokens:
+        if word == "none":
             continue
-        if token == "any":
+        if word == "any":
             sources.add(ANY)
-        elif token == "lan":
-            lans = [name for name in networks if name.startswith("lan")]
-            if not lans or any(name in outside for name in lans):
-                sources.add(ANY)
-            sources.update(networks[name] for name in lans if name not in outside)
-        elif re.fullmatch(r"(lan|bridge|vlan)\d+(/\d+)?", token):
-            if token in networks and token not in outside:
-                sources.add(networks[token])
-            else:
-                sources.add(ANY)
-        elif "-" in token and not token.startswith("-"):
-            first, _, last = token.partition("-")
+        elif word == "lan" or re.fullmatch(r"(lan|bridge|vlan)\d+(/\d+)?", word):
+            names = [name for name in networks if name.startswith("lan")] if word == "lan" else [word]
+            for name in names or [word]:
+                network = networks.get(name)
+                sources.add(network if network and name not in outside else ANY)
+        elif "-" in word and not word.startswith("-"):
+            first, _, last = word.partition("-")
             try:
                 start, end = ipaddress.ip_address(first), ipaddress.ip_address(last)
-                sources.update(str(n) for n in ipaddress.summarize_address_range(start, end))  # type: ignore[arg-type]
+                sources.update(str(n) for n in ipaddress.summarize_address_range(start, end))
             except (ValueError, TypeError):
                 sources.add(ANY)
         else:
             try:
-                sources.add(str(ipaddress.ip_network(token, strict=False)))
+                sources.add(str(ipaddress.ip_network(word, strict=False)))
             except ValueError:
                 sources.add(ANY)  # pp1, tunnel1, a name: whatever arrives there
     if ANY in sources:
@@ -269,23 +265,23 @@ def snmp(config: Config, access: list[dict[str, Any]], insecure: list[dict[str, 
             users_without_privacy.add(words[3])
     for version, keyword in (("v1", "snmp"), ("v1", "snmpv1"), ("v2c", "snmpv2c"), ("v3", "snmpv3")):
         for line in config.find(keyword, "host"):
-            words = list(line.words)
-            if len(words) < 3 or words[2] == "none":
+            items = list(line.words)
+            if len(items) < 3 or items[2] == "none":
                 continue
-            admits, sources = resolve_hosts(config, [words[2]])
+            admits, sources = resolve_hosts(config, [items[2]])
             if not admits:
                 continue
             access.append({"context": f"{keyword} host", "protocols": ["snmp"], "restricted": ANY not in sources,
-                           "sources": sources, "source": f"{keyword} host {words[2]} (line {line.number})"})
+                           "sources": sources, "source": f"{keyword} host {items[2]} (line {line.number})"})
             if version in {"v1", "v2c"}:
                 insecure.append({"protocol": "snmp_v1_v2c", "how": "configured",
-                                 "detail": f"{keyword} host {words[2]} (community ***) (line {line.number})"})
+                                 "detail": f"{keyword} host {items[2]} (community ***) (line {line.number})"})
             else:
-                ids = words[words.index("user") + 1:] if "user" in words else []
+                ids = items[items.index("user") + 1:] if "user" in items else []
                 weak = sorted(set(ids) & users_without_privacy) if ids else sorted(users_without_privacy)
                 if weak:
                     insecure.append({"protocol": "snmp_v3_without_privacy", "how": "configured",
-                                     "detail": f"snmpv3 host {words[2]}: usm user {', '.join(weak)} has no privacy "
+                                     "detail": f"snmpv3 host {items[2]}: usm user {', '.join(weak)} has no privacy "
                                                "algorithm"})
 
 
@@ -543,7 +539,8 @@ def idle_timeout(config: Config, result: Result) -> None:
         candidate = (value, f"user attribute {name} login-timer={own}") if value is not None else (seconds, source)
         if worst is None or (candidate[0] == 0 and worst[0] != 0) or (worst[0] != 0 and candidate[0] > worst[0]):
             worst = candidate
-    assert worst is not None
+    if worst is None:  # names is never empty
+        worst = (seconds, source)
     result.put("/login/idle_timeout", {"seconds": worst[0], "readonly": True, "exported": True, "source": worst[1]})
     _cite(result, "/login/idle_timeout", [line] if line is not None else [])
 
