@@ -19,7 +19,7 @@ changes the configuration. This module gives every platform the parts they share
   the edit semantics as data: a single-valued command replaces the line with the same key, `no <cmd>` removes
   the lines it names (or is itself stored, for the platform's default-on commands), anything else is appended.
 
-Run: `python -m lab.netsim.core SPEC.json` (see `load_spec` for the format; labctl writes it from lab.yaml).
+Run: `python -m lab.netsim SPEC.json` (see `load_spec` for the format; labctl writes it from lab.yaml).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import logging
 import os
 import re
 import signal
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -62,6 +61,7 @@ class Device:
     state_dir: Path
     initial_config: Path | None = None
     enable_secret: str | None = None  # IOS enable secret, RTX administrator password, ...
+    host_keys: list[Path] = dataclasses.field(default_factory=list)  # private keys; none: one made in state_dir
     # personality-specific settings from lab.yaml (device_class, links_up, reachable NTP servers, ...)
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -849,10 +849,7 @@ class DeviceServer(asyncssh.SSHServer):
 
 def load_personality(name: str) -> type[Personality]:
     """lab/netsim/<name>.py's PERSONALITY class."""
-    package = __package__ or "lab.netsim"
-    if package == "__main__" or not package:
-        package = "lab.netsim"
-    module = importlib.import_module(f"{package}.{name}")
+    module = importlib.import_module(f"lab.netsim.{name}")
     cls = module.PERSONALITY
     if not (isinstance(cls, type) and issubclass(cls, Personality)):
         raise TypeError(f"{module.__name__}.PERSONALITY is not a Personality subclass")
@@ -886,7 +883,7 @@ class Simulator:
         state = DeviceState(device)
         personality = load_personality(device.personality)(device, state)
         self.states[device.name] = state
-        key = host_key(device.state_dir)
+        keys = [asyncssh.read_private_key(str(p)) for p in device.host_keys] or [host_key(device.state_dir)]
 
         async def handle(process: asyncssh.SSHServerProcess[str]) -> None:
             server = process.get_extra_info("connection").get_owner()
@@ -905,7 +902,7 @@ class Simulator:
 
         acceptor = await asyncssh.create_server(
             lambda: DeviceServer(device, state, personality), device.address, device.port,
-            server_host_keys=[key], process_factory=handle, line_editor=False, encoding="utf-8",
+            server_host_keys=keys, process_factory=handle, line_editor=False, encoding="utf-8",
             keepalive_interval=0, login_timeout=30, allow_scp=False, sftp_factory=None)
         self.servers.append(acceptor)
         LOG.info("%s (%s) listening on %s:%d", device.name, device.personality, device.address, device.port)
@@ -921,7 +918,7 @@ class Simulator:
 
 def load_spec(path: Path) -> list[Device]:
     """The spec labctl writes: {"devices": [{"name", "personality", "address", "port", "username", "password",
-    "enable_secret"?, "state_dir", "initial_config"?, "params"?}, ...]}."""
+    "enable_secret"?, "state_dir", "initial_config"?, "host_keys"?, "params"?}, ...]}."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     devices = []
     for entry in data["devices"]:
@@ -930,6 +927,7 @@ def load_spec(path: Path) -> list[Device]:
             port=int(entry.get("port", 22)), username=entry["username"], password=entry["password"],
             enable_secret=entry.get("enable_secret"), state_dir=Path(entry["state_dir"]),
             initial_config=Path(entry["initial_config"]) if entry.get("initial_config") else None,
+            host_keys=[Path(p) for p in entry.get("host_keys") or []],
             params=dict(entry.get("params") or {})))
     return devices
 
@@ -960,6 +958,3 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.run(serve(devices, args.ready))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
