@@ -112,6 +112,11 @@ BUILD_DATES = {"RTX830": "Tue Aug  1 12:00:00 2023", "RTX1210": "Fri Oct 13 10:0
 JST = dt.timezone(dt.timedelta(hours=9))
 
 
+def _wrap(line: str, width: int = 80) -> list[str]:
+    """`show config` breaks its long `# main:` header line at the console width, mid-word."""
+    return [line[i:i + width] for i in range(0, len(line), width)]
+
+
 def _stamp(when: dt.datetime) -> str:
     return when.astimezone(JST).strftime("%Y/%m/%d %H:%M:%S")
 
@@ -316,7 +321,7 @@ class RTXPersonality(TreePersonality):
             f"# {model} Rev.{revision} ({BUILD_DATES.get(model, 'Mon Jan  1 00:00:00 2024')})",
             f"# MAC Address : {', '.join(macs)}",
             "# Memory 256Mbytes, 2LAN",
-            f"# main:  {model} ver=00 serial={serial} MAC-Address={macs[0]} MAC-Address={macs[1]}",
+            *_wrap(f"# main:  {model} ver=00 serial={serial} MAC-Address={macs[0]} MAC-Address={macs[1]}"),
             f"# Reporting Date: {when.astimezone(JST).strftime('%b %d %H:%M:%S %Y')}",
         ]) + "\n"
 

@@ -47,6 +47,26 @@ def test_select_contexts_header_and_negation() -> None:
     assert config.lines[-1].words == ("description", "lan1", "LAN side"), "the description is in tunnel 2's context"
 
 
+def test_wrapped_header_and_selection_in_a_typed_text() -> None:
+    config = parse_config("# main:  RTX1210 ver=00 serial=S1 MAC-Address=00:a0:de:00:00:01 MAC-Addr\n"
+                          "ess=00:a0:de:00:00:02 MAC-Address=00:a0:de:00:00:03 TAM=11\n"
+                          "pp select 1\nip pp secure filter in 1\nip filter 1 pass * * * * *\n"
+                          "schedule at 1 */* 0:00 * ntpdate 10.0.0.1\n")
+    assert config.header[-1].startswith("ess="), "the wrapped rest of `# main:` is header"
+    assert [(x.context, x.words[:2]) for x in config.lines] == [("pp 1", ("ip", "pp")), ("", ("ip", "filter")),
+                                                                 ("", ("schedule", "at"))]
+    found, _, _ = facts("pp select 1\nip pp secure filter in 1\nip filter 1 pass * * * * *\n")
+    assert found["network"]["any_any_permits"][0]["applied_to"] == ["pp1 in"]
+
+
+def test_ipv6_lists_and_removed_lists() -> None:
+    found, _, _ = facts("ipv6 filter 9 pass * * * * *\nip filter 9 reject * * * * *\n"
+                        "ipv6 lan2 secure filter out 9\nip lan2 secure filter out 9\n"
+                        "ip filter 8 pass *\nip lan1 secure filter in 8\nno ip lan1 secure filter in\n")
+    assert [(p["rule"], p["applied_to"]) for p in found["network"]["any_any_permits"]] == [
+        ("ipv6 filter 9", ["lan2 out (IPv6)"])]
+
+
 def test_capture_files_and_the_pseudo_prompt() -> None:
     assert capture_file("show config") == "show_config.txt"
     assert len({capture_file(c["command"]) for c in commands()}) == len(commands())

@@ -2,8 +2,9 @@
 
 RTX configuration is one command per line. Comment lines start with `#` (the header `show config` prints:
 model and revision, MAC addresses, memory, reporting date). `pp select N`, `tunnel select N` (and `ipsec ike …`
-inside them) open a context: the lines after it, which `show config` indents by one space, set that interface
-until the next `… select` (`pp select none` closes it). A later line of the same command replaces an earlier
+inside them) select an interface: the lines `show config` indents under it, and in a typed text the commands about
+the selected interface (`ip pp …`, `pp …`, `tunnel …`), set that interface until the next `… select` (`pp select
+none` ends it); every other command is global wherever it stands. A later line of the same command replaces an earlier
 one (the router keeps the last); `no COMMAND …` removes it.
 """
 
@@ -50,6 +51,7 @@ class Config:
 
 
 _SELECT = re.compile(r"^(pp|tunnel)\s+select\s+(\S+)$")
+_CONTINUATION = re.compile(r"^[A-Za-z-]*=\S*(\s+[A-Za-z-]+=\S*)*$")
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -60,21 +62,40 @@ def words(text: str) -> tuple[str, ...]:
         return tuple(text.split())
 
 
+_RELATIVE = (("ip", "pp"), ("ip", "tunnel"), ("ipv6", "pp"), ("ipv6", "tunnel"), ("pp",), ("ppp",), ("pppoe",),
+             ("tunnel",), ("ipsec", "tunnel"))
+
+
+def _relative(split: tuple[str, ...]) -> bool:
+    """A command about the selected pp/tunnel interface (`ip pp secure filter in …`, `pp enable 1` …)."""
+    body = split[1:] if split[:1] == ("no",) else split
+    return any(body[:len(prefix)] == prefix for prefix in _RELATIVE)
+
+
 def parse_config(text: str) -> Config:
     config = Config()
     context = ""
+    previous = ""
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         if not stripped:
             continue
-        if stripped.startswith("#"):
+        if stripped.startswith("#") or (previous.startswith("# main:") and _CONTINUATION.match(stripped)):
+            # `show config` wraps the long `# main:` header line at 80 columns: the rest (`ess=… MAC-Address=…`)
+            # is the header too, not a command
             config.header.append(stripped.lstrip("#").strip())
+            previous = stripped if stripped.startswith("#") else ""
             continue
+        previous = ""
         select = _SELECT.match(stripped)
         if select:
             context = "" if select.group(2) == "none" else f"{select.group(1)} {select.group(2)}"
             continue
-        config.lines.append(Line(number, stripped, words(stripped), context))
+        split = words(stripped)
+        # `show config` indents the selected interface's lines; a typed text does not, and there the selection
+        # only applies to the commands about the selected interface (global commands stay global)
+        relative = raw[:1] in {" ", "\t"} or _relative(split)
+        config.lines.append(Line(number, stripped, split, context if relative else ""))
     return config
 
 

@@ -291,10 +291,10 @@ _PASS = {"pass", "pass-log", "pass-nolog", "restrict", "restrict-log", "restrict
 _REJECT = {"reject", "reject-log", "reject-nolog"}
 
 
-def _filters(config: Config) -> dict[str, tuple[str, bool, Line]]:
-    """Filter number -> (action, matches every packet, line)."""
+def _filters(config: Config, family: str) -> dict[str, tuple[str, bool, Line]]:
+    """Filter number -> (action, matches every packet, line) of `ip filter` or `ipv6 filter`."""
     found: dict[str, tuple[str, bool, Line]] = {}
-    for line in config.find("ip", "filter"):
+    for line in config.find(family, "filter"):
         words = line.words
         if len(words) < 4 or not words[2].isdigit():
             continue  # ip filter dynamic / ip filter set / ip filter directed-broadcast …
@@ -304,35 +304,53 @@ def _filters(config: Config) -> dict[str, tuple[str, bool, Line]]:
     return found
 
 
-def any_any(config: Config, result: Result) -> None:
-    filters = _filters(config)
-    permits: dict[str, dict[str, Any]] = {}
-    cited: list[Line] = []
+def _applied_lists(config: Config) -> dict[tuple[str, str, str], Line]:
+    """(family, interface, direction) -> the last `ip|ipv6 IF secure filter in|out …` line (pp/tunnel lines are
+    named by their `pp select` / `tunnel select` context)."""
+    found: dict[tuple[str, str, str], Line] = {}
     for line in config.lines:
         words = line.words
-        if len(words) < 5 or words[0] != "ip" or words[2:4] != ("secure", "filter") or words[4] not in {"in", "out"}:
+        if len(words) < 5 or words[0] not in {"ip", "ipv6"} or words[2:4] != ("secure", "filter") \
+                or words[4] not in {"in", "out"}:
             continue
         interface = words[1]
-        if interface in {"pp", "tunnel"}:
-            interface = line.context.replace(" ", "") if line.context else interface
-        numbers = list(words[5:])
+        if interface in {"pp", "tunnel"} and line.context:
+            interface = line.context.replace(" ", "")
+        found[(words[0], interface, words[4])] = line
+    for line in config.lines:  # `no ip lan2 secure filter in` removes the list
+        words = line.words
+        if words[:1] == ("no",) and len(words) >= 6 and words[3:5] == ("secure", "filter"):
+            interface = line.context.replace(" ", "") if words[2] in {"pp", "tunnel"} and line.context else words[2]
+            found.pop((words[1], interface, words[5]), None)
+    return found
+
+
+def any_any(config: Config, result: Result) -> None:
+    """Filters that pass every packet (`ip filter N pass * * * * *`, omitted fields are `*`; pass-log, pass-nolog
+    and restrict alike) in an applied static list before any reject-everything filter (the first match decides)."""
+    filters = {family: _filters(config, family) for family in ("ip", "ipv6")}
+    permits: dict[tuple[str, str], dict[str, Any]] = {}
+    cited: list[Line] = []
+    for (family, interface, direction), line in _applied_lists(config).items():
+        numbers = list(line.words[5:])
         if "dynamic" in numbers:
             numbers = numbers[:numbers.index("dynamic")]
         for number in numbers:
-            action, everything, rule = filters.get(number, ("", False, line))
+            action, everything, rule = filters[family].get(number, ("", False, line))
             if not everything:
                 continue
             if action in _REJECT:
                 break  # the rest of the list is never reached
             if action in _PASS:
-                entry = permits.setdefault(number, {"rule": f"ip filter {number}", "applied_to": [],
-                                                    "source": rule.text})
-                where = f"{interface} {words[4]}"
+                entry = permits.setdefault((family, number), {"rule": f"{family} filter {number}", "applied_to": [],
+                                                              "source": rule.text})
+                where = f"{interface} {direction}" if family == "ip" else f"{interface} {direction} (IPv6)"
                 if where not in entry["applied_to"]:
                     entry["applied_to"].append(where)
                 cited += [rule, line]
                 break
-    result.put("/network/any_any_permits", [permits[k] for k in sorted(permits, key=int)])
+    ordered = sorted(permits, key=lambda k: (k[0], int(k[1])))
+    result.put("/network/any_any_permits", [permits[k] for k in ordered])
     _cite(result, "/network/any_any_permits", cited)
 
 
