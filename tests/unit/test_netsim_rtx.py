@@ -44,7 +44,8 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         for name, (user, password, admin) in DEVICES.items()]}
     (tmp / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     process = subprocess.Popen(  # our own simulator, on loopback
-        [sys.executable, "-m", "lab.netsim", str(tmp / "spec.json"), "--ready", str(tmp / "ready"), "--log", str(tmp / "sim.log")], cwd=ROOT)
+        [sys.executable, "-m", "lab.netsim", str(tmp / "spec.json"), "--ready", str(tmp / "ready"),
+         "--log", str(tmp / "sim.log")], cwd=ROOT)
     try:
         deadline = time.monotonic() + 20
         while not (tmp / "ready").exists():
