@@ -21,7 +21,9 @@ saves and the scheduled ntpdate runs, stamped `YYYY/MM/DD HH:MM:SS:`). Live sett
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import zlib
 from typing import ClassVar
 
@@ -243,6 +245,14 @@ class RTXPersonality(TreePersonality):
             return None
         negated = words[:1] == ["no"]
         body = words[1:] if negated else words
+        if not negated and body[:2] == ["login", "user"] and len(body) == 4:
+            # `login user NAME PASSWORD`: typed in clear, stored encrypted (shown as `login user NAME encrypted …`)
+            encrypted = base64.b64encode(hashlib.sha256(f"{body[2]}:{body[3]}".encode()).digest()[:16]).decode()
+            tree.set_line(None, Match("login user {word} | *", ["login", "user", body[2], "encrypted",
+                                                                encrypted.rstrip("=")], ("login", "user", body[2]),
+                                      "", None, -1))
+            self.set_running(session, tree.render())
+            return None
         if body[:2] != ["user", "attribute"]:
             return False
         user = body[2] if len(body) > 2 and "=" not in body[2] else ""

@@ -98,8 +98,7 @@ def test_compliant_and_drifted_devices_live(sim: dict[str, Any], tmp_path: Path)
     assert bad["login"]["idle_timeout"]["seconds"] == 0
     assert [p["rule"] for p in bad["network"]["any_any_permits"]] == ["ip filter 200099"]
     assert bad["accounts"]["generic_admin_names"] == ["(anonymous)", "admin"]
-    assert set(bad["accounts"]["password_storage"]["weak_hash_accounts"]) == {"(anonymous)", "admin",
-                                                                              "administrator"}
+    assert set(bad["accounts"]["password_storage"]["weak_hash_accounts"]) == {"(anonymous)", "administrator"}
     text = json.dumps(bad)
     assert "sakado-lab-rtx-ro" not in text
     assert "admin-pass" not in text
@@ -141,9 +140,12 @@ def test_the_cli_rejects_invalid_input_and_keeps_state_as_text(sim: dict[str, An
         assert connection.send_command("telnetd host 10.203.0.0/16").strip() == ""
         assert connection.send_command("no syslog host").strip() == ""
         assert connection.send_command("syslog host 10.203.0.11").strip() == ""
+        assert connection.send_command("login user ops2 Typed-In-Clear").strip() == ""
         config = connection.send_command("show config")
         assert {"telnetd host 10.203.0.0/16", "syslog host 10.203.0.11"} <= set(config.splitlines())
         assert config.startswith("# RTX830 Rev.15.02.26 (")
+        assert "Typed-In-Clear" not in config
+        assert any(x.startswith("login user ops2 encrypted ") for x in config.splitlines())
         assert "Done" in connection.save_config()
     finally:
         connection.disconnect()

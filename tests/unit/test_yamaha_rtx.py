@@ -166,10 +166,12 @@ def test_syslog_hosts_ports_and_types() -> None:
 
 
 def test_accounts_anonymous_plaintext_and_generic_names() -> None:
-    found, _, _ = facts("login user Admin secret1\nlogin user ops encrypted AbCd\n")
+    found, _, _ = facts("login user Admin secret1\nlogin user ops encrypted AbCd\nlogin password secret2\n")
     storage = found["accounts"]["password_storage"]
-    assert storage["weak_hash_accounts"] == ["Admin"]
-    assert storage["empty_password_accounts"] == ["(anonymous)", "administrator"]
+    # `login user` stores the password encrypted even when it is typed in clear; `login password` does not
+    assert storage["weak_hash_accounts"] == ["(anonymous)"]
+    assert {m["method"] for m in storage["hash_methods"] if m["source"].startswith("login user")} == {"rtx_encrypted"}
+    assert storage["empty_password_accounts"] == ["administrator"]
     assert found["accounts"]["generic_admin_names"] == ["(anonymous)", "Admin"]
     found, _, _ = facts("login user ops encrypted AbCd\nuser attribute connection=off\n"
                         "administrator password encrypted XyZ\n")

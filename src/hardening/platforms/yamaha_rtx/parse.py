@@ -515,7 +515,9 @@ def accounts(config: Config, result: Result) -> None:
         if len(line.words) < 4:
             empty.add(name)
             continue
-        record(f"login user {name}", name, _method(line.words, 3))
+        method = str(data["secret_methods"]["encrypted"]) if data["login_user_always_encrypted"] \
+            else _method(line.words, 3)
+        record(f"login user {name}", name, method)
     result.put("/accounts/password_storage", {"hash_methods": methods, "weak_hash_accounts": sorted(weak_accounts),
                                               "empty_password_accounts": sorted(empty)})
     _cite(result, "/accounts/password_storage", cited)
