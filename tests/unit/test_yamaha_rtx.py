@@ -316,3 +316,51 @@ def test_fetch_needs_the_administrator_password(tmp_path: Path, monkeypatch: pyt
 def test_rejected_live_command_is_an_error_not_a_value() -> None:
     _, errors, _ = facts("login timer 300\n", show_log="エラー: コマンド名を確認してください\n")
     assert "rejected" in errors["/logging/running"]
+
+
+# --- audit --from over saved RTX captures, through the stock command -----------------------------------
+
+def test_offline_audit_of_rtx_captures(tmp_path: Path) -> None:
+    """`hardening audit --from` over a live RTX capture and over the same router's `show config` backup: the
+    configured facts give the same verdicts; TIME-SYNC is an error on both (RTX shows no synchronisation)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    catalog, inventory, saved = tmp_path / "catalog", tmp_path / "inventory", tmp_path / "saved"
+    for folder in (catalog, inventory, saved):
+        folder.mkdir()
+    for rid in ("TIME-SYNC", "LOGIN-TIMEOUT", "MGMT-SECURE-PROTOCOLS", "LOG-FORWARD"):
+        requirement = json.loads((root / "schemas" / "requirements" / f"{rid}.json").read_text(encoding="utf-8"))
+        if "router" not in requirement["x-hardening"]["device_classes"]:
+            requirement["x-hardening"]["device_classes"] += ["router"]
+        (catalog / f"{rid}.json").write_text(json.dumps(requirement, ensure_ascii=False), encoding="utf-8")
+    shutil.copyfile(root / "inventory" / "systems.yaml", inventory / "systems.yaml")
+    (inventory / "site.yaml").write_text("site: {name: 坂戸市（試験）, name_en: Sakado test}\n"
+                                         "parameters: {ntp_servers: [10.99.0.123], log_hosts: [10.99.0.50]}\n",
+                                         encoding="utf-8")
+    (inventory / "waivers.yaml").write_text("waivers: []\n", encoding="utf-8")
+    common = {"zone": "kikan", "classification": {"c": 2, "i": 2, "a": 2}, "system": "情報基盤",
+              "roles": ["router"], "credentials": "net", "device_class": "router"}
+    hosts = {name: {"hostname": "192.0.2.1", "platform": "yamaha_rtx", "data": common}
+             for name in ("live", "backup")}
+    (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts, allow_unicode=True), encoding="utf-8")
+    case = CASES / "rtx1210-live-ssh-only-scheduled-ntpdate" / "raw"
+    shutil.copytree(case, saved / "live")
+    (saved / "backup").mkdir()
+    shutil.copyfile(case / "show_config.txt", saved / "backup" / "show_config.txt")
+    result = subprocess.run([str(Path(sys.executable).parent / "hardening"), "audit", "-i", str(inventory),
+                             "--catalog", str(catalog), "--out", "out", "--ledger", "ledger.jsonl", "--no-progress",
+                             "--from", str(saved)], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                            check=False)
+    assert result.returncode == 1, result.stderr  # TIME-SYNC cannot be decided on an RTX
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    verdicts = {(f["host"], f["requirement"]): f["status"] for f in report["findings"]}
+    assert verdicts == {
+        ("live", "TIME-SYNC"): "error", ("backup", "TIME-SYNC"): "error",
+        ("live", "LOGIN-TIMEOUT"): "pass", ("backup", "LOGIN-TIMEOUT"): "pass",
+        ("live", "MGMT-SECURE-PROTOCOLS"): "pass", ("backup", "MGMT-SECURE-PROTOCOLS"): "pass",
+        ("live", "LOG-FORWARD"): "pass", ("backup", "LOG-FORWARD"): "pass"}
