@@ -37,6 +37,7 @@ from .core import (
     Node,
     NoMatch,
     Session,
+    SessionClosed,
     TreePersonality,
     time_now,
 )
@@ -112,6 +113,24 @@ DEFAULT_MODEL, DEFAULT_REVISION = "RTX830", "15.02.26"
 BUILD_DATES = {"RTX830": "Tue Aug  1 12:00:00 2023", "RTX1210": "Fri Oct 13 10:07:42 2023",
                "RTX1300": "Mon Mar 11 16:43:03 2024", "RTX5000": "Wed Jun 14 18:21:05 2023"}
 JST = dt.timezone(dt.timedelta(hours=9))
+
+
+async def read_key(session: Session) -> str:
+    """One key without Enter (the Y/N question takes a single key; netmiko's yamaha driver sends a bare `N`)."""
+    while True:
+        buffered = getattr(session, "_buffer", "")
+        for index, char in enumerate(buffered):
+            if char.strip():
+                session._buffer = buffered[index + 1:].lstrip("\r\n")  # the core keeps no single-key read
+                return char
+        session._buffer = ""
+        try:
+            data = await session.process.stdin.read(1)
+        except Exception:
+            raise SessionClosed from None
+        if not data:
+            raise SessionClosed
+        session._buffer = data
 
 
 def _wrap(line: str, width: int = 80) -> list[str]:
@@ -295,8 +314,9 @@ class RTXPersonality(TreePersonality):
                 session.mode, session.context = "exec", None
             if self.state.running != self.state.startup:
                 session.write("Save new configuration ? (Y/N)")
-                answer = (await session.readline(echo=False)).strip().upper()
-                if answer.startswith("Y"):
+                answer = await read_key(session)
+                session.writeln(answer)
+                if answer.upper() == "Y":
                     self.save(session)
             session.privileged = False
             return

@@ -147,7 +147,13 @@ def test_the_cli_rejects_invalid_input_and_keeps_state_as_text(sim: dict[str, An
         assert "Typed-In-Clear" not in config
         assert any(x.startswith("login user ops2 encrypted ") for x in config.splitlines())
         assert "Done" in connection.save_config()
+        connection.send_command("syslog host 10.203.0.12")
+        connection.exit_enable_mode()  # unsaved: `Save new configuration ? (Y/N)`, netmiko answers a bare N
+        assert connection.find_prompt() == "rt-rtx-02>"
     finally:
         connection.disconnect()
     state = sim["tmp"] / "rt-rtx-02"
-    assert "telnetd host 10.203.0.0/16" in (state / "startup.cfg").read_text(encoding="utf-8")
+    saved = (state / "startup.cfg").read_text(encoding="utf-8")
+    assert "telnetd host 10.203.0.0/16" in saved
+    assert "syslog host 10.203.0.12" not in saved, "answered N: not saved"
+    assert "syslog host 10.203.0.12" in (state / "running.cfg").read_text(encoding="utf-8")
