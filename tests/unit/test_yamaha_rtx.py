@@ -364,3 +364,12 @@ def test_offline_audit_of_rtx_captures(tmp_path: Path) -> None:
         ("live", "LOGIN-TIMEOUT"): "pass", ("backup", "LOGIN-TIMEOUT"): "pass",
         ("live", "MGMT-SECURE-PROTOCOLS"): "pass", ("backup", "MGMT-SECURE-PROTOCOLS"): "pass",
         ("live", "LOG-FORWARD"): "pass", ("backup", "LOG-FORWARD"): "pass"}
+
+
+def test_no_lines_remove_what_they_name() -> None:
+    config = parse_config("syslog host 10.0.0.1\nsyslog host 10.0.0.2\nno syslog host 10.0.0.1\n"
+                          "ip lan1 address 10.1.0.1/16\nno ip lan1 secure filter in\ntelnetd host lan\n"
+                          "no telnetd host\n")
+    assert [x.words[2] for x in config.find("syslog", "host")] == ["10.0.0.2"]
+    assert [x.text for x in config.find("ip")] == ["ip lan1 address 10.1.0.1/16"], "other ip lines stay"
+    assert config.find("telnetd", "host") == []

@@ -27,17 +27,28 @@ class Line:
 class Config:
     lines: list[Line] = field(default_factory=list)
     header: list[str] = field(default_factory=list)  # the `#` comment lines, stripped of "# "
+    # command word -> its lines and the `no` lines that name it, in order (find reads only these)
+    index: dict[str, list[Line]] = field(default_factory=dict)
+    cache: dict[str, object] = field(default_factory=dict)   # derived values parsers compute once
+
+    def add(self, line: Line) -> None:
+        self.lines.append(line)
+        words = line.words[1:] if line.words[:1] == ("no",) else line.words
+        if words:
+            self.index.setdefault(words[0], []).append(line)
 
     def find(self, *prefix: str, context: str | None = "") -> list[Line]:
         """The lines whose words start with `prefix` (in `context`; None = any), after `no` lines removed
-        what they negate: `no telnetd host` drops every earlier `telnetd host …`."""
+        what they negate: `no WORDS` drops every earlier line of its context that starts with WORDS (`no telnetd
+        host` every `telnetd host …`, `no syslog host 10.0.0.1` that host only)."""
         found: list[Line] = []
         size = len(prefix)
-        for line in self.lines:
+        for line in self.index.get(prefix[0], []) if prefix else self.lines:
             if context is not None and line.context != context:
                 continue
-            if line.words[:1] == ("no",) and line.words[1:1 + size] == prefix:
-                found = [x for x in found if x.context != line.context]
+            if line.words[:1] == ("no",):
+                negated = line.words[1:]
+                found = [x for x in found if x.context != line.context or x.words[:len(negated)] != negated]
             elif line.words[:size] == prefix:
                 found.append(line)
         return found
@@ -56,6 +67,8 @@ _CONTINUATION = re.compile(r"^[A-Za-z-]*=\S*(\s+[A-Za-z-]+=\S*)*$")
 
 def words(text: str) -> tuple[str, ...]:
     """The words of a command: double quotes group ("description lan1 \"LAN side\"")."""
+    if '"' not in text and "'" not in text:
+        return tuple(text.split())
     try:
         return tuple(shlex.split(text, comments=False, posix=True))
     except ValueError:
@@ -64,11 +77,14 @@ def words(text: str) -> tuple[str, ...]:
 
 _RELATIVE = (("ip", "pp"), ("ip", "tunnel"), ("ipv6", "pp"), ("ipv6", "tunnel"), ("pp",), ("ppp",), ("pppoe",),
              ("tunnel",), ("ipsec", "tunnel"))
+_RELATIVE_FIRST = frozenset(prefix[0] for prefix in _RELATIVE)
 
 
 def _relative(split: tuple[str, ...]) -> bool:
     """A command about the selected pp/tunnel interface (`ip pp secure filter in …`, `pp enable 1` …)."""
     body = split[1:] if split[:1] == ("no",) else split
+    if not body or body[0] not in _RELATIVE_FIRST:
+        return False
     return any(body[:len(prefix)] == prefix for prefix in _RELATIVE)
 
 
@@ -95,7 +111,7 @@ def parse_config(text: str) -> Config:
         # `show config` indents the selected interface's lines; a typed text does not, and there the selection
         # only applies to the commands about the selected interface (global commands stay global)
         relative = raw[:1] in {" ", "\t"} or _relative(split)
-        config.lines.append(Line(number, stripped, split, context if relative else ""))
+        config.add(Line(number, stripped, split, context if relative else ""))
     return config
 
 

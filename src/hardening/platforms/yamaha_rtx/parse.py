@@ -90,10 +90,14 @@ def privilege(outputs: dict[str, str], result: Result) -> int | None:
 def _networks(config: Config) -> dict[str, str | None]:
     """Interface -> its directly connected network (`ip lan1 address 192.168.100.1/24`); None when the address
     is not a static one this parser reads (`dhcp`)."""
+    cached = config.cache.get("networks")
+    if isinstance(cached, dict):
+        return cached
     found: dict[str, str | None] = {}
-    for line in config.lines:
+    config.cache["networks"] = found
+    for line in config.find("ip"):
         words = line.words
-        if len(words) >= 4 and words[0] == "ip" and words[2] == "address" and line.context == "":
+        if len(words) >= 4 and words[0] == "ip" and words[2] == "address":
             try:
                 found[words[1]] = str(ipaddress.ip_interface(words[3]).network)
             except ValueError:
