@@ -253,6 +253,7 @@ def management(config: Config, outputs: dict[str, str], result: Result) -> None:
     result.put("/management/insecure_protocols", insecure)
     result.put("/services/prohibited_present", prohibited)
     result.put("/remote_access/ssh/protocol_version", int(data["defaults"]["ssh_protocol_version"]))
+    result.put("/remote_access/ssh/enabled", any("ssh" in a["protocols"] for a in access))
     if level != int(data["defaults"]["security_class"]["level"]):
         result.cite("/management/access", "security class", [level_source])
 
