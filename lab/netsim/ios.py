@@ -181,6 +181,10 @@ PRIVILEGED_EXEC = [
 SWITCH_EXEC = [("show interfaces status *", "show_interfaces_status")]
 CONFIG_MODE = [("end", "cmd_end"), ("exit", "cmd_config_exit"), ("do *", "cmd_do")]
 
+COMMANDS = {"config": Grammar(CONFIG_MODE), "user": Grammar(USER_EXEC),
+            "privileged": Grammar(USER_EXEC + PRIVILEGED_EXEC),
+            "switch": Grammar(USER_EXEC + PRIVILEGED_EXEC + SWITCH_EXEC)}
+
 FILE_SYSTEMS = ("flash:", "flash0:", "bootflash:", "disk0:")
 SHORT_NAMES = [("GigabitEthernet", "Gi"), ("FastEthernet", "Fa"), ("TenGigabitEthernet", "Te"),
                ("TwoGigabitEthernet", "Tw"), ("FortyGigabitEthernet", "Fo"), ("Ethernet", "Et"),
@@ -252,11 +256,8 @@ class IOSPersonality(TreePersonality):
     def is_switch(self) -> bool:
         return self.device.params.get("device_class") == "switch"
 
-    def tree(self) -> ConfigTree:
-        return ConfigTree(self.state.running, self.rules)
-
     def banner_text(self, kind: str) -> str | None:
-        for node in self.tree().nodes:
+        for node in self.view().nodes:
             words = node.words()
             if words[:2] == ["banner", kind]:
                 text = node.text.split(None, 2)[2] if len(node.text.split(None, 2)) > 2 else ""
@@ -284,10 +285,10 @@ class IOSPersonality(TreePersonality):
 
     def commands(self, session: Session) -> Grammar:
         if session.mode != "exec":
-            return Grammar(CONFIG_MODE)
+            return COMMANDS["config"]
         if not session.privileged:
-            return Grammar(USER_EXEC)
-        return Grammar(USER_EXEC + PRIVILEGED_EXEC + (SWITCH_EXEC if self.is_switch() else []))
+            return COMMANDS["user"]
+        return COMMANDS["switch" if self.is_switch() else "privileged"]
 
     async def dispatch(self, session: Session, line: str) -> None:
         # `| include X` style filters on exec commands
@@ -344,14 +345,17 @@ class IOSPersonality(TreePersonality):
         banner = BANNER.match(body)
         if banner:
             kind = banner.group(1).lower()
-            for node in list(tree.nodes):
-                if node.words()[:2] == ["banner", kind]:
-                    tree.nodes.remove(node)
+            text = None
             if not negated:
                 text = await self.read_banner(session, banner.group(2))
                 if text is None:
                     return NoMatch("incomplete", len(line))
-                tree._insert_top(Node(f"banner {kind} ^C{text}^C"))
+                tree = self.tree()   # afresh: another session may have changed it while the text was typed
+            for node in list(tree.nodes):
+                if node.words()[:2] == ["banner", kind]:
+                    tree.nodes.remove(node)
+            if text is not None:
+                tree.insert_top(Node(f"banner {kind} ^C{text}^C"))
             session.mode, session.context = "config", None
             self.set_running(session, tree.render())
             return None
@@ -697,7 +701,7 @@ Configuration register is 0x2102
 
     # helpers over the configuration
     def global_lines(self) -> list[list[str]]:
-        return [node.words() for node in self.tree().nodes if not node.section]
+        return [node.words() for node in self.view().nodes if not node.section]
 
     def global_value(self, prefix: list[str]) -> str | None:
         for words in self.global_lines():
@@ -707,7 +711,7 @@ Configuration register is 0x2102
 
     def interfaces(self) -> dict[str, list[list[str]]]:
         return {node.words()[1]: [child.words() for child in node.children]
-                for node in self.tree().nodes if node.words()[:1] == ["interface"] and len(node.words()) > 1}
+                for node in self.view().nodes if node.words()[:1] == ["interface"] and len(node.words()) > 1}
 
     def link_state(self, name: str, settings: list[list[str]]) -> str:
         """up | down | disabled."""
@@ -850,7 +854,7 @@ system poll interval is 64, last update was 0 sec ago.
     def open_services(self) -> set[str]:
         lines = self.global_lines()
         on: set[str] = {"ssh"}
-        for node in self.tree().nodes:
+        for node in self.view().nodes:
             words = node.words()
             if words[:2] == ["line", "vty"]:
                 transport = next((c.words()[2:] for c in node.children if c.words()[:2] == ["transport", "input"]),
