@@ -1,0 +1,28 @@
+"""FortiGate firewalls (FortiOS): fetch over one netmiko session, parse on the auditor's side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from hardening.platforms.common.netcli import NetmikoCapturePlatform, Result
+from hardening.platforms.fortios import parse as fortios
+from hardening.platforms.fortios.data import DATA_FILE, platform_data
+
+
+class FortiOSPlatform(NetmikoCapturePlatform):
+    """FortiOS 6.4 .. 7.4 (FortiGate); see the package docstring for the capture layout."""
+
+    name: ClassVar[str] = "fortios"
+    device_classes: ClassVar[frozenset[str]] = frozenset({"firewall"})
+    connections: ClassVar[tuple[str, ...]] = ("netmiko",)
+    data_file: ClassVar[Path] = DATA_FILE
+    default_device_type: ClassVar[str] = "fortinet"
+    running_command: ClassVar[str] = fortios.RUNNING
+    running_alternatives: ClassVar[tuple[str, ...]] = tuple(platform_data()["running_alternatives"])
+    probe_name: ClassVar[str] = "fortios"
+    # FortiOS has no enable level: the administrator's access profile decides; netmiko's `fortinet` driver
+    # turns paging off itself (`config system console` / `set output standard`, in `config global` with VDOMs).
+
+    def parse_outputs(self, outputs: dict[str, str]) -> tuple[Result, int | None]:
+        return fortios.parse_outputs(outputs)
