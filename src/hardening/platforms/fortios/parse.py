@@ -25,6 +25,7 @@ STATUS = "get system status"
 NTP = "diagnose sys ntp status"
 LOGD = "diagnose sys process pidof miglogd"
 PHYSICAL = "get system interface physical"
+ANY_V4 = "0.0.0.0/0"  # a source, not a bind address
 
 
 def live_output(outputs: dict[str, str], command: str) -> tuple[str | None, str]:
@@ -275,10 +276,11 @@ def snmp(config: Config, insecure: list[dict[str, str]], allowed: bool) -> list[
         insecure.append({"protocol": "snmp_v1_v2c", "how": "configured",
                          "detail": f"system snmp community {number} (***): {'/'.join(versions)} queries"})
         hosts = node.table("hosts")
-        sources = sorted({_cidr(h.get("ip") or ["0.0.0.0", "0.0.0.0"]) or "0.0.0.0/0"
-                          for h in (hosts.entries.values() if hosts is not None else [])}) or ["0.0.0.0/0"]
+        # A host entry without `ip` (or an unreadable one) admits any address: 0.0.0.0/0.
+        sources = sorted({_cidr(h.get("ip") or []) or ANY_V4
+                          for h in (hosts.entries.values() if hosts is not None else [])}) or [ANY_V4]
         items.append({"context": f"system snmp community {number}", "protocols": ["snmp"],
-                      "restricted": "0.0.0.0/0" not in sources, "sources": sources,
+                      "restricted": ANY_V4 not in sources, "sources": sources,
                       "source": "config system snmp community: config hosts"})
     users = config.table("system snmp user")
     for name, node in (users.entries if users is not None else {}).items():
@@ -382,8 +384,9 @@ def logging(config: Config, outputs: dict[str, str], release: tuple[int, ...] | 
         buffer: dict[str, Any] = {"enabled": True, "severity": _severity(
             option(config.table("log memory filter"), "log memory filter", "severity"))}
         size = config.table("log memory global-setting")
-        if size is not None and size.value("max-size", "").isdigit():
-            buffer["size_bytes"] = int(size.value("max-size") or 0)
+        max_size = size.value("max-size") if size is not None else None
+        if max_size is not None and max_size.isdigit():
+            buffer["size_bytes"] = int(max_size)
     elif option(disk, "log disk setting", "status") == "enable":
         # Disk logging keeps logs by age and disk space, not a buffer size the configuration states.
         buffer = {"enabled": True, "severity": _severity(
