@@ -62,6 +62,7 @@ class Device:
     state_dir: Path
     initial_config: Path | None = None
     enable_secret: str | None = None  # IOS enable secret, RTX administrator password, ...
+    host_keys: list[Path] = dataclasses.field(default_factory=list)  # private keys; none: one made in state_dir
     # personality-specific settings from lab.yaml (device_class, links_up, reachable NTP servers, ...)
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -886,7 +887,7 @@ class Simulator:
         state = DeviceState(device)
         personality = load_personality(device.personality)(device, state)
         self.states[device.name] = state
-        key = host_key(device.state_dir)
+        keys = [asyncssh.read_private_key(str(p)) for p in device.host_keys] or [host_key(device.state_dir)]
 
         async def handle(process: asyncssh.SSHServerProcess[str]) -> None:
             server = process.get_extra_info("connection").get_owner()
@@ -905,7 +906,7 @@ class Simulator:
 
         acceptor = await asyncssh.create_server(
             lambda: DeviceServer(device, state, personality), device.address, device.port,
-            server_host_keys=[key], process_factory=handle, line_editor=False, encoding="utf-8",
+            server_host_keys=keys, process_factory=handle, line_editor=False, encoding="utf-8",
             keepalive_interval=0, login_timeout=30, allow_scp=False, sftp_factory=None)
         self.servers.append(acceptor)
         LOG.info("%s (%s) listening on %s:%d", device.name, device.personality, device.address, device.port)
@@ -921,7 +922,7 @@ class Simulator:
 
 def load_spec(path: Path) -> list[Device]:
     """The spec labctl writes: {"devices": [{"name", "personality", "address", "port", "username", "password",
-    "enable_secret"?, "state_dir", "initial_config"?, "params"?}, ...]}."""
+    "enable_secret"?, "state_dir", "initial_config"?, "host_keys"?, "params"?}, ...]}."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     devices = []
     for entry in data["devices"]:
@@ -930,6 +931,7 @@ def load_spec(path: Path) -> list[Device]:
             port=int(entry.get("port", 22)), username=entry["username"], password=entry["password"],
             enable_secret=entry.get("enable_secret"), state_dir=Path(entry["state_dir"]),
             initial_config=Path(entry["initial_config"]) if entry.get("initial_config") else None,
+            host_keys=[Path(p) for p in entry.get("host_keys") or []],
             params=dict(entry.get("params") or {})))
     return devices
 
