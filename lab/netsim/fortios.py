@@ -420,7 +420,10 @@ class FortiOSPersonality(Personality):
         root = self.tree()
         schema = SCHEMA.get(path)
         if schema is None and path not in root.tables:
-            self.fail(session, "command parse", words[0] if words else "config")
+            # FortiOS points at the first word no table path continues with
+            known = [p.split() for p in [*SCHEMA, *root.tables]]
+            depth = max((n for p in known for n in range(len(words) + 1) if p[:n] == words[:n]), default=0)
+            self.fail(session, "command parse", words[depth] if depth < len(words) else "config")
             return
         table = root.tables.get(path) or Block(path)
         label = words[-1] if words else path

@@ -547,6 +547,11 @@ def parse_outputs(outputs: dict[str, str]) -> tuple[Result, int | None]:
     accounts(config, result)
     any_any_permits(config, result)
     unused_ports(config, outputs, result)
-    result.errors["/network/exposed_sockets"] = (
-        "FortiOS: listening sockets are not collected (no command in the platform's table gives them)")
+    # `diagnose sys tcpsock` lists FortiOS's internal listeners too (authd's 1040x/1050x …), which the
+    # local-in policy does not admit: which ports are reachable needs a person (or a scan), not that list.
+    # The management ports an interface admits are /management/access.
+    result.manual["/network/exposed_sockets"] = (
+        "FortiOS: the reachable ports depend on each interface's allowaccess and the local-in policies; "
+        "`diagnose sys tcpsock` also lists internal listeners that are not reachable: check with a port scan "
+        "from the management network")
     return result, None
