@@ -1113,7 +1113,7 @@ def netsim_up(devices: list[DeviceSpec], creds: dict[str, dict[str, str]], timeo
         f"addr add {d.ip}/{SUBNET.prefixlen} dev eth0\n" for d in devices) + "link set lo up\nlink set eth0 up\n")
     logf = open(NETSIM_DIR / "netsim.log", "ab")
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(REPO_DIR)}
-    subprocess.Popen(["nsenter", f"--net=/run/netns/{NETSIM_NS}", "--", sys.executable, "-m", "lab.netsim.core",
+    subprocess.Popen(["nsenter", f"--net=/run/netns/{NETSIM_NS}", "--", sys.executable, "-m", "lab.netsim",
                       str(spec_file)], cwd=REPO_DIR, env=env, stdin=subprocess.DEVNULL, stdout=logf,
                      stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
     logf.close()

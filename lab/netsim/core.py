@@ -19,7 +19,7 @@ changes the configuration. This module gives every platform the parts they share
   the edit semantics as data: a single-valued command replaces the line with the same key, `no <cmd>` removes
   the lines it names (or is itself stored, for the platform's default-on commands), anything else is appended.
 
-Run: `python -m lab.netsim.core SPEC.json` (see `load_spec` for the format; labctl writes it from lab.yaml).
+Run: `python -m lab.netsim SPEC.json` (see `load_spec` for the format; labctl writes it from lab.yaml).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import logging
 import os
 import re
 import signal
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -850,10 +849,7 @@ class DeviceServer(asyncssh.SSHServer):
 
 def load_personality(name: str) -> type[Personality]:
     """lab/netsim/<name>.py's PERSONALITY class."""
-    package = __package__ or "lab.netsim"
-    if package == "__main__" or not package:
-        package = "lab.netsim"
-    module = importlib.import_module(f"{package}.{name}")
+    module = importlib.import_module(f"lab.netsim.{name}")
     cls = module.PERSONALITY
     if not (isinstance(cls, type) and issubclass(cls, Personality)):
         raise TypeError(f"{module.__name__}.PERSONALITY is not a Personality subclass")
@@ -962,6 +958,3 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.run(serve(devices, args.ready))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
