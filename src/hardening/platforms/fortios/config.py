@@ -163,62 +163,84 @@ def parse_config(text: str) -> Config:
         if stripped.startswith("#") and "=" in stripped:
             key, _, value = stripped[1:].partition("=")
             header.setdefault(key.strip(), value.strip())
-    root = Node("")
-    stack: list[tuple[str, Node]] = [("top", root)]  # (kind, node): kind is top, table or entry
+    reader = _Reader()
     for line, words in statements(text):
-        if not words:
-            continue
-        keyword, rest = words[0], words[1:]
-        kind, node = stack[-1]
+        if words:
+            reader.statement(line, words[0], words[1:])
+    return Config(reader.finish(), header)
+
+
+# Script commands, not configuration: a saved configuration carries none of them.
+_COMMANDS = frozenset({"delete", "purge", "rename", "clone", "move", "abort", "get", "show"})
+
+
+class _Reader:
+    """The open blocks while reading: a stack of (kind, node), kind top | table | entry."""
+
+    def __init__(self) -> None:
+        self.root = Node("")
+        self.stack: list[tuple[str, Node]] = [("top", self.root)]
+
+    def statement(self, line: int, keyword: str, rest: list[str]) -> None:
+        kind, node = self.stack[-1]
         if keyword == "config":
-            if not rest:
-                raise ConfigSyntaxError(line, "`config` without a table name")
-            if kind == "table" and node.entries:
-                raise ConfigSyntaxError(line, f"`config {' '.join(rest)}` between the entries of a table")
-            path = " ".join(rest)
-            # `config vdom` appears more than once in a backup (the list of VDOMs, then each one's settings):
-            # the same table again continues it.
-            table = node.tables.setdefault(path, Node(path, line))
-            stack.append(("table", table))
+            self.open_table(line, kind, node, rest)
         elif keyword == "edit":
             if kind != "table" or not rest:
                 raise ConfigSyntaxError(line, "`edit` outside a `config` table")
             entry = node.entries.setdefault(" ".join(rest), Node(" ".join(rest), line))
-            stack.append(("entry", entry))
+            self.stack.append(("entry", entry))
         elif keyword == "next":
             if kind != "entry":
                 raise ConfigSyntaxError(line, "`next` without an `edit`")
-            stack.pop()
+            self.stack.pop()
         elif keyword == "end":
-            if kind == "entry":  # `end` straight after an entry closes it and its table (script form)
-                stack.pop()
-                kind, node = stack[-1]
-            if kind != "table":
-                raise ConfigSyntaxError(line, "`end` without an open `config`")
-            stack.pop()
-        elif keyword in {"set", "append", "select", "unselect"}:
+            self.close_table(line, kind)
+        elif keyword in {"set", "append", "select", "unselect", "unset"}:
             if kind == "top" or not rest:
                 raise ConfigSyntaxError(line, f"`{keyword}` outside a `config` table")
-            option = rest[0]
-            if keyword in {"append", "select"} and option in node.options:
-                node.options[option] = node.options[option] + rest[1:]
-            elif keyword == "unselect" and option in node.options:
-                node.options[option] = [w for w in node.options[option] if w not in rest[1:]]
-            else:
-                node.options[option] = rest[1:]
-            node.option_lines[option] = line
-        elif keyword == "unset":
-            if kind == "top" or not rest:
-                raise ConfigSyntaxError(line, "`unset` outside a `config` table")
-            node.options.pop(rest[0], None)
-            node.option_lines.pop(rest[0], None)
-        elif keyword in {"delete", "purge", "rename", "clone", "move", "abort", "get", "show"}:
-            # Script commands, not configuration: a saved configuration carries none of them.
+            set_option(node, line, keyword, rest[0], rest[1:])
+        elif keyword in _COMMANDS:
             raise ConfigSyntaxError(line, f"`{keyword}` is a command, not configuration")
         else:
             raise ConfigSyntaxError(line, f"unknown statement `{keyword}`")
-    if len(stack) > 1:
-        _, node = stack[-1]
-        raise ConfigSyntaxError(node.line, f"`{'config' if stack[-1][0] == 'table' else 'edit'} {node.name}` "
-                                           "is never closed (a truncated configuration?)")
-    return Config(root, header)
+
+    def open_table(self, line: int, kind: str, node: Node, rest: list[str]) -> None:
+        if not rest:
+            raise ConfigSyntaxError(line, "`config` without a table name")
+        if kind == "table" and node.entries:
+            raise ConfigSyntaxError(line, f"`config {' '.join(rest)}` between the entries of a table")
+        path = " ".join(rest)
+        # `config vdom` appears more than once in a backup (the list of VDOMs, then each one's settings):
+        # the same table again continues it.
+        self.stack.append(("table", node.tables.setdefault(path, Node(path, line))))
+
+    def close_table(self, line: int, kind: str) -> None:
+        if kind == "entry":  # `end` straight after an entry closes it and its table (script form)
+            self.stack.pop()
+            kind = self.stack[-1][0]
+        if kind != "table":
+            raise ConfigSyntaxError(line, "`end` without an open `config`")
+        self.stack.pop()
+
+    def finish(self) -> Node:
+        if len(self.stack) > 1:
+            kind, node = self.stack[-1]
+            raise ConfigSyntaxError(node.line, f"`{'config' if kind == 'table' else 'edit'} {node.name}` "
+                                               "is never closed (a truncated configuration?)")
+        return self.root
+
+
+def set_option(node: Node, line: int, keyword: str, option: str, values: list[str]) -> None:
+    """`set` replaces, `append`/`select` add words, `unselect` removes words, `unset` drops the option."""
+    if keyword == "unset":
+        node.options.pop(option, None)
+        node.option_lines.pop(option, None)
+        return
+    current = node.options.get(option)
+    if keyword in {"append", "select"} and current is not None:
+        values = current + values
+    elif keyword == "unselect" and current is not None:
+        values = [w for w in current if w not in values]
+    node.options[option] = values
+    node.option_lines[option] = line

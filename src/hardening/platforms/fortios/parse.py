@@ -183,29 +183,33 @@ def _allowaccess(node: Node) -> tuple[list[str], list[str]]:
     return node.get("allowaccess") or [], (ipv6.get("ip6-allowaccess") or []) if ipv6 is not None else []
 
 
-def management(config: Config, result: Result) -> None:
-    """Each enabled way in (interfaces' allowaccess) for each administrator with its trusted hosts; clear-text
-    protocols; SSH version; the services the policy treats as unneeded."""
+def allowed_protocols(config: Config) -> tuple[dict[str, list[str]], dict[str, list[str]], list[str]]:
+    """(protocol -> interfaces admitting it over IPv4, the same over IPv6, evidence lines) for the interfaces
+    that are up; telnet only while `admin-telnet` is not disabled."""
     data = platform_data()
-    glob = config.table("system global")
-    telnet_on = option(glob, "system global", "admin-telnet") != "disable"
-    v4: dict[str, list[str]] = {}   # protocol -> interfaces allowing it
+    telnet_on = option(config.table("system global"), "system global", "admin-telnet") != "disable"
+    v4: dict[str, list[str]] = {}
     v6: dict[str, list[str]] = {}
     cited: list[str] = []
     for name, node in interfaces(config).items():
         allow4, allow6 = _allowaccess(node)
         for words, into in ((allow4, v4), (allow6, v6)):
             for word in words:
-                protocol = data["admin_access"].get(word)
-                if protocol == "telnet" and not telnet_on:
-                    continue
-                if protocol:
+                protocol = data["admin_access"].get(word) or ("snmp" if word == "snmp" else None)
+                if protocol and not (protocol == "telnet" and not telnet_on):
                     into.setdefault(protocol, []).append(name)
-                elif word == "snmp":
-                    into.setdefault("snmp", []).append(name)
         if allow4 or allow6:
             cited.append(f"edit \"{name}\": allowaccess {' '.join(allow4)}"
                          + (f"; ip6-allowaccess {' '.join(allow6)}" if allow6 else ""))
+    return v4, v6, cited
+
+
+def management(config: Config, result: Result) -> None:
+    """Each enabled way in (interfaces' allowaccess) for each administrator with its trusted hosts; clear-text
+    protocols; SSH version; the services the policy treats as unneeded."""
+    data = platform_data()
+    glob = config.table("system global")
+    v4, v6, cited = allowed_protocols(config)
     insecure: list[dict[str, str]] = []
     prohibited: list[dict[str, str]] = []
     for protocol in sorted(set(v4) | set(v6)):
