@@ -441,68 +441,78 @@ class FortiOSPersonality(Personality):
         session.after_config_line()
 
     def apply(self, session: Session, words: list[str]) -> None:
+        """One line inside `config`: a verb of the table (set/unset/append), of a table of entries
+        (edit/delete), a nested `config`, or a block end (next/end/abort), else a parse error."""
         frames: list[Frame] = session.vars["frames"]
         frame = frames[-1]
         keyword, rest = words[0], words[1:]
-        described = frame.schema is not None
-        options: dict[str, tuple[str, str | None]] = (frame.schema or {}).get("options", {})
         holds_entries = bool((frame.schema or {}).get("entries")) and not frame.entry
         if keyword in {"set", "unset", "append"} and not holds_entries:
-            if not rest or not described or rest[0] not in options:
-                self.fail(session, "command parse", rest[0] if rest else keyword)
-                return
-            name = rest[0]
-            kind = options[name][0]
-            if keyword == "unset":
-                frame.node.options.pop(name, None)
-                return
-            values = rest[1:]
-            if keyword == "append":
-                values = frame.node.options.get(name, []) + values
-            if kind in {"enums"} and not values:
-                frame.node.options[name] = []
-                return
-            bad = check_value(kind, values)
-            if bad is not None:
-                self.fail(session, "value parse", bad, RC_VALUE)
-                return
-            frame.node.options[name] = normalise_value(kind, values)
-        elif keyword == "edit" and holds_entries and rest:
-            name = " ".join(rest)
-            if name not in frame.node.entries:
-                session.writeln(f"new entry '{name}' added")
-                frame.node.entries[name] = Block(name)
-            frames.append(Frame(frame.path, frame.node.entries[name], frame.schema, entry=True, label=name))
-        elif keyword == "delete" and holds_entries and rest:
-            if frame.node.entries.pop(" ".join(rest), None) is None:
-                session.writeln("entry not found in datasource")
-                session.writeln(RC_VALUE)
-        elif keyword == "config" and rest:
+            self.set_option(session, frame, keyword, rest)
+        elif keyword in {"edit", "delete"} and holds_entries and rest:
+            self.entry(session, frames, keyword, " ".join(rest))
+        elif keyword == "config" and rest and not holds_entries:
             nested = (frame.schema or {}).get("tables", {}).get(" ".join(rest))
-            if nested is None or holds_entries:
+            if nested is None:
                 self.fail(session, "command parse", rest[0])
                 return
             table = frame.node.tables.setdefault(" ".join(rest), Block(" ".join(rest)))
             frames.append(Frame(f"{frame.path} {' '.join(rest)}", table, nested, label=rest[-1]))
-        elif keyword == "next" and frame.entry:
-            frames.pop()
-            self.commit(session, frames[0])
-        elif keyword == "end":
-            top = frames[0]
-            if frame.entry:
-                frames.pop()
-            frames.pop()
-            self.commit(session, top)
-        elif keyword == "abort":  # leave the table, dropping what was not yet committed
-            frames.clear()
+        elif keyword in {"next", "end", "abort"} and (keyword != "next" or frame.entry):
+            self.close(session, frames, keyword)
         elif keyword in {"show", "get"}:
             out: list[str] = []
             full = keyword == "get" or rest[:1] == ["full-configuration"]
-            render_table(frame.node, frame.schema, full, 1, out) if not frame.entry else \
+            if frame.entry:
                 render(frame.node, frame.schema, full, 1, out)
+            else:
+                render_table(frame.node, frame.schema, full, 1, out)
             self.output(session, "\n".join(out) + "\n" if out else "")
         else:
             self.fail(session, "command parse", keyword)
+
+    def set_option(self, session: Session, frame: Frame, keyword: str, rest: list[str]) -> None:
+        options: dict[str, tuple[str, str | None]] = (frame.schema or {}).get("options", {})
+        if not rest or rest[0] not in options:
+            self.fail(session, "command parse", rest[0] if rest else keyword)
+            return
+        name, values = rest[0], rest[1:]
+        kind = options[name][0]
+        if keyword == "unset":
+            frame.node.options.pop(name, None)
+            return
+        if keyword == "append":
+            values = frame.node.options.get(name, []) + values
+        bad = None if kind == "enums" and not values else check_value(kind, values)
+        if bad is not None:
+            self.fail(session, "value parse", bad, RC_VALUE)
+            return
+        frame.node.options[name] = normalise_value(kind, values)
+
+    def entry(self, session: Session, frames: list[Frame], keyword: str, name: str) -> None:
+        frame = frames[-1]
+        if keyword == "delete":
+            if frame.node.entries.pop(name, None) is None:
+                session.writeln("entry not found in datasource")
+                session.writeln(RC_VALUE)
+            return
+        if name not in frame.node.entries:
+            session.writeln(f"new entry '{name}' added")
+            frame.node.entries[name] = Block(name)
+        frames.append(Frame(frame.path, frame.node.entries[name], frame.schema, entry=True, label=name))
+
+    def close(self, session: Session, frames: list[Frame], keyword: str) -> None:
+        """`next` closes an entry, `end` a table (and the entry it is in), both keeping the changes; `abort`
+        leaves the whole `config` block dropping what was not yet kept."""
+        if keyword == "abort":
+            frames.clear()
+            return
+        top = frames[0]
+        if frames[-1].entry:
+            frames.pop()
+        if keyword == "end":
+            frames.pop()
+        self.commit(session, top)
 
     def commit(self, session: Session, top: Frame) -> None:
         """`next`/`end`: the session's copy of the outermost table replaces the stored one."""
