@@ -207,6 +207,22 @@ def test_syslog_protocols_ports_and_severity() -> None:
     ]
 
 
+def test_exposed_sockets_from_allowaccess_ports_sslvpn_and_ipsec() -> None:
+    config = ("config system global\n    set admin-ssh-port 2022\n    set admin-telnet disable\nend\n"
+              "config system interface\n    edit \"p1\"\n        set ip 10.0.0.1 255.255.255.0\n"
+              "        set allowaccess ping ssh telnet snmp\n    next\n"
+              "    edit \"p2\"\n        set mode dhcp\n        set allowaccess https\n        set status down\n"
+              "    next\n    edit \"wan\"\n        set mode dhcp\n        set allowaccess fgfm\n    next\nend\n"
+              "config vpn ssl settings\n    set source-interface \"wan\"\nend\n"
+              "config vpn ipsec phase1-interface\n    edit \"to-hq\"\n        set interface \"wan\"\n    next\nend\n")
+    found, _, _ = facts("#config-version=FGT60F-7.0.12-FW-build0523-230615:opmode=0\n" + config)
+    assert [(s["socket"], s["addresses"]) for s in found["network"]["exposed_sockets"]] == [
+        ("tcp/541", ["wan"]), ("tcp/2022", ["10.0.0.1"]), ("tcp/10443", ["wan"]),
+        ("udp/161", ["10.0.0.1"]), ("udp/500", ["wan"]), ("udp/4500", ["wan"])]
+    found, _, _ = facts("#config-version=FGT60F-6.4.12-FW-build2060-230615:opmode=0\n" + config)
+    assert "tcp/443" in [s["socket"] for s in found["network"]["exposed_sockets"]]  # SSL VPN before 7.0
+
+
 def test_live_outputs_rejected_or_missing_are_errors() -> None:
     config = "config system ntp\n    set ntpsync enable\nend\n"
     _, errors, _ = facts(config)

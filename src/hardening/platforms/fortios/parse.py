@@ -491,6 +491,62 @@ def any_any_permits(config: Config, result: Result) -> None:
     result.put("/network/any_any_permits", permits)
 
 
+# --- ports open to the network ---------------------------------------------------------------------------
+
+def _address(words: list[str] | None, interface: str) -> str:
+    """The interface's own address (`10.0.0.1 255.255.255.0`, `10.0.0.1/24`, `2001:db8::1/64`); its name when
+    it has none configured (DHCP, PPPoE)."""
+    address = (words or [""])[0].split("/")[0]
+    try:
+        return interface if ipaddress.ip_address(address).is_unspecified else address
+    except ValueError:
+        return interface
+
+
+def exposed_sockets(config: Config, release: tuple[int, ...] | None, result: Result) -> None:
+    """The ports FortiOS opens on its interfaces: each allowaccess keyword of an interface that is up (the
+    local-in rules FortiOS creates from it), SSL VPN on its source interfaces, IKE for IPsec interfaces and the
+    NTP server mode. `diagnose sys tcpsock` is not used: it lists internal listeners (authd's 1040x/1050x …)
+    that the local-in policy never admits from the network."""
+    data = platform_data()
+    glob = config.table("system global")
+    telnet_on = option(glob, "system global", "admin-telnet") != "disable"
+    sockets: dict[str, dict[str, Any]] = {}
+
+    def add(socket: str, address: str, process: str) -> None:
+        entry = sockets.setdefault(socket, {"socket": socket, "addresses": [], "process": process})
+        if address not in entry["addresses"]:
+            entry["addresses"].append(address)
+
+    for name, node in interfaces(config).items():
+        allow4, allow6 = _allowaccess(node)
+        ipv6 = node.table("ipv6")
+        for words, address in ((allow4, _address(node.get("ip"), name)),
+                               (allow6, _address(ipv6.get("ip6-address") if ipv6 else None, name))):
+            for word in words:
+                port = data["access_ports"].get(word)
+                if port is None or (word == "telnet" and not telnet_on):
+                    continue
+                number = port.get("port") or option(glob, "system global", str(port["option"]))
+                add(f"{port['socket']}/{number}", address, str(port["process"]))
+    for vdom in config.vdoms().values():
+        ssl = vdom.table("vpn ssl settings")
+        if ssl is not None and ssl.get("source-interface") and ssl.value("status", "enable") != "disable":
+            default = data["sslvpn_port"]["below_7"] if release and release[0] < 7 else data["sslvpn_port"]["default"]
+            for name in ssl.get("source-interface") or []:
+                add(f"tcp/{ssl.value('port', str(default))}", name, "sslvpnd")
+        phase1 = vdom.table("vpn ipsec phase1-interface")
+        for entry in (phase1.entries.values() if phase1 is not None else []):
+            for socket in ("udp/500", "udp/4500"):
+                add(socket, entry.value("interface") or "*", "iked")
+    ntp = config.table("system ntp")
+    if option(ntp, "system ntp", "server-mode") == "enable":
+        for name in (ntp.get("interface") if ntp is not None else None) or ["*"]:
+            add("udp/123", name, "ntpd")
+    result.put("/network/exposed_sockets", sorted(sockets.values(), key=lambda s: (s["socket"].split("/")[0],
+                                                                                   int(s["socket"].split("/")[1]))))
+
+
 # --- live: link state ---------------------------------------------------------------------------------
 
 def link_states(outputs: dict[str, str]) -> dict[str, str] | None:
@@ -551,11 +607,5 @@ def parse_outputs(outputs: dict[str, str]) -> tuple[Result, int | None]:
     accounts(config, result)
     any_any_permits(config, result)
     unused_ports(config, outputs, result)
-    # `diagnose sys tcpsock` lists FortiOS's internal listeners too (authd's 1040x/1050x …), which the
-    # local-in policy does not admit: which ports are reachable needs a person (or a scan), not that list.
-    # The management ports an interface admits are /management/access.
-    result.manual["/network/exposed_sockets"] = (
-        "FortiOS: the reachable ports depend on each interface's allowaccess and the local-in policies; "
-        "`diagnose sys tcpsock` also lists internal listeners that are not reachable: check with a port scan "
-        "from the management network")
+    exposed_sockets(config, release, result)
     return result, None
