@@ -301,6 +301,13 @@ def normalise_value(kind: str, words: list[str]) -> list[str]:
     return words
 
 
+def unknown_word(root: Block, words: list[str], command: str) -> str:
+    """The word FortiOS names in `command parse error before '…'`: the first one no table path continues."""
+    known = [path.split() for path in [*SCHEMA, *root.tables]]
+    depth = max((n for path in known for n in range(len(words) + 1) if path[:n] == words[:n]), default=0)
+    return words[depth] if depth < len(words) else command
+
+
 # --- the session ---------------------------------------------------------------------------------------------
 
 @dataclass
@@ -420,10 +427,7 @@ class FortiOSPersonality(Personality):
         root = self.tree()
         schema = SCHEMA.get(path)
         if schema is None and path not in root.tables:
-            # FortiOS points at the first word no table path continues with
-            known = [p.split() for p in [*SCHEMA, *root.tables]]
-            depth = max((n for p in known for n in range(len(words) + 1) if p[:n] == words[:n]), default=0)
-            self.fail(session, "command parse", words[depth] if depth < len(words) else "config")
+            self.fail(session, "command parse", unknown_word(root, words, "config"))
             return
         table = root.tables.get(path) or Block(path)
         label = words[-1] if words else path
@@ -549,7 +553,7 @@ class FortiOSPersonality(Personality):
         if words:
             path = " ".join(words)
             if path not in root.tables and path not in SCHEMA:
-                self.fail(session, "command parse", words[0])
+                self.fail(session, "command parse", unknown_word(root, words, "show"))
                 return
             self.output(session, render_config(root, full, only=path))
             return
