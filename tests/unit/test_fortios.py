@@ -304,12 +304,14 @@ def target(tmp_path: Path, **extras: Any) -> Target:
 
 
 class FakeSession:
-    def __init__(self, outputs: dict[str, str], fail: dict[str, BaseException] | None = None) -> None:
+    def __init__(self, outputs: dict[str, str], fail: dict[str, BaseException] | None = None,
+                 vdoms: bool = False) -> None:
         self.outputs, self.fail = outputs, fail or {}
         self.sent: list[str] = []
         self.closed = False
+        self._vdoms = vdoms
 
-    def send_command(self, command: str) -> str:
+    def send_command(self, command: str, expect_string: str | None = None) -> str:
         self.sent.append(command)
         if command in self.fail:
             raise self.fail[command]
@@ -351,6 +353,19 @@ def test_fetch_one_session_every_command_then_parse(tmp_path: Path, monkeypatch:
     assert calls[0]["secret"] == ""
     expected = json.loads((CASES / case / "expected.json").read_text(encoding="utf-8"))
     assert document["facts"] == expected["facts"]
+
+
+def test_vdom_devices_run_the_global_commands_in_config_global(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    outputs = {**case_outputs("fos72-full-configuration-compliant-live"), "config global": "", "end": ""}
+    session = FakeSession(outputs, vdoms=True)
+    fake_handler(monkeypatch, session)
+    driver.FortiOSPlatform().fetch(target(tmp_path), tmp_path)
+    assert session.sent == ["show full-configuration", "get system status",
+                            "config global", "diagnose sys ntp status", "end",
+                            "config global", "diagnose sys process pidof miglogd", "end",
+                            "config global", "get system interface physical", "end"]
+    assert session.closed
 
 
 def test_wrong_password_and_lost_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
