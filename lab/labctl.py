@@ -1109,8 +1109,12 @@ def netsim_up(devices: list[DeviceSpec], creds: dict[str, dict[str, str]], timeo
     run(["ip", "netns", "add", NETSIM_NS])
     run(["ip", "link", "add", NETSIM_VETH, "type", "veth", "peer", "name", "eth0", "netns", NETSIM_NS])
     run(["ip", "link", "set", NETSIM_VETH, "master", BRIDGE, "up"])
-    run(["ip", "-n", NETSIM_NS, "-b", "-"], input="".join(
+    # A fixed MAC: the root namespace's neighbour entries stay right across restarts (a new random MAC left
+    # them stale for seconds).
+    run(["ip", "-n", NETSIM_NS, "-b", "-"], input="link set eth0 address 02:68:6c:61:62:01\n" + "".join(
         f"addr add {d.ip}/{SUBNET.prefixlen} dev eth0\n" for d in devices) + "link set lo up\nlink set eth0 up\n")
+    for d in devices:
+        run(["ip", "neigh", "flush", "to", d.ip], check=False)
     logf = open(NETSIM_DIR / "netsim.log", "ab")
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(REPO_DIR)}
     subprocess.Popen(["nsenter", f"--net=/run/netns/{NETSIM_NS}", "--", sys.executable, "-m", "lab.netsim",
@@ -1529,7 +1533,8 @@ def cmd_wait_sync(args: argparse.Namespace) -> int:
     require_root()
     lab = load_lab()
     specs = build_specs(lab, DEFAULT_INVENTORY)[0]
-    unknown = set(args.hosts) - {s.name for s in specs}
+    devices = {d.name for d in build_device_specs(lab, DEFAULT_INVENTORY)}   # no chrony: their clock is simulated
+    unknown = set(args.hosts) - {s.name for s in specs} - devices
     if unknown:
         raise LabError(f"not demo lab hosts: {', '.join(sorted(unknown))}")
     if args.hosts:
