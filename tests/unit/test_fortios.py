@@ -129,6 +129,12 @@ def test_console_timeout_longer_than_admintimeout_counts() -> None:
     assert "console" in found["login"]["idle_timeout"]["source"]
 
 
+def test_an_unreadable_admintimeout_is_an_error_not_zero() -> None:
+    found, errors, _ = facts("config system global\n    set admintimeout abc\nend\n")
+    assert "idle_timeout" not in found["login"]
+    assert "/login/idle_timeout" in errors
+
+
 def test_password_policy_must_apply_to_admin_passwords() -> None:
     policy = "config system password-policy\n    set status enable\n    set minimum-length 12\n{}end\n"
     found, _, _ = facts(policy.format("    set apply-to ipsec-preshared-key\n"))

@@ -115,7 +115,12 @@ def login(config: Config, result: Result) -> None:
     node = config.table(table)
     result.put("/login/lockout_threshold", _int(option(node, table, "admin-lockout-threshold")))
     result.put("/login/lockout_duration_seconds", _int(option(node, table, "admin-lockout-duration")))
-    seconds = _int(option(node, table, "admintimeout")) * 60
+    minutes = option(node, table, "admintimeout")
+    if not minutes.isdigit() or int(minutes) == 0:  # never a value read as "no time at all"
+        result.errors["/login/idle_timeout"] = f"system global admintimeout {minutes!r} is not a number of minutes"
+        banners(config, node, result)
+        return
+    seconds = int(minutes) * 60
     source = "system global admintimeout" + ("" if node is not None and node.get("admintimeout") else " (default)")
     console = _int(option(node, table, "admin-console-timeout"))
     if console > seconds:
