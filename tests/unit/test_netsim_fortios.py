@@ -4,6 +4,7 @@ texts, configuration edits kept as text, and the platform's parse of what it ser
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -73,9 +74,38 @@ def test_netmiko_fortinet_fetch_and_parse(device: dict[str, Any], tmp_path: Path
     assert document["facts"]["time"]["synchronized"] is True
     assert document["facts"]["network"]["unused_ports_enabled"] == ["wan1"]
     assert outputs["show full-configuration"].startswith("#config-version=FGT60F-7.2.8-FW-build1639-")
+    # offline: the saved configuration alone gives the same facts except the live ones (named as errors/manual)
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / "show.txt").write_text(connection_free_show(device), encoding="utf-8")
+    offline = FortiOSPlatform().parse(backup)
+    live_only = {"/time/synchronized", "/time/selected_source", "/time/stratum", "/time/offset_ms_abs",
+                 "/logging/running", "/network/unused_ports_enabled"}
+    assert set(offline["errors"]) | set(offline["manual"]) == live_only
+    assert strip(offline["facts"], live_only) == strip(document["facts"], live_only)
     # netmiko's cleanup put the console back to `more`: the stored configuration is unchanged
     state = (device["state"] / "running.cfg").read_text(encoding="utf-8")
     assert "config system console" not in state
+
+
+def connection_free_show(device: dict[str, Any]) -> str:
+    """A plain `show` backup of the device (defaults left out), as an administrator would save it."""
+    connection = connect(device["port"])
+    try:
+        return str(connection.send_command("show"))
+    finally:
+        connection.disconnect()
+
+
+def strip(facts: dict[str, Any], pointers: set[str]) -> dict[str, Any]:
+    out = json.loads(json.dumps(facts))
+    for pointer in pointers:
+        *parents, leaf = pointer.strip("/").split("/")
+        node = out
+        for part in parents:
+            node = node.get(part, {})
+        node.pop(leaf, None)
+    return out
 
 
 def test_cli_errors_edits_and_abort(device: dict[str, Any]) -> None:
