@@ -46,7 +46,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "system global": {"options": {
         "admin-console-timeout": ("int:0-300", "0"), "admin-https-redirect": (ENABLE, "enable"),
         "admin-lockout-duration": ("int:1-2147483647", "60"), "admin-lockout-threshold": ("int:1-10", "3"),
-        "admin-maintainer": (ENABLE, "enable"), "admin-port": ("int:1-65535", "80"),
+        "admin-port": ("int:1-65535", "80"),  # no admin-maintainer: removed in 7.2.4
         "admin-sport": ("int:1-65535", "443"), "admin-ssh-port": ("int:1-65535", "22"),
         "admin-telnet": (ENABLE, "enable"), "admin-telnet-port": ("int:1-65535", "23"),
         "admintimeout": ("int:1-480", "5"), "alias": ("str", None), "hostname": ("str", None),
@@ -531,10 +531,10 @@ class FortiOSPersonality(Personality):
         return str(params.get("model", "FGT60F")), str(params.get("software", "7.2.8")), str(params.get("build",
                                                                                                        "1639"))
 
-    def header(self) -> str:
+    def header(self, session: Session) -> str:
         model, software, build = self.version()
         changes = int(self.state.changed_at.timestamp())
-        return (f"#config-version={model}-{software}-FW-build{build}-240313:opmode=0:vdom=0:user=admin\n"
+        return (f"#config-version={model}-{software}-FW-build{build}-240313:opmode=0:vdom=0:user={session.username}\n"
                 f"#conf_file_ver={changes}\n#buildno={build}\n#global_vdom=1\n")
 
     def cmd_show_full(self, session: Session, match: Match) -> None:
@@ -557,7 +557,7 @@ class FortiOSPersonality(Personality):
                 return
             self.output(session, render_config(root, full, only=path))
             return
-        self.output(session, self.header() + render_config(root, full))
+        self.output(session, self.header(session) + render_config(root, full))
 
     def cmd_console(self, session: Session, match: Match) -> None:
         root = self.tree()

@@ -118,9 +118,30 @@ def test_absent_options_have_the_documented_defaults() -> None:
     assert found["password_policy"] == {"enforced": False, "min_length": 0, "min_char_classes": 0}
     assert found["time"]["ntp_servers"] == []              # ntpsync's default is disable
     assert found["logging"]["remote_targets"] == []
-    assert found["accounts"]["generic_admin_names"] == ["maintainer"]  # admin-maintainer defaults on
+    assert found["accounts"]["generic_admin_names"] == ["maintainer"]  # admin-maintainer defaults on (<7.2.4)
     assert found["login"]["banners"][0]["text"] is None
     assert manual["/logging/timestamp_formats"]            # no header: the release is unknown
+
+
+@pytest.mark.parametrize(("header", "maintainer"), [
+    ("#config-version=FGT60F-7.2.3-FW-build1262-221115:opmode=0:vdom=0:user=a\n", True),
+    ("#config-version=FGT60F-7.2.4-FW-build1396-230131:opmode=0:vdom=0:user=a\n", False),  # account removed
+    ("", True),                                                                            # release unknown
+])
+def test_the_maintainer_account_until_7_2_4(header: str, maintainer: bool) -> None:
+    found, _, _ = facts(header + "config system global\n    set hostname \"F\"\nend\n")
+    assert ("maintainer" in found["accounts"]["generic_admin_names"]) is maintainer
+
+
+def test_a_configuration_shown_to_another_profile_is_refused(tmp_path: Path) -> None:
+    text = ("#config-version=FGT60F-7.2.8-FW-build1639-240313:opmode=0:vdom=0:user=helpdesk\n"
+            "config system admin\n    edit \"helpdesk\"\n        set accprofile \"prof_admin\"\n    next\nend\n")
+    (tmp_path / "show_full-configuration.txt").write_text(text, encoding="utf-8")
+    with pytest.raises(SavedFactsError, match=r"access profile prof_admin.*partial"):
+        driver.FortiOSPlatform().parse(tmp_path)
+    (tmp_path / "show_full-configuration.txt").write_text(text.replace("prof_admin", "super_admin"),
+                                                          encoding="utf-8")
+    assert driver.FortiOSPlatform().parse(tmp_path)["facts"]["os"]["version"] == "7.2.8 build1639"
 
 
 def test_console_timeout_longer_than_admintimeout_counts() -> None:

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from hardening.platforms.common import netcli
-from hardening.platforms.common.netcli import Result
+from hardening.platforms.common.netcli import ConfigurationError, Result
 from hardening.platforms.fortios.config import Config, Node, parse_config
 from hardening.platforms.fortios.data import default, error_pattern, platform_data
 
@@ -430,7 +430,7 @@ def _stored(words: list[str] | None, reversible: bool) -> str | None:
     return "plaintext"
 
 
-def accounts(config: Config, result: Result) -> None:
+def accounts(config: Config, release: tuple[int, ...] | None, result: Result) -> None:
     data = platform_data()
     weak = set(data["weak_methods"])
     methods: list[dict[str, str]] = []
@@ -463,8 +463,10 @@ def accounts(config: Config, result: Result) -> None:
                                               "empty_password_accounts": sorted(empty)})
     generic = {n.lower() for n in data["generic_admin_names"]}
     found = {n for n in names if n.lower() in generic}
-    if option(config.table("system global"), "system global", "admin-maintainer") == "enable":
-        found.add("maintainer")  # the console recovery account
+    removed = tuple(int(p) for p in str(data["maintainer_removed_in"]).split("."))
+    if (release is None or release < removed) and \
+            option(config.table("system global"), "system global", "admin-maintainer") == "enable":
+        found.add("maintainer")  # the console recovery account (an unknown release counts it: fail closed)
     result.put("/accounts/generic_admin_names", sorted(found))
 
 
@@ -596,11 +598,26 @@ def _natural(name: str) -> list[Any]:
 
 # --- the whole capture --------------------------------------------------------------------------------
 
+def full_view(config: Config) -> None:
+    """Refuse a configuration shown to an administrator whose profile does not see all of it: the header's
+    `user=` names who took it; FortiOS hides super_admin administrators from every other profile."""
+    user = re.search(r"(?:^|:)user=([^:]+)", config.header.get("config-version", ""))
+    admins = config.table("system admin")
+    entry = admins.entries.get(user.group(1)) if user and admins is not None else None
+    profile = entry.value("accprofile") if entry is not None else None
+    wanted = str(platform_data()["full_view_profile"])
+    if profile is not None and profile != wanted:
+        raise ConfigurationError(0, f"taken by administrator {user.group(1) if user else '?'} with access profile "
+                                    f"{profile}: FortiOS hides {wanted} administrators from other profiles, so "
+                                    f"the configuration is partial (take it as a {wanted} administrator)")
+
+
 def parse_outputs(outputs: dict[str, str]) -> tuple[Result, int | None]:
     """The facts of one capture (`outputs`: command -> saved output). FortiOS has no privilege levels (an
     administrator's access profile decides), so no level is returned. Raises ConfigSyntaxError when the
-    configuration is malformed."""
+    configuration is malformed, ConfigurationError when it was shown to a profile that does not see all of it."""
     config = parse_config(outputs[RUNNING])
+    full_view(config)
     result = Result()
     release = os_facts(config, outputs, result)
     password_policy(config, result)
@@ -609,7 +626,7 @@ def parse_outputs(outputs: dict[str, str]) -> tuple[Result, int | None]:
     ntp_servers(config, result)
     ntp_status(outputs, result)
     logging(config, outputs, release, result)
-    accounts(config, result)
+    accounts(config, release, result)
     any_any_permits(config, result)
     unused_ports(config, outputs, result)
     exposed_sockets(config, release, result)
