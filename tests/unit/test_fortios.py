@@ -60,6 +60,20 @@ def test_nested_blocks_quotes_and_multiline_values() -> None:
     assert ipv6.get("ip6-allowaccess") == ["ssh"]
 
 
+@pytest.mark.parametrize(("line", "words"), [
+    ('set service "HTTPS" "DNS"', ["set", "service", "HTTPS", "DNS"]),
+    ('set comments ""', ["set", "comments", ""]),
+    ('set alias ab"c d"', ["set", "alias", "abc d"]),           # a word quoted in part is one word
+    ("set alias 'single quoted'", ["set", "alias", "single quoted"]),
+    ('set alias "say \\"hi\\""', ["set", "alias", 'say "hi"']),
+    ("set allowaccess ping ssh", ["set", "allowaccess", "ping", "ssh"]),
+])
+def test_words_of_a_statement(line: str, words: list[str]) -> None:
+    from hardening.platforms.fortios.config import split_words
+
+    assert split_words(line, 1) == words
+
+
 def test_unset_append_and_script_end_without_next() -> None:
     config = parse_config("config system global\n    set admintimeout 30\n    unset admintimeout\nend\n"
                           "config system interface\n    edit port1\n        set allowaccess ping\n"

@@ -23,6 +23,7 @@ with the line number: a truncated backup is never read as a complete configurati
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from hardening.platforms.common.netcli import ConfigurationError
@@ -56,38 +57,57 @@ class Node:
         return self.tables.get(path)
 
 
+_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'|([^\s"\']+)', re.S)
+_COMPLETE = re.compile(r'\s*(?:(?:"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[^\s"\']+)\s*)*', re.S)
+_ESCAPE = re.compile(r"\\(.)", re.S)
+_SIMPLE = re.compile(r'"([^"]*)"|()([^\s"]+)')   # double quotes only, no escapes: the usual line
+
+
+def _complete(text: str) -> bool:
+    """Every quote of the text is closed (a value may go on over the next lines until it is)."""
+    if "\\" not in text and "'" not in text:
+        return text.count('"') % 2 == 0
+    return _COMPLETE.fullmatch(text) is not None
+
+
 def split_words(text: str, line: int) -> list[str]:
-    """The words of one statement, quotes removed (`"a b" c` -> [`a b`, `c`]); backslash escapes in quotes."""
-    words: list[str] = []
-    current: list[str] = []
-    quote: str | None = None
-    in_word = False
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if quote:
-            if char == "\\" and index + 1 < len(text):
-                current.append(text[index + 1])
-                index += 2
-                continue
-            if char == quote:
-                quote = None
-            else:
-                current.append(char)
-        elif char in "\"'":
-            quote, in_word = char, True
-        elif char in " \t":
-            if in_word:
-                words.append("".join(current))
-                current, in_word = [], False
-        else:
-            current.append(char)
-            in_word = True
-        index += 1
-    if quote:
+    """The words of one statement, quotes removed (`"a b" c` -> [`a b`, `c`]); backslash escapes in quotes.
+    A word that is quoted only in part (`ab"c d"`) is one word, as FortiOS reads it."""
+    if '"' not in text and "'" not in text:
+        return text.split()
+    if not _complete(text):
         raise ConfigSyntaxError(line, "a quoted value is never closed")
-    if in_word:
-        words.append("".join(current))
+    simple = "\\" not in text and "'" not in text
+    if simple:
+        fast = _split_double_quoted(text)
+        if fast is not None:
+            return fast
+    words: list[str] = []
+    end = -1
+    for match in (_SIMPLE if simple else _TOKEN).finditer(text):
+        double, single, bare = match.groups()
+        word = _ESCAPE.sub(r"\1", double if double is not None else single) if bare is None else bare
+        if match.start() == end and words:  # no blank between: the same word continues
+            words[-1] += word
+        else:
+            words.append(word)
+        end = match.end()
+    return words
+
+
+def _split_double_quoted(text: str) -> list[str] | None:
+    """`set service "HTTPS" "DNS"` without escapes: the parts between double quotes alternate bare and
+    quoted; None when a quoted part touches a bare word (one word in part quoted: the general reader)."""
+    parts = text.split('"')
+    words: list[str] = []
+    for index, part in enumerate(parts):
+        if index % 2:
+            words.append(part)
+            continue
+        if (index > 0 and part and not part[0].isspace()) or \
+                (index < len(parts) - 1 and part and not part[-1].isspace()):
+            return None
+        words.extend(part.split())
     return words
 
 
@@ -101,32 +121,21 @@ def statements(text: str) -> list[tuple[int, list[str]]]:
             stripped = raw.strip()
             if not stripped or stripped.startswith("#"):
                 continue
+            if '"' not in stripped and "'" not in stripped:
+                result.append((number, stripped.split()))
+                continue
             start = number
-        pending.append(raw.strip() if not pending else raw)
+            pending.append(stripped)
+        else:
+            pending.append(raw)
         joined = "\n".join(pending)
-        if _open_quote(joined):
+        if not _complete(joined):
             continue
         result.append((start, split_words(joined, start)))
         pending = []
     if pending:
         raise ConfigSyntaxError(start, "a quoted value is never closed")
     return result
-
-
-def _open_quote(text: str) -> bool:
-    quote: str | None = None
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if quote and char == "\\":
-            index += 2
-            continue
-        if quote and char == quote:
-            quote = None
-        elif not quote and char in "\"'":
-            quote = char
-        index += 1
-    return quote is not None
 
 
 @dataclass
