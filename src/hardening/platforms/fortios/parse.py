@@ -536,20 +536,26 @@ def exposed_sockets(config: Config, release: tuple[int, ...] | None, result: Res
                     continue
                 number = port.get("port") or option(glob, "system global", str(port["option"]))
                 add(f"{port['socket']}/{number}", address, str(port["process"]))
+    def on(name: str) -> str:
+        """An interface's address (its name when it has none configured, `*` for all)."""
+        node = ports.get(name)
+        return _address(node.get("ip") if node is not None else None, name)
+
+    ports = interfaces(config)
     for vdom in config.vdoms().values():
         ssl = vdom.table("vpn ssl settings")
         if ssl is not None and ssl.get("source-interface") and ssl.value("status", "enable") != "disable":
             default = data["sslvpn_port"]["below_7"] if release and release[0] < 7 else data["sslvpn_port"]["default"]
             for name in ssl.get("source-interface") or []:
-                add(f"tcp/{ssl.value('port', str(default))}", name, "sslvpnd")
+                add(f"tcp/{ssl.value('port', str(default))}", on(name), "sslvpnd")
         phase1 = vdom.table("vpn ipsec phase1-interface")
         for entry in (phase1.entries.values() if phase1 is not None else []):
             for socket in ("udp/500", "udp/4500"):
-                add(socket, entry.value("interface") or "*", "iked")
+                add(socket, on(entry.value("interface") or "*"), "iked")
     ntp = config.table("system ntp")
     if option(ntp, "system ntp", "server-mode") == "enable":
         for name in (ntp.get("interface") if ntp is not None else None) or ["*"]:
-            add("udp/123", name, "ntpd")
+            add("udp/123", on(name), "ntpd")
     result.put("/network/exposed_sockets", sorted(sockets.values(), key=lambda s: (s["socket"].split("/")[0],
                                                                                    int(s["socket"].split("/")[1]))))
 
