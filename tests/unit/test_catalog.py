@@ -660,6 +660,9 @@ def test_catalog_command_lists_automation_and_text_per_platform(capsys: pytest.C
     assert time_sync["platforms"]["linux"]["automation"] == {"check": "automated", "fix": "automated",
                                                              "manual_facts": []}
     assert "chrony" in time_sync["platforms"]["linux"]["remediation"]["en"]
+    retention = listed["LOG-RETENTION"]["platforms"]
+    assert retention["cisco_ios"]["facts"] == ["/os/family", "/logging/local_buffer"]
+    assert "/logging/retention_days" in retention["linux"]["facts"]
 
 
 def test_pending_platforms_are_still_pending() -> None:
