@@ -580,7 +580,7 @@ def test_manual_facts_are_facts_of_the_requirement() -> None:
         for platform in requirement.platforms:
             automation = requirement.automation_for(platform)
             manual = automation["manual_facts"]
-            assert set(manual) <= set(requirement.facts), (rid, platform)
+            assert set(manual) <= set(requirement.facts_for(platform)), (rid, platform)
             assert not manual or automation["fix"] == "automated", (rid, platform)
 
 
