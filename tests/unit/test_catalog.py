@@ -128,7 +128,7 @@ FIX_CONTENT = {"linux": _linux_fix_tags, **{name: (lambda name=name: _declared_f
 # registered here, the checks that need its package are skipped with this reason, and until it is a Remediator its
 # automated-fix claims are; test_pending_platforms_are_still_pending fails as soon as one has landed, so that its
 # entry is removed and the full check applies.
-PENDING_PACKAGE = {"yamaha_rtx", "fortios"}
+PENDING_PACKAGE: set[str] = set()
 PENDING_REMEDIATION = {"cisco_ios", "yamaha_rtx", "fortios"}
 
 
