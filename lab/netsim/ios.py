@@ -209,7 +209,18 @@ def _grammars() -> dict[str, Grammar]:
     return grammars
 
 
-RULES = EditRules(grammars=_grammars(), sections=Grammar(SECTIONS),
+# The order IOS shows the lines of a section in (a new line goes to its place, not last).
+ORDER = {
+    "if": ["description", "switchport", "vrf forwarding", "ip address", "ip access-group", "ip helper-address",
+           "ip redirects", "ip unreachables", "ip proxy-arp", "ip nat", "ip ospf", "ipv6", "standby", "shutdown",
+           "duplex", "speed", "media-type", "negotiation", "channel-group", "spanning-tree", "service-policy"],
+    "line": ["session-timeout", "access-class", "ipv6 access-class", "exec-timeout", "absolute-timeout",
+             "privilege level", "password", "authorization", "accounting", "logging synchronous", "login",
+             "exec", "length", "width", "history", "stopbits", "transport preferred", "transport input",
+             "transport output"],
+}
+
+RULES = EditRules(grammars=_grammars(), sections=Grammar(SECTIONS), order=ORDER,
                   stored_negations=Grammar(STORED_NEGATIONS[""]), default_on=Grammar(DEFAULT_ON[""]))
 # per section kind (the core rules take one grammar; IOS's negations depend on the section)
 NEGATIONS = {kind: Grammar(ts) for kind, ts in STORED_NEGATIONS.items()}
