@@ -257,6 +257,11 @@ class FakeConnection:
                 self.device.nodes.append(Node(self.device.restore_noise))
             self.device.changes += 1
             return "Total number of passes: 1\nRollback Done\n"
+        match = re.match(r"^delete /force flash:(\S+)$", command)
+        if match:
+            if self.device.flash.pop(match.group(1), None) is None:
+                return f"%Error deleting flash:{match.group(1)} (No such file or directory)\n"
+            return ""
         if command == "write memory":
             self.device.saved = self.device.copy()
             return "Building configuration...\n[OK]\n"

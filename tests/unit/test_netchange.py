@@ -126,8 +126,7 @@ def test_plan_shows_the_exact_lines_without_needless_negations(tmp_path: Path, d
     by_id = {c.requirement: c.diff.splitlines() for c in changes}
     assert set(by_id) == FIX_SET
     assert by_id["LOGIN-TIMEOUT"] == ["line con 0", "  exec-timeout 15 0", "  exit", "line vty 0 4",
-                                      "  exec-timeout 15 0", "  exit", "line vty 5 15", "  exec-timeout 15 0",
-                                      "  exit"]
+                                      "  exec-timeout 15 0", "  exit"]
     assert by_id["TIME-SYNC"] == ["no ntp server 192.0.2.123", "ntp server 10.203.0.10"]
     assert by_id["LOG-FORWARD"] == ["logging host 10.203.0.11"]
     assert by_id["LOG-TIMESTAMPS"] == ["service timestamps log datetime msec localtime show-timezone year"]
@@ -164,6 +163,19 @@ def test_idle_timeout_of_the_device_default_removes_the_line_instead_of_showing_
                                   "  no exec-timeout 30 0", "  exit"]
 
 
+def test_a_stricter_setting_is_never_weakened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stricter = DRIFTED.replace("line con 0\n exec-timeout 0 0", "line con 0\n exec-timeout 5 0").replace(
+        "hostname SKD-RT09\n", "hostname SKD-RT09\nsecurity passwords min-length 12\n"
+        "login block-for 1800 attempts 3 within 60\n").replace("logging buffered 4096", "logging buffered 4194304")
+    fake = FakeDevice(stricter)
+    monkeypatch.setattr(netcli, "_connect_handler", lambda: lambda **_: FakeConnection(fake))
+    changes = ios().plan(target(tmp_path), ["LOGIN-TIMEOUT", "PW-LEN", "LOGIN-LOCKOUT", "LOG-RETENTION"], PARAMETERS)
+    # con 0 (5 minutes), vty 5 15 (no line: the default 10 minutes) and the 12-character, 3-attempt, 4 MiB settings
+    # stay; only the line that fails changes
+    assert [(c.requirement, c.diff.splitlines()) for c in changes] == [
+        ("LOGIN-TIMEOUT", ["line vty 0 4", "  exec-timeout 15 0", "  exit"])]
+
+
 # --- apply ---------------------------------------------------------------------------------------------
 
 def test_apply_backs_up_applies_saves_and_the_second_plan_is_empty(tmp_path: Path, device: FakeDevice) -> None:
@@ -181,7 +193,9 @@ def test_apply_backs_up_applies_saves_and_the_second_plan_is_empty(tmp_path: Pat
     assert json.loads(backup.read_text())["running"] == before
     assert any(x.startswith("copy running-config flash:hardening-") for x in device.log)
     assert device.saved is not None
-    assert device.log[-1] == "write memory"
+    assert device.log[-2] == "write memory"
+    assert device.log[-1].startswith("delete /force flash:hardening-")
+    assert device.flash == {}, "the on-device copy is removed once the change is saved"
     # every send was one line, or a banner as one group
     assert "banner login #" in device.log
 
@@ -212,7 +226,8 @@ def test_a_rejected_line_is_rolled_back_and_proven_text_equal(tmp_path: Path, de
     assert any(x.startswith("configure replace flash:hardening-") for x in device.log)
     assert device.render() != before  # the header changed (volatile) ...
     assert text_equal(before, device.render(), volatile())[0]  # ... the configuration did not
-    assert device.log[-1] == "write memory"
+    assert device.log[-2] == "write memory"
+    assert device.flash == {}
 
 
 def test_a_lost_session_reconnects_and_restores(tmp_path: Path, device: FakeDevice) -> None:

@@ -31,6 +31,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
 import re
 import string
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,22 +42,65 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from hardening.core.errors import ChangeError, CollectionError, HardeningError
 from hardening.core.platform import ApplyResult, Change, Target
 from hardening.core.secrets import REDACTOR, mask_config_secrets
-from hardening.platforms.common.netcli import disconnect, load_platform_data
+from hardening.platforms.common.netcli import disconnect, load_platform_data, map_error
 
 RUNNING_TARGET = "running-config"
+LOG = logging.getLogger(__name__)
 
 
 # --- the template file ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Check:
+    """A bound on a number a configured line carries: the sum of `groups` (regex groups of Keep.match, an absent
+    group counts 0) times `weights` is at least `minimum` and at most `maximum` (templates filled by render),
+    and is none of `never` (e.g. 0 = no timeout)."""
+
+    groups: tuple[int, ...]
+    weights: tuple[int, ...]
+    minimum: str | None
+    maximum: str | None
+    never: tuple[int, ...]
+
+    def holds(self, match: re.Match[str]) -> bool:
+        value = sum(int(match.group(g) or 0) * w for g, w in zip(self.groups, self.weights, strict=True))
+        return (value not in self.never and (self.minimum is None or value >= int(self.minimum))
+                and (self.maximum is None or value <= int(self.maximum)))
+
+
+@dataclass(frozen=True)
+class Keep:
+    """A configured line of the template line's key that already complies stays (a template never weakens a
+    stricter setting: a 10-minute timeout is not raised to the site's 15)."""
+
+    match: re.Pattern[str]
+    checks: tuple[Check, ...]
+    absent: str | None = None   # the line the device behaves as when none of the key is configured (its default)
+
+    def keeps(self, line: str) -> bool:
+        found = self.match.search(line)
+        return found is not None and all(check.holds(found) for check in self.checks)
+
+
+@dataclass(frozen=True)
 class Entry:
-    """One template entry: `lines` ensured (replacing the lines of the same key) and `remove` patterns dropped,
-    under the section path `section` (created when missing), in every child of it matching `within` if given."""
+    """One template entry: `lines` ensured (replacing the lines of the same key unless one of them passes
+    `keep`) and `remove` patterns dropped, under the section path `section` (created when missing), in every
+    child of it matching `within` if given."""
 
     section: tuple[str, ...]
     within: re.Pattern[str] | None
     lines: tuple[str, ...]
     remove: tuple[re.Pattern[str], ...]
+    keep: tuple[Keep, ...] = ()
+
+    def kept(self, line: str) -> bool:
+        return any(k.keeps(line) for k in self.keep)
+
+    def default_kept(self, line: str) -> bool:
+        """No line of `line`'s key is configured and the device's default for it complies."""
+        return any(k.absent is not None and k.match.search(line) is not None and k.keeps(k.absent)
+                   for k in self.keep)
 
 
 @dataclass(frozen=True)
@@ -86,9 +130,24 @@ def _patterns(values: Any, where: str) -> tuple[re.Pattern[str], ...]:
         raise TemplateError(f"{where}: bad regex ({exc})") from None
 
 
+def _keep(raw: Any, where: str) -> Keep:
+    try:
+        checks = tuple(Check(tuple(c.get("groups", [1])), tuple(c.get("weights", [1] * len(c.get("groups", [1])))),
+                             None if c.get("min") is None else str(c["min"]),
+                             None if c.get("max") is None else str(c["max"]), tuple(c.get("never", [])))
+                       for c in raw.get("checks") or [])
+    except (AttributeError, TypeError) as exc:
+        raise TemplateError(f"{where}: keep is {{match, checks: [{{groups, weights, min, max, never}}]}} "
+                            f"({exc})") from None
+    if any(len(c.groups) != len(c.weights) for c in checks):
+        raise TemplateError(f"{where}: every check has as many weights as groups")
+    return Keep(_patterns(raw["match"], f"{where}/match")[0], checks,
+                None if raw.get("absent") is None else str(raw["absent"]))
+
+
 def _entry(raw: Any, where: str) -> Entry:
-    if not isinstance(raw, dict) or not set(raw) <= {"section", "within", "lines", "remove"}:
-        raise TemplateError(f"{where}: an entry is a mapping of section, within, lines, remove")
+    if not isinstance(raw, dict) or not set(raw) <= {"section", "within", "lines", "remove", "keep"}:
+        raise TemplateError(f"{where}: an entry is a mapping of section, within, lines, remove, keep")
     section = raw.get("section") or []
     section = [section] if isinstance(section, str) else section
     within = _patterns(raw["within"], f"{where}/within")[0] if raw.get("within") else None
@@ -96,7 +155,9 @@ def _entry(raw: Any, where: str) -> Entry:
     for line in lines:
         if mask_line(line) != line:
             raise TemplateError(f"{where}: `{line}` would carry a secret: templates never hold one")
-    return Entry(tuple(str(s) for s in section), within, lines, _patterns(raw.get("remove"), f"{where}/remove"))
+    keep = tuple(_keep(k, f"{where}/keep/{i}") for i, k in enumerate(raw.get("keep") or []))
+    return Entry(tuple(str(s) for s in section), within, lines, _patterns(raw.get("remove"), f"{where}/remove"),
+                 keep)
 
 
 @functools.cache
@@ -161,7 +222,8 @@ def render(entry: Entry, parameters: Mapping[str, Any], where: str) -> list[Entr
     """The entry with its placeholders filled. A placeholder whose parameter is a list repeats the entry once per
     item (`{n}` is the item's 1-based number; `{name[0]}` takes the first item only); a missing parameter raises
     ChangeError."""
-    texts = [*entry.section, *entry.lines]
+    bounds = [b for k in entry.keep for c in k.checks for b in (c.minimum, c.maximum) if b is not None]
+    texts = [*entry.section, *entry.lines, *bounds]
     names, whole = _fields(texts)
     names.discard("n")
     whole.discard("n")
@@ -180,8 +242,13 @@ def render(entry: Entry, parameters: Mapping[str, Any], where: str) -> list[Entr
                   for number, item in enumerate(parameters[lists[0]], start=1)]
     rendered = []
     for values in rounds:
+        def fill(text: str | None, values: dict[str, Any] = values) -> str | None:
+            return None if text is None else _FORMATTER.format(text, **values)
+
+        keep = tuple(Keep(k.match, tuple(Check(c.groups, c.weights, fill(c.minimum), fill(c.maximum), c.never)
+                                         for c in k.checks), k.absent) for k in entry.keep)
         rendered.append(Entry(tuple(_FORMATTER.format(s, **values) for s in entry.section), entry.within,
-                              tuple(_FORMATTER.format(s, **values) for s in entry.lines), entry.remove))
+                              tuple(_FORMATTER.format(s, **values) for s in entry.lines), entry.remove, keep))
     return rendered
 
 
@@ -318,18 +385,24 @@ class HierModel:
                     if any(p.search(child.text) for p in entry.remove):
                         child.delete()
                 for line in entry.lines:
-                    self._ensure(node, line)
+                    self._ensure(node, line, entry)
         return intended
 
-    def _ensure(self, node: Any, line: str) -> None:
+    def _ensure(self, node: Any, line: str, entry: Entry) -> None:
         existing = node.get_child(equals=line)
         if existing is not None:
             return
         new = node.add_child(line)
         others = [c for c in node.children if c is not new]
-        while (same := self.driver.idempotent_for(new, others)) is not None:
-            same.delete()
-            others.remove(same)
+        same = []
+        while (found := self.driver.idempotent_for(new, others)) is not None:
+            same.append(found)
+            others.remove(found)
+        if any(entry.kept(c.text) for c in same) or (not same and entry.default_kept(line)):
+            new.delete()  # a line of this key (or the default) already complies, maybe stricter: it stays
+            return
+        for found in same:
+            found.delete()
         if any(p.fullmatch(line) for p in self.templates.hidden_defaults):
             new.delete()  # the device's default: intended is the keyed line gone (the device then hides it)
 
@@ -378,7 +451,8 @@ class FlatModel:
                 raise ChangeError(str(self.templates.source), "a flat configuration has no sections")
             lines = [x for x in lines if not any(p.search(x) for p in entry.remove)]
             for line in entry.lines:
-                if line in lines:
+                same = [x for x in lines if self.key(x) == self.key(line)]
+                if line in lines or any(entry.kept(x) for x in same) or (not same and entry.default_kept(line)):
                     continue
                 lines = [x for x in lines if self.key(x) != self.key(line)]
                 if not any(p.fullmatch(line) for p in self.templates.hidden_defaults):
@@ -530,6 +604,7 @@ class NetworkRemediator:
                 self._roll_back(session, prior, result)
                 return result
             result.applied = self.changes(host, prior, fix, parameters)
+            session.cleanup()
             return result
         except Exception as exc:  # a failure before anything was sent (or in the rollback's own bookkeeping)
             result.failed = result.failed or _reason(exc)
@@ -591,6 +666,7 @@ class NetworkRemediator:
                     return
                 result.rolled_back = True
                 result.rollback_problems = []
+                session.cleanup()
                 return
             problems.append(f"{method}: the running configuration is not text-equal to the backup ({difference})")
         result.rollback_problems = problems or ["no restore method"]
@@ -651,6 +727,13 @@ class _Session:
         if self.data.get("config_mode"):
             self.connection.exit_config_mode()
 
+    def cleanup(self) -> None:
+        """Remove the on-device copy once it is no longer needed (a failure here changes no verdict)."""
+        try:
+            self.run_all("cleanup")
+        except Exception as exc:
+            LOG.warning("%s: the on-device backup copy was not removed: %s", self.target.host.name, _reason(exc))
+
     def run_all(self, step: str) -> None:
         """The commands of a session step (backup, restore, save) with their confirmation answers."""
         for item in self.data.get(step) or []:
@@ -686,9 +769,15 @@ def _save_backup(target: Target, command: str, text: str) -> None:
 
 
 def _reason(exc: BaseException) -> str:
+    """One line, no secret: a session failure as the collection error it is (timeout, lost session …)."""
+    if not isinstance(exc, ApplyFailure | HardeningError):
+        try:
+            exc = map_error("device", exc, "session")
+        except Exception:  # netmiko/paramiko not importable: the exception's own words
+            exc = ApplyFailure(f"{type(exc).__name__}: {exc}")
     text = " ".join(str(exc).split()) or type(exc).__name__
-    kind = "" if isinstance(exc, ApplyFailure | HardeningError) else f"{type(exc).__name__}: "
-    return REDACTOR.scrub(mask_line(kind + text))[:500]
+    text = text.removeprefix("device: ").split(" Things you might try")[0]  # netmiko's advice is not a reason
+    return REDACTOR.scrub(mask_line(text))[:500]
 
 
 def lines_of(changes: Sequence[Change]) -> Iterator[str]:
