@@ -5,7 +5,8 @@ Each lab host is a real bookworm userland (sshd, chronyd, rsyslogd, clamd ...) r
 network/mount/pid/uts/ipc namespaces on an overlay of one cached debootstrap root:
 
     base      build (once) the cached base root /var/cache/hardening-lab/base-bookworm
-    up        bring up one host per inventory host in 10.203.0.0/16 (+ lab.yaml extra_hosts)
+    up        bring up one host per inventory host in 10.203.0.0/16 (+ lab.yaml extra_hosts), and the
+              simulated network devices of lab.yaml `netsim` (routers, switches, firewalls; real SSH)
     down      stop every lab host, remove netns/veths/bridge, unmount overlays (--purge: state too)
     status    table of the lab hosts
     exec      run a command inside a running host (nsenter, no ssh)
@@ -17,7 +18,7 @@ needed for writing the ansible-vault file):  .venv/bin/python lab/labctl.py up
 
 Only stdlib + PyYAML (+ ansible's vault lib). Everything the lab creates on the machine:
 /var/cache/hardening-lab (base root), /var/lib/hardening-lab (keys, vault, per-host state),
-network namespaces hlab-<host>, veths hlv*, bridge hlab0 (10.203.0.1/16, no uplink, no forwarding).
+network namespaces hlab-<host> (+ hlab-netsim), veths hlv*, bridge hlab0 (10.203.0.1/16, no uplink, no forwarding).
 """
 from __future__ import annotations
 
@@ -81,6 +82,12 @@ NETNS_PREFIX = "hlab-"
 VETH_PREFIX = "hlv"
 APT_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 LINUX_CLASSES = ("linux_server", "linux_pc")
+# Network device simulators (lab/netsim): one process in its own netns, one address per device on eth0.
+NETSIM_NS = NETNS_PREFIX + "netsim"
+NETSIM_VETH = VETH_PREFIX + "netsim"
+NETSIM_DIR = STATE_DIR / "netsim"                 # spec.json (0600), netsim.log, devices/<name>/ (config state)
+NETSIM_SECRETS = STATE_DIR / "netsim-secrets.json"   # generated device passwords (0600; kept by --purge)
+NETSIM_CODE = LAB_DIR / "netsim"
 
 # Base recipe. Anything here changes the recipe hash and so triggers a rebuild of the base.
 SUITE = "bookworm"
@@ -554,7 +561,9 @@ def _secret_file(path: Path, make: Callable[[], str]) -> str:
     return path.read_text().strip()
 
 
-def ensure_secrets() -> dict[str, str]:
+def ensure_secrets(device_credentials: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
+    """Client key, root password and the vault: credentials `lab` (the Linux hosts) and one entry per
+    simulated network device's credentials name (username, password, enable_secret)."""
     VaultLib, VaultSecret = _import_vault()
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     os.chmod(STATE_DIR, 0o700)
@@ -574,7 +583,9 @@ def ensure_secrets() -> dict[str, str]:
 
     _Dumper.add_representer(str, lambda d, s: d.represent_scalar(
         "tag:yaml.org,2002:str", s, style="|" if "\n" in s else None))
-    plaintext = yaml.dump({"credentials": {"lab": {"username": LAB_USER, "private_key": CLIENT_KEY.read_text()}}},
+    credentials: dict[str, Any] = {"lab": {"username": LAB_USER, "private_key": CLIENT_KEY.read_text()}}
+    credentials.update(device_credentials or {})
+    plaintext = yaml.dump({"credentials": credentials},
                           Dumper=_Dumper, default_flow_style=False, allow_unicode=True, sort_keys=False)
     vault = VaultLib([("default", VaultSecret(vault_pass.encode()))])
     current: str | None = None
@@ -957,6 +968,176 @@ def console_tail(spec: HostSpec, n: int = 15) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
+# Simulated network devices (lab/netsim): routers, switches, firewalls speaking real SSH
+# --------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class DeviceSpec:
+    """One simulated network device: an inventory host listed in lab.yaml `netsim.devices`."""
+    name: str
+    ip: str
+    platform: str
+    device_class: str
+    personality: str                  # module lab/netsim/<personality>.py
+    credentials: str                  # the inventory's data.credentials: the vault entry labctl fills
+    username: str
+    enable: bool                      # the platform has an enable/administrator secret
+    config: Path                      # initial configuration
+    params: dict[str, Any]
+    drifts: list[str]
+
+    @property
+    def state(self) -> Path:
+        return NETSIM_DIR / "devices" / self.name
+
+
+def build_device_specs(lab: dict[str, Any], inv_dir: Path) -> list[DeviceSpec]:
+    """The simulated devices of the demo inventory: hosts named in lab.yaml `netsim.devices`, their address,
+    platform, class and credentials entry from the inventory, the rest from lab.yaml."""
+    netsim = lab.get("netsim") or {}
+    devices = netsim.get("devices") or {}
+    if not devices or inv_dir.resolve() != DEFAULT_INVENTORY.resolve():
+        return []
+    inv = _Inventory(inv_dir)
+    personalities = netsim.get("personalities") or {}
+    specs = []
+    for name, given in devices.items():
+        entry = given or {}
+        if name not in inv.hosts:
+            raise LabError(f"lab.yaml netsim.devices.{name}: not a host of {inv_dir}/hosts.yaml")
+        ip = str((inv.hosts[name] or {}).get("hostname"))
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            raise LabError(f"{name}: hostname {ip!r} is not an IP") from None
+        if address not in SUBNET or ip == BRIDGE_ADDR:
+            raise LabError(f"{name}: {ip} is not a lab address")
+        platform = str(inv.platform(name) or "")
+        personality = entry.get("personality") or personalities.get(platform)
+        if not personality or not (NETSIM_CODE / f"{personality}.py").is_file():
+            raise LabError(f"lab.yaml netsim.devices.{name}: no simulator personality for platform {platform!r} "
+                           f"(netsim.personalities, lab/netsim/<module>.py)")
+        config = NETSIM_CODE / "devices" / str(entry.get("config") or f"{name}.cfg")
+        if not config.is_file():
+            raise LabError(f"lab.yaml netsim.devices.{name}: initial configuration {config} not found")
+        credentials = inv.get(name, "credentials")
+        if not credentials or credentials == "lab":
+            raise LabError(f"{name}: data.credentials must name the device's own vault entry (not `lab`)")
+        specs.append(DeviceSpec(
+            name=name, ip=ip, platform=platform, device_class=str(inv.get(name, "device_class")),
+            personality=str(personality), credentials=str(credentials), username=str(entry.get("username", "netops")),
+            enable=bool(entry.get("enable_secret", True)), config=config, params=dict(entry.get("params") or {}),
+            drifts=list((lab.get("hosts") or {}).get(name) or [])))
+    return specs
+
+
+def device_credentials(devices: list[DeviceSpec]) -> dict[str, dict[str, str]]:
+    """Vault entries of the simulated devices: generated once per entry name, kept in a 0600 file."""
+    try:
+        saved = json.loads(NETSIM_SECRETS.read_text()) if NETSIM_SECRETS.exists() else {}
+    except ValueError:
+        saved = {}
+    changed = False
+    out: dict[str, dict[str, str]] = {}
+    for d in devices:
+        entry = saved.get(d.credentials) or {}
+        if entry.get("username") != d.username or not entry.get("password") or \
+                (d.enable and not entry.get("enable_secret")):
+            entry = {"username": d.username, "password": "Pw-" + secrets.token_urlsafe(12)}
+            if d.enable:
+                entry["enable_secret"] = "En-" + secrets.token_urlsafe(12)
+            saved[d.credentials] = entry
+            changed = True
+        out[d.credentials] = entry
+    if changed or not NETSIM_SECRETS.exists():
+        write_file(NETSIM_SECRETS, json.dumps(saved, indent=1), 0o600)
+    return out
+
+
+def netsim_pids() -> list[int]:
+    return netns_pids().get(NETSIM_NS, [])
+
+
+def netsim_down() -> None:
+    """Stop the simulators and release their netns/veth (device configuration state is kept)."""
+    if Path(f"/run/netns/{NETSIM_NS}").exists():
+        kill_netns_processes({NETSIM_NS})
+        run(["ip", "netns", "del", NETSIM_NS], check=False)
+    if Path(f"/sys/class/net/{NETSIM_VETH}").exists():
+        run(["ip", "link", "del", NETSIM_VETH], check=False)
+
+
+def netsim_fingerprint(spec: dict[str, Any]) -> str:
+    code = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(NETSIM_CODE.glob("*.py"))}
+    return sha256_json({"spec": spec, "code": code})
+
+
+def netsim_up(devices: list[DeviceSpec], creds: dict[str, dict[str, str]], timeout: float) -> dict[str, str]:
+    """Start (or keep) the simulator process in its netns; device name -> state or error text.
+    A device whose initial configuration changed starts from it again (like a re-provisioned host)."""
+    NETSIM_DIR.mkdir(parents=True, exist_ok=True)
+    os.chmod(NETSIM_DIR, 0o700)
+    entries = []
+    for d in devices:
+        ensure_hostkeys(d.name)
+        cred = creds[d.credentials]
+        entries.append({
+            "name": d.name, "personality": d.personality, "address": d.ip, "port": 22,
+            "username": cred["username"], "password": cred["password"], "enable_secret": cred.get("enable_secret"),
+            "state_dir": str(d.state), "initial_config": str(d.config),
+            "host_keys": [str(HOSTKEYS_DIR / d.name / f"ssh_host_{kind}_key") for kind in ("ed25519", "ecdsa")],
+            "params": {"device_class": d.device_class, **d.params}})
+    spec = {"devices": entries}
+    fingerprint = netsim_fingerprint(spec)
+    fp_file = NETSIM_DIR / "running.fingerprint"
+    if netsim_pids() and fp_file.exists() and fp_file.read_text().strip() == fingerprint:
+        return {d.name: "running" for d in devices}
+    netsim_down()
+    states: dict[str, str] = {}
+    for d in devices:
+        digest = hashlib.sha256(d.config.read_bytes()).hexdigest()
+        marker = d.state / "initial.sha256"
+        if not marker.exists() or marker.read_text().strip() != digest:
+            if d.state.exists():
+                shutil.rmtree(d.state)
+            d.state.mkdir(parents=True)
+            marker.write_text(digest + "\n")
+            states[d.name] = "configured+started"
+        else:
+            states[d.name] = "started"
+    spec_file = NETSIM_DIR / "spec.json"
+    write_file(spec_file, json.dumps(spec, indent=1), 0o600)
+    run(["ip", "netns", "add", NETSIM_NS])
+    run(["ip", "link", "add", NETSIM_VETH, "type", "veth", "peer", "name", "eth0", "netns", NETSIM_NS])
+    run(["ip", "link", "set", NETSIM_VETH, "master", BRIDGE, "up"])
+    # A fixed MAC: the root namespace's neighbour entries stay right across restarts (a new random MAC left
+    # them stale for seconds).
+    run(["ip", "-n", NETSIM_NS, "-b", "-"], input="link set eth0 address 02:68:6c:61:62:01\n" + "".join(
+        f"addr add {d.ip}/{SUBNET.prefixlen} dev eth0\n" for d in devices) + "link set lo up\nlink set eth0 up\n")
+    for d in devices:
+        run(["ip", "neigh", "flush", "to", d.ip], check=False)
+    logf = open(NETSIM_DIR / "netsim.log", "ab")
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(REPO_DIR)}
+    subprocess.Popen(["nsenter", f"--net=/run/netns/{NETSIM_NS}", "--", sys.executable, "-m", "lab.netsim",
+                      str(spec_file)], cwd=REPO_DIR, env=env, stdin=subprocess.DEVNULL, stdout=logf,
+                     stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    logf.close()
+    deadline = time.monotonic() + timeout
+    pending = list(devices)
+    while pending and time.monotonic() < deadline:
+        pending = [d for d in pending if not ssh_banner(d.ip, 0.3)]
+        if pending:
+            if not netsim_pids():
+                break
+            time.sleep(0.1)
+    for d in pending:
+        tail = "\n".join((NETSIM_DIR / "netsim.log").read_text(errors="replace").splitlines()[-15:])
+        states[d.name] = f"FAILED: simulator not answering on {d.ip}:22\n{tail}"
+    if not pending:
+        fp_file.write_text(fingerprint + "\n")
+    return states
+
+
+# --------------------------------------------------------------------------------------------------
 # Teardown
 # --------------------------------------------------------------------------------------------------
 def kill_netns_processes(only: set[str] | None = None, timeout: float = 10.0) -> None:
@@ -1085,10 +1266,11 @@ def saved_hosts() -> list[dict[str, Any]]:
     return out
 
 
-def write_client_files() -> None:
-    """known_hosts for every lab host with state (keys are stable per name) and an ssh_config."""
+def write_client_files(devices: list[DeviceSpec] | None = None) -> None:
+    """known_hosts for every lab host with state and every simulated network device (keys are stable per
+    name) and an ssh_config."""
     lines = []
-    for h in saved_hosts():
+    for h in saved_hosts() + [{"name": d.name, "ip": d.ip} for d in devices or []]:
         for kind in ("ed25519", "ecdsa"):
             pub = HOSTKEYS_DIR / h["name"] / f"ssh_host_{kind}_key.pub"
             if pub.exists():
@@ -1116,14 +1298,18 @@ def cmd_up(args: argparse.Namespace) -> int:
     inv_dir = Path(args.inventory).resolve() if args.inventory else DEFAULT_INVENTORY
     lab = load_lab()
     specs, notes = build_specs(lab, inv_dir)
+    devices = build_device_specs(lab, inv_dir)
+    simulated = {d.name for d in devices}
     for n in notes:
-        log(f"note: {n}")
+        if n.split(":", 1)[0] not in simulated:
+            log(f"note: {n}")
     if not specs:
         raise LabError(f"no lab hosts in {inv_dir}")
     _lockf = _lock()
     _import_vault()                      # fail early and clearly when ansible-core is missing
     ensure_host_packages()               # ssh-keygen/openssl are needed for the secrets
-    sec = ensure_secrets()
+    device_creds = device_credentials(devices)
+    sec = ensure_secrets(device_creds)
     if not base_is_current():
         log("base missing or outdated: building it first")
         cmd_base()
@@ -1131,6 +1317,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     # name/IP clashes with hosts from other inventories that are already part of the lab
     by_ip = {h["ip"]: h["name"] for h in saved_hosts() if h["name"] in running}
     seen: dict[str, str] = {}
+    for d in devices:
+        seen[d.ip] = d.name
     for s in specs:
         if seen.get(s.ip, s.name) != s.name or by_ip.get(s.ip, s.name) != s.name:
             raise LabError(f"IP {s.ip} is claimed by {s.name} and {seen.get(s.ip) or by_ip.get(s.ip)}")
@@ -1207,15 +1395,25 @@ def cmd_up(args: argparse.Namespace) -> int:
             time.sleep(0.1)
     for s in pending:
         errors[s.name] = f"sshd not answering on {s.ip}:22 after {args.timeout:.0f}s:\n{console_tail(s)}"
-    write_client_files()
+    device_states = netsim_up(devices, device_creds, args.timeout) if devices else {}
+    for name, state in device_states.items():
+        if state.startswith("FAILED"):
+            errors[name] = state
+    write_client_files(devices)
 
     rows = []
     for s in specs:
         state = "FAILED" if s.name in errors else results.get(s.name, "?")
         rows.append([s.name, s.ip, s.device_class, s.zone or "-", ",".join(s.services),
                      ",".join(s.drifts) or "-", state])
+    for d in devices:
+        rows.append([d.name, d.ip, d.device_class, "-", f"netsim:{d.personality}", ",".join(d.drifts) or "-",
+                     "FAILED" if d.name in errors else device_states.get(d.name, "?")])
     log(_table(rows, ["HOST", "IP", "CLASS", "ZONE", "SERVICES", "DRIFTS", "STATE"]))
     n_new = sum(1 for s in specs if s.name in procs and s.name not in errors)
+    if devices:
+        log(f"netsim: {len(devices)} simulated network device(s) in netns {NETSIM_NS} "
+            f"(log {NETSIM_DIR / 'netsim.log'})")
     log(f"up: {len(specs) - len(errors)}/{len(specs)} hosts up ({n_new} started) in "
         f"{time.monotonic() - t0:.1f}s (prepare {t_prep - t0:.1f}s, start {t_started - t_prep:.1f}s, "
         f"ssh ready {time.monotonic() - t_started:.1f}s)")
@@ -1253,6 +1451,9 @@ def cmd_down(args: argparse.Namespace) -> int:
     if args.purge and HOSTS_DIR.exists():
         _rmtree_safely(HOSTS_DIR)
         msg += f", per-host state {HOSTS_DIR} deleted"
+    if args.purge and NETSIM_DIR.exists():
+        shutil.rmtree(NETSIM_DIR)
+        msg += f", simulated devices' state {NETSIM_DIR} deleted"
     log(f"{msg} [{time.monotonic() - t0:.1f}s]")
     return 0
 
@@ -1276,11 +1477,17 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def cmd_reset(args: argparse.Namespace) -> int:
     """Put hosts back to their planted state: stop them, delete their disk, bring them up again."""
     inv_dir, specs = _specs_of(args)
+    devices = build_device_specs(load_lab(), inv_dir)
     wanted = set(args.hosts)
-    unknown = wanted - {s.name for s in specs}
+    unknown = wanted - {s.name for s in specs} - {d.name for d in devices}
     if unknown:
         raise LabError(f"not lab hosts of {inv_dir}: {', '.join(sorted(unknown))}")
     with _lock():
+        if wanted & {d.name for d in devices}:
+            netsim_down()   # `up` starts the simulators again; the wiped devices from their initial configuration
+            for d in devices:
+                if d.name in wanted and d.state.exists():
+                    shutil.rmtree(d.state)
         for spec in specs:
             if spec.name in wanted:
                 host_down(spec)
@@ -1302,6 +1509,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows = [[h["name"], h["ip"], h["device_class"], h.get("zone") or "-",
              "up" if h["name"] in running else "down", "ok" if ok else "-",
              ",".join(h.get("drifts") or []) or "-"] for h, ok in zip(hosts, ssh_ok)]
+    try:
+        devices = build_device_specs(load_lab(), DEFAULT_INVENTORY)
+    except LabError:
+        devices = []
+    sim_up = bool(netsim_pids())
+    for d in devices:
+        rows.append([d.name, d.ip, d.device_class, f"netsim:{d.personality}", "up" if sim_up else "down",
+                     "ok" if sim_up and ssh_banner(d.ip, 0.5) else "-", ",".join(d.drifts) or "-"])
     if not rows:
         log("no lab hosts")
         return 0
@@ -1318,7 +1533,8 @@ def cmd_wait_sync(args: argparse.Namespace) -> int:
     require_root()
     lab = load_lab()
     specs = build_specs(lab, DEFAULT_INVENTORY)[0]
-    unknown = set(args.hosts) - {s.name for s in specs}
+    devices = {d.name for d in build_device_specs(lab, DEFAULT_INVENTORY)}   # no chrony: their clock is simulated
+    unknown = set(args.hosts) - {s.name for s in specs} - devices
     if unknown:
         raise LabError(f"not demo lab hosts: {', '.join(sorted(unknown))}")
     if args.hosts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -75,3 +76,18 @@ def lab_planted_secrets(spec: dict[str, Any]) -> list[str]:
             found += re.findall(r"^\s*com2sec6?\s+\S+\s+\S+\s+(\S+)", text, re.M)
             found += re.findall(r"(\$(?:1|5|6|y|2[abxy])\$[^\s':]+)", text)
     return found
+
+
+NETSIM_STATE = LAB_STATE / "netsim" / "devices"
+
+
+def netsim_devices(spec: dict[str, Any], hosts: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Simulated network devices (lab.yaml `netsim.devices`): name -> address, platform, credentials (from the
+    lab's generated secrets, root-only), state dir (faults.json goes there)."""
+    secrets = json.loads((LAB_STATE / "netsim-secrets.json").read_text(encoding="utf-8"))
+    out: dict[str, dict[str, Any]] = {}
+    for name, entry in ((spec.get("netsim") or {}).get("devices") or {}).items():
+        host = hosts[name]
+        out[name] = {"name": name, "ip": host["hostname"], "params": (entry or {}).get("params") or {},
+                     "credentials": secrets[host["data"]["credentials"]], "state": NETSIM_STATE / name}
+    return out
