@@ -30,7 +30,8 @@ DEVICE = "rt-ios-02"
 FIX = ["LOG-FORWARD", "LOG-RETENTION", "LOG-TIMESTAMPS", "LOGIN-BANNER", "LOGIN-LOCKOUT", "LOGIN-TIMEOUT",
        "MGMT-SECURE-PROTOCOLS", "PW-LEN", "SVC-MINIMAL", "TIME-SYNC"]
 PARAMETERS = {"idle_timeout_seconds": 900, "ntp_servers": ["10.203.0.10"], "log_hosts": ["10.203.0.11"],
-              "min_length": 8, "lockout_threshold": 5, "lockout_duration_seconds": 900, "log_retention_days": 90}
+              "min_length": 8, "lockout_threshold": 5, "lockout_duration_seconds": 900, "log_retention_days": 90,
+              "log_buffer_min_bytes": 64000}
 
 
 def reset() -> None:

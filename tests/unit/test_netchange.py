@@ -38,7 +38,7 @@ FIX_SET = {"LOGIN-BANNER", "LOGIN-TIMEOUT", "MGMT-SECURE-PROTOCOLS", "SVC-MINIMA
            "LOG-TIMESTAMPS", "LOG-RETENTION", "PW-LEN", "LOGIN-LOCKOUT"}
 PARAMETERS = {"idle_timeout_seconds": 900, "ntp_servers": ["10.203.0.10"], "log_hosts": ["10.203.0.11"],
               "min_length": 8, "lockout_threshold": 5, "lockout_duration_seconds": 900, "log_retention_days": 90,
-              "banner_warning_pattern": "Authorized"}
+              "log_buffer_min_bytes": 64000, "banner_warning_pattern": "Authorized"}
 
 # A drifted IOS 15 router as `show running-config` shows it: every fix of the set fails on it.
 DRIFTED = f"""Building configuration...
@@ -130,7 +130,7 @@ def test_plan_shows_the_exact_lines_without_needless_negations(tmp_path: Path, d
     assert by_id["TIME-SYNC"] == ["no ntp server 192.0.2.123", "ntp server 10.203.0.10"]
     assert by_id["LOG-FORWARD"] == ["logging host 10.203.0.11"]
     assert by_id["LOG-TIMESTAMPS"] == ["service timestamps log datetime msec localtime show-timezone year"]
-    assert by_id["LOG-RETENTION"] == ["logging buffered 1048576"]
+    assert by_id["LOG-RETENTION"] == ["logging buffered 64000 informational"]
     assert by_id["PW-LEN"] == ["security passwords min-length 8"]
     assert by_id["LOGIN-LOCKOUT"] == ["login block-for 900 attempts 5 within 120"]
     assert by_id["LOGIN-BANNER"][0] == "banner login ^C"
@@ -373,6 +373,16 @@ end
 config log syslogd setting
     set status disable
 end
+config system interface
+    edit "port1"
+        set vdom "root"
+        set allowaccess ping https ssh http telnet
+    next
+    edit "port2"
+        set vdom "root"
+        set allowaccess telnet
+    next
+end
 """
 
 
@@ -381,12 +391,15 @@ def test_fortios_hier_config_remediation_has_no_needless_unset_and_is_idempotent
     hier = HierModel(templates)
     from hardening.platforms.common.netchange import render
 
-    fix = ("LOGIN-TIMEOUT", "TIME-SYNC", "LOG-FORWARD", "LOGIN-LOCKOUT")
+    fix = ("LOGIN-TIMEOUT", "TIME-SYNC", "LOG-FORWARD", "LOGIN-LOCKOUT", "MGMT-SECURE-PROTOCOLS")
     entries = [r for rid in fix for e in templates.requirements[rid]
                for r in render(e, {**templates.parameters, **PARAMETERS}, "fw")]
     lines = [x.strip() for x in hier.remediation(FORTI_DRIFTED, hier.intended(FORTI_DRIFTED, entries))]
     assert "set admintimeout 15" in lines
     assert not [x for x in lines if x.startswith("unset admintimeout")]
+    # clear-text protocols leave each interface's allowaccess list; an emptied list is unset
+    assert lines[lines.index('edit "port1"') + 1] == "set allowaccess ping https ssh"
+    assert lines[lines.index('edit "port2"') + 1] == "unset allowaccess"
     assert 'set server "10.203.0.10"' in lines
     assert 'set server "10.203.0.11"' in lines
     intended_text = "\n".join(hier.intended(FORTI_DRIFTED, entries).lines(sectional_exiting=True))

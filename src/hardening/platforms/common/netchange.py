@@ -83,6 +83,26 @@ class Keep:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """Words taken out of a configured list value (`set allowaccess ping https http telnet` without http and
+    telnet); a line left without a value is removed."""
+
+    match: re.Pattern[str]
+    drop_words: frozenset[str]
+
+    def apply(self, line: str) -> str | None:
+        """The edited line, None to remove it, or the line itself when the edit does not concern it."""
+        found = self.match.search(line)
+        if found is None:
+            return line
+        words = line[found.end():].split()
+        kept = [w for w in words if w.strip('"') not in self.drop_words]
+        if kept == words:
+            return line
+        return f"{line[:found.end()].rstrip()} {' '.join(kept)}" if kept else None
+
+
+@dataclass(frozen=True)
 class Entry:
     """One template entry: `lines` ensured (replacing the lines of the same key unless one of them passes
     `keep`) and `remove` patterns dropped, under the section path `section` (created when missing), in every
@@ -93,6 +113,15 @@ class Entry:
     lines: tuple[str, ...]
     remove: tuple[re.Pattern[str], ...]
     keep: tuple[Keep, ...] = ()
+    edits: tuple[Edit, ...] = ()
+
+    def edited(self, line: str) -> str | None:
+        for edit in self.edits:
+            result = edit.apply(line)
+            if result is None:
+                return None
+            line = result
+        return line
 
     def kept(self, line: str) -> bool:
         return any(k.keeps(line) for k in self.keep)
@@ -146,8 +175,8 @@ def _keep(raw: Any, where: str) -> Keep:
 
 
 def _entry(raw: Any, where: str) -> Entry:
-    if not isinstance(raw, dict) or not set(raw) <= {"section", "within", "lines", "remove", "keep"}:
-        raise TemplateError(f"{where}: an entry is a mapping of section, within, lines, remove, keep")
+    if not isinstance(raw, dict) or not set(raw) <= {"section", "within", "lines", "remove", "keep", "edit"}:
+        raise TemplateError(f"{where}: an entry is a mapping of section, within, lines, remove, keep, edit")
     section = raw.get("section") or []
     section = [section] if isinstance(section, str) else section
     within = _patterns(raw["within"], f"{where}/within")[0] if raw.get("within") else None
@@ -156,8 +185,10 @@ def _entry(raw: Any, where: str) -> Entry:
         if mask_line(line) != line:
             raise TemplateError(f"{where}: `{line}` would carry a secret: templates never hold one")
     keep = tuple(_keep(k, f"{where}/keep/{i}") for i, k in enumerate(raw.get("keep") or []))
+    edits = tuple(Edit(_patterns(e["match"], f"{where}/edit/{i}/match")[0], frozenset(map(str, e["drop_words"])))
+                  for i, e in enumerate(raw.get("edit") or []))
     return Entry(tuple(str(s) for s in section), within, lines, _patterns(raw.get("remove"), f"{where}/remove"),
-                 keep)
+                 keep, edits)
 
 
 @functools.cache
@@ -248,7 +279,8 @@ def render(entry: Entry, parameters: Mapping[str, Any], where: str) -> list[Entr
         keep = tuple(Keep(k.match, tuple(Check(c.groups, c.weights, fill(c.minimum), fill(c.maximum), c.never)
                                          for c in k.checks), k.absent) for k in entry.keep)
         rendered.append(Entry(tuple(_FORMATTER.format(s, **values) for s in entry.section), entry.within,
-                              tuple(_FORMATTER.format(s, **values) for s in entry.lines), entry.remove, keep))
+                              tuple(_FORMATTER.format(s, **values) for s in entry.lines), entry.remove, keep,
+                              entry.edits))
     return rendered
 
 
@@ -382,8 +414,11 @@ class HierModel:
                 c for c in parent.children if entry.within.search(c.text)]
             for node in targets:
                 for child in list(node.children):
-                    if any(p.search(child.text) for p in entry.remove):
+                    edited = None if any(p.search(child.text) for p in entry.remove) else entry.edited(child.text)
+                    if edited is None:
                         child.delete()
+                    elif edited != child.text:
+                        child.text = edited
                 for line in entry.lines:
                     self._ensure(node, line, entry)
         return intended
@@ -449,7 +484,8 @@ class FlatModel:
         for entry in entries:
             if entry.section or entry.within:
                 raise ChangeError(str(self.templates.source), "a flat configuration has no sections")
-            lines = [x for x in lines if not any(p.search(x) for p in entry.remove)]
+            lines = [edited for x in lines if not any(p.search(x) for p in entry.remove)
+                     if (edited := entry.edited(x)) is not None]
             for line in entry.lines:
                 same = [x for x in lines if self.key(x) == self.key(line)]
                 if line in lines or any(entry.kept(x) for x in same) or (not same and entry.default_kept(line)):
