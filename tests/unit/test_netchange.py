@@ -176,6 +176,15 @@ def test_a_stricter_setting_is_never_weakened(tmp_path: Path, monkeypatch: pytes
         ("LOGIN-TIMEOUT", ["line vty 0 4", "  exec-timeout 15 0", "  exit"])]
 
 
+def test_an_approved_server_already_configured_stays_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeDevice(DRIFTED.replace("ntp server 192.0.2.123", "ntp server 10.203.0.10 prefer\n"
+                                      "ntp server 192.0.2.123\nntp server 10.203.0.100"))
+    monkeypatch.setattr(netcli, "_connect_handler", lambda: lambda **_: FakeConnection(fake))
+    changes = ios().plan(target(tmp_path), ["TIME-SYNC"], PARAMETERS)
+    # 10.203.0.100 is not 10.203.0.10 (the address's dots are escaped in the template's regex)
+    assert all_lines(changes) == ["no ntp server 192.0.2.123", "no ntp server 10.203.0.100"]
+
+
 # --- apply ---------------------------------------------------------------------------------------------
 
 def test_apply_backs_up_applies_saves_and_the_second_plan_is_empty(tmp_path: Path, device: FakeDevice) -> None:
@@ -384,6 +393,29 @@ config system interface
     next
 end
 """
+
+
+def test_fortios_time_sync_deletes_foreign_servers_and_keeps_the_approved_entry() -> None:
+    templates = load_templates(PLATFORMS / "fortios" / "remediation.yaml")
+    hier = HierModel(templates)
+    from hardening.platforms.common.netchange import render
+
+    running = FORTI_DRIFTED.replace("    set type fortiguard\n", """    set type custom
+    config ntpserver
+        edit 1
+            set server "5.6.7.8"
+            set ntpv3 disable
+        next
+        edit 2
+            set server "10.203.0.10"
+            set ntpv3 disable
+        next
+    end
+""")
+    entries = [r for e in templates.requirements["TIME-SYNC"]
+               for r in render(e, {**templates.parameters, **PARAMETERS}, "fw")]
+    lines = [x.strip() for x in hier.remediation(running, hier.intended(running, entries))]
+    assert lines == ["config system ntp", "config ntpserver", "delete 1", "end", "end"]
 
 
 def test_fortios_hier_config_remediation_has_no_needless_unset_and_is_idempotent() -> None:

@@ -114,6 +114,21 @@ class Entry:
     remove: tuple[re.Pattern[str], ...]
     keep: tuple[Keep, ...] = ()
     edits: tuple[Edit, ...] = ()
+    # A regex (placeholders filled by render, escaped): the entry is skipped when a line of its scope (the
+    # section above its last one, or the whole configuration) matches, so a server already there is not added
+    # a second time.
+    present: str | None = None
+    # Regexes (filled likewise, one per item of a list parameter): a line or section `remove` matches stays when
+    # it, or a line below it, matches one of them.
+    remove_unless: tuple[str, ...] = ()
+
+    def removes(self, lines: Sequence[str]) -> bool:
+        """Whether `remove` drops the item whose own line and lines below are `lines` (its own first)."""
+        return (any(p.search(lines[0]) for p in self.remove)
+                and not any(re.search(p, line) for p in self.remove_unless for line in lines))
+
+    def is_present(self, lines: Sequence[str]) -> bool:
+        return self.present is not None and any(re.search(self.present, line) for line in lines)
 
     def edited(self, line: str) -> str | None:
         for edit in self.edits:
@@ -175,8 +190,9 @@ def _keep(raw: Any, where: str) -> Keep:
 
 
 def _entry(raw: Any, where: str) -> Entry:
-    if not isinstance(raw, dict) or not set(raw) <= {"section", "within", "lines", "remove", "keep", "edit"}:
-        raise TemplateError(f"{where}: an entry is a mapping of section, within, lines, remove, keep, edit")
+    fields = {"section", "within", "lines", "remove", "keep", "edit", "present", "remove_unless"}
+    if not isinstance(raw, dict) or not set(raw) <= fields:
+        raise TemplateError(f"{where}: an entry is a mapping of {', '.join(sorted(fields))}")
     section = raw.get("section") or []
     section = [section] if isinstance(section, str) else section
     within = _patterns(raw["within"], f"{where}/within")[0] if raw.get("within") else None
@@ -187,8 +203,12 @@ def _entry(raw: Any, where: str) -> Entry:
     keep = tuple(_keep(k, f"{where}/keep/{i}") for i, k in enumerate(raw.get("keep") or []))
     edits = tuple(Edit(_patterns(e["match"], f"{where}/edit/{i}/match")[0], frozenset(map(str, e["drop_words"])))
                   for i, e in enumerate(raw.get("edit") or []))
+    present = raw.get("present")
+    unless = raw.get("remove_unless") or []
+    # kept as unrendered text in the pattern (render fills the parameters, escaped, and compiles)
     return Entry(tuple(str(s) for s in section), within, lines, _patterns(raw.get("remove"), f"{where}/remove"),
-                 keep, edits)
+                 keep, edits, None if present is None else str(present),
+                 tuple(str(u) for u in ([unless] if isinstance(unless, str) else unless)))
 
 
 @functools.cache
@@ -254,11 +274,13 @@ def render(entry: Entry, parameters: Mapping[str, Any], where: str) -> list[Entr
     item (`{n}` is the item's 1-based number; `{name[0]}` takes the first item only); a missing parameter raises
     ChangeError."""
     bounds = [b for k in entry.keep for c in k.checks for b in (c.minimum, c.maximum) if b is not None]
-    texts = [*entry.section, *entry.lines, *bounds]
+    present = [str(entry.present)] if entry.present is not None else []
+    texts = [*entry.section, *entry.lines, *bounds, *present]
     names, whole = _fields(texts)
     names.discard("n")
     whole.discard("n")
-    missing = sorted(n for n in names if n not in parameters)
+    unless_names, _ = _fields(entry.remove_unless)
+    missing = sorted(n for n in names | unless_names if n not in parameters)
     if missing:
         raise ChangeError(where, f"parameter(s) {', '.join(missing)} not set (site parameters or the catalog)")
     for name in names:
@@ -271,6 +293,7 @@ def render(entry: Entry, parameters: Mapping[str, Any], where: str) -> list[Entr
     if lists:
         rounds = [{**parameters, lists[0]: item, "n": number}
                   for number, item in enumerate(parameters[lists[0]], start=1)]
+    unless = tuple(_escaped(u, dict(parameters), item) for u in entry.remove_unless for item in _items(u, parameters))
     rendered = []
     for values in rounds:
         def fill(text: str | None, values: dict[str, Any] = values) -> str | None:
@@ -280,8 +303,25 @@ def render(entry: Entry, parameters: Mapping[str, Any], where: str) -> list[Entr
                                          for c in k.checks), k.absent) for k in entry.keep)
         rendered.append(Entry(tuple(_FORMATTER.format(s, **values) for s in entry.section), entry.within,
                               tuple(_FORMATTER.format(s, **values) for s in entry.lines), entry.remove, keep,
-                              entry.edits))
+                              entry.edits,
+                              None if entry.present is None else _escaped(entry.present, values), unless))
     return rendered
+
+
+def _items(text: str, parameters: Mapping[str, Any]) -> list[tuple[str, Any] | None]:
+    """The items of the one list parameter `text` names whole ([None] when it names none)."""
+    _, whole = _fields([text])
+    lists = [n for n in sorted(whole) if isinstance(parameters.get(n), list | tuple)]
+    return [(lists[0], item) for item in parameters[lists[0]]] if lists else [None]
+
+
+def _escaped(pattern: str, values: dict[str, Any], item: tuple[str, Any] | None = None) -> str:
+    """A regex template filled with the values, each escaped (an address's dots match dots only)."""
+    if item is not None:
+        values = {**values, item[0]: item[1]}
+    escaped = {k: [re.escape(str(x)) for x in v] if isinstance(v, list | tuple) else re.escape(str(v))
+               for k, v in values.items()}
+    return _FORMATTER.format(pattern, **escaped)
 
 
 # --- secrets -----------------------------------------------------------------------------------------------
@@ -366,7 +406,7 @@ def display_banners(text: str) -> str:
 class HierModel:
     """hier-config with the platform's driver and the rules of remediation.yaml (`hier_config_rules`)."""
 
-    def __init__(self, templates: Templates) -> None:
+    def __init__(self, templates: Templates, volatile: Sequence[re.Pattern[str]] = ()) -> None:
         from hier_config import Platform, get_hconfig_driver
         from hier_config.models import (
             IdempotentCommandsRule,
@@ -378,6 +418,7 @@ class HierModel:
         )
 
         self.templates = templates
+        self.volatile = tuple(volatile)
         self.driver = get_hconfig_driver(Platform[str(templates.hier_config_platform)])
         rules = templates.rules
 
@@ -399,13 +440,21 @@ class HierModel:
             for r in rules.get("sectional_exiting", [])]
 
     def load(self, text: str) -> Any:
+        """The configuration as hier-config reads it: without the volatile lines (headers with dates, counters:
+        they are no configuration a remediation could send), banners in display form."""
         from hier_config import get_hconfig
 
+        text = "\n".join(_drop_volatile(text, self.volatile))
         return get_hconfig(self.driver, display_banners(text) if self.templates.session.get("banners") else text)
 
     def intended(self, running_text: str, entries: Sequence[Entry]) -> Any:
         intended = self.load(running_text)
         for entry in entries:
+            scope = intended
+            for line in entry.section[:-1]:
+                scope = scope.get_child(equals=line) if scope is not None else None
+            if scope is not None and entry.is_present([c.text for c in scope.all_children()]):
+                continue
             parent = intended
             for line in entry.section:
                 found = parent.get_child(equals=line)
@@ -414,7 +463,8 @@ class HierModel:
                 c for c in parent.children if entry.within.search(c.text)]
             for node in targets:
                 for child in list(node.children):
-                    edited = None if any(p.search(child.text) for p in entry.remove) else entry.edited(child.text)
+                    removed = entry.removes([child.text, *(c.text for c in child.all_children())])
+                    edited = None if removed else entry.edited(child.text)
                     if edited is None:
                         child.delete()
                     elif edited != child.text:
@@ -457,12 +507,12 @@ class FlatModel:
     else the whole line) says which line it replaces; `no <line>` (or the key's `negate`) removes one. Indented
     lines (a `pp select` / `tunnel select` context) are kept as they are and never changed."""
 
-    def __init__(self, templates: Templates) -> None:
+    def __init__(self, templates: Templates, volatile: Sequence[re.Pattern[str]] = ()) -> None:
         self.templates = templates
+        self.volatile = tuple(volatile)
 
-    @staticmethod
-    def _lines(text: str) -> list[str]:
-        return [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")
+    def _lines(self, text: str) -> list[str]:
+        return [line for line in _drop_volatile(text, self.volatile)
                 if line.strip() and not line.startswith((" ", "\t", "#"))]
 
     def key(self, line: str) -> str:
@@ -484,8 +534,9 @@ class FlatModel:
         for entry in entries:
             if entry.section or entry.within:
                 raise ChangeError(str(self.templates.source), "a flat configuration has no sections")
-            lines = [edited for x in lines if not any(p.search(x) for p in entry.remove)
-                     if (edited := entry.edited(x)) is not None]
+            if entry.is_present(lines):
+                continue
+            lines = [edited for x in lines if not entry.removes([x]) if (edited := entry.edited(x)) is not None]
             for line in entry.lines:
                 same = [x for x in lines if self.key(x) == self.key(line)]
                 if line in lines or any(entry.kept(x) for x in same) or (not same and entry.default_kept(line)):
@@ -505,8 +556,9 @@ class FlatModel:
         return self.remediation(running_text, self._lines(wanted_text))
 
 
-def model(templates: Templates) -> HierModel | FlatModel:
-    return HierModel(templates) if templates.engine == "hier_config" else FlatModel(templates)
+def model(templates: Templates, volatile: Sequence[re.Pattern[str]] = ()) -> HierModel | FlatModel:
+    """The diff engine of a template file, reading configurations without the platform's volatile lines."""
+    return HierModel(templates, volatile) if templates.engine == "hier_config" else FlatModel(templates, volatile)
 
 
 # --- the mixin ---------------------------------------------------------------------------------------------
@@ -584,7 +636,7 @@ class NetworkRemediator:
 
     def remediation(self, host: str, running: str, fix: Sequence[str], parameters: Mapping[str, Any]) -> list[str]:
         """The lines (indented, with section exits) that take `running` to running + the templates of `fix`."""
-        engine = model(self.templates())
+        engine = model(self.templates(), self.volatile_lines())
         return engine.remediation(running, engine.intended(running, self._entries(host, fix, parameters)))
 
     def changes(self, host: str, running: str, fix: Sequence[str], parameters: Mapping[str, Any]) -> list[Change]:
@@ -680,14 +732,17 @@ class NetworkRemediator:
         it; then save. Sets rolled_back / rollback_problems."""
         volatile = self.volatile_lines()
         problems: list[str] = []
-        methods = list(self.templates().session.get("restore_methods") or ["reverse"])
+        # the reverse remediation is retried (a fresh session each time, computed from what the device has then):
+        # a flaky link may drop the restore's session too
+        methods = [m for m in self.templates().session.get("restore_methods") or ["reverse"]
+                   for _ in range(int(self.templates().session.get("restore_attempts", 2)) if m == "reverse" else 1)]
         for method in methods:
             try:
-                session.ensure_alive()
+                session.fresh()
                 if method == "replace":
                     session.run_all("restore")
                 else:
-                    engine = model(self.templates())
+                    engine = model(self.templates(), self.volatile_lines())
                     session.send(engine.between(session.running(), prior))
                 equal, difference = text_equal(prior, session.running(), volatile)
             except Exception as exc:
@@ -722,32 +777,21 @@ class _Session:
     def running(self) -> str:
         return self.platform.run_command(self.connection, self.target, self.platform.running_command)
 
-    def ensure_alive(self) -> None:
-        alive = False
-        try:
-            alive = bool(self.connection.is_alive())
-        except Exception:
-            alive = False
-        if not alive:
-            disconnect(self.connection)
-            self.connection = self.platform.connect(self.target)
-        else:
-            self._leave_config_mode()
-
-    def _leave_config_mode(self) -> None:
-        if self.data.get("config_mode"):
-            try:
-                if self.connection.check_config_mode():
-                    self.connection.exit_config_mode()
-            except Exception:
-                disconnect(self.connection)
-                self.connection = self.platform.connect(self.target)
+    def fresh(self) -> None:
+        """A new session for the restore. The old one is not trusted whatever it says: after a failure it may sit
+        in configuration mode or a banner, and a channel the device closed can still look alive (its SSH
+        transport is up), so reading from it would only wait for the timeout."""
+        disconnect(self.connection)
+        self.connection = self.platform.connect(self.target)
 
     def _check(self, output: str, what: str) -> None:
         for marker in self.markers:
             match = marker.search(output or "")
-            if match:
-                raise ApplyFailure(f"the device rejected `{mask_line(what)[:120]}`: {mask_line(match.group(0))[:120]}")
+            if match:  # the whole line of the answer the marker is in
+                start = output.rfind("\n", 0, match.start()) + 1
+                end = output.find("\n", match.end())
+                answer = output[start:end if end >= 0 else len(output)].strip()
+                raise ApplyFailure(f"the device rejected `{mask_line(what)[:120]}`: {mask_line(answer)[:160]}")
 
     def send(self, lines: Sequence[str]) -> None:
         """The lines in configuration mode, one send per line (a banner as one), every answer checked."""
