@@ -219,6 +219,7 @@ def test_apply_refuses_when_the_device_changed_since_the_plan(tmp_path: Path, de
     assert result.applied == []
     assert not result.rolled_back
     assert not [x for x in device.log if x.startswith(("ntp", "no ntp"))], "nothing applied"
+    assert device.flash == {}, "and no copy left on the device"
 
 
 def test_a_rejected_line_is_rolled_back_and_proven_text_equal(tmp_path: Path, device: FakeDevice) -> None:

@@ -708,7 +708,6 @@ class NetworkRemediator:
         try:
             prior = session.running()
             _save_backup(session.target, self.running_command, prior)
-            session.run_all("backup")
         except Exception as exc:
             result.failed = f"backup before the change failed, nothing applied: {_reason(exc)}"
             return None
@@ -723,6 +722,12 @@ class NetworkRemediator:
             differing = sorted(r for r in set(wanted) | set(got) if wanted.get(r) != got.get(r))
             result.failed = (f"the remediation differs from the approved plan for {', '.join(differing)}: "
                              "the device changed since planning; nothing applied, make a new plan")
+            return None
+        try:
+            session.run_all("backup")  # the on-device copy (IOS flash:) the device's own restore reads
+        except Exception as exc:
+            result.failed = f"backup before the change failed, nothing applied: {_reason(exc)}"
+            session.cleanup()
             return None
         return prior
 
