@@ -7,6 +7,7 @@ the same key, `no X` removes X, some defaults are hidden, some negations are sho
 
 - `reject`: a regex; a configuration line matching it is answered with `% Invalid input` and not applied;
 - `drop_after`: the session dies (OSError) when that many configuration lines have been sent in it;
+- `hang`: a regex; the device never answers a configuration line matching it (netmiko's ReadTimeout);
 - `broken_replace`: `configure replace` answers success but changes nothing;
 - `restore_noise`: a line the device adds to its configuration on every restore and refuses to remove (a
   restore that cannot be proven equal).
@@ -87,6 +88,7 @@ class FakeDevice:
         self.reject: str | None = None
         self.drop_after: int | None = None
         self.broken_replace = False
+        self.hang: str | None = None
         self.restore_noise: str | None = None
         self.log: list[str] = []
         self.connections = 0
@@ -222,6 +224,11 @@ class FakeConnection:
             raise OSError("Socket is closed")
         self.sent_lines += 1
         self.device.log.append(group[0])
+        if self.device.hang and re.search(self.device.hang, group[0]):
+            from netmiko.exceptions import ReadTimeout
+
+            raise ReadTimeout(f"Pattern not detected: '{self.device.hostname}.*$' in output.\n\n"
+                              "Things you might try to fix this: ...")
         output, self.context = self.device.apply(group, self.context)
         return output
 

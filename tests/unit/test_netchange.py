@@ -255,6 +255,20 @@ def test_a_lost_session_reconnects_and_restores(tmp_path: Path, device: FakeDevi
     assert text_equal(before, device.render(), volatile())[0]
 
 
+def test_a_line_the_device_never_answers_is_a_timeout_and_is_rolled_back(tmp_path: Path, device: FakeDevice) -> None:
+    platform, where = ios(), target(tmp_path)
+    fix = sorted(FIX_SET)
+    planned = platform.plan(where, fix, PARAMETERS)
+    before = device.render()
+    device.hang = r"^ntp server 10\."
+    result = platform.apply(where, fix, PARAMETERS, planned)
+    assert result.failed is not None
+    assert result.failed.startswith("no answer in time")
+    assert "Things you might try" not in result.failed
+    assert result.rolled_back is True, result.rollback_problems
+    assert text_equal(before, device.render(), volatile())[0]
+
+
 def test_a_replace_that_changes_nothing_falls_back_to_the_reverse_remediation(tmp_path: Path,
                                                                               device: FakeDevice) -> None:
     platform, where = ios(), target(tmp_path)
