@@ -619,9 +619,11 @@ class NetworkRemediator:
 
     @classmethod
     def error_markers(cls) -> list[re.Pattern[str]]:
-        markers = cls.templates().session.get("error_markers") or \
-            load_platform_data(cls.data_file).get("error_markers") or []
-        return [re.compile(p, re.M) for p in markers]
+        """The CLI's rejections: platform.yaml's `error_markers` and those remediation.yaml adds for configuration
+        mode (a line matching any of them in a command's answer is a rejection)."""
+        markers = [*(load_platform_data(cls.data_file).get("error_markers") or []),
+                   *(cls.templates().session.get("error_markers") or [])]
+        return [re.compile(p, re.M) for p in dict.fromkeys(markers)]
 
     def _entries(self, host: str, fix: Sequence[str], parameters: Mapping[str, Any]) -> list[Entry]:
         templates = self.templates()
