@@ -10,7 +10,7 @@ LAB_STATE := /var/lib/hardening-lab
 LAB_ENV := HARDENING_VAULT=$(LAB_STATE)/vault.yml HARDENING_VAULT_PASSWORD_FILE=$(LAB_STATE)/vault-pass \
            HARDENING_KNOWN_HOSTS=$(LAB_STATE)/ssh/known_hosts HARDENING_HOST_KEY_POLICY=strict
 
-.PHONY: venv machine-deps lab-base lab-up lab-down lab-status demo test test-unit check lint typecheck bench bench-ansible clean
+.PHONY: venv machine-deps lab-base lab-up lab-down lab-status demo test test-unit check lint typecheck bench bench-ansible bench-network clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -65,6 +65,11 @@ bench: lab-base
 # The Linux playbook in check mode on the demo hosts: one ansible-playbook process per host vs one for all.
 bench-ansible: lab-up
 	$(LAB_ENV) $(BIN)/python bench/ansible_batch.py
+
+# Our audit of 50 and 200 simulated Cisco IOS devices (lab/netsim on loopback, one process) next to a bare netmiko
+# fetch of `show running-config` from the same devices with the same workers.
+bench-network: venv
+	$(BIN)/python bench/network_audit.py --devices 50 200 --workers 50
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache

@@ -227,10 +227,26 @@ class Grammar:
         for entry in templates:
             text, value = (entry, None) if isinstance(entry, str) else entry
             self.templates.append((text, text.split(), value))
+        self._index()
+
+    def _index(self) -> None:
+        """The templates by their first word's keywords (None: a placeholder, any word may start it)."""
+        self._first: list[tuple[tuple[str, ...] | None, tuple[str, list[str], Any]]] = []
+        for template in self.templates:
+            head = template[1][0] if template[1] else "*"
+            keywords = None if head.startswith("{") or head in {"*", "|"} else tuple(
+                k.lower() for k in (head.split("/") if "/" in head and not head.startswith("/") else [head]))
+            self._first.append((keywords, template))
+
+    def _candidates(self, first: str) -> list[tuple[str, list[str], Any]]:
+        word = first.lower()
+        return [template for keywords, template in self._first
+                if keywords is None or any(k == word or (self.abbreviate and k.startswith(word)) for k in keywords)]
 
     def __add__(self, other: Grammar) -> Grammar:
         merged = Grammar([], self.abbreviate)
         merged.templates = self.templates + other.templates
+        merged._index()
         return merged
 
     def match(self, line: str, allow_incomplete: bool = False) -> Match | NoMatch:
@@ -244,7 +260,7 @@ class Grammar:
         incomplete = False
         candidates: list[tuple[int, Match]] = []
         ambiguous_at: int | None = None
-        for text, tokens, value in self.templates:
+        for text, tokens, value in self._candidates(words[0]):
             result = self._fit(tokens, words, spans, allow_incomplete)
             if isinstance(result, int):
                 if result == len(words):
@@ -443,7 +459,7 @@ class ConfigTree:
         node = self.section(header)
         if node is None:
             node = Node(header, section=True)
-            self._insert_top(node)
+            self.insert_top(node)
         return node
 
     def remove_section(self, header_prefix: list[str]) -> bool:
@@ -457,7 +473,7 @@ class ConfigTree:
                 del self.nodes[index]
         return bool(found)
 
-    def _insert_top(self, node: Node) -> None:
+    def insert_top(self, node: Node) -> None:
         """After the last top-level line of the same kind (plain line or section) sharing the most leading
         words with it; else before the first of the rules' `tail` sections (IOS: `line`), else before the
         trailer."""
@@ -502,7 +518,7 @@ class ConfigTree:
         if container is not None:
             nodes.append(Node(text))
         else:
-            self._insert_top(Node(text))
+            self.insert_top(Node(text))
 
     def remove_lines(self, container: Node | None, words: list[str], key: list[str]) -> int:
         """`no <words>`: remove the lines starting with the words, or with the same key."""
@@ -732,9 +748,18 @@ class TreePersonality(Personality):
     `rules` and may override `apply_special` for lines that are not plain edits (banners, ...)."""
 
     rules: ClassVar[EditRules]
+    _view: tuple[str, ConfigTree] | None = None
 
     def tree(self) -> ConfigTree:
+        """The running configuration parsed afresh (to edit)."""
         return ConfigTree(self.state.running, self.rules)
+
+    def view(self) -> ConfigTree:
+        """The running configuration parsed once per text (read only: do not edit it)."""
+        text = self.state.running
+        if self._view is None or self._view[0] is not text:
+            self._view = (text, ConfigTree(text, self.rules))
+        return self._view[1]
 
     def section_kind(self, session: Session) -> str:
         return "" if session.mode == "config" else session.mode.removeprefix("config-")

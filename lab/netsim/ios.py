@@ -155,6 +155,12 @@ DEFAULT_ON = {
     "line": ["exec", "motd-banner", "exec-banner"],
 }
 
+# Lines IOS never displays because they are the default: applying one removes the line of its key instead.
+HIDDEN_DEFAULTS = {
+    "": ["logging trap informational", "ip ssh time-out 120", "ip ssh authentication-retries 3"],
+    "line": ["exec-timeout 10 0", "exec-timeout 10"],
+}
+
 # The exec commands: template -> handler method; PRIVILEGED only after `enable`.
 USER_EXEC = [
     ("enable", "cmd_enable"), ("enable {int}", "cmd_enable"), ("exit", "cmd_exit"), ("logout", "cmd_exit"),
@@ -181,6 +187,10 @@ PRIVILEGED_EXEC = [
 SWITCH_EXEC = [("show interfaces status *", "show_interfaces_status")]
 CONFIG_MODE = [("end", "cmd_end"), ("exit", "cmd_config_exit"), ("do *", "cmd_do")]
 
+COMMANDS = {"config": Grammar(CONFIG_MODE), "user": Grammar(USER_EXEC),
+            "privileged": Grammar(USER_EXEC + PRIVILEGED_EXEC),
+            "switch": Grammar(USER_EXEC + PRIVILEGED_EXEC + SWITCH_EXEC)}
+
 FILE_SYSTEMS = ("flash:", "flash0:", "bootflash:", "disk0:")
 SHORT_NAMES = [("GigabitEthernet", "Gi"), ("FastEthernet", "Fa"), ("TenGigabitEthernet", "Te"),
                ("TwoGigabitEthernet", "Tw"), ("FortyGigabitEthernet", "Fo"), ("Ethernet", "Et"),
@@ -203,6 +213,7 @@ RULES = EditRules(grammars=_grammars(), sections=Grammar(SECTIONS),
                   stored_negations=Grammar(STORED_NEGATIONS[""]), default_on=Grammar(DEFAULT_ON[""]))
 # per section kind (the core rules take one grammar; IOS's negations depend on the section)
 NEGATIONS = {kind: Grammar(ts) for kind, ts in STORED_NEGATIONS.items()}
+HIDDEN = {kind: Grammar(ts, abbreviate=False) for kind, ts in HIDDEN_DEFAULTS.items()}
 DEFAULTS = {kind: Grammar(ts) for kind, ts in DEFAULT_ON.items()}
 
 BANNER = re.compile(r"^\s*banner\s+(motd|login|exec|incoming|slip-ppp)\s*(.*)$", re.I)
@@ -252,11 +263,8 @@ class IOSPersonality(TreePersonality):
     def is_switch(self) -> bool:
         return self.device.params.get("device_class") == "switch"
 
-    def tree(self) -> ConfigTree:
-        return ConfigTree(self.state.running, self.rules)
-
     def banner_text(self, kind: str) -> str | None:
-        for node in self.tree().nodes:
+        for node in self.view().nodes:
             words = node.words()
             if words[:2] == ["banner", kind]:
                 text = node.text.split(None, 2)[2] if len(node.text.split(None, 2)) > 2 else ""
@@ -284,10 +292,10 @@ class IOSPersonality(TreePersonality):
 
     def commands(self, session: Session) -> Grammar:
         if session.mode != "exec":
-            return Grammar(CONFIG_MODE)
+            return COMMANDS["config"]
         if not session.privileged:
-            return Grammar(USER_EXEC)
-        return Grammar(USER_EXEC + PRIVILEGED_EXEC + (SWITCH_EXEC if self.is_switch() else []))
+            return COMMANDS["user"]
+        return COMMANDS["switch" if self.is_switch() else "privileged"]
 
     async def dispatch(self, session: Session, line: str) -> None:
         # `| include X` style filters on exec commands
@@ -344,14 +352,17 @@ class IOSPersonality(TreePersonality):
         banner = BANNER.match(body)
         if banner:
             kind = banner.group(1).lower()
-            for node in list(tree.nodes):
-                if node.words()[:2] == ["banner", kind]:
-                    tree.nodes.remove(node)
+            text = None
             if not negated:
                 text = await self.read_banner(session, banner.group(2))
                 if text is None:
                     return NoMatch("incomplete", len(line))
-                tree._insert_top(Node(f"banner {kind} ^C{text}^C"))
+                tree = self.tree()   # afresh: another session may have changed it while the text was typed
+            for node in list(tree.nodes):
+                if node.words()[:2] == ["banner", kind]:
+                    tree.nodes.remove(node)
+            if text is not None:
+                tree.insert_top(Node(f"banner {kind} ^C{text}^C"))
             session.mode, session.context = "config", None
             self.set_running(session, tree.render())
             return None
@@ -387,6 +398,14 @@ class IOSPersonality(TreePersonality):
                 self.set_running(session, tree.render())
                 return None
         else:
+            hidden = HIDDEN.get(target, Grammar([])).match(body)
+            full = self.rules.grammars[target].match(body)
+            if isinstance(hidden, Match) and isinstance(full, Match):
+                if target != kind:
+                    session.mode, session.context = "config", None
+                tree.remove_lines(where, list(full.key), list(full.key))
+                self.set_running(session, tree.render())
+                return None
             default = DEFAULTS.get(target, Grammar([])).match(body)
             if isinstance(default, Match) and not default.rest:
                 if target != kind:
@@ -697,7 +716,7 @@ Configuration register is 0x2102
 
     # helpers over the configuration
     def global_lines(self) -> list[list[str]]:
-        return [node.words() for node in self.tree().nodes if not node.section]
+        return [node.words() for node in self.view().nodes if not node.section]
 
     def global_value(self, prefix: list[str]) -> str | None:
         for words in self.global_lines():
@@ -707,7 +726,7 @@ Configuration register is 0x2102
 
     def interfaces(self) -> dict[str, list[list[str]]]:
         return {node.words()[1]: [child.words() for child in node.children]
-                for node in self.tree().nodes if node.words()[:1] == ["interface"] and len(node.words()) > 1}
+                for node in self.view().nodes if node.words()[:1] == ["interface"] and len(node.words()) > 1}
 
     def link_state(self, name: str, settings: list[list[str]]) -> str:
         """up | down | disabled."""
@@ -850,7 +869,7 @@ system poll interval is 64, last update was 0 sec ago.
     def open_services(self) -> set[str]:
         lines = self.global_lines()
         on: set[str] = {"ssh"}
-        for node in self.tree().nodes:
+        for node in self.view().nodes:
             words = node.words()
             if words[:2] == ["line", "vty"]:
                 transport = next((c.words()[2:] for c in node.children if c.words()[:2] == ["transport", "input"]),
