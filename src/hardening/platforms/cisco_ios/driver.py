@@ -10,16 +10,19 @@ from hardening.core.platform import Target
 from hardening.platforms.cisco_ios import parse as ios
 from hardening.platforms.cisco_ios.data import DATA_FILE
 from hardening.platforms.common import netcli
+from hardening.platforms.common.netchange import NetworkRemediator
 from hardening.platforms.common.netcli import NetmikoCapturePlatform, Result, map_error
 
 
-class IOSPlatform(NetmikoCapturePlatform):
-    """Cisco IOS and IOS-XE (routers and switches); see the package docstring for the capture layout."""
+class IOSPlatform(NetworkRemediator, NetmikoCapturePlatform):
+    """Cisco IOS and IOS-XE (routers and switches); see the package docstring for the capture layout.
+    Plan/apply: the shared NetworkRemediator with the templates of remediation.yaml."""
 
     name: ClassVar[str] = "cisco_ios"
     device_classes: ClassVar[frozenset[str]] = frozenset({"router", "switch"})
     connections: ClassVar[tuple[str, ...]] = ("netmiko",)
     data_file: ClassVar[Path] = DATA_FILE
+    remediation_file: ClassVar[Path] = DATA_FILE.with_name("remediation.yaml")
     default_device_type: ClassVar[str] = "cisco_ios"
     running_command: ClassVar[str] = ios.RUNNING
     probe_name: ClassVar[str] = "cisco_ios"
