@@ -317,6 +317,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     }
     writers.write_json(report, paths["JSON"])
     writers.write_facts(report, results, out)
+    writers.write_captures(results, out)
     writers.write_html(report, paths["HTML"], lang=args.lang)
     writers.write_csv(report, paths["CSV"], lang=args.lang)
     writers.write_junit(report, paths["JUnit"], lang=args.lang)

@@ -201,7 +201,7 @@ def test_common_criteria_policy_needs_binding() -> None:
 
 @pytest.mark.parametrize(("config", "threshold", "duration"), [
     ("username a privilege 1 secret 9 x\n", 0, None),
-    ("aaa local authentication attempts max-fail 3\nusername a privilege 1 secret 9 x\n", 3, 0),
+    ("aaa new-model\naaa local authentication attempts max-fail 3\nusername a privilege 1 secret 9 x\n", 3, 0),
     # privilege 15 users are never locked by max-fail: with only them, there is no lockout
     ("aaa local authentication attempts max-fail 3\nusername a privilege 15 secret 9 x\n", 0, None),
     ("aaa local authentication attempts max-fail 3\nlogin block-for 90 attempts 4 within 60\n"
@@ -263,13 +263,17 @@ SECRET_VALUE = re.compile(r"(?im)^\s*(?:enable\s+(?:secret|password)|username\s+
                           r"password|snmp-server\s+community)\s+(?:level\s+\d+\s+)?(?:\d\s+)?(\S+)")
 
 
+TRAP_COMMUNITY = re.compile(r"(?im)^snmp-server\s+host\s+\S+(?:\s+vrf\s+\S+)?(?:\s+(?:informs|traps))?"
+                            r"\s+version\s+(?:1|2c)\s+(\S+)")
+
+
 @pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir()))
 def test_no_secret_in_any_parsed_document(case: str) -> None:
     """Every secret value of a case's configuration (enable/user/line passwords and secrets, communities) is
     absent from the whole facts document, evidence included."""
     raw = CASES / case / "raw"
     config = (raw / "show_running-config.txt").read_text(encoding="utf-8")
-    secrets = set(SECRET_VALUE.findall(config))
+    secrets = set(SECRET_VALUE.findall(config)) | set(TRAP_COMMUNITY.findall(config))
     assert secrets, "the case carries secrets to look for"
     document = json.dumps(driver.IOSPlatform().parse(raw), ensure_ascii=False)
     assert [s for s in secrets if s in document] == []
@@ -461,3 +465,122 @@ def test_offline_audit_of_ios_captures(tmp_path: Path) -> None:
         ("live", "LOGIN-TIMEOUT"): "pass", ("backup", "LOGIN-TIMEOUT"): "pass",
         ("live", "MGMT-SECURE-PROTOCOLS"): "pass", ("backup", "MGMT-SECURE-PROTOCOLS"): "pass",
         ("live", "LOG-TIMESTAMPS"): "pass", ("backup", "LOG-TIMESTAMPS"): "pass"}
+
+
+# --- syntax variants real devices and handover texts carry --------------------------------------------
+
+@pytest.mark.parametrize(("text", "kind", "expected"), [
+    ("banner motd \x03\nAuthorized only\n\x03\n", "motd", "Authorized only"),   # the raw Ctrl-C of a file copy
+    ("banner login ^CAuthorized\nusers only^C trailing words\n", "login", "Authorized\nusers only"),
+    ("banner login ##Authorized##\n", "login", ""),          # the second `#` ends it: IOS keeps an empty banner
+])
+def test_more_banner_delimiters(text: str, kind: str, expected: str) -> None:
+    config = parse_config(text + "hostname R1\n")
+    assert config.banners[kind].text == expected
+    assert config.has("hostname R1")
+
+
+def test_overlapping_line_blocks_later_setting_wins() -> None:
+    """A handover text types `line vty 0 15` and then narrows part of it: per line number, the later setting of
+    the same command replaces the earlier one; the ranges come out as the device keeps them."""
+    from hardening.platforms.cisco_ios.lines import config_lines
+
+    config = parse_config("line con 0\nline vty 0 15\n transport input telnet\n exec-timeout 30 0\n"
+                          "line vty 0 4\n transport input ssh\nline vty 16 31\n transport input ssh\n"
+                          "line console 0\n exec-timeout 5 0\nline tty 1 8\n transport input ssh\n")
+    lines = {line.name: line.settings for line in config_lines(config)}
+    assert lines == {"con 0": ["exec-timeout 5 0"], "vty 0 4": ["exec-timeout 30 0", "transport input ssh"],
+                     "vty 5 15": ["transport input telnet", "exec-timeout 30 0"],
+                     "vty 16 31": ["transport input ssh"], "1 8": ["transport input ssh"]}
+    found, _, _ = facts("version 15.2\nip ssh version 2\n" + "line con 0\nline vty 0 15\n transport input telnet\n"
+                        "line vty 0 15\n transport input ssh\n")
+    assert found["management"]["insecure_protocols"] == []
+
+
+def test_aux_and_tty_count_only_with_a_network_transport() -> None:
+    base = "version 15.2\nip ssh version 2\nline con 0\n exec-timeout 5 0\nline vty 0 4\n exec-timeout 5 0\n" \
+           " transport input ssh\n"
+    found, _, _ = facts(base + "line aux 0\n exec-timeout 0 0\n")  # 11.1 on: no network connection by default
+    assert found["management"]["insecure_protocols"] == []
+    found, _, _ = facts(base + "line aux 0\n exec-timeout 0 0\n transport input telnet\n")
+    assert {"protocol": "telnet", "how": "configured", "detail": "line aux 0: transport input telnet"} in \
+        found["management"]["insecure_protocols"]
+    assert found["login"]["idle_timeout"]["source"] == "line aux 0"  # the console-side line counted either way
+
+
+def test_login_forms_decide_whose_lockout_counts() -> None:
+    users = "username ops privilege 1 secret 9 $9$x$y\naaa local authentication attempts max-fail 3\n"
+    # `login local`: the local users (max-fail locks privilege 1)
+    found, _, _ = facts("aaa new-model\naaa authentication login default local\n" + users +
+                        "line vty 0 4\n transport input ssh\n")
+    assert found["login"]["lockout_threshold"] == 3
+    # the vty lines check the line password (AAA `line`): max-fail never applies to it
+    found, _, _ = facts("aaa new-model\naaa authentication login VTY line\n" + users +
+                        "line vty 0 4\n login authentication VTY\n password 7 0822455D0A16\n transport input ssh\n")
+    assert found["login"]["lockout_threshold"] == 0
+    # without aaa new-model: `login` + `password` is the line password
+    found, _, _ = facts(users.replace("aaa local authentication attempts max-fail 3\n", "") +
+                        "login block-for 60 attempts 4 within 30\nline vty 0 4\n login\n password 7 0822455D0A16\n"
+                        " transport input ssh\n")
+    assert (found["login"]["lockout_threshold"], found["login"]["lockout_duration_seconds"]) == (4, 60)
+    # an AAA server group decides its own lockout: the configuration cannot show it
+    found, _, manual = facts("aaa new-model\naaa authentication login default group tacacs+ local\n" + users +
+                             "line vty 0 4\n transport input ssh\n")
+    assert "/login/lockout_threshold" in manual
+    assert "lockout_threshold" not in found["login"]
+
+
+def test_no_login_on_a_network_line_is_an_empty_password() -> None:
+    found, _, _ = facts("no aaa new-model\nline con 0\nline vty 0 4\n no login\n transport input ssh\n"
+                        "line vty 5 15\n login\n password 7 0822455D0A16\n transport input ssh\n")
+    assert found["accounts"]["password_storage"]["empty_password_accounts"] == ["line vty 0 4"]
+    found, _, _ = facts("aaa new-model\naaa authentication login OPEN none\nline vty 0 4\n login authentication OPEN\n"
+                        " transport input ssh\n")
+    assert found["accounts"]["password_storage"]["empty_password_accounts"] == ["line vty 0 4"]
+
+
+def test_logging_on_off_and_trap_last_wins() -> None:
+    found, _, _ = facts("logging host 10.0.0.1\nno logging on\nlogging on\n")
+    assert [t["host"] for t in found["logging"]["remote_targets"]] == ["10.0.0.1"]
+    found, _, _ = facts("logging host 10.0.0.1\nlogging on\nno logging on\n")
+    assert found["logging"]["remote_targets"] == []
+    assert found["logging"]["local_buffer"]["enabled"] is False
+    found, _, _ = facts("logging host 10.0.0.1\nno logging trap\nlogging trap\n")
+    assert found["logging"]["remote_targets"][0]["selector"] == "trap informational"
+
+
+@pytest.mark.parametrize(("lines", "buffer"), [
+    ("logging buffered 64000 informational\n", {"enabled": True, "size_bytes": 64000, "severity": "informational"}),
+    ("logging buffered informational\n", {"enabled": True, "size_bytes": 4096, "severity": "informational"}),
+    ("logging buffered discriminator NOISY 32000\n", {"enabled": True, "size_bytes": 32000, "severity": "debugging"}),
+    ("no logging buffered\n", {"enabled": False, "size_bytes": 0, "severity": None}),
+    ("no logging buffered\nlogging buffered 16000\n", {"enabled": True, "size_bytes": 16000, "severity": "debugging"}),
+])
+def test_logging_buffered_forms(lines: str, buffer: dict[str, Any]) -> None:
+    found, _, _ = facts(lines)
+    assert found["logging"]["local_buffer"] == buffer
+
+
+def test_vrf_on_logging_ntp_and_snmp() -> None:
+    found, _, _ = facts("logging host 10.0.0.9 vrf Mgmt-intf transport udp port 5514\n"
+                        "ntp server vrf Mgmt-intf 10.0.0.1 prefer\n"
+                        "snmp-server host 10.0.0.7 vrf Mgmt-intf version 2c Tr4pC0mm\n")
+    assert found["logging"]["remote_targets"] == [
+        {"host": "10.0.0.9", "port": 5514, "protocol": "udp", "selector": "trap informational"}]
+    assert found["time"]["ntp_servers"] == ["10.0.0.1"]
+    assert not [a for a in found["management"]["access"] if "snmp" in a["context"]]  # a trap receiver: no way in
+
+
+def test_aaa_password_restriction_needs_aaa_new_model() -> None:
+    found, _, _ = facts("aaa new-model\naaa password restriction\nsecurity passwords min-length 12\n"
+                        "username a secret 9 x\n")
+    assert found["password_policy"] == {"enforced": True, "min_length": 12, "min_char_classes": 3}
+    found, _, _ = facts("aaa password restriction\nusername a secret 9 x\n")  # ignored without aaa new-model
+    assert found["password_policy"] == {"enforced": False, "min_length": 1, "min_char_classes": 0}
+
+
+def test_type_8_and_9_secrets_are_strong_type_5_7_0_not_all() -> None:
+    found, _, _ = facts("enable secret 8 $8$abc$def\nenable password 7 0822455D0A16\nusername a secret 9 $9$x$y\n")
+    storage = found["accounts"]["password_storage"]
+    assert [m["method"] for m in storage["hash_methods"]] == ["pbkdf2_sha256", "reversible", "scrypt"]
+    assert storage["weak_hash_accounts"] == ["enable"]  # the enable password is stored although the secret wins

@@ -130,6 +130,21 @@ def test_typed_secret_fields_from_the_vault(tmp_path: Path) -> None:
     ("        set password ENC SH2xyzxyzxyz", "SH2xyzxyzxyz"),
     ("+tacacs-server key 7 045802150C2E", "045802150C2E"),
     (" password 7 060506324F41", "060506324F41"),
+    ("ntp authentication-key 1 md5 NtpKey-1 7", "NtpKey-1"),
+    ("snmp-server host 10.1.1.1 Trap-Comm", "Trap-Comm"),
+    ("snmp-server host 10.1.1.1 vrf Mgmt version 2c Comm-2c udp-port 162", "Comm-2c"),
+    ("crypto isakmp key 6 Ike-Key address 192.0.2.1", "Ike-Key"),
+    (" ip ospf message-digest-key 1 md5 7 Ospf-Key", "Ospf-Key"),
+    ("snmp community read-only Rtx-Comm", "Rtx-Comm"),
+    ("snmpv2c trap community Rtx-Trap", "Rtx-Trap"),
+    ("snmpv3 usm user 1 ops group 1 sha Rtx-Auth aes128-cfb Rtx-Priv", "Rtx-Auth"),
+    ("snmpv3 usm user 1 ops group 1 sha Rtx-Auth aes128-cfb Rtx-Priv", "Rtx-Priv"),
+    ("ipsec ike pre-shared-key 1 text Rtx-Psk", "Rtx-Psk"),
+    ("pp auth username isp1 Ppp-Pass", "Ppp-Pass"),
+    ('        set sso-password "Fgt Sso"', "Fgt Sso"),
+    ('config system snmp community\n    edit 1\n        set name "Fgt-Comm"\n        config hosts\n'
+     '            edit 1\n            next\n        end\n    next\n    edit 2\n        set name "Fgt-Comm2"\n'
+     '    next\nend', "Fgt-Comm2"),
 ])
 def test_network_config_secrets_are_masked(line: str, secret: str) -> None:
     masked = mask_config_secrets(line)

@@ -109,3 +109,18 @@ def test_config_secrets_are_masked_in_diffs() -> None:
     assert change.target == "/etc/snmp/snmpd.conf"  # a path: apply backs the file up before changing it
     assert "s3cr3t" not in change.diff
     assert "-rocommunity  ***" in change.diff
+
+
+@pytest.mark.parametrize("line", [
+    "snmp-server host 10.203.0.30 version 2c s3cr3t-h",
+    "snmp-server host 10.0.0.7 vrf Mgmt-intf informs version 2c s3cr3t-h udp-port 1162",
+    "snmp-server host 10.0.0.8 s3cr3t-h",
+    "ntp authentication-key 1 md5 s3cr3t-h 7",
+    "+ntp authentication-key 42 hmac-sha2-256 s3cr3t-h",
+])
+def test_ios_trap_communities_and_ntp_keys_are_masked(line: str) -> None:
+    from hardening.core.secrets import mask_config_secrets
+
+    masked = mask_config_secrets(line)
+    assert "s3cr3t" not in masked
+    assert "***" in masked

@@ -158,3 +158,6 @@ class CollectResult:
     error: str | None
     error_kind: str | None
     duration_s: float
+    # A capture platform's raw outputs (file name -> text, secrets masked): the configuration as audited,
+    # written to the run's captures/<host>/ so `audit --from <run>/captures` re-audits it offline.
+    captures: dict[str, str] = field(default_factory=dict)

@@ -63,6 +63,8 @@ class Target:
     connections: Mapping[str, ConnectionOptions] = field(default_factory=dict)
     # Where apply keeps this host's pre-change backup (mode 0600) so it survives a crash of this process.
     backup_file: Path | None = None
+    # Filled by CapturePlatform.collect: the raw outputs it parsed (file name -> text, secrets masked).
+    captures: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         # NaN would remove the deadline (every comparison with it is false); 0 or less would end it at once.
@@ -211,7 +213,13 @@ class CapturePlatform:
             capture = Path(folder) / target.host.name
             capture.mkdir(mode=0o700)
             self.fetch(target, capture)
-            return self.parse(capture)
+            document = self.parse(capture)
+            from hardening.core.secrets import REDACTOR, mask_config_secrets
+            for path in sorted(capture.iterdir()):
+                if path.is_file():
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                    target.captures[path.name] = REDACTOR.scrub(mask_config_secrets(text))
+            return document
 
 
 def collect_facts(platform: Platform, target: Target) -> dict[str, Any]:

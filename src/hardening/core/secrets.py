@@ -123,13 +123,33 @@ _CONFIG_SECRETS = [
     re.compile(r"(?im)^([-+ ]?[ \t]*snmp-server[ \t]+user[ \t]+.*?[ \t]priv[ \t]+(?:\S+[ \t]+)?(?:128|192|256)?[ \t]*)"
                r"(\S+)$"),
     re.compile(r"(?im)^([-+ ]?[ \t]*(?:key-string|(?:tacacs|radius)-server[ \t]+key|key)[ \t]+(?:\d[ \t]+)?)(\S+)"),
+    # Cisco IOS: keys of NTP authentication, IKE, OSPF and the community (or v3 user) of an SNMP notification host.
+    re.compile(r"(?im)^([-+ ]?[ \t]*ntp[ \t]+authentication-key[ \t]+\d+[ \t]+\S+[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*crypto[ \t]+isakmp[ \t]+key[ \t]+(?:\d[ \t]+)?)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*pre-shared-key(?:[ \t]+(?:local|remote))?[ \t]+(?:\d[ \t]+)?)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*ip[ \t]+ospf[ \t]+(?:authentication-key|message-digest-key[ \t]+\d+[ \t]+md5)"
+               r"[ \t]+(?:\d[ \t]+)?)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmp-server[ \t]+host[ \t]+\S+(?:[ \t]+vrf[ \t]+\S+)?(?:[ \t]+(?:informs|traps))?"
+               r"(?:[ \t]+version[ \t]+(?:1|2c|3(?:[ \t]+(?:auth|noauth|priv))?))?[ \t]+)(\S+)"),
+    # YAMAHA RTX: SNMP communities and v3 user passphrases, IKE pre-shared keys, PPP authentication passwords.
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmp(?:v2c)?[ \t]+(?:community[ \t]+(?:read-only|read-write)|trap[ \t]+community)"
+               r"[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmpv3[ \t]+usm[ \t]+user[ \t]+\d+[ \t]+\S+.*?[ \t](?:md5|sha)[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmpv3[ \t]+usm[ \t]+user[ \t]+\d+[ \t]+\S+.*?[ \t](?:des-cbc|aes128-cfb)[ \t]+)"
+               r"(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*ipsec[ \t]+ike[ \t]+pre-shared-key[ \t]+\d+[ \t]+(?:text|hex)[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*pp[ \t]+auth[ \t]+(?:username|myname)[ \t]+\S+[ \t]+)(\S+)"),
     # YAMAHA RTX: login/administrator passwords and user passwords given in the clear.
     re.compile(r"(?im)^([-+ ]?[ \t]*(?:login|administrator)[ \t]+password(?:[ \t]+encrypted)?[ \t]+)(\S+)"),
     re.compile(r"(?im)^([-+ ]?[ \t]*login[ \t]+user[ \t]+\S+[ \t]+(?:encrypted[ \t]+)?)(\S+)"),
     # FortiOS: set password/passwd/psksecret/… ENC …
-    re.compile(r"(?im)^([-+ ]?[ \t]*set[ \t]+(?:password|passwd|psksecret|secret|auth-pwd|priv-pwd|key)[ \t]+"
-               r"(?:ENC[ \t]+)?)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*set[ \t]+(?:password|passwd|psksecret|secret|auth-pwd|priv-pwd|key|"
+               r"[a-z0-9-]*(?:password|passwd|secret|psk|passphrase|-pwd))[ \t]+(?:ENC[ \t]+)?)(\S.*)$"),
 ]
+# FortiOS: an SNMP community is named by `set name` inside `config system snmp community` (the name is the secret).
+_FORTIOS_SNMP_COMMUNITY = re.compile(
+    r"(?ims)^(([ \t]*)config[ \t]+system[ \t]+snmp[ \t]+community[ \t]*$.*?(?:^\2end[ \t]*$|\Z))")
+_FORTIOS_SET_NAME = re.compile(r"(?im)^([-+ ]?[ \t]*set[ \t]+name[ \t]+)(\S.*)$")
 
 
 def mask_config_secrets(text: str) -> str:
@@ -140,7 +160,8 @@ def mask_config_secrets(text: str) -> str:
     """
     for pattern in _CONFIG_SECRETS:
         text = pattern.sub(lambda m: m.group(1) + MASK, text)
-    return text
+    return _FORTIOS_SNMP_COMMUNITY.sub(
+        lambda block: _FORTIOS_SET_NAME.sub(lambda m: m.group(1) + MASK, block.group(1)), text)
 
 
 class RedactingFilter(logging.Filter):

@@ -93,8 +93,9 @@ def _collect_one(host: Host, secrets: SecretStore, run: RunOptions) -> CollectRe
     start = time.monotonic()
     try:
         platform = get_platform(host.platform)
-        facts = collect_facts(platform, build_target(host, secrets, run))
-        return CollectResult(host.name, facts, None, None, time.monotonic() - start)
+        target = build_target(host, secrets, run)
+        facts = collect_facts(platform, target)
+        return CollectResult(host.name, facts, None, None, time.monotonic() - start, captures=dict(target.captures))
     except CollectionError as exc:
         return CollectResult(host.name, None, REDACTOR.scrub(exc.message), type(exc).__name__,
                              time.monotonic() - start)

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -80,6 +81,23 @@ def write_facts(report: dict[str, Any], results: Mapping[str, CollectResult], di
         target = base / relative
         atomic_write(target, text)
         written.append(target)
+    return written
+
+
+def write_captures(results: Mapping[str, CollectResult], directory: Path | str) -> list[Path]:
+    """Write each capture platform host's raw outputs (secrets already masked) to <directory>/captures/<host>/,
+    the layout `hardening audit --from <directory>/captures` reads; return the paths written."""
+    written: list[Path] = []
+    for host, result in sorted(results.items()):
+        if result.captures and (Path(directory) / "captures" / host).is_dir():
+            shutil.rmtree(Path(directory) / "captures" / host)  # a reused --out keeps no stale output
+        for name, text in sorted(result.captures.items()):
+            if Path(name).name != name or name.startswith(".") or Path(host).name != host:
+                raise ReportError("/hosts", f"unsafe capture file name {host!r}/{name!r}")
+            target = Path(directory) / "captures" / host / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, REDACTOR.scrub(text))
+            written.append(target)
     return written
 
 

@@ -21,8 +21,16 @@ other than letters, digits, `.` and `-` become `_`, plus `.txt`)::
 
 A capture with only the configuration (a backup) gives every configured fact; the live ones are named under
 `errors` (never a value), and what the configuration alone cannot decide (unused switch ports without link
-state, a vty line's transport default on releases whose default is not documented) is `manual`.
-Platform knowledge (defaults, the command table, generic admin names) is data: platform.yaml.
+state, a vty line's transport default on releases whose default is not documented, the lockout of logins an
+AAA server group checks) is `manual`.
+Platform knowledge (defaults, the command table, generic admin names, management servers) is data: platform.yaml.
+
+Modules: config.py (blocks, banners with any delimiter, interface ranges), lines.py (console/aux/tty/vty lines
+per line number: overlapping ranges, `transport input` defaults, how a login is checked: `login local`, `login` +
+line password, AAA method lists), acl.py (numbered, named and IPv6 access lists and the sources they admit,
+resolved fail-closed), access.py (/management/access: every way in with its sources; /network/any_any_permits:
+interface access groups, IPv6 traffic filters, zone-based firewall policies), parse.py (every other section and
+the whole capture).
 
 Why netmiko and not napalm for the audit: napalm's `ios` getters (get_config, get_ntp_stats, get_interfaces …)
 open the same netmiko session but return their own parsed structures, not the devices' text. The audit must

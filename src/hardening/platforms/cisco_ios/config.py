@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -16,9 +17,13 @@ class Block:
     line: str
     number: int  # 1-based line number in the configuration text
     children: list[str] = field(default_factory=list)
+    split: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.split = tuple(self.line.split())  # split once: every section reads the words
 
     def words(self) -> list[str]:
-        return self.line.split()
+        return list(self.split)
 
 
 @dataclass(frozen=True)
@@ -32,21 +37,32 @@ class Banner:
 class Config:
     blocks: list[Block]
     banners: dict[str, Banner]
+    by_first: dict[str, list[Block]] = field(init=False, repr=False, compare=False)
+    # Derived views several sections read (interfaces, access lists), computed once per configuration.
+    memo: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.memo = {}
+        self.by_first = {}
+        for block in self.blocks:
+            self.by_first.setdefault(block.split[0], []).append(block)
 
     def globals(self, *prefix: str) -> list[Block]:
-        """Blocks whose words start with `prefix`."""
-        return [b for b in self.blocks if b.words()[:len(prefix)] == list(prefix)]
+        """Blocks whose words start with `prefix`, in configuration order."""
+        return [b for b in self.by_first.get(prefix[0], []) if b.split[:len(prefix)] == prefix]
 
     def has(self, line: str) -> bool:
-        wanted = line.split()
-        return any(b.words() == wanted for b in self.blocks)
+        wanted = tuple(line.split())
+        return any(b.split == wanted for b in self.by_first.get(wanted[0], []))
 
     def last_of(self, *lines: str) -> str | None:
         """Which of `lines` the configuration gives last (a later command overrides an earlier one)."""
         wanted = {tuple(line.split()): line for line in lines}
+        candidates = sorted((b for first in {key[0] for key in wanted} for b in self.by_first.get(first, [])),
+                            key=lambda b: b.number)
         found = None
-        for block in self.blocks:
-            found = wanted.get(tuple(block.words()), found)
+        for block in candidates:
+            found = wanted.get(block.split, found)
         return found
 
 
@@ -134,8 +150,11 @@ def expand_interface_range(spec: str) -> list[str]:
 
 def interfaces(config: Config) -> dict[str, list[str]]:
     """Interface name -> its settings, `interface range` blocks applied to each interface they name
-    (in order: a later block adds to or overrides an earlier one, as the device applies them)."""
-    result: dict[str, list[str]] = {}
+    (in order: a later block adds to or overrides an earlier one, as the device applies them). Read-only:
+    computed once per configuration."""
+    if "interfaces" in config.memo:
+        return config.memo["interfaces"]  # type: ignore[no-any-return]
+    result: dict[str, list[str]] = config.memo.setdefault("interfaces", {})
     for block in config.globals("interface"):
         words = block.words()
         if len(words) >= 3 and words[1] == "range":

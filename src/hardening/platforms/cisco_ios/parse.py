@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from hardening.core.secrets import mask_config_secrets
+from hardening.platforms.cisco_ios.access import any_any_permits, management_access
 from hardening.platforms.cisco_ios.config import Config, interfaces, parse_config, release
 from hardening.platforms.cisco_ios.data import platform_data
+from hardening.platforms.cisco_ios.lines import Line, aaa_new_model, authentication, config_lines, remote_transports
 from hardening.platforms.common import netcli
 from hardening.platforms.common.netcli import Result
 
@@ -63,46 +65,6 @@ def os_facts(config: Config, outputs: dict[str, str], result: Result) -> None:
 
 # --- lines: idle timeout, transports, line passwords -------------------------------------------------
 
-@dataclass
-class Line:
-    name: str  # "con 0", "vty 5 15"
-    kind: str  # con, aux, vty, tty
-    settings: list[str]
-    number: int
-
-    def get(self, keyword: str) -> list[str] | None:
-        """The words after the last setting that starts with `keyword` (a later one overrides)."""
-        found = None
-        for setting in self.settings:
-            words = setting.split()
-            if words[:len(keyword.split())] == keyword.split():
-                found = words[len(keyword.split()):]
-        return found
-
-    def starts_sessions(self) -> bool:
-        """An EXEC can start on it: not `no exec`, and a vty accepts some transport."""
-        if "no exec" in self.settings:
-            return False
-        transport = self.get("transport input")
-        return not (self.kind == "vty" and transport == ["none"])
-
-
-def config_lines(config: Config) -> list[Line]:
-    lines = []
-    for block in config.globals("line"):
-        words = block.words()[1:]
-        if not words:
-            continue
-        kind = words[0] if not words[0].isdigit() else "tty"
-        lines.append(Line(" ".join(words), kind, block.children, block.number))
-    # Every IOS device has the console and vty 0 4; a configuration text that leaves them out leaves them
-    # at their defaults (`show running-config` always lists them).
-    for name in ("con 0", "vty 0 4"):
-        if not any(line.kind == name.split()[0] and line.name.startswith(name.split()[0] + " 0") for line in lines):
-            lines.append(Line(name, name.split()[0], [], 0))
-    return lines
-
-
 def idle_timeout(lines: list[Line], result: Result) -> None:
     """The worst exec-timeout over every line that can start a session (0 = never is the worst)."""
     default = int(platform_data()["defaults"]["exec_timeout_seconds"])
@@ -135,53 +97,28 @@ def _worse_timeout(candidate: int, current: int) -> bool:
     return current != 0 and candidate > current
 
 
-def vty_transports(config: Config, lines: list[Line]) -> tuple[list[tuple[Line, list[str]]], list[Line]]:
-    """(vty line, the transport input keywords it accepts) for every vty line that sets or defaults it,
-    and the vty lines whose default the configuration cannot decide."""
-    decided: list[tuple[Line, list[str]]] = []
+def line_transports(config: Config, lines: list[Line]) -> tuple[list[tuple[Line, list[str], bool]], list[Line]]:
+    """(line, the `transport input` keywords it accepts, whether configured) for every vty, aux and tty line that
+    can start a session and accepts a network connection, and the vty lines whose default the configuration
+    cannot decide."""
+    decided: list[tuple[Line, list[str], bool]] = []
     undecided: list[Line] = []
-    train = release(config)
-    default: list[str] | None = None
-    for rule in platform_data()["defaults"]["vty_transport_input"]:
-        below = tuple(int(p) for p in str(rule["below"]).split("."))
-        if train is not None and train < below:
-            default = list(rule["value"])
-            break
     for line in lines:
-        if line.kind != "vty" or "no exec" in line.settings:
+        if line.kind == "con" or not line.starts_sessions():
             continue
-        words = line.get("transport input")
-        if words is not None:
-            decided.append((line, words))
-        elif default is not None:
-            decided.append((line, default))
-        else:
+        words, explicit = remote_transports(config, line)
+        if words is None:
             undecided.append(line)
+        elif words:
+            decided.append((line, words, explicit))
     return decided, undecided
 
 
 # --- management protocols and services ----------------------------------------------------------------
 
-def management(config: Config, lines: list[Line], result: Result) -> None:
-    data = platform_data()
-    insecure: list[dict[str, str]] = []
-    prohibited: list[dict[str, str]] = []
-    decided, undecided = vty_transports(config, lines)
-    ssh_reachable = False
-    for line, words in decided:
-        explicit = line.get("transport input") is not None
-        how = "transport input " + " ".join(words) + ("" if explicit else " (the release's default)")
-        for word in words:
-            protocol = data["insecure_transports"].get(word)
-            if protocol:
-                item = {"protocol": protocol, "how": "configured", "detail": f"line {line.name}: {how}"}
-                if item not in insecure:
-                    insecure.append(item)
-                if protocol == "telnet":
-                    prohibited.append({"name": "telnet", "how": "configured", "detail": f"line {line.name}: {how}"})
-            if word in {"ssh", "all"}:
-                ssh_reachable = True
-        result.cite("/management/insecure_protocols", _cfg(line.number), [f"line {line.name}", *line.settings])
+def _snmp_insecure(config: Config) -> list[dict[str, str]]:
+    """SNMP v1/v2c communities, groups and users, and v3 groups without privacy (never the community itself)."""
+    insecure = []
     for block in config.globals("snmp-server", "community"):
         access = next((w for w in block.words()[3:] if w in {"RO", "RW", "ro", "rw"}), "RO")
         insecure.append({"protocol": "snmp_v1_v2c", "how": "configured",
@@ -196,17 +133,64 @@ def management(config: Config, lines: list[Line], result: Result) -> None:
         elif model == "v3" and words[1] == "group" and level in {"noauth", "auth"}:
             insecure.append({"protocol": "snmp_v3_without_privacy", "how": "configured",
                              "detail": f"{name} v3 {level} (no encryption)"})
+    return insecure
+
+
+def _ssh_version(config: Config, result: Result) -> dict[str, str] | None:
+    """/remote_access/ssh/protocol_version from `ip ssh version` or the documented default; the ssh1 item when
+    SSH 1 is accepted."""
+    default = str(platform_data()["defaults"]["ssh_version"])
+    ssh_version = next((b.words()[3] for b in config.globals("ip", "ssh", "version") if len(b.words()) > 3),
+                       default)
+    protocol_version = 2 if ssh_version == "2" else 1
+    result.put("/remote_access/ssh/protocol_version", protocol_version)
+    if protocol_version == 2:
+        return None
+    detail = (f"ip ssh version {ssh_version}" if config.globals("ip", "ssh", "version")
+              else f"no `ip ssh version`: the default {ssh_version} accepts SSH 1")
+    return {"protocol": "ssh1", "how": "configured", "detail": detail}
+
+
+def _services_on(config: Config) -> list[dict[str, str]]:
+    """The unneeded services of the platform data that are on, configured or by default; TFTP servers."""
+    found = []
+    for service in platform_data()["services"]:
+        last = config.last_of(service["enable"], service["disable"])
+        on = last == service["enable"]
+        if on or (service["default"] and last is None):
+            detail = service["enable"] if on else f"{service['enable']} (on by default; no `{service['disable']}`)"
+            found.append({"name": service["name"], "how": "configured" if on else "enabled", "detail": detail})
+    for block in config.globals("tftp-server"):
+        found.append({"name": "tftp", "how": "configured", "detail": f"tftp-server (line {block.number})"})
+    return found
+
+
+def management(config: Config, lines: list[Line], result: Result) -> None:
+    data = platform_data()
+    insecure: list[dict[str, str]] = []
+    prohibited: list[dict[str, str]] = []
+    decided, undecided = line_transports(config, lines)
+    ssh_reachable = False
+    for line, words, explicit in decided:
+        how = "transport input " + " ".join(words) + ("" if explicit else " (the release's default)")
+        for word in words:
+            protocol = data["insecure_transports"].get(word)
+            if protocol:
+                item = {"protocol": protocol, "how": "configured", "detail": f"line {line.name}: {how}"}
+                if item not in insecure:
+                    insecure.append(item)
+                if protocol == "telnet":
+                    prohibited.append({"name": "telnet", "how": "configured", "detail": f"line {line.name}: {how}"})
+            if word in {"ssh", "all"}:
+                ssh_reachable = True
+        result.cite("/management/insecure_protocols", _cfg(line.number), [f"line {line.name}", *line.settings])
+    insecure.extend(_snmp_insecure(config))
     if config.last_of("ip http server", "no ip http server") == "ip http server":
         insecure.append({"protocol": "http", "how": "configured", "detail": "ip http server"})
 
-    ssh_version = next((b.words()[3] for b in config.globals("ip", "ssh", "version") if len(b.words()) > 3),
-                       str(data["defaults"]["ssh_version"]))
-    protocol_version = 2 if ssh_version == "2" else 1
-    result.put("/remote_access/ssh/protocol_version", protocol_version)
-    if protocol_version == 1 and ssh_reachable:
-        detail = (f"ip ssh version {ssh_version}" if config.globals("ip", "ssh", "version")
-                  else f"no `ip ssh version`: the default {ssh_version} accepts SSH 1")
-        insecure.append({"protocol": "ssh1", "how": "configured", "detail": detail})
+    ssh1 = _ssh_version(config, result)
+    if ssh1 and ssh_reachable:
+        insecure.append(ssh1)
 
     if undecided:
         names = ", ".join(f"line {line.name}" for line in undecided)
@@ -217,16 +201,9 @@ def management(config: Config, lines: list[Line], result: Result) -> None:
     else:
         result.put("/management/insecure_protocols", insecure)
 
-    for service in data["services"]:
-        last = config.last_of(service["enable"], service["disable"])
-        on = last == service["enable"]
-        if on or (service["default"] and last is None):
-            detail = service["enable"] if on else f"{service['enable']} (on by default; no `{service['disable']}`)"
-            item = {"name": service["name"], "how": "configured" if on else "enabled", "detail": detail}
-            if item not in prohibited:
-                prohibited.append(item)
-    for block in config.globals("tftp-server"):
-        prohibited.append({"name": "tftp", "how": "configured", "detail": f"tftp-server (line {block.number})"})
+    for item in _services_on(config):
+        if item not in prohibited:
+            prohibited.append(item)
     if not undecided:
         result.put("/services/prohibited_present", prohibited)
 
@@ -305,84 +282,99 @@ def _severity(word: str) -> str:
     return names[int(word)] if word.isdigit() and int(word) < len(names) else word
 
 
-def logging(config: Config, outputs: dict[str, str], result: Result) -> None:
-    data = platform_data()["defaults"]
-    logging_off = config.has("no logging on")
-    trap_blocks = config.globals("logging", "trap")
-    trap = _severity(trap_blocks[-1].words()[2]) if trap_blocks and len(trap_blocks[-1].words()) > 2 \
-        else str(data["logging_trap"])
-    no_trap = config.has("no logging trap")
+def _trap(config: Config) -> tuple[str, bool]:
+    """The severity sent to syslog hosts and whether `no logging trap` stops them: `logging trap [LEVEL]` (no
+    level: the default) and `no logging trap`, the last counts."""
+    default = str(platform_data()["defaults"]["logging_trap"])
+    trap, no_trap = default, False
+    for block in config.blocks:
+        words = block.words()
+        if words[:2] == ["logging", "trap"]:
+            trap, no_trap = (_severity(words[2]) if len(words) > 2 else default), False
+        elif words[:3] == ["no", "logging", "trap"]:
+            no_trap = True
+    return trap, no_trap
+
+
+def _target_words(words: list[str]) -> list[str] | None:
+    """The words from the host on, of `logging host [vrf V] [ip|ipv6] ADDR …` or the old `logging ADDR`."""
+    if words[:1] == ["host"]:
+        rest = words[1:]
+        while rest[:1] in (["ipv6"], ["ip"], ["vrf"]):
+            rest = rest[2:] if rest[0] == "vrf" else rest[1:]
+        return rest or None
+    if words and words[0] not in _LOGGING_KEYWORDS and (_IP.match(words[0]) or "." in words[0]):
+        return words  # the old form: `logging 10.0.0.1` / `logging syslog.example`
+    return None
+
+
+def remote_targets(config: Config, logging_off: bool, result: Result) -> None:
+    ports = platform_data()["defaults"]["logging_port"]
+    trap, no_trap = _trap(config)
     targets: list[dict[str, Any]] = []
     cited: list[str] = []
     for block in config.globals("logging"):
-        words = block.words()[1:]
-        if not words:
-            continue
-        if words[0] == "host":
-            rest = words[1:]
-            if rest[:1] in (["ipv6"], ["ip"]):
-                rest = rest[1:]
-        elif words[0] not in _LOGGING_KEYWORDS and (_IP.match(words[0]) or "." in words[0]):
-            rest = words  # the old form: `logging 10.0.0.1` / `logging syslog.example`
-        else:
-            continue
-        if not rest:
+        rest = _target_words(block.words()[1:])
+        if rest is None:
             continue
         protocol, port = "udp", None
         if "transport" in rest and rest.index("transport") + 1 < len(rest):
             protocol = rest[rest.index("transport") + 1]
         if "port" in rest and rest.index("port") + 1 < len(rest) and rest[rest.index("port") + 1].isdigit():
             port = int(rest[rest.index("port") + 1])
-        if protocol not in {"udp", "tcp"}:
-            protocol = "tls" if protocol == "tls" else "udp"
-        target = {"host": rest[0], "port": port or int(data["logging_port"].get(protocol, 514)),
-                  "protocol": protocol, "selector": f"trap {trap}"}
+        if protocol not in {"udp", "tcp", "tls"}:
+            protocol = "udp"
         cited.append(block.line)
         if not (logging_off or no_trap):
-            targets.append(target)
+            targets.append({"host": rest[0], "port": port or int(ports.get(protocol, 514)), "protocol": protocol,
+                            "selector": f"trap {trap}"})
     result.put("/logging/remote_targets", targets)
     if cited:
         result.cite("/logging/remote_targets", f"cmd:{RUNNING}", cited)
 
-    # The local buffer: the last `logging buffered` wins; the documented default when there is none.
-    buffer = dict(data["logging_buffer"])
+
+def _configured_buffer(config: Config) -> dict[str, Any]:
+    """The local buffer the configuration gives: the last `logging buffered [discriminator D] [SIZE] [LEVEL]`
+    or `no logging buffered`; the documented default when there is none (a size or level left out keeps the
+    earlier or default one)."""
+    buffer = dict(platform_data()["defaults"]["logging_buffer"])
     for block in config.blocks:
         words = block.words()
-        if words[:2] == ["no", "logging"] and words[2:3] == ["buffered"]:
+        if words[:3] == ["no", "logging", "buffered"]:
             buffer["enabled"] = False
         elif words[:2] == ["logging", "buffered"]:
             buffer["enabled"] = True
-            for word in words[2:]:
+            rest = words[4:] if words[2:3] == ["discriminator"] else words[2:]
+            for word in rest:
                 if word.isdigit() and int(word) > 7:
                     buffer["size_bytes"] = int(word)
-                elif word not in {"xml", "discriminator"}:
+                elif word != "xml":
                     buffer["severity"] = _severity(word)
-    if logging_off:
-        buffer["enabled"] = False
-    text, why = live_output(outputs, "show logging")
-    if text is None:
-        result.errors["/logging/running"] = why
-    else:
-        syslog = re.search(r"Syslog logging:\s*(enabled|disabled)", text)
-        if syslog:
-            result.put("/logging/running", syslog.group(1) == "enabled")
-        else:
-            result.errors["/logging/running"] = "`show logging` does not say whether syslog logging is enabled"
-        live_buffer = re.search(r"Buffer logging:\s*(disabled|level (\w+))", text)
-        if live_buffer:  # the running device's own answer wins over config + defaults
-            buffer["enabled"] = live_buffer.group(1) != "disabled"
-            if live_buffer.group(2):
-                buffer["severity"] = live_buffer.group(2)
-        size = re.search(r"Log Buffer \((\d+) bytes\)", text)
-        if size:
-            buffer["size_bytes"] = int(size.group(1))
-        result.cite("/logging/running", "cmd:show logging",
-                    [x for x in text.splitlines() if re.search(r"logging:|Log Buffer|Logging to", x)][:12])
-    if not buffer["enabled"]:
-        buffer = {"enabled": False, "size_bytes": 0, "severity": None}
-    result.put("/logging/local_buffer", buffer)
+    return buffer
 
-    # Timestamps of log messages (buffer, console, syslog alike).
+
+def _live_logging(text: str, buffer: dict[str, Any], result: Result) -> None:
+    """`show logging`: syslog on/off, and the running buffer's state, level and size (they win over the
+    configuration and the defaults)."""
+    syslog = re.search(r"Syslog logging:\s*(enabled|disabled)", text)
+    if syslog:
+        result.put("/logging/running", syslog.group(1) == "enabled")
+    else:
+        result.errors["/logging/running"] = "`show logging` does not say whether syslog logging is enabled"
+    live_buffer = re.search(r"Buffer logging:\s*(disabled|level (\w+))", text)
+    if live_buffer:
+        buffer["enabled"] = live_buffer.group(1) != "disabled"
+        if live_buffer.group(2):
+            buffer["severity"] = live_buffer.group(2)
+    size = re.search(r"Log Buffer \((\d+) bytes\)", text)
+    if size:
+        buffer["size_bytes"] = int(size.group(1))
+    result.cite("/logging/running", "cmd:show logging",
+                [x for x in text.splitlines() if re.search(r"logging:|Log Buffer|Logging to", x)][:12])
+
+
+def timestamps(config: Config, result: Result) -> None:
+    """Timestamps of log messages (buffer, console, syslog alike): the last `service timestamps log …`."""
     setting: str | None = None
     for block in config.blocks:
         words = block.words()
@@ -392,12 +384,31 @@ def logging(config: Config, outputs: dict[str, str], result: Result) -> None:
             setting = "none"
     source = "service timestamps log"
     if setting is None:
-        setting, source = str(data["service_timestamps_log"]), "service timestamps log (default)"
+        setting = str(platform_data()["defaults"]["service_timestamps_log"])
+        source = "service timestamps log (default)"
     keywords = setting.split()
     full = bool(keywords) and keywords[0] == "datetime" and "year" in keywords and "show-timezone" in keywords
     result.put("/logging/timestamp_formats", [{"log": "log messages (buffer, console, syslog)",
                                                "writer": "IOS logger", "format": setting, "full": full,
                                                "source": source}])
+
+
+def logging(config: Config, outputs: dict[str, str], result: Result) -> None:
+    # `no logging on` stops every destination but the console; the last of `logging on`/`no logging on` counts.
+    logging_off = config.last_of("logging on", "no logging on") == "no logging on"
+    remote_targets(config, logging_off, result)
+    buffer = _configured_buffer(config)
+    if logging_off:
+        buffer["enabled"] = False
+    text, why = live_output(outputs, "show logging")
+    if text is None:
+        result.errors["/logging/running"] = why
+    else:
+        _live_logging(text, buffer, result)
+    if not buffer["enabled"]:
+        buffer = {"enabled": False, "size_bytes": 0, "severity": None}
+    result.put("/logging/local_buffer", buffer)
+    timestamps(config, result)
 
 
 # --- accounts and passwords ---------------------------------------------------------------------------
@@ -503,6 +514,8 @@ def accounts(config: Config, lines: list[Line], result: Result) -> dict[str, Use
         if line_password:
             record(f"line {line.name} password", f"line {line.name}",
                    _secret_method(line_password, "password", encryption_service))
+        if unauthenticated(config, line):
+            empty.add(f"line {line.name}")
     result.put("/accounts/password_storage", {"hash_methods": methods, "weak_hash_accounts": sorted(weak_accounts),
                                               "empty_password_accounts": sorted(empty)})
     generic = {name.lower() for name in data["generic_admin_names"]}
@@ -512,8 +525,11 @@ def accounts(config: Config, lines: list[Line], result: Result) -> dict[str, Use
 
 def password_policy(config: Config, local: dict[str, User], result: Result) -> None:
     """Effective rules for new login passwords of local users: `security passwords min-length` (every password)
-    and the IOS-XE `aaa common-criteria policy` bound to each user; the worst user counts."""
+    and the IOS-XE `aaa common-criteria policy` bound to each user, and `aaa password restriction` (with `aaa
+    new-model`: every new local password needs characters of 3 of the 4 classes); the worst user counts."""
     defaults = platform_data()["defaults"]
+    restriction = aaa_new_model(config) and config.has("aaa password restriction")
+    restricted_classes = int(defaults["aaa_password_restriction_classes"]) if restriction else 0
     global_min: int | None = None
     for block in config.globals("security", "passwords", "min-length"):
         if len(block.words()) > 3 and block.words()[3].isdigit():
@@ -535,16 +551,50 @@ def password_policy(config: Config, local: dict[str, User], result: Result) -> N
         length = max(global_min or 0, bound["min-length"] if bound else 0, floor)
         classes = sum(1 for key in ("upper-case", "lower-case", "numeric-count", "special-case")
                       if bound and bound.get(key, 0) >= 1)
-        per_user.append((global_min is not None or bound is not None, length, classes))
+        per_user.append((global_min is not None or bound is not None or restriction, length,
+                         max(classes, restricted_classes)))
     if not per_user:
-        per_user.append((global_min is not None, max(global_min or 0, floor), 0))
+        per_user.append((global_min is not None or restriction, max(global_min or 0, floor), restricted_classes))
     result.put("/password_policy", {"enforced": all(u[0] for u in per_user), "min_length": min(u[1] for u in per_user),
                                     "min_char_classes": min(u[2] for u in per_user)})
 
 
-def lockout(config: Config, local: dict[str, User], result: Result) -> None:
+def remote_line(config: Config, line: Line) -> bool:
+    """A line a session can start on over the network: a vty or an aux/tty whose `transport input` admits one
+    (undecided counts as remote: fail closed)."""
+    if line.kind == "con" or not line.starts_sessions():
+        return False
+    return remote_transports(config, line)[0] != []
+
+
+def unauthenticated(config: Config, line: Line) -> bool:
+    """A network session on the line needs no password (`no login`, or an AAA list whose first method is `none`).
+    The console is left out: it needs physical access (its login is a site's choice)."""
+    return remote_line(config, line) and authentication(config, line)[0][:1] == ["none"]
+
+
+def _login_paths(config: Config, lines: list[Line]) -> dict[str, list[str]]:
+    """What the password of each way to log in is checked against: local | line (the line's own password, or the
+    enable password) | group:NAME (an AAA server) -> the lines that use it. Lines without authentication have no
+    password to guess and are left out."""
+    paths: dict[str, list[str]] = {}
+    for line in lines:
+        if not line.starts_sessions() or (line.kind != "con" and not remote_line(config, line)):
+            continue
+        methods, _ = authentication(config, line)
+        first = methods[0] if methods else "none"
+        if first == "none":
+            continue
+        paths.setdefault("line" if first == "enable" else first, []).append(f"line {line.name}")
+    return paths
+
+
+def lockout(config: Config, lines: list[Line], local: dict[str, User], result: Result) -> None:
     """`aaa local authentication attempts max-fail N` locks local users until cleared, except privilege 15;
-    `login block-for S attempts N within T` blocks every login for S seconds. The worst account counts."""
+    `login block-for S attempts N within T` blocks every login for S seconds. The worst account of every way to
+    log in counts: local users where a line checks them (`login local`, AAA `local`), the shared line password
+    where a line uses it (`login` + `password`, AAA `line`/`enable`: max-fail never applies to it); an AAA
+    server group decides its own lockout, which the configuration cannot show (manual)."""
     max_fail: int | None = None
     for block in config.globals("aaa", "local", "authentication", "attempts", "max-fail"):
         if len(block.words()) > 5 and block.words()[5].isdigit():
@@ -554,11 +604,19 @@ def lockout(config: Config, local: dict[str, User], result: Result) -> None:
         match = re.match(r"login block-for (\d+) attempts (\d+) within (\d+)", block.line)
         if match:
             block_for = (int(match.group(2)), int(match.group(1)))
-    accounts = list(local.values()) or [User("(line password)", privilege=15)]
+    paths = _login_paths(config, lines)
+    servers = sorted(path for path in paths if path.startswith("group:"))
+    if servers:
+        why = (f"{', '.join(paths[servers[0]])} authenticate against the AAA server group {servers[0][6:]}: its "
+               "lockout is set on the server, not in the device configuration")
+        result.manual["/login/lockout_threshold"] = result.manual["/login/lockout_duration_seconds"] = why
+        return
+    accounts = [*(local.values() if "local" in paths or not paths else ()),
+                *([User("(line password)", privilege=15)] if "line" in paths or not local else ())]
     worst: tuple[int, int | None] | None = None
     for user in accounts:
         options: list[tuple[int, int]] = []
-        if max_fail is not None and user.privilege < 15 and local:
+        if max_fail is not None and user.privilege < 15 and user.name in local:
             options.append((max_fail, 0))
         if block_for is not None:
             options.append(block_for)
@@ -631,10 +689,11 @@ def open_ports(outputs: dict[str, str], result: Result) -> None:
 
 
 def _long_name(name: str) -> str:
-    for short, long in sorted(platform_data()["interface_abbreviations"].items(), key=lambda kv: -len(kv[0])):
-        match = re.fullmatch(rf"{short}(\d[\d/.:]*)", name)
-        if match:
-            return f"{long}{match.group(1)}"
+    match = re.fullmatch(r"([A-Za-z-]+)(\d[\d/.:]*)", name)
+    if match:
+        long = platform_data()["interface_abbreviations"].get(match.group(1))
+        if long:
+            return f"{long}{match.group(2)}"
     return name
 
 
@@ -706,9 +765,11 @@ def parse_outputs(outputs: dict[str, str]) -> tuple[Result, int | None]:
     logging(config, outputs, result)
     local = accounts(config, lines, result)
     password_policy(config, local, result)
-    lockout(config, local, result)
+    lockout(config, lines, local, result)
     banners(config, result)
     open_ports(outputs, result)
     unused_ports(config, outputs, result)
+    management_access(config, lines, result)
+    any_any_permits(config, result)
     return result, level
 
