@@ -27,6 +27,7 @@ class IOSPlatform(NetmikoCapturePlatform):
         ("password", "logging in to the device"),
         ("enable_secret", "privileged mode (`enable`)"),
     )
+    steady_prompt: ClassVar[bool] = True      # every command of the table is a `show` at the `#` prompt
 
     def privileged(self, connection: Any, target: Target) -> None:
         try:
