@@ -380,6 +380,9 @@ class EditRules:
     separator: str | None = "!"
     trailer: str | None = "end"     # the last line of the configuration
     tail: tuple[str, ...] = ("line",)  # sections that stay last: new lines and sections go before them
+    # section kind -> the order the device shows the lines of such a section in (leading words); lines with
+    # none of them go last
+    order: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     negation: str = "no"
 
 
@@ -502,23 +505,39 @@ class ConfigTree:
             end -= 1
         self.nodes[end:end] = [node, Node(sep)] if node.section and sep else [node]
 
-    def set_line(self, container: Node | None, match: Match) -> None:
-        """A positive configuration line: replace the line with the same key (single-valued) or append."""
+    def set_line(self, container: Node | None, match: Match, kind: str = "") -> None:
+        """A positive configuration line: replace the line with the same key (single-valued) or add it (in a
+        section at the place the rules' `order` for its kind gives, else last); a stored negation of the same
+        command (`no ip address` for `ip address …`) goes."""
         nodes = container.children if container is not None else self.nodes
         key = list(match.key)
         text = match.line
+        negations = [[self.rules.negation, *match.words]] + ([[self.rules.negation, *key]] if key else [])
+        nodes[:] = [n for n in nodes if n.words() not in negations]
         for index, node in enumerate(nodes):
             if node.words() == match.words or (key and node.words()[:len(key)] == key and
                                                len(key) < len(match.words)):
                 nodes[index] = Node(text, node.children, node.section)
                 return
-            if node.words() == [self.rules.negation, *match.words]:
-                del nodes[index]
-                break
-        if container is not None:
-            nodes.append(Node(text))
-        else:
+        if container is None:
             self.insert_top(Node(text))
+            return
+        order = self.rules.order.get(kind)
+        if order:
+            rank = self._rank(match.words, order)
+            index = next((i for i, n in enumerate(nodes) if self._rank(n.words(), order) > rank), len(nodes))
+            nodes.insert(index, Node(text))
+        else:
+            nodes.append(Node(text))
+
+    def _rank(self, words: list[str], order: list[str]) -> int:
+        """Where a section line goes: the index of the first `order` entry its words start with."""
+        if words[:1] == [self.rules.negation]:
+            words = words[1:]
+        for index, prefix in enumerate(order):
+            if words[:len(prefix.split())] == prefix.split():
+                return index
+        return len(order)
 
     def remove_lines(self, container: Node | None, words: list[str], key: list[str]) -> int:
         """`no <words>`: remove the lines starting with the words, or with the same key."""
@@ -824,7 +843,7 @@ class TreePersonality(Personality):
                 if where is None and isinstance(default, Match) and not default.rest:
                     tree.remove_lines(None, [self.rules.negation, *default.words], [])
                 else:
-                    tree.set_line(where, match)
+                    tree.set_line(where, match, kind if where is not None else "")
             self.set_running(session, tree.render())
             return None
         return first_error

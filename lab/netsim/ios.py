@@ -155,6 +155,12 @@ DEFAULT_ON = {
     "line": ["exec", "motd-banner", "exec-banner"],
 }
 
+# Lines IOS never displays because they are the default: applying one removes the line of its key instead.
+HIDDEN_DEFAULTS = {
+    "": ["logging trap informational", "ip ssh time-out 120", "ip ssh authentication-retries 3"],
+    "line": ["exec-timeout 10 0", "exec-timeout 10"],
+}
+
 # The exec commands: template -> handler method; PRIVILEGED only after `enable`.
 USER_EXEC = [
     ("enable", "cmd_enable"), ("enable {int}", "cmd_enable"), ("exit", "cmd_exit"), ("logout", "cmd_exit"),
@@ -203,10 +209,22 @@ def _grammars() -> dict[str, Grammar]:
     return grammars
 
 
-RULES = EditRules(grammars=_grammars(), sections=Grammar(SECTIONS),
+# The order IOS shows the lines of a section in (a new line goes to its place, not last).
+ORDER = {
+    "if": ["description", "switchport", "vrf forwarding", "ip address", "ip access-group", "ip helper-address",
+           "ip redirects", "ip unreachables", "ip proxy-arp", "ip nat", "ip ospf", "ipv6", "standby", "shutdown",
+           "duplex", "speed", "media-type", "negotiation", "channel-group", "spanning-tree", "service-policy"],
+    "line": ["session-timeout", "access-class", "ipv6 access-class", "exec-timeout", "absolute-timeout",
+             "privilege level", "password", "authorization", "accounting", "logging synchronous", "login",
+             "exec", "length", "width", "history", "stopbits", "transport preferred", "transport input",
+             "transport output"],
+}
+
+RULES = EditRules(grammars=_grammars(), sections=Grammar(SECTIONS), order=ORDER,
                   stored_negations=Grammar(STORED_NEGATIONS[""]), default_on=Grammar(DEFAULT_ON[""]))
 # per section kind (the core rules take one grammar; IOS's negations depend on the section)
 NEGATIONS = {kind: Grammar(ts) for kind, ts in STORED_NEGATIONS.items()}
+HIDDEN = {kind: Grammar(ts, abbreviate=False) for kind, ts in HIDDEN_DEFAULTS.items()}
 DEFAULTS = {kind: Grammar(ts) for kind, ts in DEFAULT_ON.items()}
 
 BANNER = re.compile(r"^\s*banner\s+(motd|login|exec|incoming|slip-ppp)\s*(.*)$", re.I)
@@ -391,6 +409,14 @@ class IOSPersonality(TreePersonality):
                 self.set_running(session, tree.render())
                 return None
         else:
+            hidden = HIDDEN.get(target, Grammar([])).match(body)
+            full = self.rules.grammars[target].match(body)
+            if isinstance(hidden, Match) and isinstance(full, Match):
+                if target != kind:
+                    session.mode, session.context = "config", None
+                tree.remove_lines(where, list(full.key), list(full.key))
+                self.set_running(session, tree.render())
+                return None
             default = DEFAULTS.get(target, Grammar([])).match(body)
             if isinstance(default, Match) and not default.rest:
                 if target != kind:

@@ -508,7 +508,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         print(json_terminal_safe(json.dumps(
             [{"id": r.id, "clause": r.clause, "title": r.title, "severity": r.severity,
               "device_classes": list(r.device_classes), "remediation": r.remediation,
-              "platforms": {p: {"automation": r.automation_for(p), "remediation": r.remediation_for(p)}
+              "platforms": {p: {"automation": r.automation_for(p), "remediation": r.remediation_for(p),
+                                "facts": list(r.facts_for(p))}
                             for p in sorted(r.platforms)}} for r in catalog.values()],
             ensure_ascii=False, indent=2, allow_nan=False)))
         return 0

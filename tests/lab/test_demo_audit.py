@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from tests.lab.labtools import LAB_STATE, ROOT, expected_failures, lab_planted_secrets
+from tests.lab.labtools import LAB_STATE, ROOT, expected_failures, lab_planted_secrets, netsim_devices
 
 from hardening.core.catalog import load_catalog
 
@@ -133,6 +133,8 @@ def test_no_secret_in_any_output(demo_audit: dict[str, Any], lab: dict[str, Any]
     key_lines = [line for line in (LAB_STATE / "ssh" / "id_ed25519").read_text().splitlines()
                  if line and not line.startswith("-----")]
     secrets += key_lines
+    devices = netsim_devices(lab["spec"], lab["hosts"])   # the simulated network devices' generated credentials
+    secrets += [value for d in devices.values() for key, value in d["credentials"].items() if key != "username"]
     planted = lab_planted_secrets(lab["spec"])
     assert len(planted) >= 2, "the lab plants an SNMP community and an MD5 hash: both are looked for"
     secrets += planted

@@ -158,7 +158,9 @@ def test_ios_session_configuration_and_rejection(lab: Lab) -> None:
         assert connection.find_prompt() == "rt-ios-02>"
         connection.enable()
         output = connection.send_config_set([
-            "no service pad", "int gi0/2", "description spare", "no shutdown", "line vty 0 4", "exec-timeout 5 0",
+            "no service pad", "int gi0/2", "description spare", "ip address 192.0.2.1 255.255.255.0", "no shutdown",
+            "line vty 0 4", "exec-timeout 10 0",
+            "line vty 5 15", "exec-timeout 7 0", "exec-timeout 5 0",
             "logging hots 10.0.0.1", "logging host 10.203.0.11", "ip bootp server", "no ip http server"])
         running = connection.send_command("show running-config")
         logging = connection.send_command("show logging")
@@ -170,10 +172,13 @@ def test_ios_session_configuration_and_rejection(lab: Lab) -> None:
     assert lines[index + 1].index("^") == lines[index].index("hots")
     assert lines[index + 2] == INVALID
     assert "\nno service pad\n" in running
-    assert re.search(r"^interface GigabitEthernet0/2\n no ip address\n duplex auto\n speed auto\n description spare\n",
-                     running, re.M)
-    assert re.search(r"^line vty 0 4\n access-class MGMT-ONLY in\n exec-timeout 5 0\n transport input telnet ssh\n",
-                     running, re.M)
+    # a new line goes where IOS shows it (description first), not last; an address replaces `no ip address`;
+    # `no shutdown` removes `shutdown`
+    assert re.search(r"^interface GigabitEthernet0/2\n description spare\n ip address 192.0.2.1 255.255.255.0\n"
+                     r" duplex auto\n speed auto\n!", running, re.M)
+    # exec-timeout 10 0 is the default IOS does not display: applying it removes `exec-timeout 0 0`
+    assert re.search(r"^line vty 0 4\n access-class MGMT-ONLY in\n transport input telnet ssh\nline vty 5 15\n"
+                     r" access-class MGMT-ONLY in\n exec-timeout 5 0\n transport input ssh\n", running, re.M)
     assert "no ip bootp server" not in running      # the default came back: the `no` line goes, nothing added
     assert running.count("no ip http server") == 1
     assert "logging hots" not in running

@@ -56,11 +56,13 @@ def volatile_pointers() -> frozenset[str]:
 
 
 def fingerprint(facts_document: dict[str, Any] | None, requirements: list[Requirement]) -> str | None:
-    """Digest of the non-volatile facts the given requirements read (None without facts)."""
+    """Digest of the non-volatile facts the given requirements read on the document's platform (None without
+    facts)."""
     if facts_document is None:
         return None
     facts = facts_document.get("facts", {})
-    pointers = sorted({p for r in requirements for p in r.facts} - volatile_pointers())
+    platform = str(facts_document.get("platform", ""))  # stamped by core: the inventory's platform of the host
+    pointers = sorted({p for r in requirements for p in r.facts_for(platform)} - volatile_pointers())
     state: dict[str, Any] = {}
     for pointer in pointers:
         value = resolve_pointer(facts, pointer)

@@ -14,7 +14,7 @@ from referencing.exceptions import Unresolvable
 from hardening.core.errors import CatalogError
 from hardening.core.jsonio import NonFiniteNumber, loads_finite
 from hardening.core.models import ParameterSpec, Requirement
-from hardening.core.schemas import check, offline_resolver, validator
+from hardening.core.schemas import check, load_schema, offline_resolver, validator
 
 META_SCHEMA = "requirement.meta.schema.json"
 
@@ -102,19 +102,40 @@ def _refuse_single_platform_shape(document: Any, file: str) -> None:
                            "intent in x-hardening.remediation (docs/catalog.md)")
 
 
+def is_fact_path(pointer: str) -> bool:
+    """Whether `pointer` names a fact facts.schema.json defines (through `properties`, from the facts object)."""
+    node: Any = load_schema("facts.schema.json")["properties"]["facts"]
+    for part in pointer.strip("/").split("/"):
+        properties = node.get("properties") if isinstance(node, dict) else None
+        if not isinstance(properties, dict) or part not in properties:
+            return False
+        node = properties[part]
+    return True
+
+
+def _check_fact_pointers(pointers: list[str], file: str, where: str) -> None:
+    for index, pointer in enumerate(pointers):
+        if not is_fact_path(pointer):
+            raise CatalogError(file, f"{where}/{index}", f"{pointer!r} is not a fact of facts.schema.json")
+
+
 def _check_platform_entries(meta: dict[str, Any], file: str) -> None:
-    """What the meta-schema cannot say about `platforms`: manual_facts are facts this requirement reads, and
-    only an automated fix has them."""
+    """What the meta-schema cannot say about the facts and `platforms`: every fact pointer (the requirement's and
+    a platform's own `facts`) is a fact of facts.schema.json, manual_facts are facts the requirement reads on
+    that platform, and only an automated fix has them."""
+    _check_fact_pointers(meta["facts"], file, "/x-hardening/facts")
     for platform, entry in meta["platforms"].items():
+        reads = entry.get("facts", meta["facts"])
+        _check_fact_pointers(entry.get("facts", []), file, f"/x-hardening/platforms/{platform}/facts")
         automation = entry.get("automation", {})
         manual = automation.get("manual_facts", [])
         if manual and automation.get("fix") != "automated":
             raise CatalogError(file, f"/x-hardening/platforms/{platform}/automation/manual_facts",
                                "manual_facts only mean something beside an automated fix")
         for index, pointer in enumerate(manual):
-            if pointer not in meta["facts"]:
+            if pointer not in reads:
                 raise CatalogError(file, f"/x-hardening/platforms/{platform}/automation/manual_facts/{index}",
-                                   f"{pointer!r} is not one of this requirement's facts")
+                                   f"{pointer!r} is not one of the facts this requirement reads on {platform}")
 
 
 def load_requirement(path: Path) -> Requirement:

@@ -139,11 +139,12 @@ def evaluate_requirement(
     facts = result.facts.get("facts", {})
     errors = result.facts.get("errors", {})
     to_review = result.facts.get("manual", {})
-    evidence = _evidence_for(result.facts, requirement.facts)
+    pointers = requirement.facts_for(host.platform)
+    evidence = _evidence_for(result.facts, pointers)
     actual: dict[str, Any] = {}
     problems: list[str] = []
     reviews: list[str] = []
-    for pointer in requirement.facts:
+    for pointer in pointers:
         if pointer in errors:
             problems.append(f"{pointer}: {errors[pointer]}")
             continue
@@ -166,9 +167,10 @@ def evaluate_requirement(
     if reviews:
         # A fact the platform read but cannot judge needs a person, never a pass; a definite violation of
         # another fact is still a fail (what is under review cannot make it comply).
-        reviewed = tuple(p for p in requirement.facts if p in to_review)
+        reviewed = tuple(p for p in pointers if p in to_review)
+        # (a violation at the root, a whole section missing, lies above every reviewed fact too)
         violations = [v for v in violations if not v.pointer.startswith(reviewed)
-                      and not any(p.startswith(v.pointer + "/") or p == v.pointer for p in reviewed)]
+                      and not any(p.startswith(v.pointer.rstrip("/") + "/") or p == v.pointer for p in reviewed)]
         if not violations:
             joined = "; ".join(reviews)
             return finding(Status.MANUAL, f"自動では判定できない設定：手動確認が必要（{joined}）",

@@ -90,8 +90,9 @@ class Requirement:
     facts: tuple[str, ...]
     expected: dict[str, str]
     remediation: dict[str, str]  # the intent: what must be made true, platform-neutral
-    # platform name -> {"automation"?: {check, fix, manual_facts?}, "remediation"?: {ja, en}}, as the file says;
-    # read it through automation_for / remediation_for, which fill in what a platform leaves out.
+    # platform name -> {"automation"?: {check, fix, manual_facts?}, "remediation"?: {ja, en}, "facts"?: [pointer]},
+    # as the file says; read it through automation_for / remediation_for / facts_for, which fill in what a platform
+    # leaves out.
     platforms: dict[str, dict[str, Any]]
     schema: dict[str, Any]
     path: str
@@ -110,6 +111,14 @@ class Requirement:
     def remediation_for(self, platform: str) -> dict[str, str]:
         """The remediation text {ja, en} for `platform`: its own words, else the intent (`remediation`)."""
         return dict(self.platforms.get(platform, {}).get("remediation", self.remediation))
+
+    def facts_for(self, platform: str) -> tuple[str, ...]:
+        """The fact pointers the check reads on `platform`: the platform's own `facts` list where its facts differ
+        (LOG-RETENTION: a network device's local buffer instead of log files and journal), else `facts`.
+
+        Evaluation fails closed on exactly these (a missing one is `error`), the plan fingerprints them, and a
+        platform's `manual_facts` are among them."""
+        return tuple(self.platforms.get(platform, {}).get("facts", self.facts))
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,15 @@ _CONFIG_SECRETS = [
     # YAMAHA RTX: login/administrator passwords and user passwords given in the clear.
     re.compile(r"(?im)^([-+ ]?[ \t]*(?:login|administrator)[ \t]+password(?:[ \t]+encrypted)?[ \t]+)(\S+)"),
     re.compile(r"(?im)^([-+ ]?[ \t]*login[ \t]+user[ \t]+\S+[ \t]+(?:encrypted[ \t]+)?)(\S+)"),
+    # YAMAHA RTX: SNMP communities (`snmp[v1|v2c] community read-only|read-write C`, `snmpv1|snmpv2c host H RO [RW]`,
+    # trap communities), SNMPv3 USM passwords, PPP and IKE secrets.
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmp(?:v1|v2c)?[ \t]+(?:trap[ \t]+)?community(?:[ \t]+read-(?:only|write))?"
+               r"[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmp(?:v1|v2c)[ \t]+(?:trap[ \t]+)?host[ \t]+\S+[ \t]+)(\S.*)$"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmpv3[ \t]+usm[ \t]+user[ \t]+\S+[ \t]+\S+[ \t]+.*?(?:md5|sha\S*)[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*snmpv3[ \t]+usm[ \t]+user[ \t]+.*?(?:aes\S*|des\S*)[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*pp[ \t]+auth[ \t]+(?:myname|username)[ \t]+\S+[ \t]+)(\S+)"),
+    re.compile(r"(?im)^([-+ ]?[ \t]*ipsec[ \t]+ike[ \t]+pre-shared-key[ \t]+\S+[ \t]+(?:text|0x)?[ \t]*)(\S+)"),
     # FortiOS: set password/passwd/psksecret/… ENC …
     re.compile(r"(?im)^([-+ ]?[ \t]*set[ \t]+(?:password|passwd|psksecret|secret|auth-pwd|priv-pwd|key|"
                r"[a-z0-9-]*(?:password|passwd|secret|psk|passphrase|-pwd))[ \t]+(?:ENC[ \t]+)?)(\S.*)$"),

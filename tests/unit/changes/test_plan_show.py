@@ -139,4 +139,6 @@ def test_a_violation_only_a_person_can_repair_is_planned_as_manual() -> None:
     assert automatable(CATALOG["PW-LEN"], "linux", [{"pointer": "/password_policy/min_length"}]) is True
     assert automatable(CATALOG["AV-SIG-CURRENT"], "linux", [{"pointer": "/antimalware/signature_age_days"}]) is False
     # a platform the catalog gives no automation is never fixed automatically, whatever linux can do
-    assert automatable(CATALOG["PW-LEN"], "cisco_ios", [{"pointer": "/password_policy/min_length"}]) is False
+    assert automatable(CATALOG["PW-LEN"], "junos", [{"pointer": "/password_policy/min_length"}]) is False
+    # a platform whose fix is manual (network devices: stored secrets) is never planned as a change
+    assert automatable(requirement, "cisco_ios", [accounts]) is False

@@ -138,7 +138,7 @@ def _finding(host: Host, rid: str, status: Status, doc: dict[str, Any] | None,
     actual: dict[str, Any] = {}
     evidence: list[dict[str, str]] = []
     if doc is not None and status in (Status.PASS, Status.FAIL):
-        for pointer in requirement.facts:
+        for pointer in requirement.facts_for(host.platform):
             node: Any = doc["facts"]
             for part in pointer.strip("/").split("/"):
                 node = node[part]

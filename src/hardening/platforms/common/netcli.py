@@ -40,6 +40,16 @@ from hardening.core.yamlio import load_yaml
 MAX_OUTPUT = 16 * 1024 * 1024
 
 
+class ConfigurationError(ValueError):
+    """A platform parser's refusal of a malformed configuration text (`line` is 1-based; 0 = not one line).
+    `parse` reports it as a SavedFactsError naming the file and the line."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}" if line else message)
+        self.line = line
+        self.message = message
+
+
 @functools.cache
 def load_platform_data(path: Path) -> dict[str, Any]:
     """A platform's knowledge file (YAML mapping), loaded once with the project's strict loader."""
@@ -221,6 +231,9 @@ class NetmikoCapturePlatform(CapturePlatform):
     default_device_type: ClassVar[str]        # netmiko device_type when the inventory sets none
     running_command: ClassVar[str]            # the command whose output is the configuration (required)
     probe_name: ClassVar[str]
+    # Other names a saved configuration may have in a capture when `running_command`'s file is absent (glob
+    # patterns in DIR/<host>/, first match wins): e.g. FortiOS's plain `show` or a GUI backup `*.conf`.
+    running_alternatives: ClassVar[tuple[str, ...]] = ()
     # The credential fields the session needs, with what for (Credentials.require's purpose).
     required_credentials: ClassVar[tuple[tuple[str, str], ...]] = (("password", "logging in to the device"),)
     # True when every command of the table runs at the same prompt (no mode change in between): fetch reads the
@@ -331,11 +344,21 @@ class NetmikoCapturePlatform(CapturePlatform):
                     raise SavedFactsError(raw.name, f"{path}: unreadable ({type(exc).__name__})") from None
         running = raw / capture_file(self.running_command)
         if self.running_command not in outputs:
+            running = self._alternative_running(raw) or running
+            if running.is_file():
+                try:
+                    outputs[self.running_command] = running.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise SavedFactsError(raw.name, f"{running}: unreadable ({type(exc).__name__})") from None
+        if self.running_command not in outputs:
             raise SavedFactsError(raw.name, f"{raw}: no saved configuration {running} "
                                             f"(layout: <DIR>/<host>/{capture_file(self.running_command)})")
         if not outputs[self.running_command].strip():
             raise SavedFactsError(raw.name, f"{running}: empty")
-        result, level = self.parse_outputs(outputs)
+        try:
+            result, level = self.parse_outputs(outputs)
+        except ConfigurationError as exc:
+            raise SavedFactsError(raw.name, f"{running}: {exc}") from None
         if level is not None and level < 15:
             raise SavedFactsError(raw.name, f"{raw}: captured at privilege level {level}: below 15 the "
                                             "configuration shown is partial")
@@ -344,6 +367,14 @@ class NetmikoCapturePlatform(CapturePlatform):
                 "probe": {"name": f"hardening.platforms.{self.probe_name}", "version": "1"},
                 "facts": result.facts, "errors": result.errors, "manual": result.manual,
                 "evidence": result.evidence}
+
+
+    def _alternative_running(self, raw: Path) -> Path | None:
+        for pattern in self.running_alternatives:
+            found = sorted(p for p in raw.glob(pattern) if p.is_file())
+            if found:
+                return found[0]
+        return None
 
 
 def disconnect(connection: Any) -> None:
