@@ -143,8 +143,8 @@ def start_lab(count: int, work: Path) -> Lab:
     spec.write_text(json.dumps({"devices": entries}), encoding="utf-8")
     ready = work / "ready"
     log = work / "netsim.log"
-    process = subprocess.Popen([sys.executable, "-m", "lab.netsim", str(spec), "--ready", str(ready), "--log", str(log)],
-                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    command = [sys.executable, "-m", "lab.netsim", str(spec), "--ready", str(ready), "--log", str(log)]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     deadline = time.monotonic() + 120
     while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -302,9 +302,9 @@ def run_size(count: int, workers: int, rounds: int, sample: int) -> dict[str, An
                 else:
                     ours.append(audit(lab, inventory, workers))
             a, b = bare[-1], ours[-1]
-            print(f"  round {index + 1}: (a) bare netmiko {a.wall:6.2f} s  [cpu {a.cpu:5.1f} s, simulator {a.sim_cpu:4.1f} s]"
-                  f"   (b) our audit {b.wall:6.2f} s  [cpu {b.cpu:5.1f} s, simulator {b.sim_cpu:4.1f} s]"
-                  f"   b/a {b.wall / a.wall:4.2f}", flush=True)
+            print(f"  round {index + 1}: (a) bare netmiko {a.wall:6.2f} s  [cpu {a.cpu:5.1f} s, simulator "
+                  f"{a.sim_cpu:4.1f} s]   (b) our audit {b.wall:6.2f} s  [cpu {b.cpu:5.1f} s, simulator "
+                  f"{b.sim_cpu:4.1f} s]   b/a {b.wall / a.wall:4.2f}", flush=True)
             print(f"           (b): {b.note}", flush=True)
         parse_cpu, evaluate_cpu, sampled = parse_evaluate_cpu(lab, inventory, work, min(sample, count), repeat=5)
         best_a, best_b = min(r.wall for r in bare), min(r.wall for r in ours)
@@ -319,10 +319,11 @@ def run_size(count: int, workers: int, rounds: int, sample: int) -> dict[str, An
         print(f"  our CPU per device, parse + evaluate (no I/O; {sampled} devices' captures x 5, one thread): "
               f"{cpu_ms:.1f} ms = parse {parse_cpu * 1000:.1f} + evaluate {evaluate_cpu * 1000:.1f}  "
               f"[target <= {TARGETS['cpu_ms']:.0f} ms: {mark(cpu_ms <= TARGETS['cpu_ms'])}]")
-        print(f"  whole-process CPU per device incl. SSH (best round): (a) {min(r.cpu for r in bare) / count * 1000:.0f} ms"
-              f"  (b) {min(r.cpu for r in ours) / count * 1000:.0f} ms;  simulator (a) "
-              f"{min(r.sim_cpu for r in bare) / count * 1000:.0f} ms  (b) {min(r.sim_cpu for r in ours) / count * 1000:.0f} ms",
-              flush=True)
+        per = {name: min(getattr(r, field) for r in rounds_) / count * 1000
+               for name, field, rounds_ in (("a", "cpu", bare), ("b", "cpu", ours), ("sa", "sim_cpu", bare),
+                                            ("sb", "sim_cpu", ours))}
+        print(f"  whole-process CPU per device incl. SSH (best round): (a) {per['a']:.0f} ms  (b) {per['b']:.0f} ms;"
+              f"  simulator (a) {per['sa']:.0f} ms  (b) {per['sb']:.0f} ms", flush=True)
         return {"devices": count, "a": best_a, "b": best_b, "ratio": ratio, "cpu_ms": cpu_ms}
     finally:
         if lab is not None:
