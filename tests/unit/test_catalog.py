@@ -129,7 +129,7 @@ FIX_CONTENT = {"linux": _linux_fix_tags, **{name: (lambda name=name: _declared_f
 # automated-fix claims are; test_pending_platforms_are_still_pending fails as soon as one has landed, so that its
 # entry is removed and the full check applies.
 PENDING_PACKAGE: set[str] = set()
-PENDING_REMEDIATION = {"cisco_ios", "yamaha_rtx", "fortios"}
+PENDING_REMEDIATION: set[str] = set()
 
 
 def _skip_if_pending(platform: str, remediation: bool = False) -> None:

@@ -608,3 +608,41 @@ def test_type_8_and_9_secrets_are_strong_type_5_7_0_not_all() -> None:
     storage = found["accounts"]["password_storage"]
     assert [m["method"] for m in storage["hash_methods"]] == ["pbkdf2_sha256", "reversible", "scrypt"]
     assert storage["weak_hash_accounts"] == ["enable"]  # the enable password is stored although the secret wins
+
+
+class ReaskingSession(FakeSession):
+    """IOS after a wrong enable secret: `Password:` again, so netmiko's enable() times out waiting for `#`."""
+
+    RETURN = "\n"
+
+    def __init__(self, lands_on: str | None) -> None:
+        super().__init__({}, fail={"enable": ReadTimeout("Pattern not detected: '#'")})
+        self.lands_on, self.written, self.read_timeout_override = lands_on, "", 60.0
+        self.timeouts_seen: list[float] = []
+
+    def enable(self) -> None:
+        self.timeouts_seen.append(self.read_timeout_override)
+        super().enable()
+
+    def write_channel(self, text: str) -> None:
+        self.written += text
+
+    def find_prompt(self) -> str:
+        if self.lands_on is None:
+            raise ReadTimeout("silent")
+        return self.lands_on
+
+
+def test_wrong_enable_secret_is_a_refusal_not_a_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    session = ReaskingSession("rt-ios-02>")
+    fake_handler(monkeypatch, session)
+    with pytest.raises(AuthenticationFailed, match="enable secret is wrong"):
+        driver.IOSPlatform().fetch(target(tmp_path), tmp_path)
+    assert session.written == "\n\n\n"  # the remaining Password: prompts answered with nothing
+    assert session.timeouts_seen == [driver.ENABLE_TIMEOUT]  # the wait for `#` is short, not the session's
+    assert session.read_timeout_override == 60.0
+    assert session.closed
+    silent = ReaskingSession(None)
+    fake_handler(monkeypatch, silent)
+    with pytest.raises(DeviceTimeout, match="no answer to `enable`"):
+        driver.IOSPlatform().fetch(target(tmp_path), tmp_path)

@@ -214,3 +214,20 @@ def test_a_definite_fail_beats_a_fact_under_manual_review() -> None:
     facts["accounts"]["password_storage"]["weak_hash_accounts"] = []
     finding = evaluate_requirement(host(), result, CATALOG["PW-STORE-PROTECT"], SITE)
     assert finding.status is Status.MANUAL
+
+
+def test_a_definite_fail_beats_a_fact_that_could_not_be_determined() -> None:
+    """An unsynchronised clock is a fail even though its offset is unknown; the unknown offset is never judged."""
+    site = {**SITE, "ntp_servers": ["10.0.0.1"]}
+    unsynced = collected({"time": {"ntp_servers": ["10.0.0.1"], "synchronized": False}},
+                         {"/time/offset_ms_abs": "no peer selected"})
+    finding = evaluate_requirement(host(), unsynced, CATALOG["TIME-SYNC"], site)
+    assert finding.status is Status.FAIL
+    assert [v.pointer for v in finding.violations] == ["/time/synchronized"]
+    assert "no peer selected" in finding.message["en"]
+    synced = collected({"time": {"ntp_servers": ["10.0.0.1"], "synchronized": True}},
+                       {"/time/offset_ms_abs": "no peer selected"})
+    assert evaluate_requirement(host(), synced, CATALOG["TIME-SYNC"], site).status is Status.ERROR
+    # a section missing altogether is about the undetermined fact too: error, not fail
+    missing = collected({}, {"/time/offset_ms_abs": "x"})
+    assert evaluate_requirement(host(), missing, CATALOG["TIME-SYNC"], site).status is Status.ERROR

@@ -150,10 +150,11 @@ def test_any_any_rules_in_force() -> None:
     ("schedule at 1 */* 0:00 * lua /x.lua", []),
 ])
 def test_scheduled_ntpdate(line: str, servers: list[str]) -> None:
-    found, errors, _ = facts(line + "\n")
+    found, errors, manual = facts(line + "\n")
     assert found["time"]["ntp_servers"] == servers
     assert "synchronized" not in found["time"]
-    assert "ntpdate" in errors["/time/synchronized"]
+    assert "/time/synchronized" not in errors
+    assert "ntpdate" in manual["/time/synchronized"]  # a person confirms it from the log, never a value
 
 
 def test_syslog_hosts_ports_and_types() -> None:
@@ -356,11 +357,11 @@ def test_offline_audit_of_rtx_captures(tmp_path: Path) -> None:
                              "--catalog", str(catalog), "--out", "out", "--ledger", "ledger.jsonl", "--no-progress",
                              "--from", str(saved)], capture_output=True, text=True, cwd=tmp_path, timeout=120,
                             check=False)
-    assert result.returncode == 1, result.stderr  # TIME-SYNC cannot be decided on an RTX
+    assert result.returncode == 0, result.stderr  # nothing fails; TIME-SYNC needs a person on an RTX
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     verdicts = {(f["host"], f["requirement"]): f["status"] for f in report["findings"]}
     assert verdicts == {
-        ("live", "TIME-SYNC"): "error", ("backup", "TIME-SYNC"): "error",
+        ("live", "TIME-SYNC"): "manual", ("backup", "TIME-SYNC"): "manual",
         ("live", "LOGIN-TIMEOUT"): "pass", ("backup", "LOGIN-TIMEOUT"): "pass",
         ("live", "MGMT-SECURE-PROTOCOLS"): "pass", ("backup", "MGMT-SECURE-PROTOCOLS"): "pass",
         ("live", "LOG-FORWARD"): "pass", ("backup", "LOG-FORWARD"): "pass"}

@@ -103,6 +103,32 @@ def _violations(error: ValidationError, branch: str = "") -> list[Violation]:
     return [violation]
 
 
+def _condition_pointers(schema: Any, base: str = "", inside_if: bool = False) -> set[str]:
+    """The fact pointers an `if` of the schema reads (e.g. /os/family): a branch chosen without them is no verdict."""
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        if inside_if and base:
+            found.add(base)
+        for key, value in schema.items():
+            if key == "properties" and isinstance(value, dict):
+                for name, sub in value.items():
+                    found |= _condition_pointers(sub, f"{base}/{name}", inside_if)
+            elif key == "required" and inside_if and isinstance(value, list):
+                found |= {f"{base}/{name}" for name in value if isinstance(name, str)}
+            else:
+                found |= _condition_pointers(value, base, inside_if or key == "if")
+    elif isinstance(schema, list):
+        for item in schema:
+            found |= _condition_pointers(item, base, inside_if)
+    return found
+
+
+def _related(violation: str, fact: str) -> bool:
+    """The violation is about the fact: at it, inside it, or above it (a whole section missing, the root)."""
+    above = violation.rstrip("/")
+    return violation == fact or violation.startswith(fact + "/") or fact.startswith(above + "/")
+
+
 def _evidence_for(facts_doc: dict[str, Any], pointers: tuple[str, ...]) -> list[dict[str, str]]:
     evidence: list[dict[str, str]] = []
     for key, items in facts_doc.get("evidence", {}).items():
@@ -143,10 +169,12 @@ def evaluate_requirement(
     evidence = _evidence_for(result.facts, pointers)
     actual: dict[str, Any] = {}
     problems: list[str] = []
+    undetermined: list[str] = []
     reviews: list[str] = []
     for pointer in pointers:
         if pointer in errors:
             problems.append(f"{pointer}: {errors[pointer]}")
+            undetermined.append(pointer)
             continue
         if pointer in to_review:
             reviews.append(f"{pointer}: {to_review[pointer]}")
@@ -154,23 +182,36 @@ def evaluate_requirement(
         value = resolve_pointer(facts, pointer)
         if value is MISSING:
             problems.append(f"{pointer}: not provided by platform {host.platform}")
+            undetermined.append(pointer)
         elif not _finite(value):  # NaN compares false with every limit: it would pass any maximum
             problems.append(f"{pointer}: not a finite number")
+            undetermined.append(pointer)
         else:
             actual[pointer] = value
+    violations = [v for e in _VALIDATORS.get(requirement, values).iter_errors(facts) for v in _violations(e)]
     if problems:
+        # A fact that could not be determined is never a pass. A definite violation of a fact that WAS
+        # determined is still a fail (an unsynchronised clock is a fail even though its offset is unknown);
+        # without one, the finding is an error.
+        unknown = tuple(undetermined) + tuple(p for p in pointers if p in to_review)
+        conditions = _condition_pointers(requirement.schema)
+        branch_unknown = any(_related(c, p) for c in conditions for p in unknown)
+        definite = [] if branch_unknown else [v for v in violations
+                                              if not any(_related(v.pointer, p) for p in unknown)]
         joined = "; ".join(problems)
+        if definite:
+            where = ", ".join(sorted({v.pointer for v in definite}))
+            return finding(Status.FAIL, f"要件を満たしていない（{where}）。判定できなかった事実: {joined}",
+                           f"does not meet the requirement ({where}); facts that could not be determined: {joined}",
+                           actual=actual, violations=definite, evidence=evidence)
         return finding(Status.ERROR, f"判定に必要な事実を取得できなかった: {joined}",
                        f"facts needed for the check could not be determined: {joined}",
                        actual=actual, evidence=evidence)
-    violations = [v for e in _VALIDATORS.get(requirement, values).iter_errors(facts) for v in _violations(e)]
     if reviews:
         # A fact the platform read but cannot judge needs a person, never a pass; a definite violation of
         # another fact is still a fail (what is under review cannot make it comply).
         reviewed = tuple(p for p in pointers if p in to_review)
-        # (a violation at the root, a whole section missing, lies above every reviewed fact too)
-        violations = [v for v in violations if not v.pointer.startswith(reviewed)
-                      and not any(p.startswith(v.pointer.rstrip("/") + "/") or p == v.pointer for p in reviewed)]
+        violations = [v for v in violations if not any(_related(v.pointer, p) for p in reviewed)]
         if not violations:
             joined = "; ".join(reviews)
             return finding(Status.MANUAL, f"自動では判定できない設定：手動確認が必要（{joined}）",

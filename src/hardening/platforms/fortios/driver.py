@@ -6,18 +6,20 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from hardening.core.platform import Target
+from hardening.platforms.common.netchange import NetworkRemediator
 from hardening.platforms.common.netcli import NetmikoCapturePlatform, Result, map_error
 from hardening.platforms.fortios import parse as fortios
 from hardening.platforms.fortios.data import DATA_FILE, platform_data
 
 
-class FortiOSPlatform(NetmikoCapturePlatform):
+class FortiOSPlatform(NetworkRemediator, NetmikoCapturePlatform):
     """FortiOS 6.4 .. 7.4 (FortiGate); see the package docstring for the capture layout."""
 
     name: ClassVar[str] = "fortios"
     device_classes: ClassVar[frozenset[str]] = frozenset({"firewall"})
     connections: ClassVar[tuple[str, ...]] = ("netmiko",)
     data_file: ClassVar[Path] = DATA_FILE
+    remediation_file: ClassVar[Path] = DATA_FILE.with_name("remediation.yaml")
     default_device_type: ClassVar[str] = "fortinet"
     running_command: ClassVar[str] = fortios.RUNNING
     running_alternatives: ClassVar[tuple[str, ...]] = tuple(platform_data()["running_alternatives"])

@@ -7,18 +7,21 @@ from typing import Any, ClassVar
 
 from hardening.core.errors import AuthenticationFailed, ProbeError
 from hardening.core.platform import Target
+from hardening.platforms.common.netchange import NetworkRemediator
 from hardening.platforms.common.netcli import NetmikoCapturePlatform, Result, map_error
 from hardening.platforms.yamaha_rtx import parse as rtx
 from hardening.platforms.yamaha_rtx.data import DATA_FILE, pseudo_commands
 
 
-class RTXPlatform(NetmikoCapturePlatform):
-    """YAMAHA RTX (RTX830, RTX1210, RTX1300, RTX5000 …); see the package docstring for the capture layout."""
+class RTXPlatform(NetworkRemediator, NetmikoCapturePlatform):
+    """YAMAHA RTX (RTX830, RTX1210, RTX1300, RTX5000 …); see the package docstring for the capture layout.
+    Plan/apply: the shared NetworkRemediator with the templates of remediation.yaml (flat configuration)."""
 
     name: ClassVar[str] = "yamaha_rtx"
     device_classes: ClassVar[frozenset[str]] = frozenset({"router"})
     connections: ClassVar[tuple[str, ...]] = ("netmiko",)
     data_file: ClassVar[Path] = DATA_FILE
+    remediation_file: ClassVar[Path] = DATA_FILE.with_name("remediation.yaml")
     default_device_type: ClassVar[str] = "yamaha"
     running_command: ClassVar[str] = rtx.RUNNING
     probe_name: ClassVar[str] = "yamaha_rtx"

@@ -398,11 +398,13 @@ def ntp_servers(config: Config, result: Result) -> None:
             servers.append(arguments[0])
     result.put("/time/ntp_servers", servers)
     _cite(result, "/time", cited)
+    # Not an error (nothing failed) and never a value: a person confirms synchronisation from the log's
+    # ntpdate results, while a missing or wrong server schedule is still a definite fail.
     why = ("RTX keeps no NTP synchronisation state: its clock is set by `ntpdate` (one exchange per run, "
            "scheduled with `schedule at`) and no command shows whether it is synchronised, to which source, "
-           "its stratum or its offset")
+           "its stratum or its offset: confirm the scheduled ntpdate runs succeed in `show log`")
     for pointer in ("/time/synchronized", "/time/selected_source", "/time/offset_ms_abs", "/time/stratum"):
-        result.errors[pointer] = why
+        result.manual[pointer] = why
 
 
 # --- logging ------------------------------------------------------------------------------------------
@@ -580,8 +582,9 @@ def banners(result: Result) -> None:
 
 
 def live_only(result: Result) -> None:
-    result.errors["/network/exposed_sockets"] = (
-        "RTX has no command that lists its listening sockets: the open ports cannot be read from the router")
+    result.manual["/network/exposed_sockets"] = (
+        "RTX has no command that lists its listening sockets: review the servers the configuration turns on "
+        "(telnetd, sshd, httpd, sftpd, tftp, dns service, sntpd, snmp) against the allowed ports")
     result.manual["/network/unused_ports_enabled"] = (
         "RTX LAN ports have no shutdown setting in the configuration; which ports are unused needs their link "
         "state (`show status lanN`), which this platform does not read")
