@@ -294,22 +294,45 @@ def target(tmp_path: Path, **extras: Any) -> Target:
 
 
 class FakeSession:
+    """netmiko's session as fetch uses it: enable, find_prompt, and the channel (a command written comes back as its
+    echo, its output and the prompt), or send_command."""
+
+    RETURN = "\n"
+    remote_conn = None
+
     def __init__(self, outputs: dict[str, str], fail: dict[str, BaseException] | None = None) -> None:
         self.outputs, self.fail = outputs, fail or {}
         self.sent: list[str] = []
         self.enabled = self.closed = False
+        self.pending, self.current = "", ""
 
     def enable(self) -> None:
         if "enable" in self.fail:
             raise self.fail["enable"]
         self.enabled = True
 
-    def send_command(self, command: str) -> str:
+    def find_prompt(self) -> str:
+        return "rt1#" if self.enabled else "rt1>"
+
+    def output(self, command: str) -> str:
         assert self.enabled, "every command runs in privileged mode"
         self.sent.append(command)
+        return self.outputs.get(command, "% Invalid input detected at '^' marker.\n")
+
+    def write_channel(self, data: str) -> None:
+        self.current = data.strip()
+        self.pending += f"{self.current}\n{self.output(self.current)}\n{self.find_prompt()}"
+
+    def read_channel(self) -> str:
+        if self.current in self.fail:
+            raise self.fail[self.current]
+        data, self.pending = self.pending, ""
+        return data
+
+    def send_command(self, command: str) -> str:
         if command in self.fail:
             raise self.fail[command]
-        return self.outputs.get(command, "% Invalid input detected at '^' marker.\n")
+        return self.output(command)
 
     def disconnect(self) -> None:
         self.closed = True

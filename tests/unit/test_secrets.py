@@ -124,3 +124,36 @@ def test_ios_trap_communities_and_ntp_keys_are_masked(line: str) -> None:
     masked = mask_config_secrets(line)
     assert "s3cr3t" not in masked
     assert "***" in masked
+
+
+def _mask_each_pattern_over_the_whole_text(text: str) -> str:
+    """The masking as it was before the one-pass prefilter: every pattern over the whole text, in turn."""
+    from hardening.core import secrets
+
+    for pattern in secrets._CONFIG_SECRETS:
+        text = pattern.sub(lambda m: m.group(1) + secrets.MASK, text)
+    return secrets._FORTIOS_SNMP_COMMUNITY.sub(
+        lambda block: secrets._FORTIOS_SET_NAME.sub(lambda m: m.group(1) + secrets.MASK, block.group(1)), text)
+
+
+def test_masking_only_the_lines_a_pattern_can_touch_changes_nothing() -> None:
+    """mask_config_secrets sends only the lines the combined pattern finds through the patterns: the result is the
+    same as every pattern over the whole text, on every saved capture of the platform cases and on lines that
+    carry two secrets, a diff prefix, CRLF endings or no final newline."""
+    from hardening.core.secrets import mask_config_secrets
+
+    root = Path(__file__).resolve().parents[1]
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(root.glob("platforms/*/cases/*/raw/*"))
+             if p.is_file()]
+    texts += ["enable secret 5 s3cr3t-a\r\nhostname r1\r\n",
+              "snmp-server user ops G v3 auth sha s3cr3t-b priv aes 128 s3cr3t-b\n"
+              "-enable secret 5 s3cr3t-c\n+username admin privilege 15 secret 9 s3cr3t-d",
+              "config system snmp community\n    edit 1\n        set name s3cr3t-e\n    next\nend\n",
+              "no secret here\n", ""]
+    masked = 0
+    for text in texts:
+        expected = _mask_each_pattern_over_the_whole_text(text)
+        assert mask_config_secrets(text) == expected
+        masked += expected != text
+    assert masked >= 10, "the corpus must hold secrets for the comparison to mean something"
+    assert "s3cr3t" not in "".join(mask_config_secrets(t) for t in texts[-5:])

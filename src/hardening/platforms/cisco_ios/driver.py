@@ -43,6 +43,7 @@ class IOSPlatform(NetworkRemediator, NetmikoCapturePlatform):
         ("password", "logging in to the device"),
         ("enable_secret", "privileged mode (`enable`)"),
     )
+    steady_prompt: ClassVar[bool] = True      # every command of the table is a `show` at the `#` prompt
 
     def privileged(self, connection: Any, target: Target) -> None:
         """`enable` with the enable secret. A wrong secret makes IOS ask `Password:` again (three times, then
