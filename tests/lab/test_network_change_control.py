@@ -23,7 +23,7 @@ from hardening.platforms.common.netcli import capture_file, load_platform_data
 
 DEVICES = ["rt-ios-02", "rt-rtx-02", "fw-fgt-02"]   # one drifted device per platform
 REJECTS = "rt-ios-02"                               # a line of its plan is refused by the device
-DROPS = "fw-fgt-02"                                 # the session is cut after the 2nd configuration line
+DROPS = "fw-fgt-02"                                 # the session is cut in the middle of its first change
 PLANNER, APPROVER = "yamada", "suzuki"
 
 
@@ -52,8 +52,10 @@ def configurations(lab: dict[str, Any], names: list[str], out: Path) -> dict[str
     proc = run_cli("audit", *_hosts(names), "--out", str(out), "--no-progress")
     assert (out / "report.json").exists(), proc.stderr
     found = {}
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    platforms = {h["name"]: h["platform"] for h in report["hosts"]}
     for name in names:
-        cls = platform_class(lab["hosts"][name]["platform"])
+        cls = platform_class(platforms[name])
         volatile = [re.compile(p) for p in load_platform_data(cls.data_file).get("volatile_lines", [])]
         text = (out / "captures" / name / capture_file(cls.running_command)).read_text(encoding="utf-8")
         found[name] = [line.rstrip() for line in text.splitlines()
@@ -79,14 +81,16 @@ def story(lab: dict[str, Any]) -> Iterator[dict[str, Any]]:
         s["show"] = run_cli("show", str(plan), "--format", "markdown")
         s["approve"] = approve(plan)
         # the faults: the last line of rt-ios-02's plan is refused; fw-fgt-02's session drops mid-apply
-        lines = [ln[1:] for c in s["plan"]["hosts"][REJECTS]["changes"] for ln in c["diff"].splitlines()
-                 if ln.startswith("+") and not ln.startswith("+++") and ln[1:].strip()]
+        # (a change's diff is the exact lines the device gets; the last change's last line comes mid-apply)
+        lines = [ln for c in s["plan"]["hosts"][REJECTS]["changes"] for ln in c["diff"].splitlines() if ln.strip()]
         s["rejected_line"] = lines[-1].strip()
+        s["prior"] = configurations(lab, [REJECTS, DROPS], work / "prior")
         (devices[REJECTS]["state"] / "faults.json").write_text(
             json.dumps({"reject": ["^" + re.escape(s["rejected_line"]) + "$"]}), encoding="utf-8")
-        (devices[DROPS]["state"] / "faults.json").write_text(json.dumps({"drop_after_config_lines": 2}),
+        # every FortiOS session turns paging off first (`config system console` / `set output standard` / `end`,
+        # 3 configuration lines): the 6th line of the apply session is the 3rd line of the first change
+        (devices[DROPS]["state"] / "faults.json").write_text(json.dumps({"drop_after_config_lines": 6}),
                                                              encoding="utf-8")
-        s["prior"] = configurations(lab, [REJECTS, DROPS], work / "prior")
         result = work / "apply.result.json"
         s["apply"] = run_cli("apply", str(plan), "--out", str(result), "--no-progress", HARDENING_OPERATOR=PLANNER)
         s["result"] = json.loads(result.read_text(encoding="utf-8"))
@@ -127,7 +131,7 @@ def test_drift_fails_with_its_clause_and_the_plan_shows_the_lines(story: dict[st
         changes = entry["changes"]
         assert {c["requirement"] for c in changes} == set(entry["fix"])
         for change in changes:  # the exact lines the device will get
-            assert any(ln.startswith("+") for ln in change["diff"].splitlines()), change
+            assert change["diff"].strip(), change
     assert story["show"].returncode == 0
     assert "rt-rtx-02" in story["show"].stdout
     assert "fw-fgt-02" in story["show"].stdout

@@ -64,8 +64,9 @@ def backup_only_audit(lab: dict[str, Any], demo_audit: dict[str, Any],
     from hardening.platforms.common.netcli import capture_file
 
     folder = tmp_path_factory.mktemp("network-backups")
+    platforms = {h["name"]: h["platform"] for h in demo_audit["report"]["hosts"]}
     for name in _devices(lab):
-        cls = platform_class(lab["hosts"][name]["platform"])
+        cls = platform_class(platforms[name])
         running = capture_file(cls.running_command)
         (folder / name).mkdir()
         (folder / name / running).write_bytes((Path(demo_audit["out"]) / "captures" / name / running).read_bytes())

@@ -274,5 +274,6 @@ def test_testinfra_agrees_with_report(name: str, lab: dict[str, Any], demo_audit
 def test_checks_cover_catalog() -> None:
     from hardening.core.catalog import load_catalog
 
-    catalog = set(load_catalog(ROOT / "schemas" / "requirements"))
-    assert catalog == set(CHECKS)
+    catalog = load_catalog(ROOT / "schemas" / "requirements")
+    on_linux = {rid for rid, r in catalog.items() if {"linux_server", "linux_pc"} & set(r.device_classes)}
+    assert on_linux == set(CHECKS)  # the network-only ones (PRIV-RENAME, FW-ACCESS-CONTROL) have no Linux host

@@ -153,7 +153,8 @@ _CONFIG_SECRETS = [
     re.compile(r"(?im)^([-+ ]?[ \t]*ipsec[ \t]+ike[ \t]+pre-shared-key[ \t]+\S+[ \t]+(?:text|0x)?[ \t]*)(\S+)"),
     # FortiOS: set password/passwd/psksecret/… ENC …
     re.compile(r"(?im)^([-+ ]?[ \t]*set[ \t]+(?:password|passwd|psksecret|secret|auth-pwd|priv-pwd|key|"
-               r"[a-z0-9-]*(?:password|passwd|secret|psk|passphrase|-pwd))[ \t]+(?:ENC[ \t]+)?)(\S.*)$"),
+               r"[a-z0-9-]*(?:password|passwd|secret|psk|passphrase|-pwd))[ \t]+(?:ENC[ \t]+(?:SH2|PB2|AK1)?)?)"
+               r"(\S.*)$"),  # the hash scheme's tag stays: a masked capture is classified like the real one
 ]
 # FortiOS: an SNMP community is named by `set name` inside `config system snmp community` (the name is the secret).
 _FORTIOS_SNMP_COMMUNITY = re.compile(
