@@ -140,9 +140,12 @@ def test_drift_fails_with_its_clause_and_the_plan_shows_the_lines(story: dict[st
 def test_the_fault_free_device_is_applied_and_verified(story: dict[str, Any]) -> None:
     assert story["approve"].returncode == 0, story["approve"].stderr
     record = story["result"]["hosts"]["rt-rtx-02"]
-    assert record["status"] == "applied", record
-    assert set(record["verify"].values()) == {"fixed"}
     assert record["plan_matches"] is True
+    # RTX shows no NTP sync state: its TIME-SYNC after the fix (the ntpdate schedule) is for a person to confirm,
+    # which apply reports honestly instead of calling it fixed
+    assert record["verify"].pop("TIME-SYNC") == "still manual"
+    assert set(record["verify"].values()) == {"fixed"}
+    assert record["status"] == "applied_with_drift", record
 
 
 @pytest.mark.parametrize("name", [REJECTS, DROPS])
@@ -160,7 +163,7 @@ def test_a_fault_ends_in_the_exact_prior_configuration(story: dict[str, Any], na
 
 def test_the_retry_applies_and_the_second_plan_is_empty(story: dict[str, Any]) -> None:
     assert story["retry_approve"].returncode == 0, story["retry_approve"].stderr
-    for name in (REJECTS, DROPS):
+    for name in (REJECTS, DROPS):  # IOS and FortiOS show their sync state: every fix is verified
         record = story["retry_result"]["hosts"][name]
         assert record["status"] == "applied", record
         assert set(record["verify"].values()) == {"fixed"}
