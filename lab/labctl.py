@@ -1121,12 +1121,15 @@ def netsim_up(devices: list[DeviceSpec], creds: dict[str, dict[str, str]], timeo
                       str(spec_file)], cwd=REPO_DIR, env=env, stdin=subprocess.DEVNULL, stdout=logf,
                      stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
     logf.close()
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     pending = list(devices)
     while pending and time.monotonic() < deadline:
         pending = [d for d in pending if not ssh_banner(d.ip, 0.3)]
         if pending:
-            if not netsim_pids():
+            # nsenter joins the namespace a moment after Popen returns (longer on a loaded machine): only a
+            # simulator that has had time to start and is gone is a failure
+            if time.monotonic() - started > 10 and not netsim_pids():
                 break
             time.sleep(0.1)
     for d in pending:
