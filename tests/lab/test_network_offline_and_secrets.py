@@ -125,8 +125,14 @@ def test_no_device_secret_in_any_artifact(lab: dict[str, Any], demo_audit: dict[
         "offline stdout": offline_from_captures["stdout"], "offline stderr": offline_from_captures["stderr"],
         "plan stdout": planned.stdout, "plan stderr": planned.stderr, "show": shown.stdout + shown.stderr,
     }
+    # Not searched: apply's pre-change backups (TEST_STATE/backups/, and netchange/ of test_netchange_lab), mode 0600,
+    # which must hold the device's real configuration to restore it exactly; they are no report, plan or log.
+    restore_data = (TEST_STATE / "backups", TEST_STATE / "netchange")
     for folder in (Path(demo_audit["out"]), offline_from_captures["out"], TEST_STATE):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            if any(path.is_relative_to(d) for d in restore_data):
+                assert path.stat().st_mode & 0o077 == 0, f"{path}: a configuration backup readable by others"
+                continue
             texts[str(path)] = path.read_text(encoding="utf-8", errors="replace")
     assert any("captures" in name for name in texts)
     leaks = sorted({(name, secret) for name, text in texts.items() for secret in secrets
