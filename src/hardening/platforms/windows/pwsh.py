@@ -1,0 +1,320 @@
+"""Reading what one PowerShell batch prints: the framing of its blocks and the JSON ConvertTo-Json writes.
+
+The audit runs every command of the platform's table in ONE `powershell.exe` process; each command is wrapped in a
+block (see `block_script`)::
+
+    <<<hardening:begin:ID>>>
+    …the command's output (Out-String -Width 4096: text, errors merged by 2>&1)…
+    <<<hardening:end:ID:RC>>>
+
+`split_batch` turns the process's stdout into `{id: CommandOutput}`; anything it cannot account for (a block without
+its end marker, text outside every block, a marker twice) is reported, never used as a value.
+
+`read_json` reads ConvertTo-Json output as Windows PowerShell 5.1 and PowerShell 7 write it: a single object (no
+`[ ]`) or an array, always returned as a list; empty output is no objects. Values the two versions write
+differently have readers here: dates (`"\\/Date(ms)\\/"` in 5.1, ISO 8601 in 7), enums (numbers in 5.1, and in 7
+without -EnumsAsStrings; names with it: `enum_name` maps either through a table given as data), SIDs (an object
+with `Value`), booleans.
+
+PowerShell error records inside a block (`Get-CimInstance : Invalid namespace`, `The term 'x' is not recognized…`,
+their ja-JP texts, `HARDENING-ERROR: …` from the block's catch) are found by `error_reason`, which returns one line
+saying why the block holds no data. The markers are data: platform.yaml `error_markers`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hardening.platforms.windows.data import platform_data
+
+BEGIN = "<<<hardening:begin:{id}>>>"
+END = "<<<hardening:end:{id}:{rc}>>>"
+_BEGIN = re.compile(r"^<<<hardening:begin:([a-z0-9_]+)>>>$")
+_END = re.compile(r"^<<<hardening:end:([a-z0-9_]+):(-?[0-9]+)>>>$")
+_MARKER = re.compile(r"<<<hardening:(?:begin|end):")
+_ID = re.compile(r"^[a-z0-9_]+$")
+ERROR_PREFIX = "HARDENING-ERROR: "
+
+
+@dataclass(frozen=True)
+class CommandOutput:
+    """One command's block of a batch: its text (between the markers, `\\n` line ends), the exit code of its end
+    marker (`$LASTEXITCODE`; -1 when there is no end marker) and why its text is not the command's output (None
+    when it is): the block's HARDENING-ERROR text, or a framing problem such as a missing end marker."""
+
+    text: str
+    rc: int
+    error: str | None
+
+
+Block = CommandOutput
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch's stdout split into blocks, and what in it belongs to no block (one line each, with the line
+    number: text before, between or after the blocks; markers out of order). `problems` are never data."""
+
+    blocks: dict[str, CommandOutput]
+    problems: list[str]
+
+
+class OutputFormatError(ValueError):
+    """A block's text is not in the format its command writes (one-line reason)."""
+
+
+# -- building and splitting a batch ----------------------------------------------------------------------------
+
+
+def block_script(command_id: str, command: str) -> str:
+    """The PowerShell text of one block (the brief's framing, exactly): markers, $LASTEXITCODE reset, the command
+    with its errors merged and rendered as text, a terminating error caught as HARDENING-ERROR."""
+    if not _ID.match(command_id):
+        raise ValueError(f"command id {command_id!r} is not [a-z0-9_]+")
+    if "\n" in command or "\r" in command:
+        raise ValueError(f"command {command_id!r} is not one line")
+    return (f"Write-Output '{BEGIN.format(id=command_id)}'\n"
+            "$global:LASTEXITCODE = 0\n"
+            f"try {{ {command} 2>&1 | Out-String -Width 4096 }} catch {{ '{ERROR_PREFIX}' + $_.Exception.Message }}\n"
+            f"Write-Output ('<<<hardening:end:{command_id}:' + $LASTEXITCODE + '>>>')\n")
+
+
+def batch_script(commands: Iterable[tuple[str, str]]) -> str:
+    """The whole batch script (stdin of the PowerShell process) for (id, command) pairs, in order."""
+    seen: set[str] = set()
+    parts = []
+    for command_id, command in commands:
+        if command_id in seen:
+            raise ValueError(f"command id {command_id!r} appears twice in the batch")
+        seen.add(command_id)
+        parts.append(block_script(command_id, command))
+    return "".join(parts)
+
+
+def split_batch(stdout: str, expected: Sequence[str] = ()) -> Batch:
+    """The blocks of a batch's stdout (CRLF or LF). Each `expected` id without a complete block gets a
+    CommandOutput with `error` set (no output block / no end marker: the output was cut); a block whose text is
+    a HARDENING-ERROR gets that message as `error`. Text outside the blocks goes to `problems`."""
+    lines = _lines(stdout)
+    blocks: dict[str, CommandOutput] = {}
+    problems: list[str] = []
+    current: str | None = None
+    start = 0
+    body: list[str] = []
+    for number, line in enumerate(lines, 1):
+        begin, end = _BEGIN.match(line.strip()), _END.match(line.strip())
+        if begin:
+            if current is not None:
+                blocks[current] = CommandOutput("\n".join(body), -1, f"no end marker after line {start} (cut by "
+                                                                      f"the next block's begin at line {number})")
+            current, start, body = begin.group(1), number, []
+            if current in blocks:
+                problems.append(f"line {number}: block {current!r} begins a second time")
+        elif end:
+            if current is None or end.group(1) != current:
+                problems.append(f"line {number}: end marker of {end.group(1)!r} without its begin marker")
+                continue
+            blocks[current] = _block("\n".join(body), int(end.group(2)))
+            current = None
+        elif current is not None:
+            if _MARKER.search(line):
+                problems.append(f"line {number}: a malformed hardening marker inside block {current!r}")
+            body.append(line)
+        elif line.strip():
+            problems.append(f"line {number}: text outside any block: {_excerpt(line)}")
+    if current is not None:
+        blocks[current] = CommandOutput("\n".join(body), -1, f"no end marker after line {start}: the output was "
+                                                              "cut short")
+    for command_id in expected:
+        if command_id not in blocks:
+            blocks[command_id] = CommandOutput("", -1, "no output block: the batch ended before this command")
+    return Batch(blocks, problems)
+
+
+def _block(text: str, rc: int) -> CommandOutput:
+    stripped = text.strip()
+    if stripped.startswith(ERROR_PREFIX):
+        return CommandOutput(text, rc, _one_line(stripped[len(ERROR_PREFIX):]) or "HARDENING-ERROR without a message")
+    return CommandOutput(text, rc, None)
+
+
+def _lines(text: str) -> list[str]:
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _excerpt(text: str, limit: int = 120) -> str:
+    line = _one_line(text)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- error records -----------------------------------------------------------------------------------------------
+
+
+def _markers() -> Mapping[str, Any]:
+    markers = platform_data().get("error_markers")
+    if not isinstance(markers, Mapping):
+        raise ValueError("platform.yaml: error_markers is not a mapping")
+    return markers
+
+
+def error_reason(text: str) -> str | None:
+    """One line saying why a block's text is an error and not the command's output, or None when it reads as
+    output: a HARDENING-ERROR line, a PowerShell error record (`+ FullyQualifiedErrorId :` in 5.1's view; in 7's
+    concise view the `Cmdlet: message` line), or a known error message in en-US or ja-JP (platform.yaml
+    `error_markers`). The reason is the record's first line (`Get-CimInstance : Invalid namespace`)."""
+    lines = [line.strip() for line in _lines(text) if line.strip()]
+    if not lines:
+        return None
+    for line in lines:
+        if line.startswith(ERROR_PREFIX):
+            return _excerpt(line[len(ERROR_PREFIX):]) or "HARDENING-ERROR"
+    markers = _markers()
+    record = [str(m) for m in markers.get("record", [])]
+    messages = [str(m) for m in markers.get("messages", [])]
+    if any(line.startswith(tuple(record)) for line in lines) or any(m in text for m in messages):
+        return _excerpt(_first_record_line(lines))
+    return None
+
+
+def _first_record_line(lines: list[str]) -> str:
+    """The line that carries the error's message: the first one that is not the position or the caret lines."""
+    for line in lines:
+        if not line.startswith(("+", "At line:", "発生場所", "At ")):
+            return line
+    return lines[0]
+
+
+# -- ConvertTo-Json ----------------------------------------------------------------------------------------------
+
+
+def read_json(output: CommandOutput | str) -> list[dict[str, Any]]:
+    """The objects of a ConvertTo-Json output (single object or array → list; empty → []). Raises
+    OutputFormatError with a one-line reason for an error block, an error record or text that is not JSON
+    objects."""
+    if isinstance(output, CommandOutput):
+        if output.error:
+            raise OutputFormatError(output.error)
+        text = output.text
+    else:
+        text = output
+    text = text.lstrip("\ufeff").strip()
+    if not text:
+        return []
+    reason = error_reason(text)
+    if reason:
+        raise OutputFormatError(reason)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise OutputFormatError(f"not JSON (line {exc.lineno} column {exc.colno}: {exc.msg}): "
+                                f"{_excerpt(text.splitlines()[0])}") from None
+    items = value if isinstance(value, list) else [value]
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise OutputFormatError(f"JSON item {index} is a {type(item).__name__}, not an object")
+    return items
+
+
+_MS_DATE = re.compile(r"^/Date\((-?\d+)(?:[+-]\d{4})?\)/$")
+
+
+def read_date(value: Any) -> dt.datetime:
+    """A date as ConvertTo-Json writes it, as an aware datetime: 5.1's `"\\/Date(ms)\\/"` (json gives
+    `/Date(ms)/`; ms since 1970 UTC, a `+hhmm` suffix names the writer's zone only), 5.1's wrapped DateTime
+    object (`{"value": "/Date(ms)/", "DateTime": …}`), or 7's ISO 8601 (with up to 7 fraction digits; without
+    an offset it is taken as UTC only when it ends in Z, else refused). Raises OutputFormatError."""
+    if isinstance(value, Mapping) and "value" in value:
+        value = value["value"]
+    if not isinstance(value, str):
+        raise OutputFormatError(f"not a date: {value!r}")
+    match = _MS_DATE.match(value.strip())
+    if match:
+        return dt.datetime.fromtimestamp(int(match.group(1)) / 1000, tz=dt.UTC)
+    return read_iso_datetime(value)
+
+
+_ISO = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$")
+
+
+def read_iso_datetime(value: str) -> dt.datetime:
+    """An ISO 8601 date-time with its offset (`Get-Date -Format o`: `2026-11-29T21:40:00.1234567+09:00`, .NET's 7
+    fraction digits cut to 6). Raises OutputFormatError when it has no offset or is not ISO 8601."""
+    match = _ISO.match(value.strip())
+    if not match:
+        raise OutputFormatError(f"not an ISO 8601 date-time: {_excerpt(value)}")
+    base, fraction, zone = match.groups()
+    if zone is None:
+        raise OutputFormatError(f"date-time without an offset (its zone is unknown): {value.strip()}")
+    text = base + ("." + (fraction + "000000")[:6] if fraction else "") + ("+00:00" if zone == "Z" else zone)
+    return dt.datetime.fromisoformat(text)
+
+
+def enum_name(value: Any, table: Mapping[int, str] | Mapping[str, str]) -> str:
+    """An enum written as a number (5.1; 7 without -EnumsAsStrings) or as its name (7 with it) → its name from
+    `table` (number → name, as data; keys may be strings from YAML). Names compare case-insensitively and come
+    back as the table spells them. Raises OutputFormatError for a value outside the table."""
+    names = {int(k): str(v) for k, v in table.items()}
+    if isinstance(value, bool):
+        raise OutputFormatError(f"enum value {value!r} is a boolean")
+    if isinstance(value, int):
+        if value in names:
+            return names[value]
+        raise OutputFormatError(f"enum value {value} is not one of {sorted(names)}")
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+", text):
+            return enum_name(int(text), table)
+        for name in names.values():
+            if name.lower() == text.lower():
+                return name
+        raise OutputFormatError(f"enum name {text!r} is not one of {sorted(names.values())}")
+    raise OutputFormatError(f"enum value {value!r} is neither a number nor a name")
+
+
+def sid_value(value: Any) -> str:
+    """A SID as ConvertTo-Json writes it: an object with `Value` (`{"BinaryLength": 28, …, "Value": "S-1-5-…"}`)
+    or the string itself. Raises OutputFormatError."""
+    if isinstance(value, Mapping):
+        value = value.get("Value")
+    if isinstance(value, str) and re.fullmatch(r"S-1-\d+(-\d+)*", value.strip()):
+        return value.strip()
+    raise OutputFormatError(f"not a SID: {value!r}")
+
+
+def read_bool(value: Any, what: str) -> bool:
+    """A JSON boolean (ConvertTo-Json writes true/false). Raises OutputFormatError for anything else (null too:
+    an unknown state is not false)."""
+    if isinstance(value, bool):
+        return value
+    raise OutputFormatError(f"{what} is {json.dumps(value)}, not true or false")
+
+
+def read_int(value: Any, what: str) -> int:
+    """A JSON integer (or an integer written as a string). Raises OutputFormatError."""
+    if isinstance(value, bool):
+        raise OutputFormatError(f"{what} is a boolean, not a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    raise OutputFormatError(f"{what} is {json.dumps(value)}, not an integer")
+
+
+def field(item: Mapping[str, Any], name: str) -> Any:
+    """An object's property by name, as PowerShell matches them (case-insensitively). Raises OutputFormatError
+    when the object has no such property (Select-Object always writes every selected name, null when unset)."""
+    if name in item:
+        return item[name]
+    for key, value in item.items():
+        if key.lower() == name.lower():
+            return value
+    raise OutputFormatError(f"the object has no property {name!r}")
