@@ -147,7 +147,7 @@ def _lines(text: str) -> list[str]:
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def _excerpt(text: str, limit: int = 120) -> str:
+def _excerpt(text: str, limit: int = 200) -> str:
     line = _one_line(text)
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
