@@ -318,3 +318,27 @@ def field(item: Mapping[str, Any], name: str) -> Any:
         if key.lower() == name.lower():
             return value
     raise OutputFormatError(f"the object has no property {name!r}")
+
+
+def block_text(outputs: Mapping[str, CommandOutput], command_id: str) -> str:
+    """The text of a command's block when it holds the command's output. Raises OutputFormatError with a one-line
+    reason naming the command when the capture lacks it, the block is an error (HARDENING-ERROR, cut output) or
+    its text is an error record."""
+    output = outputs.get(command_id)
+    if output is None:
+        raise OutputFormatError(f"`{command_id}`: not in the capture")
+    if output.error:
+        raise OutputFormatError(f"`{command_id}`: {output.error}")
+    reason = error_reason(output.text)
+    if reason:
+        raise OutputFormatError(f"`{command_id}`: {reason}")
+    return output.text
+
+
+def block_json(outputs: Mapping[str, CommandOutput], command_id: str) -> list[dict[str, Any]]:
+    """The ConvertTo-Json objects of a command's block (read_json), errors naming the command."""
+    text = block_text(outputs, command_id)
+    try:
+        return read_json(text)
+    except OutputFormatError as exc:
+        raise OutputFormatError(f"`{command_id}`: {exc}") from None
