@@ -211,3 +211,13 @@ def test_read_bool_int_and_field() -> None:
         pwsh.read_bool(None, "x")
     with pytest.raises(OutputFormatError, match="no property"):
         pwsh.field(item, "Missing")
+
+
+def test_block_twice_or_with_a_malformed_marker_is_an_error() -> None:
+    stdout = ("<<<hardening:begin:a>>>\none\n<<<hardening:end:a:0>>>\n<<<hardening:begin:a>>>\ntwo\n"
+              "<<<hardening:end:a:0>>>\n<<<hardening:begin:b>>>\n<<<hardening:end:b:x>>>\n<<<hardening:end:b:0>>>\n")
+    batch = pwsh.split_batch(stdout, ["a", "b"])
+    assert batch.blocks["a"].error == "the batch printed this block twice"
+    assert batch.blocks["b"].error is not None
+    assert "malformed hardening marker at line 8" in batch.blocks["b"].error
+    assert len(batch.problems) == 2
