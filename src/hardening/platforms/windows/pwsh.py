@@ -190,7 +190,7 @@ def error_reason(text: str) -> str | None:
     """One line saying why a block's text is an error and not the command's output, or None when it reads as
     output: a HARDENING-ERROR line, a PowerShell error record (`+ FullyQualifiedErrorId :` in 5.1's view; in 7's
     concise view the `Cmdlet: message` line), or a known error message in en-US or ja-JP (platform.yaml
-    `error_markers`). The reason is the record's first line (`Get-CimInstance : Invalid namespace`)."""
+    `error_markers`). The reason is the line with the message (`Get-CimInstance : Invalid namespace`)."""
     lines = [line.strip() for line in _lines(text) if line.strip()]
     if not lines:
         return None
@@ -201,16 +201,23 @@ def error_reason(text: str) -> str | None:
     record = [str(m) for m in markers.get("record", [])]
     messages = [str(m) for m in markers.get("messages", [])]
     if any(line.startswith(tuple(record)) for line in lines) or any(m in text for m in messages):
-        return _excerpt(_first_record_line(lines))
+        return _excerpt(_message_line(lines, messages))
     return None
 
 
-def _first_record_line(lines: list[str]) -> str:
-    """The line that carries the error's message: the first one that is not the position or the caret lines."""
+_POSITION = ("At line:", "At char:", "発生場所")
+
+
+def _message_line(lines: list[str], messages: list[str]) -> str:
+    """The line that carries the error's message: one with a known message, else the line before the record's
+    position line (5.1's view), else the first line that is not part of the record's decoration."""
     for line in lines:
-        if not line.startswith(("+", "At line:", "発生場所", "At ")):
+        if any(m in line for m in messages):
             return line
-    return lines[0]
+    for index, line in enumerate(lines):
+        if line.startswith(_POSITION) and index > 0:
+            return lines[index - 1]
+    return next((line for line in lines if not line.startswith(("+", *_POSITION))), lines[0])
 
 
 # -- ConvertTo-Json ----------------------------------------------------------------------------------------------
@@ -229,14 +236,12 @@ def read_json(output: CommandOutput | str) -> list[dict[str, Any]]:
     text = text.lstrip("\ufeff").strip()
     if not text:
         return []
-    reason = error_reason(text)
-    if reason:
-        raise OutputFormatError(reason)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise OutputFormatError(f"not JSON (line {exc.lineno} column {exc.colno}: {exc.msg}): "
-                                f"{_excerpt(text.splitlines()[0])}") from None
+        # Not JSON: an error record says why (a JSON text is never taken for one, whatever strings it holds).
+        raise OutputFormatError(error_reason(text) or f"not JSON (line {exc.lineno} column {exc.colno}: "
+                                                      f"{exc.msg}): {_excerpt(text.splitlines()[0])}") from None
     items = value if isinstance(value, list) else [value]
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -360,7 +365,7 @@ def block_text(outputs: Mapping[str, CommandOutput], command_id: str, *, records
 
 def block_json(outputs: Mapping[str, CommandOutput], command_id: str) -> list[dict[str, Any]]:
     """The ConvertTo-Json objects of a command's block (read_json), errors naming the command."""
-    text = block_text(outputs, command_id)
+    text = block_text(outputs, command_id, records=False)
     try:
         return read_json(text)
     except OutputFormatError as exc:
