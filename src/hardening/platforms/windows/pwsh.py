@@ -355,12 +355,13 @@ def block_text(outputs: Mapping[str, CommandOutput], command_id: str, *, records
         raise OutputFormatError(f"`{command_id}`: not in the capture")
     if output.error:
         raise OutputFormatError(f"`{command_id}`: {output.error}")
+    text = output.text.lstrip("\ufeff")
     if not records:
-        return output.text
-    reason = error_reason(output.text)
+        return text
+    reason = error_reason(text)
     if reason:
         raise OutputFormatError(f"`{command_id}`: {reason}")
-    return output.text
+    return text
 
 
 def block_json(outputs: Mapping[str, CommandOutput], command_id: str) -> list[dict[str, Any]]:
