@@ -58,11 +58,12 @@ def test_vm_ic_provider_is_not_the_sites_time_server() -> None:
     assert time["selected_source"] == "VM IC Time Synchronization Provider"
 
 
-def test_nt5ds_servers_are_manual_not_the_unused_ntpserver_value() -> None:
+def test_nt5ds_has_no_configured_server_not_the_unused_ntpserver_value() -> None:
     result = parsed("nt5ds_en")
     assert result.facts["time"]["source_type"] == "NT5DS"
-    assert "ntp_servers" not in result.facts["time"]
-    assert "domain hierarchy" in result.manual["/time/ntp_servers"]
+    assert result.facts["time"]["ntp_servers"] == []  # NtpServer is set in the sample but NT5DS does not use it
+    assert "/time/ntp_servers" not in result.manual
+    assert "domain hierarchy" in str(result.evidence["/time/ntp_servers"])
     assert result.facts["time"]["synchronized"] is True
     assert result.facts["time"]["selected_source"] == "dc01.sakado.local"
 

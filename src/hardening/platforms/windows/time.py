@@ -5,9 +5,9 @@ Successful Sync Time, Phase Offset with /verbose), with `Get-Date -Format o` (`n
 Labels are read in en-US and ja-JP from platform.yaml `labels.w32tm` (data, with the sources they were checked
 against). How each fact is decided:
 - source_type: Type of the NtpClient provider (NTP, NT5DS = the domain hierarchy, AllSync, NoSync).
-- ntp_servers: NTP → NtpServer's names with their `,0x…` flags stripped; NoSync → [] (no source); NT5DS and
-  AllSync → manual: the source is (also) the domain hierarchy, whose servers no local setting names (whether the
-  domain's time chain ends at the approved servers is seen on its PDC emulator).
+- ntp_servers: NTP and AllSync → NtpServer's names with their `,0x…` flags stripped; NoSync and NT5DS → [] (no
+  configured server: NT5DS takes its time from the domain hierarchy; whether the domain's time chain ends at the
+  approved servers is audited on its PDC emulator, which runs Type NTP; TIME-SYNC states the rule).
 - synchronized: false when W32Time is stopped, Type is NoSync, Leap Indicator is 3 (not synchronised), the
   client never synchronised, or Source is a local clock (Local CMOS Clock, Free-running System Clock) or the
   Hyper-V host's clock (VM IC Time Synchronization Provider: not a site time server); true otherwise.
@@ -93,17 +93,17 @@ def _fill_configuration(out: Mapping[str, CommandOutput], result: Result, labels
     evidence = [f"Type: {settings['Type']}", f"NtpServer: {settings.get('NtpServer', '(not shown)')}"]
     result.cite("/time/source_type", "w32tm /query /configuration", evidence)
     servers = [_FLAGS.sub("", name) for name in settings.get("NtpServer", "").split()]
-    if source_type == "NTP":
+    if source_type in ("NTP", "AllSync"):
+        # AllSync uses the domain hierarchy AND NtpServer: the NtpServer names are still servers it uses
         result.put("/time/ntp_servers", servers)
         result.cite("/time/ntp_servers", "w32tm /query /configuration", evidence)
-    elif source_type == "NoSync":
+    elif source_type in ("NoSync", "NT5DS"):
+        # NT5DS: a domain controller is the source and NtpServer is not used, so no configured server; whether
+        # the domain's time chain ends at the approved servers is audited on its PDC emulator (Type NTP).
         result.put("/time/ntp_servers", [])
-    elif source_type in ("NT5DS", "AllSync"):
-        result.manual["/time/ntp_servers"] = (
-            f"W32Time Type {source_type}: the time source is the Active Directory domain hierarchy"
-            + (f" as well as NtpServer ({' '.join(servers)})" if source_type == "AllSync" and servers else "")
-            + "; no local setting names its servers: check that the domain's PDC emulator synchronises with the "
-              "approved NTP servers")
+        if source_type == "NT5DS":
+            result.cite("/time/ntp_servers", "w32tm /query /configuration",
+                        [*evidence, "NT5DS: the source is the Active Directory domain hierarchy (NtpServer unused)"])
     else:
         result.errors["/time/ntp_servers"] = f"W32Time Type {settings['Type']!r} is not one this tool knows"
     return source_type
