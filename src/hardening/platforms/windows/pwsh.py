@@ -320,15 +320,18 @@ def field(item: Mapping[str, Any], name: str) -> Any:
     raise OutputFormatError(f"the object has no property {name!r}")
 
 
-def block_text(outputs: Mapping[str, CommandOutput], command_id: str) -> str:
+def block_text(outputs: Mapping[str, CommandOutput], command_id: str, *, records: bool = True) -> str:
     """The text of a command's block when it holds the command's output. Raises OutputFormatError with a one-line
     reason naming the command when the capture lacks it, the block is an error (HARDENING-ERROR, cut output) or
-    its text is an error record."""
+    (`records`) its text is an error record. A reader that knows its command's own error texts (reg.exe's
+    missing key is `absent`, not an error) passes records=False and judges them itself."""
     output = outputs.get(command_id)
     if output is None:
         raise OutputFormatError(f"`{command_id}`: not in the capture")
     if output.error:
         raise OutputFormatError(f"`{command_id}`: {output.error}")
+    if not records:
+        return output.text
     reason = error_reason(output.text)
     if reason:
         raise OutputFormatError(f"`{command_id}`: {reason}")

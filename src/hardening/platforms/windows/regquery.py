@@ -22,15 +22,17 @@ Reference: https://learn.microsoft.com/windows-server/administration/windows-com
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hardening.platforms.windows.data import section
+from hardening.platforms.windows.pwsh import CommandOutput, OutputFormatError, block_text
 
 _VALUE = re.compile(r"^ {4}(?P<name>.*?) {4}(?P<type>REG_[A-Z_]+)(?: {4}(?P<data>.*))?$")
 _KEY = re.compile(r"^(HKEY_[A-Z_]+|HKLM|HKCU|HKCR|HKU|HKCC)(\\.*)?$")
 
 
-class RegQueryError(ValueError):
+class RegQueryError(OutputFormatError):
     """reg.exe reported an error other than a missing key, or its output has a line it does not write."""
 
 
@@ -189,3 +191,13 @@ def _value(name: str, kind: str, data: str, labels: dict[str, list[str]], number
         raise RegQueryError(f"line {number}: {name} {kind} data {data.strip()[:60]!r} is not what reg.exe "
                             "writes for that type") from None
     return RegValue(name, kind, data, data)   # REG_LINK, REG_RESOURCE_LIST …: kept as printed
+
+
+def read_block(outputs: Mapping[str, CommandOutput], command_id: str) -> RegQuery:
+    """The `reg query` of a command's block: absent for a missing key (en-US/ja-JP, plain or as PowerShell 5.1's
+    NativeCommandError record). Raises OutputFormatError (RegQueryError for reg.exe's own errors) naming the
+    command when the block is missing, cut, a HARDENING-ERROR or not reg query output."""
+    try:
+        return parse_reg_query(block_text(outputs, command_id, records=False))
+    except RegQueryError as exc:
+        raise RegQueryError(f"`{command_id}`: {exc}") from None
