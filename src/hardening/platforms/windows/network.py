@@ -40,8 +40,8 @@ def read_services(outputs: Mapping[str, CommandOutput]) -> dict[str, tuple[str, 
         name = field(item, "Name")
         if not isinstance(name, str) or not name:
             raise OutputFormatError(f"`{SERVICES}`: a service without a name")
-        status = enum_name(field(item, "Status"), data["service_status"])
-        start = enum_name(field(item, "StartType"), data["service_start_type"])
+        status = enum_name(field(item, "Status"), data["enums"]["service_status"])
+        start = enum_name(field(item, "StartType"), data["enums"]["service_start_type"])
         services[name.lower()] = (status, start)
     return services
 
@@ -118,8 +118,8 @@ def read_firewall(outputs: Mapping[str, CommandOutput]) -> list[dict[str, Any]]:
         if isinstance(enabled_value, bool):
             enabled = enabled_value
         else:
-            enabled = enum_name(enabled_value, data["firewall_enabled"]) != "False"   # NotConfigured: on
-        action = enum_name(field(item, "DefaultInboundAction"), data["firewall_action"])
+            enabled = enum_name(enabled_value, data["enums"]["firewall_enabled"]) != "False"   # NotConfigured: on
+        action = enum_name(field(item, "DefaultInboundAction"), data["enums"]["firewall_action"])
         profiles.append({"name": name, "enabled": enabled,
                          "default_inbound": "allow" if action == "Allow" else "block"})   # NotConfigured: block
     if not profiles:

@@ -10,27 +10,12 @@ give errors, never a value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from hardening.platforms.common.netcli import Result
 from hardening.platforms.windows.data import platform_data
-from hardening.platforms.windows.pwsh import CommandOutput, OutputFormatError
-from hardening.platforms.windows.regquery import RegKey, RegQuery, parse_reg_query
-
-
-def read_reg(outputs: Mapping[str, CommandOutput], command_id: str) -> RegQuery:
-    """The `reg query` of a block. Raises OutputFormatError (naming the command) when the capture lacks it, the
-    block is an error or cut, or its text is not reg query output (a missing key is `absent`, not an error)."""
-    output = outputs.get(command_id)
-    if output is None:
-        raise OutputFormatError(f"`{command_id}`: not in the capture")
-    if output.error:
-        raise OutputFormatError(f"`{command_id}`: {output.error}")
-    try:
-        return parse_reg_query(output.text)
-    except ValueError as exc:
-        raise OutputFormatError(f"`{command_id}`: {exc}") from None
+from hardening.platforms.windows.pwsh import OutputFormatError
+from hardening.platforms.windows.regquery import RegKey, RegQuery
 
 
 def _root(query: RegQuery) -> RegKey:
