@@ -114,3 +114,15 @@ def test_garbage_raises_with_the_line(text: str, match: str) -> None:
 
 def test_canonical_paths() -> None:
     assert canonical(r"HKLM\Software\X\\") == canonical(r"hkey_local_machine\SOFTWARE\x")
+
+
+def test_recursive_summary_in_another_wording_is_recognised() -> None:
+    text = sample("removable_storage_s.txt").replace("End of search: 3 match(es) found.", "検索完了: 3 件")
+    query = parse_reg_query(text)
+    assert len(query.keys) == 2
+
+
+def test_garbage_last_line_without_a_count_is_refused() -> None:
+    text = sample("removable_storage_s.txt").replace("End of search: 3 match(es) found.", "garbage")
+    with pytest.raises(RegQueryError, match="line"):
+        parse_reg_query(text)

@@ -140,9 +140,10 @@ def parse_reg_query(text: str) -> RegQuery:
             raise RegQueryError(f"reg.exe: {' '.join(stripped.split())}")
     result = RegQuery(absent=False)
     current: RegKey | None = None
-    recursive = any(line.strip().startswith(tuple(labels["summary"])) for line in lines)
+    summary = _summary_line(lines, labels)
+    recursive = summary is not None
     for number, line in enumerate(lines, 1):
-        if not line.strip() or line.strip().startswith(tuple(labels["summary"])):
+        if not line.strip() or number == summary:
             continue
         value = _VALUE.match(line)
         if value:
@@ -165,6 +166,23 @@ def parse_reg_query(text: str) -> RegQuery:
             # of the queried key, not as a key of its own (its values were not read: none is not "default").
             current = None
     return result
+
+
+def _summary_line(lines: list[str], labels: dict[str, list[str]]) -> int | None:
+    """The 1-based number of /s's closing `End of search: N match(es) found.` line, or None (no /s). Its text is
+    localised (only the en-US form is confirmed): the last non-empty line counts as the summary when it starts
+    with a known label, or when it is neither a key nor a value line and states a count (a digit)."""
+    for number in range(len(lines), 0, -1):
+        line = lines[number - 1]
+        if not line.strip():
+            continue
+        stripped = line.strip()
+        if stripped.startswith(tuple(labels["summary"])):
+            return number
+        if not line.startswith(" ") and not _KEY.match(stripped) and re.search(r"\d", stripped):
+            return number
+        return None
+    return None
 
 
 def _value(name: str, kind: str, data: str, labels: dict[str, list[str]], number: int) -> RegValue:
