@@ -206,11 +206,16 @@ def test_output_without_any_block_is_a_probe_error(protocol: list[Any]) -> None:
     assert "The term is not recognized" in str(error.value)
 
 
-def test_the_batch_has_a_deadline(protocol: list[Any]) -> None:
-    protocol.extend([WinRMOperationTimeoutError()] * 1000)
-    with WinRMSession(target(), timeout_s=0.01) as session, pytest.raises(DeviceTimeout):
-        session.run_batch([("now", "Get-Date -Format o")])   # "no output yet" until the session's deadline
+def test_the_batch_has_a_deadline(protocol: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_output_yet(self: FakeProtocol, shell_id: str, command_id: str) -> tuple[bytes, bytes, int, bool]:
+        self.calls.append(("receive", command_id))
+        raise WinRMOperationTimeoutError
+
+    monkeypatch.setattr(FakeProtocol, "get_command_output_raw", no_output_yet)
+    with WinRMSession(target(), timeout_s=0.05) as session, pytest.raises(DeviceTimeout, match=r"0\.05 s"):
+        session.run_batch([("now", "Get-Date -Format o")])   # WS-Management says "no output yet" again and again
     fake = FakeProtocol.instances[0]
+    assert names(fake).count("receive") > 1      # the operation timeouts were retried until the deadline
     assert "cleanup_command" in names(fake)      # the command is signalled even when it timed out
 
 

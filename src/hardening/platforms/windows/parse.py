@@ -33,6 +33,7 @@ from typing import Any
 from hardening.platforms.common.netcli import Result
 from hardening.platforms.windows import accounts, network, regfacts, secpol
 from hardening.platforms.windows.logs import fill_logging
+from hardening.platforms.windows.protect import fill_antimalware, fill_disk_encryption, fill_firmware
 from hardening.platforms.windows.pwsh import CommandOutput, OutputFormatError, block_json, field
 from hardening.platforms.windows.regquery import RegQuery, read_block
 from hardening.platforms.windows.time import fill_time
@@ -52,7 +53,9 @@ def parse_outputs(outputs: Outputs) -> Result:
     fill_network(outputs, result)
     fill_time(outputs, result)
     fill_logging(outputs, result)
-    fill_protection(outputs, result)
+    fill_disk_encryption(outputs, result)
+    fill_antimalware(outputs, result)
+    fill_firmware(outputs, result)
     return result
 
 
@@ -248,18 +251,3 @@ def fill_network(outputs: Outputs, result: Result) -> None:
            lambda: result.put("/network/exposed_sockets", network.read_exposed_sockets(outputs)))
     _guard(result, ("/network/host_firewall",),
            lambda: result.put("/network/host_firewall", {"profiles": network.read_firewall(outputs)}))
-
-
-# -- disk encryption, anti-malware, firmware (protect.py) ----------------------------------------------------------
-
-PROTECTION_POINTERS = ("/disk_encryption/os_volume_encrypted", "/disk_encryption/protection_on",
-                       "/disk_encryption/method", "/disk_encryption/tpm", "/antimalware/products",
-                       "/antimalware/resident", "/antimalware/signature_age_days", "/firmware/vendor",
-                       "/firmware/admin_password_set", "/firmware/power_on_password_set", "/firmware/interface")
-NOT_YET = "not implemented yet: protect.py (fill_disk_encryption, fill_antimalware, fill_firmware) is being written"
-
-
-def fill_protection(outputs: Outputs, result: Result) -> None:
-    """BitLocker and the TPM, anti-malware, the BIOS/UEFI passwords. TODO(winparse): protect.py's fill_* go here;
-    until they are merged every such fact is an error (tests/unit/test_windows_platform.py fails on it)."""
-    _errors(result, PROTECTION_POINTERS, NOT_YET)
