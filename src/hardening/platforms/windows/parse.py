@@ -122,16 +122,18 @@ def fill_os(outputs: Outputs, result: Result) -> None:
 
 
 def fill_account_policy(outputs: Outputs, policy: secpol.SecurityPolicy | str, result: Result) -> None:
+    """/password_policy and the lockout facts of /login from the export; the length limit from the SAM key."""
     if isinstance(policy, str):
         _errors(result, secpol.PASSWORD_POINTERS + secpol.LOCKOUT_POINTERS, policy)
-        return
+    else:
+        secpol.fill_password_policy(policy, result)
+        secpol.fill_lockout(policy, result)
     try:
         sam: RegQuery | None = _reg(outputs, "reg_sam")
         sam_error = None
     except ValueError as exc:
         sam, sam_error = None, str(exc)
-    secpol.fill_password_policy(policy, sam, sam_error, result)
-    secpol.fill_lockout(policy, result)
+    secpol.fill_length_limit(sam, sam_error, result)
 
 
 # -- registry: banner, idle limit, screen lock, removable storage -------------------------------------------------

@@ -111,15 +111,13 @@ def read_policy(outputs: Mapping[str, CommandOutput]) -> SecurityPolicy:
 
 
 PASSWORD_POINTERS = ("/password_policy/enforced", "/password_policy/min_length", "/password_policy/min_char_classes",
-                     "/password_policy/char_categories", "/password_policy/min_length_limit")
+                     "/password_policy/char_categories")
 LOCKOUT_POINTERS = ("/login/lockout_threshold", "/login/lockout_duration_seconds", "/login/lockout_window_seconds")
 
 
-def fill_password_policy(policy: SecurityPolicy, sam: RegQuery | None, sam_error: str | None,
-                         result: Result) -> None:
+def fill_password_policy(policy: SecurityPolicy, result: Result) -> None:
     """/password_policy from [System Access]: the SAM applies the account policy whenever a password is set, so it
-    is enforced; complexity on = 3 of Windows' 5 categories (platform.yaml `defaults`); the length limit is 14
-    unless the SAM key's RelaxMinimumPasswordLengthLimits is 1 (then none)."""
+    is enforced; complexity on = 3 of Windows' 5 categories (platform.yaml `defaults`)."""
     defaults = platform_data()["defaults"]
     section = "System Access"
     try:
@@ -137,6 +135,11 @@ def fill_password_policy(policy: SecurityPolicy, sam: RegQuery | None, sam_error
     result.put("/password_policy/char_categories", int(defaults["char_categories"]))
     result.cite("/password_policy", f"cmd:{SOURCE}",
                 ["[System Access]", *policy.cite(section, "MinimumPasswordLength", "PasswordComplexity")])
+
+
+def fill_length_limit(sam: RegQuery | None, sam_error: str | None, result: Result) -> None:
+    """/password_policy/min_length_limit: 14 unless the SAM key's RelaxMinimumPasswordLengthLimits is 1 (then
+    none: null)."""
     if sam is None:
         result.errors["/password_policy/min_length_limit"] = sam_error or "`reg_sam`: not read"
         return
@@ -145,7 +148,8 @@ def fill_password_policy(policy: SecurityPolicy, sam: RegQuery | None, sam_error
     except ValueError as exc:
         result.errors["/password_policy/min_length_limit"] = f"`reg_sam`: {exc}"
         return
-    result.put("/password_policy/min_length_limit", None if relax == 1 else int(defaults["min_length_limit"]))
+    limit = int(platform_data()["defaults"]["min_length_limit"])
+    result.put("/password_policy/min_length_limit", None if relax == 1 else limit)
     result.cite("/password_policy/min_length_limit", "reg:HKLM\\SYSTEM\\CurrentControlSet\\Control\\SAM",
                 [f"RelaxMinimumPasswordLengthLimits = {relax if relax is not None else '(absent)'}"])
 
