@@ -211,3 +211,25 @@ def test_read_bool_int_and_field() -> None:
         pwsh.read_bool(None, "x")
     with pytest.raises(OutputFormatError, match="no property"):
         pwsh.field(item, "Missing")
+
+
+def test_block_twice_or_with_a_malformed_marker_is_an_error() -> None:
+    stdout = ("<<<hardening:begin:a>>>\none\n<<<hardening:end:a:0>>>\n<<<hardening:begin:a>>>\ntwo\n"
+              "<<<hardening:end:a:0>>>\n<<<hardening:begin:b>>>\n<<<hardening:end:b:x>>>\n<<<hardening:end:b:0>>>\n")
+    batch = pwsh.split_batch(stdout, ["a", "b"])
+    assert batch.blocks["a"].error == "the batch printed this block twice"
+    assert batch.blocks["b"].error is not None
+    assert "malformed hardening marker at line 8" in batch.blocks["b"].error
+    assert len(batch.problems) == 2
+
+
+def test_json_holding_error_words_is_data_not_an_error() -> None:
+    text = '[{"displayName": "Access is denied Invalid namespace AV", "productState": 266240}]'
+    assert pwsh.read_json(text)[0]["productState"] == 266240
+    assert pwsh.block_json({"av_products": CommandOutput(text, 0, None)}, "av_products")[0]["productState"] == 266240
+
+
+def test_json_followed_by_an_error_record_is_an_error() -> None:
+    text = '{"a": 1}\r\nGet-CimInstance : Access denied \r\n    + FullyQualifiedErrorId : HRESULT 0x80041003\r\n'
+    with pytest.raises(OutputFormatError, match="Access denied"):
+        pwsh.read_json(text)

@@ -111,3 +111,9 @@ def test_missing_now_makes_only_the_age_an_error() -> None:
     fill_time(outputs, result)
     assert "current time" in result.errors["/time/last_sync_age_seconds"]
     assert result.facts["time"]["synchronized"] is True
+
+
+def test_a_bom_at_the_start_of_a_block_is_not_part_of_the_first_label() -> None:
+    status = "\ufeff" + load("time", "ntp_synced_en")["w32tm_status"].text
+    result = parsed("ntp_synced_en", w32tm_status=CommandOutput(status, 0, None))
+    assert result.facts["time"]["synchronized"] is True

@@ -99,41 +99,61 @@ def batch_script(commands: Iterable[tuple[str, str]]) -> str:
 def split_batch(stdout: str, expected: Sequence[str] = ()) -> Batch:
     """The blocks of a batch's stdout (CRLF or LF). Each `expected` id without a complete block gets a
     CommandOutput with `error` set (no output block / no end marker: the output was cut); a block whose text is
-    a HARDENING-ERROR gets that message as `error`. Text outside the blocks goes to `problems`."""
-    lines = _lines(stdout)
-    blocks: dict[str, CommandOutput] = {}
-    problems: list[str] = []
-    current: str | None = None
-    start = 0
-    body: list[str] = []
-    for number, line in enumerate(lines, 1):
+    a HARDENING-ERROR gets that message as `error`, and so does a block printed twice or holding a malformed
+    marker. Text outside the blocks goes to `problems`."""
+    splitter = _Splitter()
+    for number, line in enumerate(_lines(stdout), 1):
+        splitter.feed(number, line)
+    splitter.close()
+    missing = CommandOutput("", -1, "no output block: the batch ended before this command")
+    return Batch({**dict.fromkeys(expected, missing), **splitter.blocks}, splitter.problems)
+
+
+class _Splitter:
+    """split_batch's state: the open block (id, first line, text so far, damage seen) and what was found."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[str, CommandOutput] = {}
+        self.problems: list[str] = []
+        self.twice: set[str] = set()
+        self.current: str | None = None
+        self.start = 0
+        self.body: list[str] = []
+        self.damage: str | None = None
+
+    def feed(self, number: int, line: str) -> None:
         begin, end = _BEGIN.match(line.strip()), _END.match(line.strip())
         if begin:
-            if current is not None:
-                blocks[current] = CommandOutput("\n".join(body), -1, f"no end marker after line {start} (cut by "
-                                                                      f"the next block's begin at line {number})")
-            current, start, body = begin.group(1), number, []
-            if current in blocks:
-                problems.append(f"line {number}: block {current!r} begins a second time")
+            if self.current is not None:
+                self._store(self.current, -1, f"no end marker after line {self.start} (cut by the next block's "
+                                              f"begin at line {number})")
+            self.current, self.start, self.body, self.damage = begin.group(1), number, [], None
+            if self.current in self.blocks:
+                self.problems.append(f"line {number}: block {self.current!r} begins a second time")
+                self.twice.add(self.current)
         elif end:
-            if current is None or end.group(1) != current:
-                problems.append(f"line {number}: end marker of {end.group(1)!r} without its begin marker")
-                continue
-            blocks[current] = _block("\n".join(body), int(end.group(2)))
-            current = None
-        elif current is not None:
+            if self.current is None or end.group(1) != self.current:
+                self.problems.append(f"line {number}: end marker of {end.group(1)!r} without its begin marker")
+                return
+            self._store(self.current, int(end.group(2)), self.damage)
+        elif self.current is not None:
+            self.body.append(line)
             if _MARKER.search(line):
-                problems.append(f"line {number}: a malformed hardening marker inside block {current!r}")
-            body.append(line)
+                self.damage = f"a malformed hardening marker at line {number}"
+                self.problems.append(f"line {number}: {self.damage} inside block {self.current!r}")
         elif line.strip():
-            problems.append(f"line {number}: text outside any block: {_excerpt(line)}")
-    if current is not None:
-        blocks[current] = CommandOutput("\n".join(body), -1, f"no end marker after line {start}: the output was "
-                                                              "cut short")
-    for command_id in expected:
-        if command_id not in blocks:
-            blocks[command_id] = CommandOutput("", -1, "no output block: the batch ended before this command")
-    return Batch(blocks, problems)
+            self.problems.append(f"line {number}: text outside any block: {_excerpt(line)}")
+
+    def close(self) -> None:
+        if self.current is not None:
+            self._store(self.current, -1, f"no end marker after line {self.start}: the output was cut short")
+
+    def _store(self, command_id: str, rc: int, error: str | None) -> None:
+        text = "\n".join(self.body)
+        if command_id in self.twice:
+            error = "the batch printed this block twice"
+        self.blocks[command_id] = CommandOutput(text, rc, error) if error else _block(text, rc)
+        self.current = None
 
 
 def _block(text: str, rc: int) -> CommandOutput:
@@ -170,7 +190,7 @@ def error_reason(text: str) -> str | None:
     """One line saying why a block's text is an error and not the command's output, or None when it reads as
     output: a HARDENING-ERROR line, a PowerShell error record (`+ FullyQualifiedErrorId :` in 5.1's view; in 7's
     concise view the `Cmdlet: message` line), or a known error message in en-US or ja-JP (platform.yaml
-    `error_markers`). The reason is the record's first line (`Get-CimInstance : Invalid namespace`)."""
+    `error_markers`). The reason is the line with the message (`Get-CimInstance : Invalid namespace`)."""
     lines = [line.strip() for line in _lines(text) if line.strip()]
     if not lines:
         return None
@@ -181,16 +201,23 @@ def error_reason(text: str) -> str | None:
     record = [str(m) for m in markers.get("record", [])]
     messages = [str(m) for m in markers.get("messages", [])]
     if any(line.startswith(tuple(record)) for line in lines) or any(m in text for m in messages):
-        return _excerpt(_first_record_line(lines))
+        return _excerpt(_message_line(lines, messages))
     return None
 
 
-def _first_record_line(lines: list[str]) -> str:
-    """The line that carries the error's message: the first one that is not the position or the caret lines."""
+_POSITION = ("At line:", "At char:", "発生場所")
+
+
+def _message_line(lines: list[str], messages: list[str]) -> str:
+    """The line that carries the error's message: one with a known message, else the line before the record's
+    position line (5.1's view), else the first line that is not part of the record's decoration."""
     for line in lines:
-        if not line.startswith(("+", "At line:", "発生場所", "At ")):
+        if any(m in line for m in messages):
             return line
-    return lines[0]
+    for index, line in enumerate(lines):
+        if line.startswith(_POSITION) and index > 0:
+            return lines[index - 1]
+    return next((line for line in lines if not line.startswith(("+", *_POSITION))), lines[0])
 
 
 # -- ConvertTo-Json ----------------------------------------------------------------------------------------------
@@ -209,14 +236,12 @@ def read_json(output: CommandOutput | str) -> list[dict[str, Any]]:
     text = text.lstrip("\ufeff").strip()
     if not text:
         return []
-    reason = error_reason(text)
-    if reason:
-        raise OutputFormatError(reason)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise OutputFormatError(f"not JSON (line {exc.lineno} column {exc.colno}: {exc.msg}): "
-                                f"{_excerpt(text.splitlines()[0])}") from None
+        # Not JSON: an error record says why (a JSON text is never taken for one, whatever strings it holds).
+        raise OutputFormatError(error_reason(text) or f"not JSON (line {exc.lineno} column {exc.colno}: "
+                                                      f"{exc.msg}): {_excerpt(text.splitlines()[0])}") from None
     items = value if isinstance(value, list) else [value]
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -330,17 +355,18 @@ def block_text(outputs: Mapping[str, CommandOutput], command_id: str, *, records
         raise OutputFormatError(f"`{command_id}`: not in the capture")
     if output.error:
         raise OutputFormatError(f"`{command_id}`: {output.error}")
+    text = output.text.lstrip("\ufeff")
     if not records:
-        return output.text
-    reason = error_reason(output.text)
+        return text
+    reason = error_reason(text)
     if reason:
         raise OutputFormatError(f"`{command_id}`: {reason}")
-    return output.text
+    return text
 
 
 def block_json(outputs: Mapping[str, CommandOutput], command_id: str) -> list[dict[str, Any]]:
     """The ConvertTo-Json objects of a command's block (read_json), errors naming the command."""
-    text = block_text(outputs, command_id)
+    text = block_text(outputs, command_id, records=False)
     try:
         return read_json(text)
     except OutputFormatError as exc:

@@ -130,14 +130,8 @@ def parse_reg_query(text: str) -> RegQuery:
     a value, the /s summary nor part of PowerShell's error record."""
     labels = _labels()
     lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if any(marker in text for marker in labels["not_found"]):
-        if any(_KEY.match(line.strip()) for line in lines if not line.startswith(" ")):
-            raise RegQueryError("reg.exe listed keys and also said the key was not found")
+    if _key_absent(text, lines, labels):
         return RegQuery(absent=True)
-    for line in lines:
-        stripped = line.strip()
-        if stripped.startswith(tuple(labels["error"])):
-            raise RegQueryError(f"reg.exe: {' '.join(stripped.split())}")
     result = RegQuery(absent=False)
     current: RegKey | None = None
     summary = _summary_line(lines, labels)
@@ -166,6 +160,19 @@ def parse_reg_query(text: str) -> RegQuery:
             # of the queried key, not as a key of its own (its values were not read: none is not "default").
             current = None
     return result
+
+
+def _key_absent(text: str, lines: list[str], labels: dict[str, list[str]]) -> bool:
+    """True for reg.exe's missing-key message; RegQueryError for any other reg.exe error line."""
+    if any(marker in text for marker in labels["not_found"]):
+        if any(_KEY.match(line.strip()) for line in lines if not line.startswith(" ")):
+            raise RegQueryError("reg.exe listed keys and also said the key was not found")
+        return True
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith(tuple(labels["error"])):
+            raise RegQueryError(f"reg.exe: {' '.join(stripped.split())}")
+    return False
 
 
 def _summary_line(lines: list[str], labels: dict[str, list[str]]) -> int | None:
