@@ -176,8 +176,8 @@ def test_rdp_policy_wins_over_the_listener_and_rdp_off_offers_nothing() -> None:
 def test_winrm_unencrypted_only_when_the_policy_allows_it() -> None:
     key = "HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows\\WinRM\\Service"
     assert regfacts.winrm_insecure(ABSENT) == []
-    assert regfacts.winrm_insecure(reg(key, ("AllowUnencrypted", "REG_DWORD", "0x0"))) == []
-    assert regfacts.winrm_insecure(reg(key, ("AllowUnencrypted", "REG_DWORD", "0x1")))[0]["protocol"] == (
+    assert regfacts.winrm_insecure(reg(key, ("AllowUnencryptedTraffic", "REG_DWORD", "0x0"))) == []
+    assert regfacts.winrm_insecure(reg(key, ("AllowUnencryptedTraffic", "REG_DWORD", "0x1")))[0]["protocol"] == (
         "winrm_unencrypted")
 
 

@@ -167,9 +167,12 @@ def rdp_insecure(ts_policy: RegQuery, terminal_server: RegQuery, rdp_tcp: RegQue
 
 
 def winrm_insecure(winrm_policy: RegQuery) -> list[dict[str, str]]:
-    """The WinRM service accepts unencrypted traffic (policy AllowUnencrypted = 1; absent: the default 0)."""
-    value = _dword(_root(winrm_policy), "AllowUnencrypted")
+    """The WinRM service accepts unencrypted traffic (policy "Allow unencrypted traffic": AllowUnencryptedTraffic
+    = 1; absent: the documented default 0)."""
+    value = _dword(_root(winrm_policy), "AllowUnencryptedTraffic")
+    if value is None:
+        value = int(_defaults()["winrm_allow_unencrypted"])
     if value == 1:
         return [{"protocol": "winrm_unencrypted", "how": "configured",
-                 "detail": "WinRM service policy AllowUnencrypted = 1"}]
+                 "detail": "WinRM service policy AllowUnencryptedTraffic = 1"}]
     return []
