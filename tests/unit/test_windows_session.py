@@ -169,7 +169,7 @@ def test_one_shell_one_powershell_per_batch_script_on_stdin(protocol: list[Any])
     assert len(FakeProtocol.instances) == 1
     assert names(fake).count("open_shell") == 1
     assert names(fake).count("close_shell") == 1
-    assert fake.calls[0] == ("open_shell", {"codepage": 65001, "noprofile": True})
+    assert fake.calls[0] == ("open_shell", {"codepage": 65001})
     assert fake.kwargs["username"] == "CITY\\audit"
     assert fake.kwargs["password"] == OTHER           # winrm_password wins over password
     run = next(args for name, args in fake.calls if name == "run_command")

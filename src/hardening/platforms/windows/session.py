@@ -49,6 +49,9 @@ from hardening.core.platform import Target
 from hardening.core.secrets import REDACTOR
 from hardening.platforms.windows.pwsh import CommandOutput, batch_script, split_batch
 
+__all__ = ["BOOTSTRAP", "CommandOutput", "WinRMSession", "endpoint_parameters", "map_error", "powershell_arguments",
+           "powershell_command_line"]
+
 BOOTSTRAP = "$ErrorActionPreference = 'Continue'; $s = [Console]::In.ReadToEnd(); Invoke-Expression $s"
 POWERSHELL = "powershell.exe"
 CODEPAGE_UTF8 = 65001
@@ -191,7 +194,8 @@ class WinRMSession:
         try:
             protocol = _protocol_class()(username=username, password=password, **self.parameters)
             self._protocol = protocol
-            self._shell_id = str(protocol.open_shell(codepage=CODEPAGE_UTF8, noprofile=True))
+            # As Ansible's winrm connection: UTF-8 console, the user's profile loaded (secedit exports to its TEMP).
+            self._shell_id = str(protocol.open_shell(codepage=CODEPAGE_UTF8))
         except Exception as exc:
             self._protocol = None
             raise map_error(self.host, exc, where) from None
