@@ -232,7 +232,7 @@ def test_connect_gives_netmiko_the_narrowed_file_and_netmikos_fast_cli_default(
 
 
 @pytest.mark.parametrize(("data", "text"), [
-    ("hostname R1\r\nline vty 0 4\r\n".encode(), "hostname R1\nline vty 0 4\n"),                 # a Windows copy
+    (b"hostname R1\r\nline vty 0 4\r\n", "hostname R1\nline vty 0 4\n"),                 # a Windows copy
     (codecs.BOM_UTF8 + b"# RTX830 Rev.15.02.30\n", "# RTX830 Rev.15.02.30\n"),                    # Notepad's BOM
     ("# 坂戸市 本庁舎\r\nsyslog host 10.0.0.1\r\n".encode("cp932"), "# 坂戸市 本庁舎\nsyslog host 10.0.0.1\n"),
     ("config system global\r\nend\r\n".encode("utf-16"), "config system global\nend\n"),      # PowerShell `>`

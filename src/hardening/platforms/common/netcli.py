@@ -480,21 +480,20 @@ def read_capture(path: Path) -> str:
         return _universal_newlines(data.decode("utf-16"))
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
-    error: UnicodeDecodeError | None = None
+    errors: list[UnicodeDecodeError] = []
     for encoding in CAPTURE_ENCODINGS:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as exc:
-            error = error or exc
+            errors.append(exc)
             continue
         binary = _NOT_TEXT.search(text)
         if binary is None:
             return _universal_newlines(text)
         # Python's cp932 maps stray bytes to C1 controls and private-use characters: a binary file (a compressed
         # or encrypted backup) is not a configuration text whatever decodes it
-        error = error or UnicodeDecodeError(encoding, data, binary.start(), binary.start() + 1, "not text")
-    assert error is not None  # CAPTURE_ENCODINGS is not empty
-    raise error
+        errors.append(UnicodeDecodeError(encoding, data, binary.start(), binary.start() + 1, "not text"))
+    raise errors[0]
 
 
 _NOT_TEXT = re.compile("[\x00\x80-\x9f\ue000-\uf8ff]")
