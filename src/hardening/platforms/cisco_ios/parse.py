@@ -430,6 +430,8 @@ def _secret_method(words: list[str], kind: str, encryption_service: bool, algori
     """The stored method of `secret|password [TYPE] VALUE`: `words` are the words after the keyword;
     `algorithm` the `algorithm-type` given before `secret` (a handover text; the device shows the type)."""
     types: dict[str, str] = platform_data()["secret_types"]
+    if kind == "secret" and words[:1] == ["0"] and len(words) >= 2:
+        words = words[1:]  # `secret 0 TEXT` (typed in clear): the device stores a hash, as for `secret TEXT`
     if kind == "secret" and algorithm in _ALGORITHMS and not (len(words) >= 2 and words[0].isdigit()):
         return types[_ALGORITHMS[algorithm]]
     if len(words) >= 2 and words[0].isdigit():
