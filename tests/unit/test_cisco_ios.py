@@ -646,3 +646,25 @@ def test_wrong_enable_secret_is_a_refusal_not_a_timeout(tmp_path: Path, monkeypa
     fake_handler(monkeypatch, silent)
     with pytest.raises(DeviceTimeout, match="no answer to `enable`"):
         driver.IOSPlatform().fetch(target(tmp_path), tmp_path)
+
+
+def test_interfaces_status_reads_the_status_column_not_a_description_word() -> None:
+    """The Name column is free text: a port described "disabled printer" that is notconnect is unused."""
+    status = ("Port         Name               Status       Vlan       Duplex  Speed Type\n"
+              "Gi1/0/1      disabled printer ( notconnect   30           auto   auto 10/100/1000BaseTX\n"
+              "Gi1/0/2      to connected AP    notconnect   30           auto   auto 10/100/1000BaseTX\n"
+              "Gi1/0/3      uplink notconnect- connected    trunk        full   1000 1000BaseSX SFP\n")
+    config = ("version 17.6\nline vty 0 4\n transport input ssh\ninterface GigabitEthernet1/0/1\n"
+              "interface GigabitEthernet1/0/2\ninterface GigabitEthernet1/0/3\n")
+    found, _, _ = facts(config, show_interfaces_status=status)
+    assert found["network"]["unused_ports_enabled"] == ["GigabitEthernet1/0/1", "GigabitEthernet1/0/2"]
+
+
+def test_a_secret_typed_as_type_0_is_stored_hashed_not_in_clear() -> None:
+    """`enable secret 0 TEXT` / `username … secret 0 TEXT` in a handover text: IOS hashes it (the method depends on
+    the release and `algorithm-type`), unlike `password 0 TEXT`, which it keeps in clear."""
+    found, _, _ = facts("enable secret 0 Fake-En-1\nusername ops secret 0 Fake-Ops-1\n"
+                        "username alg algorithm-type scrypt secret 0 Fake-Alg-1\nusername old password 0 Fake-Old-1\n")
+    methods = {m["source"]: m["method"] for m in found["accounts"]["password_storage"]["hash_methods"]}
+    assert methods == {"enable secret": "unknown:secret-without-type", "username ops": "unknown:secret-without-type",
+                       "username alg": "scrypt", "username old": "plaintext"}

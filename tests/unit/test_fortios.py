@@ -19,7 +19,7 @@ from hardening.platforms.common import netcli
 from hardening.platforms.fortios import driver
 from hardening.platforms.fortios.config import ConfigSyntaxError, parse_config
 from hardening.platforms.fortios.data import capture_file, commands, platform_data
-from hardening.platforms.fortios.parse import RUNNING, parse_outputs
+from hardening.platforms.fortios.parse import RUNNING, parse_outputs, transcript_removed
 
 LOGIN_PASSWORD = "pw-F0rti!S3cret"  # noqa: S105 - a test credential
 CASES = Path(__file__).resolve().parents[1] / "platforms" / "fortios" / "cases"
@@ -306,7 +306,7 @@ def test_volatile_lines_match_the_header() -> None:
 
 def secret_values(text: str) -> set[str]:
     """Passwords (`ENC …` or clear), SNMP community names and SNMPv3 keys of a configuration text."""
-    config = parse_config(text)
+    config = parse_config(transcript_removed(text))
     found: set[str] = set()
     for path, options in (("system admin", ("password",)), ("user local", ("passwd",)),
                           ("system snmp community", ("name",)), ("system snmp user", ("auth-pwd", "priv-pwd"))):
@@ -325,7 +325,7 @@ def test_no_secret_in_any_parsed_document(case: str) -> None:
     raw = CASES / case / "raw"
     configuration = next(p for p in raw.iterdir() if p.name in {"show_full-configuration.txt", "show.txt"}
                          or p.suffix == ".conf")
-    secrets = secret_values(configuration.read_text(encoding="utf-8"))
+    secrets = secret_values(netcli.read_capture(configuration))
     assert secrets, "the case carries secrets to look for"
     document = json.dumps(driver.FortiOSPlatform().parse(raw), ensure_ascii=False)
     assert [s for s in secrets if s in document] == []
@@ -425,3 +425,14 @@ def test_wrong_password_and_lost_session(tmp_path: Path, monkeypatch: pytest.Mon
     with pytest.raises(DeviceTimeout, match="show full-configuration"):
         driver.FortiOSPlatform().fetch(target(tmp_path), tmp_path)
     assert session.closed
+
+
+def test_a_terminal_log_of_the_command_is_read_without_its_prompts_and_pager_lines() -> None:
+    """TeraTerm/PuTTY logs carry the prompt with the command, the closing prompt and `--More--` remnants."""
+    log = ("FGT40F (global) # show full-configuration\nconfig system global\n    set admintimeout 15\n"
+           " --More-- \n         \nend\nconfig system ntp\n    set ntpsync enable\nend\n\nFGT40F (global) # \n")
+    found, _, _ = facts(log)
+    assert found["login"]["idle_timeout"]["seconds"] == 900
+    assert found["time"]["ntp_servers"] == platform_data()["fortiguard_ntp_servers"]
+    with pytest.raises(ConfigSyntaxError, match="line 3"):  # line numbers still count the file's lines
+        parse_outputs({RUNNING: "FGT # show\nconfig system global\nnext\n"})

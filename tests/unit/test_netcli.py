@@ -3,6 +3,7 @@ a known prompt, the in-memory collect, the known_hosts file narrowed to one host
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,24 @@ def test_connect_gives_netmiko_the_narrowed_file_and_netmikos_fast_cli_default(
     netcli.disconnect(driver.IOSPlatform().connect(target(tmp_path, known)))
     assert seen == ["[192.0.2.1]:2222 ssh-ed25519 AAAA1\n"]
     assert netmiko_parameters(target(tmp_path, known, fast_cli=False), "cisco_ios")["fast_cli"] is False
+
+
+@pytest.mark.parametrize(("data", "text"), [
+    (b"hostname R1\r\nline vty 0 4\r\n", "hostname R1\nline vty 0 4\n"),                 # a Windows copy
+    (codecs.BOM_UTF8 + b"# RTX830 Rev.15.02.30\n", "# RTX830 Rev.15.02.30\n"),                    # Notepad's BOM
+    ("# 坂戸市 本庁舎\r\nsyslog host 10.0.0.1\r\n".encode("cp932"), "# 坂戸市 本庁舎\nsyslog host 10.0.0.1\n"),
+    ("config system global\r\nend\r\n".encode("utf-16"), "config system global\nend\n"),      # PowerShell `>`
+])
+def test_saved_outputs_are_read_in_the_encodings_sites_save_them(tmp_path: Path, data: bytes, text: str) -> None:
+    path = tmp_path / "show_config.txt"
+    path.write_bytes(data)
+    assert netcli.read_capture(path) == text
+
+
+@pytest.mark.parametrize("data", [b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xed\xbd\x80\x80\xa0\xfd",
+                                  b"hostname R1\n\x00\x00\x00"])
+def test_a_binary_file_is_not_read_as_a_configuration(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "show_running-config.txt"
+    path.write_bytes(data)
+    with pytest.raises(UnicodeDecodeError):
+        netcli.read_capture(path)

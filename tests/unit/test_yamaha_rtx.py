@@ -374,3 +374,13 @@ def test_no_lines_remove_what_they_name() -> None:
     assert [x.words[2] for x in config.find("syslog", "host")] == ["10.0.0.2"]
     assert [x.text for x in config.find("ip")] == ["ip lan1 address 10.1.0.1/16"], "other ip lines stay"
     assert config.find("telnetd", "host") == []
+
+
+@pytest.mark.parametrize("line", ["Security Class Level: 3, FORGET: OFF, TELNET: OFF",
+                                  "セキュリティクラス レベル: 3, FORGET: OFF, TELNET: OFF",
+                                  "Security Class: 3, FORGET: OFF, TELNET: OFF"])
+def test_security_class_read_from_english_and_japanese_show_environment(line: str) -> None:
+    """A Japanese console (`console character ja.utf8`) labels the level in Japanese: the running level 3 still
+    refuses remote logins although the saved configuration says level 1."""
+    found, _, _ = facts("security class 1 on off\nsshd service on\n", show_environment=line + "\n")
+    assert found["management"]["access"] == []

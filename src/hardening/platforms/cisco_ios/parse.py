@@ -430,6 +430,8 @@ def _secret_method(words: list[str], kind: str, encryption_service: bool, algori
     """The stored method of `secret|password [TYPE] VALUE`: `words` are the words after the keyword;
     `algorithm` the `algorithm-type` given before `secret` (a handover text; the device shows the type)."""
     types: dict[str, str] = platform_data()["secret_types"]
+    if kind == "secret" and words[:1] == ["0"] and len(words) >= 2:
+        words = words[1:]  # `secret 0 TEXT` (typed in clear): the device stores a hash, as for `secret TEXT`
     if kind == "secret" and algorithm in _ALGORITHMS and not (len(words) >= 2 and words[0].isdigit()):
         return types[_ALGORITHMS[algorithm]]
     if len(words) >= 2 and words[0].isdigit():
@@ -697,6 +699,20 @@ def _long_name(name: str) -> str:
     return name
 
 
+_PORT_STATUSES = {"connected", "notconnect", "disabled", "err-disabled", "inactive", "monitoring", "sfpAbsent",
+                  "xcvrAbsent", "noXcvr", "suspended"}
+
+
+def _port_status(row: str, words: list[str], column: int | None) -> str | None:
+    """The Status of a `show interfaces status` row: the word at the header's Status column (a port description
+    such as `disabled-uplink` or `to connected AP` in the Name column before it is not a status); without a header,
+    the first status word after the port."""
+    if column is not None and len(row) > column and row[column - 1] == " ":
+        word = row[column:].split()[:1]
+        return word[0] if word and word[0] in _PORT_STATUSES else None
+    return next((w for w in words[1:] if w in _PORT_STATUSES), None)
+
+
 def link_states(outputs: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """Interface -> up | down | disabled from `show interfaces status` or `show ip interface brief`."""
     states: dict[str, str] = {}
@@ -704,11 +720,13 @@ def link_states(outputs: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     text, _ = live_output(outputs, "show interfaces status")
     if text:
         used.append("show interfaces status")
+        column: int | None = None  # where the Status column starts (the Name column before it is free text)
         for row in text.splitlines():
             words = row.split()
-            status = next((w for w in words[1:] if w in {"connected", "notconnect", "disabled", "err-disabled",
-                                                          "inactive", "monitoring", "sfpAbsent", "xcvrAbsent",
-                                                          "noXcvr", "suspended"}), None)
+            if words[:2] == ["Port", "Name"] and "Status" in words:
+                column = row.index(" Status") + 1
+                continue
+            status = _port_status(row, words, column)
             if words and status:
                 states[_long_name(words[0])] = {"connected": "up", "monitoring": "up",
                                                  "disabled": "disabled"}.get(status, "down")

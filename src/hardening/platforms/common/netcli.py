@@ -14,6 +14,7 @@ Capture layout (DIR/<host>/): one file per command, named by `capture_file` (`sh
 from __future__ import annotations
 
 import binascii
+import codecs
 import contextlib
 import datetime as dt
 import functools
@@ -421,7 +422,7 @@ class NetmikoCapturePlatform(CapturePlatform):
             path = raw / capture_file(str(entry["command"]))
             if path.is_file():
                 try:
-                    outputs[str(entry["command"])] = path.read_text(encoding="utf-8")
+                    outputs[str(entry["command"])] = read_capture(path)
                 except (OSError, UnicodeDecodeError) as exc:
                     raise SavedFactsError(raw.name, f"{path}: unreadable ({type(exc).__name__})") from None
         running = raw / capture_file(self.running_command)
@@ -429,7 +430,7 @@ class NetmikoCapturePlatform(CapturePlatform):
             running = self._alternative_running(raw) or running
             if running.is_file():
                 try:
-                    outputs[self.running_command] = running.read_text(encoding="utf-8")
+                    outputs[self.running_command] = read_capture(running)
                 except (OSError, UnicodeDecodeError) as exc:
                     raise SavedFactsError(raw.name, f"{running}: unreadable ({type(exc).__name__})") from None
         if self.running_command not in outputs:
@@ -462,6 +463,40 @@ class NetmikoCapturePlatform(CapturePlatform):
             if found:
                 return found[0]
         return None
+
+
+# How saved configurations and handover texts reach an auditor, in the order tried: UTF-8 (what fetch writes, a
+# FortiOS GUI backup, a UTF-8 console), then Windows Japanese (cp932, a superset of Shift_JIS: RTX consoles default
+# to `console character ja.sjis`, and a handover text typed in a Windows editor in Japan is usually Shift_JIS).
+# A byte-order mark decides by itself: UTF-8 with BOM (Notepad), UTF-16 (a PowerShell `>` redirect).
+CAPTURE_ENCODINGS = ("utf-8", "cp932")
+
+
+def read_capture(path: Path) -> str:
+    """A saved output's text with universal newlines (CRLF of a Windows copy read as LF) and no byte-order mark.
+    Raises UnicodeDecodeError when no encoding of CAPTURE_ENCODINGS reads it."""
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _universal_newlines(data.decode("utf-16"))
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    errors: list[UnicodeDecodeError] = []
+    for encoding in CAPTURE_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            errors.append(exc)
+            continue
+        binary = _NOT_TEXT.search(text)
+        if binary is None:
+            return _universal_newlines(text)
+        # Python's cp932 maps stray bytes to C1 controls and private-use characters: a binary file (a compressed
+        # or encrypted backup) is not a configuration text whatever decodes it
+        errors.append(UnicodeDecodeError(encoding, data, binary.start(), binary.start() + 1, "not text"))
+    raise errors[0]
+
+
+_NOT_TEXT = re.compile("[\x00\x80-\x9f\ue000-\uf8ff]")
 
 
 def _universal_newlines(text: str) -> str:

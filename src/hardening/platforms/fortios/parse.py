@@ -11,6 +11,7 @@ output when it is in the capture, else they are named under `errors`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any
@@ -618,11 +619,22 @@ def full_view(config: Config) -> None:
                                     f"the configuration is partial (take it as a {wanted} administrator)")
 
 
+def transcript_removed(text: str) -> str:
+    """The configuration of a terminal log: its prompt lines and pager remnants (platform data `transcript_lines`)
+    blanked, so that the line numbers of errors still count the file's lines."""
+    return _transcript().sub("", text)
+
+
+@functools.cache
+def _transcript() -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in platform_data()["transcript_lines"]), re.M)
+
+
 def parse_outputs(outputs: dict[str, str]) -> tuple[Result, int | None]:
     """The facts of one capture (`outputs`: command -> saved output). FortiOS has no privilege levels (an
     administrator's access profile decides), so no level is returned. Raises ConfigSyntaxError when the
     configuration is malformed, ConfigurationError when it was shown to a profile that does not see all of it."""
-    config = parse_config(outputs[RUNNING])
+    config = parse_config(transcript_removed(outputs[RUNNING]))
     full_view(config)
     result = Result()
     release = os_facts(config, outputs, result)

@@ -213,7 +213,8 @@ def _security_class(config: Config, outputs: dict[str, str]) -> tuple[int, str]:
     if line is not None and len(line.words) > 2 and line.words[2].isdigit():
         level, source = int(line.words[2]), line.text
     text, _ = live_output(outputs, "show environment")
-    match = re.search(r"Security Class:\s*(\d+)", text or "")
+    match = next((m for m in (re.search(label, text or "", re.I)
+                              for label in platform_data()["security_class_labels"]) if m), None)
     if match:
         level, source = int(match.group(1)), "show environment: Security Class"
     return level, source
