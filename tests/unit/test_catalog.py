@@ -131,7 +131,7 @@ FIX_CONTENT = {"linux": _linux_fix_tags, **{name: (lambda name=name: _declared_f
 # entry is removed and the full check applies.
 # Issue 9 the same way: the catalog names `windows` while its package (winplat) and remediation (winchange) are
 # parallel branches.
-PENDING_PACKAGE: set[str] = {"windows"}
+PENDING_PACKAGE: set[str] = set()
 # Platforms whose facts include the ones the server rule reads (see TestRequirement._check_fail_closed).
 SERVER_FACTS_TOO = {"windows"}
 PENDING_REMEDIATION: set[str] = {"windows"}
