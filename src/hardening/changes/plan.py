@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,8 +143,15 @@ def record_dry_run(entry: dict[str, Any], fix: list[str],
 
 
 def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
-              run: RunOptions) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Audit the selection and dry-run the fixes; return (plan document, drift report)."""
+              run: RunOptions, *, requested: Sequence[str] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Audit the selection and dry-run the fixes; return (plan document, drift report).
+
+    `requested`: the opt-in fixes the planner asks for by id. A platform's `opt_in_fixes` (e.g. Windows BitLocker
+    and the BIOS password: they can run for hours or lock a user out) are planned only when requested; the plan
+    records the request, so the approval of the plan covers it."""
+    unknown = sorted(set(requested) - set(inputs.catalog))
+    if unknown:
+        raise InputError("--request", "/", f"unknown requirement id(s) {', '.join(unknown)}")
     created = dt.datetime.now(dt.UTC).astimezone()
     report, results = run_audit(inputs, selection, secrets, run)
     hosts, _ = select(inputs, selection)
@@ -162,6 +169,7 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
         # Only a platform with the remediation capability fixes, only what it declares it can fix, and only where the
         # catalog's automation for this platform says the fix is automated.
         fixable = platform.fixes if isinstance(platform, Remediator) else frozenset()
+        fixable -= frozenset(getattr(platform, "opt_in_fixes", frozenset())) - frozenset(requested)
         fix = sorted(f["requirement"] for f in host_failing
                      if f["requirement"] in fixable
                      and automatable(catalog[f["requirement"]], host.platform, f["violations"]))
@@ -229,6 +237,7 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
         "planned_by": operator(),
         "site": inputs.inventory.site,
         "selection": selection.as_dict(),
+        "requested": sorted(set(requested)),
         "inventory": str(inputs.inventory.directory),
         "catalog_digest": inputs.catalog_digest,
         "report_digest": canonical_digest(report),

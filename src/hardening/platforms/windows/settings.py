@@ -1,0 +1,808 @@
+"""Windows settings as data: remediation.yaml read into `Setting`s that know how to read, judge, set and restore
+themselves over the WinRM command blocks of session.py.
+
+A `Setting` is one value on the host (a secedit key, a registry value, a service's start type and state …). It
+names the command-table ids it is read from (platform.yaml `commands`), turns their outputs into a plain JSON-able
+value (`read`; None = absent), says whether a value complies (`complies`), what it becomes (`wanted`: a stricter
+value already there is kept) and the PowerShell lines that set it (`setter`) and put a saved value back
+(`restorer`). Every command is one of the documented setter forms the lab simulator implements (docs: the brief of
+issue 9, kept in docs/platforms.md and the module docstrings of change.py). No value shown by `show` is a secret:
+the BIOS password is never read back, only whether one is set.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hardening.core.errors import ChangeError, HardeningError
+from hardening.core.secrets import REDACTOR, Secret
+from hardening.platforms.common.netcli import load_platform_data
+
+REMEDIATION_FILE = Path(__file__).with_name("remediation.yaml")
+PLATFORM_FILE = Path(__file__).with_name("platform.yaml")
+ABSENT = "(absent)"
+KINDS = ("registry", "secedit", "service", "smb1", "w32tm", "eventlog", "defender", "bitlocker", "bios_password")
+# The order in which an apply sets the kinds: the registry first (the relax flag before a MinimumPasswordLength
+# above 14), then one secedit INF, … and the opt-in ones last, so a failure of an ordinary setting never leaves a
+# volume encrypting or a firmware password behind.
+ORDER = {kind: index for index, kind in enumerate(KINDS)}
+
+
+class ReadError(HardeningError):
+    """A command the plan or apply reads a value from failed (error block, cut output, garbage): never a value."""
+
+
+class TemplateError(HardeningError):
+    """remediation.yaml is not usable (names the file and the place)."""
+
+
+# --- reading the command outputs ------------------------------------------------------------------------------
+
+def output_text(outputs: Mapping[str, Any], command_id: str) -> str:
+    """The text of a read block, or ReadError when the block failed (HARDENING-ERROR, cut output, missing)."""
+    output = outputs.get(command_id)
+    if output is None:
+        raise ReadError(f"{command_id}: no output")
+    if output.error:
+        raise ReadError(f"{command_id}: {REDACTOR.scrub(str(output.error))[:200]}")
+    return str(output.text)
+
+
+def parse_json_objects(text: str, what: str) -> list[dict[str, Any]]:
+    """ConvertTo-Json output: one object (PowerShell 5.1 writes a single item without [ ]) or a list of them."""
+    try:
+        data = json.loads(text.strip() or "null")
+    except json.JSONDecodeError:
+        raise ReadError(f"{what}: not JSON") from None
+    items = data if isinstance(data, list) else [data] if isinstance(data, dict) else None
+    if items is None or not all(isinstance(item, dict) for item in items):
+        raise ReadError(f"{what}: not a JSON object or list of objects")
+    return items
+
+
+def parse_secedit(text: str) -> dict[str, str]:
+    """The `[System Access]` keys of a secedit INF export (`Key = value`)."""
+    values: dict[str, str] = {}
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip().lstrip("\ufeff")
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section == "System Access" and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    if section is None:
+        raise ReadError("secpol: not a secedit INF export")
+    return values
+
+
+_REG_VALUE = re.compile(r"^\s{2,}(\S.*?)\s{2,}(REG_[A-Z_]+)(?:\s{2,}(.*?))?\s*$")
+
+
+def parse_reg_query(text: str, rc: int, absent_markers: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """`reg query KEY` output: {value name: (type, data as displayed)}; {} when the key does not exist."""
+    lines = text.splitlines()
+    if not any(line.startswith("HKEY_") for line in lines):
+        if rc != 0 and any(re.search(m, text) for m in absent_markers):
+            return {}
+        raise ReadError(f"reg query: unexpected output (rc {rc})")
+    values: dict[str, tuple[str, str]] = {}
+    for line in lines:
+        found = _REG_VALUE.match(line)
+        if found and not line.startswith("HKEY_"):
+            values.setdefault(found.group(1), (found.group(2), found.group(3) or ""))
+    return values
+
+
+def reg_number(data: str) -> int:
+    """A REG_DWORD as reg query displays it (0x384)."""
+    return int(data, 16) if data.lower().startswith("0x") else int(data)
+
+
+def parse_colon_lines(text: str) -> dict[str, str]:
+    """`Name: value (Local)` lines (w32tm /query /configuration, wevtutil gl): the first value of each name,
+    without the trailing source in parentheses (localised: (Local), (ローカル))."""
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        name, colon, value = raw.strip().partition(":")
+        if colon and name and " " not in name:
+            values.setdefault(name, re.sub(r"\s*\([^()]*\)\s*$", "", value.strip()))
+    return values
+
+
+def as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in {"true", "false", "1", "0"}:
+        return value.strip().lower() in {"true", "1"}
+    return None
+
+
+# --- templates --------------------------------------------------------------------------------------------------
+
+class _Formatter(string.Formatter):
+    """`{p}`; `{p:minutes_up}` seconds rounded up to whole minutes; `{p:ms}` seconds as milliseconds."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == "minutes_up":
+            return str(math.ceil(int(value) / 60))
+        if format_spec == "ms":
+            return str(int(value) * 1000)
+        return str(super().format_field(value, format_spec))
+
+
+FORMATTER = _Formatter()
+
+
+def fields_of(text: str) -> tuple[set[str], set[str]]:
+    """(every parameter a template names, those named whole: `{a}` but not `{a[0]}`)."""
+    names, whole = set(), set()
+    for _, name, _, _ in FORMATTER.parse(text):
+        if name:
+            base = re.split(r"[.\[]", name)[0]
+            names.add(base)
+            if base == name:
+                whole.add(base)
+    return names, whole
+
+
+def fill(template: Any, values: Mapping[str, Any], where: str) -> str:
+    text = str(template)
+    try:
+        return FORMATTER.format(text, **values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ChangeError(where, f"template `{text}`: {exc}") from None
+
+
+# --- the settings ---------------------------------------------------------------------------------------------
+
+def ps_quote(text: str) -> str:
+    """A PowerShell single-quoted string (no expansion; a quote is doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One value on the host. Subclasses per kind; `ident` is what makes two requirements' settings the same."""
+
+    kind: str
+    ident: str            # unique per value on the host
+    label: str            # what the plan shows before `from → to`
+    target: str           # Change.target: what it touches
+    reads: tuple[str, ...]
+
+    def read(self, outputs: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def complies(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def wanted(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def show(self, value: Any) -> str:
+        return ABSENT if value is None else str(value)
+
+    def setter(self, current: Any) -> list[str]:
+        raise NotImplementedError
+
+    def restorer(self, saved: Any) -> list[str]:
+        raise NotImplementedError
+
+    def settled(self, value: Any, target: Any) -> bool:
+        """Whether a value read after the setter is the value it set (verify)."""
+        return bool(value == target)
+
+
+@dataclass(frozen=True)
+class Keep:
+    """A current integer within [minimum, maximum], or one of `also`, complies and stays."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+    also: tuple[int, ...] = ()
+
+    def holds(self, value: int) -> bool:
+        return value in self.also or ((self.minimum is None or value >= self.minimum)
+                                      and (self.maximum is None or value <= self.maximum))
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class SeceditSetting(Setting):
+    key: str = ""
+    value: int = 0
+    keep: Keep | None = None
+
+    def read(self, outputs: Mapping[str, Any]) -> Any:
+        raw = parse_secedit(output_text(outputs, "secpol")).get(self.key)
+        if raw is None:
+            return None
+        number = _int_or_none(raw)
+        if number is None:
+            raise ReadError(f"secpol: {self.key} = {raw!r} is not a number")
+        return number
+
+    def complies(self, value: Any) -> bool:
+        if value is None:
+            return False
+        return value == self.value or (self.keep is not None and self.keep.holds(int(value)))
+
+    def wanted(self, value: Any) -> Any:
+        return value if self.complies(value) else self.value
+
+    def setter(self, current: Any) -> list[str]:
+        return [secedit_command({self.key: self.value})]
+
+    def restorer(self, saved: Any) -> list[str]:
+        return [] if saved is None else [secedit_command({self.key: saved})]
+
+
+def secedit_command(values: Mapping[str, Any]) -> str:
+    """`secedit /configure` of a generated INF holding only `values` under [System Access] (one line of
+    PowerShell: the INF is a double-quoted string with `r`n line breaks and its $ and quotes escaped)."""
+    lines = ["[Unicode]", "Unicode=yes", "[Version]", 'signature="$CHICAGO$"', "Revision=1", "[System Access]",
+             *(f"{key} = {value}" for key, value in values.items())]
+    inf = "`r`n".join(line.replace("`", "``").replace('"', '`"').replace("$", "`$") for line in lines) + "`r`n"
+    return ("$f = Join-Path $env:TEMP 'hardening-apply.inf'; $d = Join-Path $env:TEMP 'hardening-apply.sdb'; "
+            f'Set-Content -Path $f -Encoding Unicode -Value "{inf}"; '
+            "secedit.exe /configure /db $d /cfg $f /areas SECURITYPOLICY /quiet; Remove-Item -Path $f,$d")
+
+
+_REG_SZ_REFUSED = re.compile(r'["$`\r\n]')
+
+
+@dataclass(frozen=True)
+class RegistrySetting(Setting):
+    key: str = ""
+    name: str = ""
+    type: str = "REG_DWORD"
+    value: str | int = 0
+    default: str | int | None = None
+    keep: Keep | None = None
+    present: str | None = None   # regex over the key's values: when one matches, the setting is satisfied
+    absent_markers: tuple[str, ...] = ()
+
+    def values_of_key(self, outputs: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+        command_id = self.reads[0]
+        output = outputs.get(command_id)
+        text = output_text(outputs, command_id)
+        return parse_reg_query(text, int(getattr(output, "rc", 0)), self.absent_markers)
+
+    def read(self, outputs: Mapping[str, Any]) -> Any:
+        values = self.values_of_key(outputs)
+        if self.present is not None and any(re.search(self.present, f"{n} {d}") for n, (_, d) in values.items()):
+            return {"present": True, **({"value": self._decode(values[self.name])} if self.name in values else {})}
+        found = values.get(self.name)
+        return None if found is None else self._decode(found)
+
+    def _decode(self, found: tuple[str, str]) -> str | int:
+        kind, data = found
+        if kind == "REG_DWORD":
+            try:
+                return reg_number(data)
+            except ValueError:
+                raise ReadError(f"{self.reads[0]}: {self.name} = {data!r} is not a REG_DWORD") from None
+        return data
+
+    def _plain(self, value: Any) -> Any:
+        return value.get("value") if isinstance(value, dict) else value
+
+    def complies(self, value: Any) -> bool:
+        if isinstance(value, dict) and value.get("present"):
+            return True
+        effective = self.default if value is None else value
+        if effective is None:
+            return False
+        if effective == self.value:
+            return True
+        return self.keep is not None and isinstance(effective, int) and self.keep.holds(effective)
+
+    def wanted(self, value: Any) -> Any:
+        return value if self.complies(value) else self.value
+
+    def show(self, value: Any) -> str:
+        value = self._plain(value)
+        if value is None:
+            return ABSENT
+        return str(value) if self.type == "REG_DWORD" else json.dumps(str(value), ensure_ascii=False)
+
+    def _add(self, value: Any) -> str:
+        data = str(value)
+        if self.type != "REG_DWORD":
+            data = f'"{data}"'
+        return f'reg.exe add "{self.key}" /v {self.name} /t {self.type} /d {data} /f'
+
+    def setter(self, current: Any) -> list[str]:
+        return [self._add(self.value)]
+
+    def restorer(self, saved: Any) -> list[str]:
+        saved = self._plain(saved)
+        if saved is None:
+            return [f'reg.exe delete "{self.key}" /v {self.name} /f']
+        if self.type != "REG_DWORD" and _REG_SZ_REFUSED.search(str(saved)):
+            raise ChangeError(self.label, "the saved text has a quote, $, backtick or line break that reg.exe add "
+                                          "cannot write back exactly")
+        return [self._add(saved)]
+
+    def settled(self, value: Any, target: Any) -> bool:
+        return bool(self._plain(value) == self._plain(target))
+
+
+START_TYPES = {0: "Boot", 1: "System", 2: "Automatic", 3: "Manual", 4: "Disabled"}
+STATUSES = {1: "Stopped", 2: "StartPending", 3: "StopPending", 4: "Running", 5: "ContinuePending",
+            6: "PausePending", 7: "Paused"}
+
+
+def _enum_name(value: Any, names: Mapping[int, str]) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return names.get(value)
+    if isinstance(value, str) and value in names.values():
+        return value
+    return None
+
+
+@dataclass(frozen=True)
+class ServiceSetting(Setting):
+    name: str = ""
+
+    def read(self, outputs: Mapping[str, Any]) -> Any:
+        for item in parse_json_objects(output_text(outputs, "services"), "services"):
+            if str(item.get("Name", "")).lower() == self.name.lower():
+                start, status = _enum_name(item.get("StartType"), START_TYPES), _enum_name(item.get("Status"),
+                                                                                          STATUSES)
+                if start is None or status is None:
+                    raise ReadError(f"services: {self.name} has StartType {item.get('StartType')!r}, "
+                                    f"Status {item.get('Status')!r}")
+                return {"start": start, "running": status != "Stopped"}
+        return None   # not installed: nothing to do
+
+    def complies(self, value: Any) -> bool:
+        return value is None or (value["start"] == "Disabled" and not value["running"])
+
+    def wanted(self, value: Any) -> Any:
+        return value if self.complies(value) else {"start": "Disabled", "running": False}
+
+    def show(self, value: Any) -> str:
+        if value is None:
+            return "(not installed)"
+        return f"{value['start']}, {'running' if value['running'] else 'stopped'}"
+
+    def setter(self, current: Any) -> list[str]:
+        return [f"Set-Service -Name {self.name} -StartupType Disabled; Stop-Service -Name {self.name} -Force"]
+
+    def restorer(self, saved: Any) -> list[str]:
+        if saved is None:
+            return []
+        if saved["start"] not in {"Automatic", "Manual", "Disabled"}:
+            raise ChangeError(self.label, f"start type {saved['start']} cannot be set back with Set-Service")
+        command = f"Set-Service -Name {self.name} -StartupType {saved['start']}"
+        return [command + (f"; Start-Service -Name {self.name}" if saved["running"] else "")]
+
+
+@dataclass(frozen=True)
+class Smb1Setting(Setting):
+    def read(self, outputs: Mapping[str, Any]) -> Any:
+        items = parse_json_objects(output_text(outputs, "smb"), "smb")
+        value = as_bool(items[0].get("EnableSMB1Protocol")) if items else None
+        if value is None:
+            raise ReadError("smb: no EnableSMB1Protocol")
+        return value
+
+    def complies(self, value: Any) -> bool:
+        return value is False
+
+    def wanted(self, value: Any) -> Any:
+        return False
+
+    def show(self, value: Any) -> str:
+        return "enabled" if value else "disabled"
+
+    def setter(self, current: Any) -> list[str]:
+        return ["Set-SmbServerConfiguration -EnableSMB1Protocol $false -Force"]
+
+    def restorer(self, saved: Any) -> list[str]:
+        return [f"Set-SmbServerConfiguration -EnableSMB1Protocol {'$true' if saved else '$false'} -Force"]
+
+
+@dataclass(frozen=True)
+class DefenderSetting(Setting):
+    def read(self, outputs: Mapping[str, Any]) -> Any:
+        items = parse_json_objects(output_text(outputs, "defender"), "defender")
+        value = as_bool(items[0].get("RealTimeProtectionEnabled")) if items else None
+        if value is None:
+            raise ReadError("defender: no RealTimeProtectionEnabled")
+        return value
+
+    def complies(self, value: Any) -> bool:
+        return value is True
+
+    def wanted(self, value: Any) -> Any:
+        return True
+
+    def show(self, value: Any) -> str:
+        return "on" if value else "off"
+
+    def setter(self, current: Any) -> list[str]:
+        return ["Set-MpPreference -DisableRealtimeMonitoring $false"]
+
+    def restorer(self, saved: Any) -> list[str]:
+        return [f"Set-MpPreference -DisableRealtimeMonitoring {'$false' if saved else '$true'}"]
+
+
+SYNC_FLAGS = {"NTP": "manual", "NT5DS": "domhier", "ALLSYNC": "all", "NOSYNC": "no"}
+
+
+@dataclass(frozen=True)
+class W32tmSetting(Setting):
+    peers: tuple[str, ...] = ()
+    flags: str = "0x8"
+
+    def read(self, outputs: Mapping[str, Any]) -> Any:
+        values = parse_colon_lines(output_text(outputs, "w32tm_config"))
+        if "Type" not in values:
+            raise ReadError("w32tm_config: no Type")
+        return {"peers": values.get("NtpServer", ""), "type": values["Type"]}
+
+    def complies(self, value: Any) -> bool:
+        hosts = [peer.split(",")[0] for peer in value["peers"].split()]
+        return value["type"].upper() == "NTP" and bool(hosts) and all(h in self.peers for h in hosts)
+
+    def wanted(self, value: Any) -> Any:
+        if self.complies(value):
+            return value
+        return {"peers": " ".join(f"{peer},{self.flags}" for peer in self.peers), "type": "NTP"}
+
+    def show(self, value: Any) -> str:
+        return f"{value['peers'] or '(none)'} ({value['type']})"
+
+    @staticmethod
+    def _config(peers: str, sync: str) -> str:
+        return f'w32tm.exe /config /manualpeerlist:"{peers}" /syncfromflags:{sync} /update'
+
+    def setter(self, current: Any) -> list[str]:
+        return [self._config(self.wanted(current)["peers"], "manual")]
+
+    def restorer(self, saved: Any) -> list[str]:
+        sync = SYNC_FLAGS.get(str(saved["type"]).upper())
+        if sync is None:
+            raise ChangeError(self.label, f"W32Time Type {saved['type']} has no /syncfromflags value")
+        return [self._config(saved["peers"], sync)]
+
+
+@dataclass(frozen=True)
+class EventLogSetting(Setting):
+    log: str = ""
+    min_bytes: int = 0
+    retention: bool = True
+    auto_backup: bool = True
+
+    def read(self, outputs: Mapping[str, Any]) -> Any:
+        values = parse_colon_lines(output_text(outputs, self.reads[0]))
+        size, retention, backup = (_int_or_none(values.get("maxSize", "")), as_bool(values.get("retention")),
+                                   as_bool(values.get("autoBackup")))
+        if size is None or retention is None or backup is None:
+            raise ReadError(f"{self.reads[0]}: no maxSize, retention or autoBackup")
+        return {"max_size": size, "retention": retention, "auto_backup": backup}
+
+    def complies(self, value: Any) -> bool:
+        return bool(value["max_size"] >= self.min_bytes and value["retention"] == self.retention
+                    and value["auto_backup"] == self.auto_backup)
+
+    def wanted(self, value: Any) -> Any:
+        return {"max_size": max(value["max_size"], self.min_bytes), "retention": self.retention,
+                "auto_backup": self.auto_backup}
+
+    def show(self, value: Any) -> str:
+        return (f"maxSize {value['max_size']}, retention {str(value['retention']).lower()}, "
+                f"autoBackup {str(value['auto_backup']).lower()}")
+
+    def _sl(self, value: Mapping[str, Any]) -> str:
+        return (f"wevtutil.exe sl {self.log} /ms:{value['max_size']} /rt:{str(value['retention']).lower()} "
+                f"/ab:{str(value['auto_backup']).lower()}")
+
+    def setter(self, current: Any) -> list[str]:
+        return [self._sl(self.wanted(current))]
+
+    def restorer(self, saved: Any) -> list[str]:
+        return [self._sl(saved)]
+
+
+VOLUME_STATUS = {0: "FullyDecrypted", 1: "FullyEncrypted", 2: "EncryptionInProgress", 3: "DecryptionInProgress",
+                 4: "EncryptionPaused", 5: "DecryptionPaused"}
+
+
+@dataclass(frozen=True)
+class BitLockerSetting(Setting):
+    def read(self, outputs: Mapping[str, Any]) -> Any:
+        items = parse_json_objects(output_text(outputs, "bitlocker"), "bitlocker")
+        status = _enum_name(items[0].get("VolumeStatus"), VOLUME_STATUS) if items else None
+        if status is None:
+            raise ReadError("bitlocker: no VolumeStatus")
+        return status
+
+    def complies(self, value: Any) -> bool:
+        # only a decrypted volume is encrypted by this fix; one in progress or paused is left to a person
+        return bool(value != "FullyDecrypted")
+
+    def wanted(self, value: Any) -> Any:
+        return value if self.complies(value) else "EncryptionInProgress"
+
+    def settled(self, value: Any, target: Any) -> bool:
+        return value in {"EncryptionInProgress", "FullyEncrypted"} if target == "EncryptionInProgress" else bool(
+            value == target)
+
+    def setter(self, current: Any) -> list[str]:
+        return ["Enable-BitLocker -MountPoint $env:SystemDrive -EncryptionMethod XtsAes256 -TpmProtector"]
+
+    def restorer(self, saved: Any) -> list[str]:
+        return ["Disable-BitLocker -MountPoint $env:SystemDrive"] if saved == "FullyDecrypted" else []
+
+
+@dataclass(frozen=True)
+class BiosVendor:
+    name: str
+    manufacturer: re.Pattern[str]
+    read: str
+    set: str
+
+
+@dataclass(frozen=True)
+class BiosPasswordSetting(Setting):
+    """The BIOS admin password: set only where none is set. The password comes from the vault entry
+    (`entry`, field bios_password) at the moment a command is made and is never part of a value."""
+
+    vendors: tuple[BiosVendor, ...] = ()
+    entry: str = ""
+    password: Secret | None = field(default=None, repr=False, compare=False)
+
+    def vendor(self, outputs: Mapping[str, Any]) -> BiosVendor | None:
+        items = parse_json_objects(output_text(outputs, "computer"), "computer")
+        manufacturer = str(items[0].get("Manufacturer") or "") if items else ""
+        return next((v for v in self.vendors if v.manufacturer.search(manufacturer.strip())), None)
+
+    def read(self, outputs: Mapping[str, Any]) -> Any:
+        vendor = self.vendor(outputs)
+        if vendor is None:
+            return {"vendor": None, "set": None}
+        items = parse_json_objects(output_text(outputs, vendor.read), vendor.read)
+        return {"vendor": vendor.name, "set": _bios_password_set(vendor.name, items)}
+
+    def complies(self, value: Any) -> bool:
+        # an unknown vendor cannot be set: no change (the plan then says the fix shows no change)
+        return value["vendor"] is None or value["set"] is True
+
+    def wanted(self, value: Any) -> Any:
+        return value if self.complies(value) else {"vendor": value["vendor"], "set": True}
+
+    def show(self, value: Any) -> str:
+        if value["vendor"] is None:
+            return "(vendor without a known WMI interface)"
+        if value["set"]:
+            return f"set ({value['vendor']})"
+        return f"not set ({value['vendor']})"
+
+    def shown_wanted(self) -> str:
+        return f"(set from vault entry {self.entry})"
+
+    def _vendor(self, name: str) -> BiosVendor:
+        return next(v for v in self.vendors if v.name == name)
+
+    def _command(self, vendor: str, old: str, new: str) -> str:
+        return self._vendor(vendor).set.replace("{old}", ps_quote(old)).replace("{new}", ps_quote(new))
+
+    def _password(self) -> str:
+        if self.password is None or not self.password.reveal():
+            raise ChangeError(self.label, f"vault entry {self.entry} has no bios_password")
+        return self.password.reveal()
+
+    def setter(self, current: Any) -> list[str]:
+        return [self._command(str(current["vendor"]), "", self._password())]
+
+    def restorer(self, saved: Any) -> list[str]:
+        if saved["set"] is not False:
+            return []
+        return [self._command(str(saved["vendor"]), self._password(), "")]
+
+
+def _bios_password_set(vendor: str, items: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the admin password is set, from the vendor's WMI class (Dell PasswordObject NameId Admin, HP
+    HP_BIOSPassword "Setup Password", Lenovo PasswordState bit 2 = supervisor)."""
+    if vendor == "dell":
+        found = [as_bool(i.get("IsPasswordSet")) for i in items if str(i.get("NameId")) == "Admin"]
+    elif vendor == "hp":
+        found = [as_bool(i.get("IsSet")) for i in items if str(i.get("Name")) == "Setup Password"]
+    else:
+        state = [_int_or_none(i.get("PasswordState")) for i in items]
+        found = [None if s is None else bool(s & 2) for s in state]
+    if not found or found[0] is None:
+        raise ReadError(f"bios_{vendor}: no admin password state")
+    return bool(found[0])
+
+
+# --- remediation.yaml -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Remediation:
+    source: Path
+    opt_in: frozenset[str]
+    parameters: Mapping[str, Any]
+    requirements: Mapping[str, tuple[Mapping[str, Any], ...]]
+    vendors: tuple[BiosVendor, ...]
+    absent_markers: tuple[str, ...]
+    reg_reads: Mapping[str, str]       # registry key (lower case) -> command id of its `reg.exe query`
+    commands: Mapping[str, str]        # command id -> command (platform.yaml table)
+
+
+_FIELDS = {
+    "registry": {"key", "name", "type", "value", "default", "keep", "present", "when"},
+    "secedit": {"key", "value", "keep", "when"},
+    "service": {"name", "when"},
+    "w32tm": {"peers", "flags", "when"},
+    "eventlog": {"log", "min_bytes", "retention", "auto_backup", "when"},
+    "smb1": {"when"}, "defender": {"when"}, "bitlocker": {"when"}, "bios_password": {"when"},
+}
+
+
+@functools.cache
+def load_remediation(path: Path = REMEDIATION_FILE, platform_file: Path = PLATFORM_FILE) -> Remediation:
+    """remediation.yaml, checked (TemplateError naming the file and the place)."""
+    try:
+        data = load_platform_data(path)
+        table = load_platform_data(platform_file).get("commands") or []
+    except (HardeningError, ValueError) as exc:
+        raise TemplateError(f"{path}: {exc}") from None
+    commands = {str(row["id"]): str(row["command"]) for row in table}
+    reg_reads = {}
+    for command_id, command in commands.items():
+        found = re.fullmatch(r'reg\.exe query "([^"]+)"', command)
+        if found:
+            reg_reads[found.group(1).lower()] = command_id
+    requirements: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    for rid, entries in (data.get("requirements") or {}).items():
+        where = f"{path}: /requirements/{rid}"
+        if not isinstance(entries, list) or not entries:
+            raise TemplateError(f"{where}: a non-empty list of settings")
+        for index, entry in enumerate(entries):
+            kind = entry.get("kind") if isinstance(entry, dict) else None
+            if kind not in _FIELDS:
+                raise TemplateError(f"{where}/{index}: kind is one of {', '.join(_FIELDS)}")
+            unknown = set(entry) - _FIELDS[kind] - {"kind"}
+            if unknown:
+                raise TemplateError(f"{where}/{index}: unknown field(s) {', '.join(sorted(unknown))} for {kind}")
+            if kind == "registry":
+                if entry.get("type") not in {"REG_DWORD", "REG_SZ"}:
+                    raise TemplateError(f"{where}/{index}/type: REG_DWORD or REG_SZ")
+                if str(entry.get("key", "")).lower() not in reg_reads:
+                    raise TemplateError(f"{where}/{index}/key: no `reg.exe query` of it in {platform_file.name}")
+        requirements[str(rid)] = tuple(entries)
+    vendors = tuple(BiosVendor(str(name), re.compile(str(v["manufacturer"])), str(v["read"]), str(v["set"]))
+                    for name, v in (data.get("bios") or {}).items())
+    opt_in = frozenset(str(x) for x in data.get("opt_in") or [])
+    if not opt_in <= set(requirements):
+        raise TemplateError(f"{path}: /opt_in names ids without settings: {sorted(opt_in - set(requirements))}")
+    return Remediation(path, opt_in, data.get("parameters") or {}, requirements, vendors,
+                       tuple(str(m) for m in data.get("reg_absent_markers") or []), reg_reads, commands)
+
+
+def build(remediation: Remediation, rid: str, parameters: Mapping[str, Any], *, host: str,
+          credentials: Any = None) -> list[Setting]:
+    """The settings of one requirement with its parameters filled (ChangeError for a missing parameter)."""
+    values = {**remediation.parameters, **parameters}
+    settings: list[Setting] = []
+    for index, entry in enumerate(remediation.requirements[rid]):
+        where = f"{host}: {remediation.source.name} /requirements/{rid}/{index}"
+        when = entry.get("when")
+        if when is not None and not int(values.get(str(when["parameter"]), 0)) > int(when["above"]):
+            continue
+        names = set()
+        whole = set()
+        for name in ("name", "value", "min_bytes"):
+            if isinstance(entry.get(name), str):
+                n, w = fields_of(entry[name])
+                names |= n
+                whole |= w
+        missing = sorted(n for n in names - {"n"} if n not in values)
+        if missing:
+            raise ChangeError(host, f"{rid}: parameter(s) {', '.join(missing)} not set (site parameters or the "
+                                    "catalog)")
+        lists = sorted(n for n in whole if isinstance(values.get(n), list | tuple))
+        if len(lists) > 1:
+            raise ChangeError(where, f"one setting may repeat over one list parameter, not {', '.join(lists)}")
+        rounds: list[tuple[dict[str, Any], Any]] = [(dict(values), None)]
+        if lists:
+            if not values[lists[0]]:
+                raise ChangeError(host, f"{rid}: parameter {lists[0]} is an empty list: the site must set it")
+            rounds = [({**values, lists[0]: item, "n": number}, (lists[0], item))
+                      for number, item in enumerate(values[lists[0]], start=1)]
+        for round_values, item in rounds:
+            settings.append(_setting(remediation, entry, round_values, values, item, where, credentials))
+    return settings
+
+
+def _keep(raw: Any, values: Mapping[str, Any], where: str) -> Keep | None:
+    if not raw:
+        return None
+    bound = {k: None if raw.get(k) is None else int(fill(raw[k], values, where)) for k in ("min", "max")}
+    return Keep(bound["min"], bound["max"], tuple(int(x) for x in raw.get("also") or []))
+
+
+def _escaped(pattern: str, values: Mapping[str, Any], where: str) -> str:
+    escaped = {k: re.escape(str(v)) if not isinstance(v, list | tuple) else v for k, v in values.items()}
+    return fill(pattern, escaped, where)
+
+
+def _setting(remediation: Remediation, entry: Mapping[str, Any], values: Mapping[str, Any],
+             all_values: Mapping[str, Any], item: tuple[str, Any] | None, where: str, credentials: Any) -> Setting:
+    kind = str(entry["kind"])
+    if kind == "registry":
+        key, name = str(entry["key"]), fill(entry["name"], values, where)
+        value: str | int = fill(entry["value"], values, where)
+        if entry["type"] == "REG_DWORD":
+            value = int(value)
+        elif _REG_SZ_REFUSED.search(str(value)):
+            raise ChangeError(where, f"the text for {name} has a double quote, $, backtick or line break, which "
+                                     "reg.exe add cannot write as given")
+        default = entry.get("default")
+        short = key.replace("HKLM\\SOFTWARE\\", "HKLM\\…\\").replace("HKLM\\SYSTEM\\CurrentControlSet\\",
+                                                                       "HKLM\\…\\")
+        return RegistrySetting(kind, f"registry:{key.lower()}:{name.lower()}", f"{short} {name}", key,
+                               (remediation.reg_reads[key.lower()],), key=key, name=name, type=str(entry["type"]),
+                               value=value, default=default, keep=_keep(entry.get("keep"), values, where),
+                               present=None if entry.get("present") is None else _escaped(
+                                   str(entry["present"]), values, where),
+                               absent_markers=remediation.absent_markers)
+    if kind == "secedit":
+        key = str(entry["key"])
+        return SeceditSetting(kind, f"secedit:{key.lower()}", f"[System Access] {key}", "secedit SECURITYPOLICY",
+                              ("secpol",), key=key, value=int(fill(entry["value"], values, where)),
+                              keep=_keep(entry.get("keep"), values, where))
+    if kind == "service":
+        name = fill(entry["name"], values, where)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ChangeError(where, f"service name {name!r} is not a plain service name")
+        return ServiceSetting(kind, f"service:{name.lower()}", f"service {name}", f"service {name}", ("services",),
+                              name=name)
+    if kind == "w32tm":
+        peers = all_values.get(str(entry["peers"]).strip("{}"))
+        if not isinstance(peers, list | tuple) or not peers:
+            raise ChangeError(where, f"{entry['peers']} is not a non-empty list (the site must set it)")
+        if any(not re.fullmatch(r"[A-Za-z0-9_.:-]+", str(p)) for p in peers):
+            raise ChangeError(where, "an NTP server is not a plain host name or address")
+        return W32tmSetting(kind, "w32tm", "W32Time NtpServer (Type)", "w32tm", ("w32tm_config",),
+                            peers=tuple(str(p) for p in peers), flags=str(entry.get("flags", "0x8")))
+    if kind == "eventlog":
+        log = str(entry["log"])
+        return EventLogSetting(kind, f"eventlog:{log.lower()}", f"event log {log}", f"wevtutil {log}",
+                               (f"eventlog_{log.lower()}",), log=log,
+                               min_bytes=int(fill(entry["min_bytes"], values, where)),
+                               retention=bool(entry.get("retention", True)),
+                               auto_backup=bool(entry.get("auto_backup", True)))
+    if kind == "smb1":
+        return Smb1Setting(kind, "smb1", "SMB server EnableSMB1Protocol", "SMB server", ("smb",))
+    if kind == "defender":
+        return DefenderSetting(kind, "defender", "Defender real-time protection", "Defender", ("defender",))
+    if kind == "bitlocker":
+        return BitLockerSetting(kind, "bitlocker", "BitLocker OS volume ($env:SystemDrive)", "BitLocker",
+                                ("bitlocker",))
+    entry_name = getattr(credentials, "name", "") or "(none)"
+    password = getattr(credentials, "bios_password", None)
+    reads = ("computer", *sorted({v.read for v in remediation.vendors}))
+    return BiosPasswordSetting(kind, "bios_password", "BIOS/UEFI admin password", "firmware", reads,
+                               vendors=remediation.vendors, entry=entry_name, password=password)
