@@ -91,6 +91,16 @@ def automatable(requirement: Requirement, platform: str, violations: list[dict[s
     return any(not any(v["pointer"] == p or v["pointer"].startswith(p + "/") for p in manual) for v in violations)
 
 
+def fixable_ids(platform: object, requested: Sequence[str]) -> frozenset[str]:
+    """The requirement ids a platform may fix in this plan: its `fixes`, less its `opt_in_fixes` (an optional
+    Remediator attribute: fixes that run only on request, e.g. Windows BitLocker and the BIOS password) that the
+    planner did not request. None for a platform without remediation."""
+    if not isinstance(platform, Remediator):
+        return frozenset()
+    opt_in = frozenset(getattr(platform, "opt_in_fixes", frozenset()))
+    return platform.fixes - (opt_in - frozenset(requested))
+
+
 def dry_runs(jobs: Mapping[str, tuple[Target, list[str], dict[str, Any]]], *, workers: int,
              progress: bool | None) -> dict[str, list[Change] | BaseException]:
     """The dry run of every host in `jobs` ({host: (target, fix, parameters)}): per platform, all its hosts at once
@@ -168,8 +178,7 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
         platform = get_platform(host.platform)
         # Only a platform with the remediation capability fixes, only what it declares it can fix, and only where the
         # catalog's automation for this platform says the fix is automated.
-        fixable = platform.fixes if isinstance(platform, Remediator) else frozenset()
-        fixable -= frozenset(getattr(platform, "opt_in_fixes", frozenset())) - frozenset(requested)
+        fixable = fixable_ids(platform, requested)
         fix = sorted(f["requirement"] for f in host_failing
                      if f["requirement"] in fixable
                      and automatable(catalog[f["requirement"]], host.platform, f["violations"]))

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
 
-from hardening.core.errors import ChangeError, CollectionError, HardeningError
+from hardening.core.errors import ChangeError, CollectionError, HardeningError, SecretError
 from hardening.core.platform import ApplyResult, Change, Target
 from hardening.core.secrets import REDACTOR
 from hardening.platforms.windows.settings import (
@@ -252,21 +252,24 @@ class WindowsRemediator:
                 run.fresh()
                 for ident in reversed(touched):
                     setting = state.settings[ident]
-                    for command in _restorers(setting, run.saved[ident]):
+                    for command in setting.restorer(run.saved[ident]):
                         try:
                             run.execute(command, [setting])
-                        except ApplyFailure as exc:  # keep restoring the others; the proof below decides
+                        except ApplyFailure as exc:
+                            # keep restoring the others; only the proof below decides (deleting a registry value
+                            # the failed setter never created fails, and the value is as saved all the same)
                             problems.append(f"restore {setting.label}: {exc}")
                 now = self._read(run.session, {ident: state.settings[ident] for ident in run.saved})
             except Exception as exc:
                 problems.append(f"attempt {attempt}: {_reason(exc)}")
                 continue
-            problems += [f"{state.settings[i].label} is {state.settings[i].show(now[i])}, saved "
-                         f"{state.settings[i].show(run.saved[i])}" for i in run.saved if now[i] != run.saved[i]]
-            if not problems:
+            differ = [f"{state.settings[i].label} is {state.settings[i].show(now[i])}, saved "
+                      f"{state.settings[i].show(run.saved[i])}" for i in run.saved if now[i] != run.saved[i]]
+            if not differ:
                 result.rolled_back = True
                 result.rollback_problems = []
                 return
+            problems = differ + problems
         result.rollback_problems = [REDACTOR.scrub(p)[:300] for p in problems] or ["no restore was possible"]
 
 
@@ -291,17 +294,16 @@ def _steps(state: Planned) -> list[tuple[list[Setting], str]]:
     return steps
 
 
-def _restorers(setting: Setting, saved: Any) -> list[str]:
-    return setting.restorer(saved)
-
-
 def _shown_target(setting: Setting, value: Any) -> str:
     return setting.shown_wanted() if isinstance(setting, BiosPasswordSetting) else setting.show(value)
 
 
 def _check_bios_password(target: Target) -> None:
     credentials = target.credentials
-    credentials.require("bios_password", purpose="setting the BIOS/UEFI admin password")
+    try:
+        credentials.require("bios_password", purpose="setting the BIOS/UEFI admin password")
+    except SecretError as exc:
+        raise ChangeError(target.host.name, str(exc)) from None
     secret = credentials.bios_password
     if secret is None or len(secret.reveal()) < BIOS_PASSWORD_MIN_LENGTH or "," in secret.reveal() or \
             not secret.reveal().isascii():
@@ -324,6 +326,10 @@ class _Run:
         """One setter block; ApplyFailure on an error block or rc != 0 (the text is never the command's)."""
         output = self.session.run(command)
         labels = ", ".join(s.label for s in settings)
+        if output.error and any(isinstance(s, BiosPasswordSetting) for s in settings):
+            # PowerShell's error record may quote the command line, and so the password: not even scrubbed
+            raise ApplyFailure(f"setting {labels} failed (the host's error text is not shown: it may quote the "
+                               "password)")
         if output.error:
             raise ApplyFailure(f"setting {labels} failed: {REDACTOR.scrub(str(output.error))[:200]}")
         if output.rc != 0:

@@ -605,6 +605,8 @@ class BiosPasswordSetting(Setting):
         return next(v for v in self.vendors if v.name == name)
 
     def _command(self, vendor: str, old: str, new: str) -> str:
+        for password in (old, new):  # its quoted form too: an error record may echo the command line
+            REDACTOR.register(password.replace("'", "''"))
         return self._vendor(vendor).set.replace("{old}", ps_quote(old)).replace("{new}", ps_quote(new))
 
     def _password(self) -> str:
