@@ -341,3 +341,20 @@ def test_the_data_reads_only_what_the_command_table_has() -> None:
             if entry["kind"] == "registry":
                 assert entry["key"].lower() in remediation.reg_reads, rid
     assert {v.read for v in remediation.vendors} <= set(remediation.commands)
+
+
+def test_a_plan_records_the_request_and_the_reviewer_sees_it() -> None:
+    from tests.unit.changes.test_plan_show import plan_doc
+
+    from hardening.changes.plan import PlanFileError
+    from hardening.changes.show import render_markdown, render_terminal
+    from hardening.core.schemas import check, validator
+
+    plan = plan_doc()
+    plan["requested"] = ["BOOT-PW", "DISK-ENC"]
+    check(plan, validator("plan.schema.json"), "plan", PlanFileError)
+    assert "Explicitly requested fixes (--request): BOOT-PW, DISK-ENC" in render_terminal(plan, "en")
+    assert "BOOT-PW, DISK-ENC" in render_markdown(plan, "ja")
+    plan["requested"] = "BOOT-PW"
+    with pytest.raises(PlanFileError):
+        check(plan, validator("plan.schema.json"), "plan", PlanFileError)
