@@ -358,3 +358,20 @@ def test_a_plan_records_the_request_and_the_reviewer_sees_it() -> None:
     plan["requested"] = "BOOT-PW"
     with pytest.raises(PlanFileError):
         check(plan, validator("plan.schema.json"), "plan", PlanFileError)
+
+
+def test_an_approved_event_collector_already_configured_stays(tmp_path: Path) -> None:
+    key = r"HKLM\SOFTWARE\Policies\Microsoft\Windows\EventLog\EventForwarding\SubscriptionManager"
+    host = WindowsHost()
+    host.registry[key] = {"1": ("REG_SZ", "Server=http://wec.example:5985/wsman/SubscriptionManager/WEC,Refresh=60")}
+    platform = StubWindows(host)
+    planned = platform.plan(target(tmp_path), ["LOG-FORWARD"], PARAMS)
+    assert diffs(planned) == [
+        r'HKLM\…\Policies\Microsoft\Windows\EventLog\EventForwarding\SubscriptionManager hardening1: (absent) → '
+        r'"Server=https://10.203.0.11:5986/wsman/SubscriptionManager/WEC,Refresh=60"']
+    result = platform.apply(target(tmp_path), ["LOG-FORWARD"], PARAMS, planned)
+    assert result.failed is None
+    assert set(host.registry[key]) == {"1", "hardening1"}
+    del host.registry[key]["hardening1"]
+    host.registry[key]["2"] = ("REG_SZ", "Server=http://10.203.0.11:5985/wsman/SubscriptionManager/WEC,Refresh=900")
+    assert platform.plan(target(tmp_path), ["LOG-FORWARD"], PARAMS) == []
