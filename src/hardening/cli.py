@@ -147,9 +147,6 @@ def _parser() -> argparse.ArgumentParser:
     _add_selection(plan)
     _add_connection(plan)
     plan.add_argument("--out", "-o", type=Path, default=None, help="plan file (default: plans/<timestamp>.json)")
-    plan.add_argument("--request", dest="requested", action="append", default=[], metavar="ID",
-                      help="also plan this opt-in fix where it fails (e.g. DISK-ENC, BOOT-PW on Windows: BitLocker, "
-                           "the BIOS password from the vault); recorded in the plan, so its approval covers it")
     plan.add_argument("--lang", choices=["ja", "en"], default="ja")
 
     show = sub.add_parser("show", help="render a plan for review (terminal, Markdown or HTML)")
@@ -350,7 +347,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     inputs = _inputs(args)
     selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
                           device_classes=args.device_classes, requirements=args.requirements)
-    plan, report = make_plan(inputs, selection, SecretStore(), _run_options(args), requested=args.requested)
+    plan, report = make_plan(inputs, selection, SecretStore(), _run_options(args))
     if report:
         _host_errors(report)
     out = args.out or Path("plans") / f"{_stamp()}-{_run_suffix(plan['plan_id'])}.json"

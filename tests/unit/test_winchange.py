@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from tests.winfake import FakeSession, WindowsHost
 
-from hardening.changes.plan import fixable_ids
 from hardening.core.errors import ChangeError, DeviceUnreachable
 from hardening.core.models import Host, SystemInfo
 from hardening.core.platform import Remediator, Target
@@ -26,12 +25,16 @@ from hardening.platforms.windows.settings import load_remediation, secedit_comma
 
 BIOS_PASSWORD = "Bios-Pass'w0rd-9137"  # noqa: S105 - a test value, searched for in every output
 LOGIN_PASSWORD = "Win-Login-Pass-5521"  # noqa: S105
+# The catalog's parameters of the Windows fixes (schemas/requirements; host_parameters resolves them per host).
 PARAMS: dict[str, Any] = {
-    "min_length": 8, "min_char_classes": 3, "lockout_threshold": 5, "lockout_duration_seconds": 900,
+    "min_length": 8, "min_char_classes": 3, "max_char_categories": 5, "lockout_threshold": 5,
+    "lockout_duration_seconds": 900, "lockout_window_seconds": 900, "max_cached_logons": 4,
     "idle_timeout_seconds": 900, "screen_lock_seconds": 600, "ntp_servers": ["10.203.0.10"],
-    "ntp_max_offset_ms": 500, "log_hosts": ["10.203.0.11"], "log_retention_days": 90,
+    "ntp_max_offset_ms": 500, "time_source_types": ["NTP"], "ntp_max_sync_age_seconds": 86400,
+    "log_retention_days": 90, "eventlog_security_min_bytes": 201326592, "eventlog_system_min_bytes": 33554432,
+    "eventlog_application_min_bytes": 33554432,
 }
-ORDINARY = ["AV-RESIDENT", "LOG-FORWARD", "LOG-RETENTION", "LOGIN-BANNER", "LOGIN-LOCKOUT", "LOGIN-TIMEOUT",
+ORDINARY = ["AV-RESIDENT", "LOG-RETENTION", "LOGIN-BANNER", "LOGIN-LOCKOUT", "LOGIN-TIMEOUT",
             "MGMT-SECURE-PROTOCOLS", "PW-CLASS", "PW-LEN", "PW-STORE-PROTECT", "SCREEN-LOCK", "SVC-MINIMAL",
             "TIME-SYNC", "USB-BLOCK-KIKAN"]
 
@@ -68,11 +71,10 @@ def diffs(changes: list[Any]) -> list[str]:
     return [line for c in changes for line in c.diff.splitlines()]
 
 
-def test_the_mixin_is_a_remediator_with_its_fixes_and_opt_in_fixes() -> None:
+def test_the_mixin_is_a_remediator_with_its_fixes() -> None:
     platform = StubWindows(WindowsHost())
     assert isinstance(platform, Remediator)
     assert set(ORDINARY) | {"DISK-ENC", "BOOT-PW"} == set(StubWindows.fixes)
-    assert StubWindows.opt_in_fixes == frozenset({"DISK-ENC", "BOOT-PW"})
 
 
 def test_plan_shows_each_setting_from_to_and_changes_nothing(tmp_path: Path) -> None:
@@ -91,6 +93,7 @@ def test_plan_shows_each_setting_from_to_and_changes_nothing(tmp_path: Path) -> 
         r"HKLM\…\Policies\Microsoft\Windows NT\Terminal Services MaxIdleTime: (absent) → 900000",
         r"HKLM\…\Control\Terminal Server\WinStations\RDP-Tcp UserAuthentication: 0 → 1",
         r"HKLM\…\Services\USBSTOR Start: 3 → 4",
+        r'HKLM\…\Microsoft\Windows NT\CurrentVersion\Winlogon CachedLogonsCount: (absent) → "4"',
         "service RemoteRegistry: Automatic, running → Disabled, stopped",
         "service TlntSvr: Manual, stopped → Disabled, stopped",
         "SMB server EnableSMB1Protocol: enabled → disabled",
@@ -244,13 +247,6 @@ def test_an_unreadable_value_is_an_error_never_a_guess(tmp_path: Path) -> None:
         platform.plan(target(tmp_path), ["USB-BLOCK-KIKAN"], PARAMS)
 
 
-def test_opt_in_fixes_are_planned_only_when_requested() -> None:
-    platform = StubWindows(WindowsHost())
-    assert fixable_ids(platform, ()) == StubWindows.fixes - {"DISK-ENC", "BOOT-PW"}
-    assert fixable_ids(platform, ["BOOT-PW"]) == StubWindows.fixes - {"DISK-ENC"}
-    assert fixable_ids(object(), ["BOOT-PW"]) == frozenset()
-
-
 def test_bitlocker_when_requested(tmp_path: Path) -> None:
     host = WindowsHost()
     platform = StubWindows(host)
@@ -343,35 +339,18 @@ def test_the_data_reads_only_what_the_command_table_has() -> None:
     assert {v.read for v in remediation.vendors} <= set(remediation.commands)
 
 
-def test_a_plan_records_the_request_and_the_reviewer_sees_it() -> None:
-    from tests.unit.changes.test_plan_show import plan_doc
-
-    from hardening.changes.plan import PlanFileError
-    from hardening.changes.show import render_markdown, render_terminal
-    from hardening.core.schemas import check, validator
-
-    plan = plan_doc()
-    plan["requested"] = ["BOOT-PW", "DISK-ENC"]
-    check(plan, validator("plan.schema.json"), "plan", PlanFileError)
-    assert "Explicitly requested fixes (--request): BOOT-PW, DISK-ENC" in render_terminal(plan, "en")
-    assert "BOOT-PW, DISK-ENC" in render_markdown(plan, "ja")
-    plan["requested"] = "BOOT-PW"
-    with pytest.raises(PlanFileError):
-        check(plan, validator("plan.schema.json"), "plan", PlanFileError)
-
-
-def test_an_approved_event_collector_already_configured_stays(tmp_path: Path) -> None:
-    key = r"HKLM\SOFTWARE\Policies\Microsoft\Windows\EventLog\EventForwarding\SubscriptionManager"
-    host = WindowsHost()
-    host.registry[key] = {"1": ("REG_SZ", "Server=http://wec.example:5985/wsman/SubscriptionManager/WEC,Refresh=60")}
+def test_a_domain_member_on_its_domain_hierarchy_keeps_it_when_the_site_accepts_nt5ds(tmp_path: Path) -> None:
+    host = WindowsHost()  # Type NT5DS
     platform = StubWindows(host)
-    planned = platform.plan(target(tmp_path), ["LOG-FORWARD"], PARAMS)
-    assert diffs(planned) == [
-        r'HKLM\…\Policies\Microsoft\Windows\EventLog\EventForwarding\SubscriptionManager hardening1: (absent) → '
-        r'"Server=https://10.203.0.11:5986/wsman/SubscriptionManager/WEC,Refresh=60"']
-    result = platform.apply(target(tmp_path), ["LOG-FORWARD"], PARAMS, planned)
-    assert result.failed is None
-    assert set(host.registry[key]) == {"1", "hardening1"}
-    del host.registry[key]["hardening1"]
-    host.registry[key]["2"] = ("REG_SZ", "Server=http://10.203.0.11:5985/wsman/SubscriptionManager/WEC,Refresh=900")
-    assert platform.plan(target(tmp_path), ["LOG-FORWARD"], PARAMS) == []
+    assert platform.plan(target(tmp_path), ["TIME-SYNC"], {**PARAMS, "time_source_types": ["NTP", "NT5DS"]}) == []
+    host.w32tm = ("10.203.0.10,0x8 rogue.example,0x8", "NTP")
+    assert diffs(platform.plan(target(tmp_path), ["TIME-SYNC"], PARAMS)) == [
+        "W32Time NtpServer (Type): 10.203.0.10,0x8 rogue.example,0x8 (NTP) → 10.203.0.10,0x8 (NTP)"]
+
+
+def test_a_cached_logons_count_already_lower_stays(tmp_path: Path) -> None:
+    host = WindowsHost()
+    host.registry[r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon"] = {
+        "CachedLogonsCount": ("REG_SZ", "2")}
+    lines = diffs(StubWindows(host).plan(target(tmp_path), ["PW-STORE-PROTECT"], PARAMS))
+    assert not [line for line in lines if "CachedLogonsCount" in line]

@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -91,16 +91,6 @@ def automatable(requirement: Requirement, platform: str, violations: list[dict[s
     return any(not any(v["pointer"] == p or v["pointer"].startswith(p + "/") for p in manual) for v in violations)
 
 
-def fixable_ids(platform: object, requested: Sequence[str]) -> frozenset[str]:
-    """The requirement ids a platform may fix in this plan: its `fixes`, less its `opt_in_fixes` (an optional
-    Remediator attribute: fixes that run only on request, e.g. Windows BitLocker and the BIOS password) that the
-    planner did not request. None for a platform without remediation."""
-    if not isinstance(platform, Remediator):
-        return frozenset()
-    opt_in = frozenset(getattr(platform, "opt_in_fixes", frozenset()))
-    return platform.fixes - (opt_in - frozenset(requested))
-
-
 def dry_runs(jobs: Mapping[str, tuple[Target, list[str], dict[str, Any]]], *, workers: int,
              progress: bool | None) -> dict[str, list[Change] | BaseException]:
     """The dry run of every host in `jobs` ({host: (target, fix, parameters)}): per platform, all its hosts at once
@@ -153,15 +143,8 @@ def record_dry_run(entry: dict[str, Any], fix: list[str],
 
 
 def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
-              run: RunOptions, *, requested: Sequence[str] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Audit the selection and dry-run the fixes; return (plan document, drift report).
-
-    `requested`: the opt-in fixes the planner asks for by id. A platform's `opt_in_fixes` (e.g. Windows BitLocker
-    and the BIOS password: they can run for hours or lock a user out) are planned only when requested; the plan
-    records the request, so the approval of the plan covers it."""
-    unknown = sorted(set(requested) - set(inputs.catalog))
-    if unknown:
-        raise InputError("--request", "/", f"unknown requirement id(s) {', '.join(unknown)}")
+              run: RunOptions) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Audit the selection and dry-run the fixes; return (plan document, drift report)."""
     created = dt.datetime.now(dt.UTC).astimezone()
     report, results = run_audit(inputs, selection, secrets, run)
     hosts, _ = select(inputs, selection)
@@ -178,7 +161,7 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
         platform = get_platform(host.platform)
         # Only a platform with the remediation capability fixes, only what it declares it can fix, and only where the
         # catalog's automation for this platform says the fix is automated.
-        fixable = fixable_ids(platform, requested)
+        fixable = platform.fixes if isinstance(platform, Remediator) else frozenset()
         fix = sorted(f["requirement"] for f in host_failing
                      if f["requirement"] in fixable
                      and automatable(catalog[f["requirement"]], host.platform, f["violations"]))
@@ -246,7 +229,6 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
         "planned_by": operator(),
         "site": inputs.inventory.site,
         "selection": selection.as_dict(),
-        "requested": sorted(set(requested)),
         "inventory": str(inputs.inventory.directory),
         "catalog_digest": inputs.catalog_digest,
         "report_digest": canonical_digest(report),

@@ -20,13 +20,11 @@ LABELS = {
                       "変更 {changes} 件、エラー {errors} 台",
            "host": "ホスト", "zone": "ゾーン", "system": "情報システム", "managers": "情報セキュリティ管理者",
            "failing": "不適合の要件", "fix": "自動是正", "manual": "手動対応が必要", "error": "エラー",
-           "requested": "明示的に依頼された是正（--request）",
            "change": "変更", "none": "変更なし", "approve": "承認は計画者以外の者が行うこと（第2章 1(7)①、6(1)④ウ）"},
     "en": {"title": "Change plan (dry run)", "plan": "Plan ID", "by": "Planned by", "at": "Created",
            "summary": "{hosts} host(s), {with_changes} with changes, {changes} change(s), {errors} in error",
            "host": "Host", "zone": "Zone", "system": "System", "managers": "Security managers",
            "failing": "Failing requirements", "fix": "Automated fix", "manual": "Needs a person", "error": "Error",
-           "requested": "Explicitly requested fixes (--request)",
            "change": "Change", "none": "no change", "approve": "Approval must come from someone other than the "
                                                              "planner (第2章 1(7)①, 6(1)④ウ)"},
 }
@@ -67,10 +65,7 @@ def render_terminal(plan: dict[str, Any], lang: str = "ja", color: bool = False)
         return _ANSI["bold"] + text + _ANSI["reset"] if color else text
 
     lines = [bold(f"{t['title']}  {t['plan']} {s(plan['plan_id'])}"),
-             f"{t['by']}: {s(plan['planned_by'])}  {t['at']}: {s(plan['created_at'])}", _summary(plan, lang)]
-    if plan.get("requested"):
-        lines.append(f"{t['requested']}: {s(', '.join(plan['requested']))}")
-    lines.append("")
+             f"{t['by']}: {s(plan['planned_by'])}  {t['at']}: {s(plan['created_at'])}", _summary(plan, lang), ""]
     for name, host in plan["hosts"].items():
         lines.append(bold(f"== {s(name)}  ({ZONES[lang][host['zone']]} / {s(host['system'])})"))
         for f in host["failing"]:
@@ -93,10 +88,7 @@ def render_markdown(plan: dict[str, Any], lang: str = "ja") -> str:
     t = LABELS[lang]
     m = md_text
     out = [f"# {t['title']}", "", f"- {t['plan']}: {md_code(plan['plan_id'])}", f"- {t['by']}: {m(plan['planned_by'])}",
-           f"- {t['at']}: {m(plan['created_at'])}", f"- {_summary(plan, lang)}"]
-    if plan.get("requested"):
-        out.append(f"- {t['requested']}: {m(', '.join(plan['requested']))}")
-    out.append("")
+           f"- {t['at']}: {m(plan['created_at'])}", f"- {_summary(plan, lang)}", ""]
     for name, host in plan["hosts"].items():
         out += [f"## {m(name)}", "", f"- {t['zone']}: {ZONES[lang][host['zone']]}",
                 f"- {t['system']}: {m(host['system'])}",

@@ -139,9 +139,6 @@ class Remediator(Protocol):
     """Optional capability: dry-run and apply the fixes of failing requirements."""
 
     # The requirement ids this platform can fix (the catalog's automation for this platform must agree).
-    # Optional: `opt_in_fixes`, a subset that `hardening plan` includes only when the planner requests it by id
-    # (`--request ID`, recorded in the plan so its approval covers it): fixes that can run for hours or lock a
-    # person out, such as Windows BitLocker or a BIOS password (see hardening.changes.plan.fixable_ids).
     fixes: ClassVar[frozenset[str]]
 
     def plan(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any]) -> list[Change]:

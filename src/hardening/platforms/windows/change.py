@@ -1,8 +1,10 @@
 """Plan and apply for Windows over one WinRM session: the `WindowsRemediator` mixin.
 
 The platform class adds it to its bases (``class WindowsPlatform(WindowsRemediator, …)``) and gets `fixes` (the
-requirement ids remediation.yaml has settings for), `opt_in_fixes` (those a plan includes only when explicitly
-requested: BitLocker, the BIOS password), `plan` and `apply`.
+requirement ids remediation.yaml has settings for), `plan` and `apply`. BitLocker (DISK-ENC) and the BIOS password
+(BOOT-PW) are ordinary settings here: the catalog's `fix: opt_in` for windows makes `hardening plan` include them
+only when the operator names the exact id (`--requirement DISK-ENC`), recorded in the plan's selection, so the
+approval covers them.
 
 Plan reads the current value of every setting of the failing requirements (settings.py) in ONE batch over one
 WinRM session (the platform.yaml command table's reads: secpol, reg_*, w32tm_config, eventlog_*, services, smb,
@@ -90,8 +92,6 @@ class WindowsRemediator:
 
     remediation_file: ClassVar[Path] = REMEDIATION_FILE
     fixes: ClassVar[frozenset[str]] = frozenset(load_remediation().requirements)
-    # Fixes a plan includes only when the planner requested them by id (hardening plan --request ID).
-    opt_in_fixes: ClassVar[frozenset[str]] = load_remediation().opt_in
 
     # -- the session ---------------------------------------------------------------------------------------
 

@@ -276,7 +276,6 @@ class RegistrySetting(Setting):
     value: str | int = 0
     default: str | int | None = None
     keep: Keep | None = None
-    present: str | None = None   # regex over the key's values: when one matches, the setting is satisfied
     absent_markers: tuple[str, ...] = ()
 
     def values_of_key(self, outputs: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
@@ -286,10 +285,7 @@ class RegistrySetting(Setting):
         return parse_reg_query(text, int(getattr(output, "rc", 0)), self.absent_markers)
 
     def read(self, outputs: Mapping[str, Any]) -> Any:
-        values = self.values_of_key(outputs)
-        if self.present is not None and any(re.search(self.present, f"{n} {d}") for n, (_, d) in values.items()):
-            return {"present": True, **({"value": self._decode(values[self.name])} if self.name in values else {})}
-        found = values.get(self.name)
+        found = self.values_of_key(outputs).get(self.name)
         return None if found is None else self._decode(found)
 
     def _decode(self, found: tuple[str, str]) -> str | int:
@@ -301,24 +297,19 @@ class RegistrySetting(Setting):
                 raise ReadError(f"{self.reads[0]}: {self.name} = {data!r} is not a REG_DWORD") from None
         return data
 
-    def _plain(self, value: Any) -> Any:
-        return value.get("value") if isinstance(value, dict) else value
-
     def complies(self, value: Any) -> bool:
-        if isinstance(value, dict) and value.get("present"):
-            return True
         effective = self.default if value is None else value
         if effective is None:
             return False
         if effective == self.value:
             return True
-        return self.keep is not None and isinstance(effective, int) and self.keep.holds(effective)
+        number = _int_or_none(effective)  # a REG_SZ number too (CachedLogonsCount)
+        return self.keep is not None and number is not None and self.keep.holds(number)
 
     def wanted(self, value: Any) -> Any:
         return value if self.complies(value) else self.value
 
     def show(self, value: Any) -> str:
-        value = self._plain(value)
         if value is None:
             return ABSENT
         return str(value) if self.type == "REG_DWORD" else json.dumps(str(value), ensure_ascii=False)
@@ -333,16 +324,12 @@ class RegistrySetting(Setting):
         return [self._add(self.value)]
 
     def restorer(self, saved: Any) -> list[str]:
-        saved = self._plain(saved)
         if saved is None:
             return [f'reg.exe delete "{self.key}" /v {self.name} /f']
         if self.type != "REG_DWORD" and _REG_SZ_REFUSED.search(str(saved)):
             raise ChangeError(self.label, "the saved text has a quote, $, backtick or line break that reg.exe add "
                                           "cannot write back exactly")
         return [self._add(saved)]
-
-    def settled(self, value: Any, target: Any) -> bool:
-        return bool(self._plain(value) == self._plain(target))
 
 
 START_TYPES = {0: "Boot", 1: "System", 2: "Automatic", 3: "Manual", 4: "Disabled"}
@@ -453,6 +440,7 @@ SYNC_FLAGS = {"NTP": "manual", "NT5DS": "domhier", "ALLSYNC": "all", "NOSYNC": "
 class W32tmSetting(Setting):
     peers: tuple[str, ...] = ()
     flags: str = "0x8"
+    accept_types: tuple[str, ...] = ("NTP",)
 
     def read(self, outputs: Mapping[str, Any]) -> Any:
         values = parse_colon_lines(output_text(outputs, "w32tm_config"))
@@ -461,8 +449,13 @@ class W32tmSetting(Setting):
         return {"peers": values.get("NtpServer", ""), "type": values["Type"]}
 
     def complies(self, value: Any) -> bool:
+        kind = value["type"].upper()
+        if kind not in {t.upper() for t in self.accept_types}:
+            return False
+        if kind == "NT5DS":  # the domain hierarchy: NtpServer is not used
+            return True
         hosts = [peer.split(",")[0] for peer in value["peers"].split()]
-        return value["type"].upper() == "NTP" and bool(hosts) and all(h in self.peers for h in hosts)
+        return kind in {"NTP", "ALLSYNC"} and bool(hosts) and all(h in self.peers for h in hosts)
 
     def wanted(self, value: Any) -> Any:
         if self.complies(value):
@@ -643,7 +636,6 @@ def _bios_password_set(vendor: str, items: Sequence[Mapping[str, Any]]) -> bool:
 @dataclass(frozen=True)
 class Remediation:
     source: Path
-    opt_in: frozenset[str]
     parameters: Mapping[str, Any]
     requirements: Mapping[str, tuple[Mapping[str, Any], ...]]
     vendors: tuple[BiosVendor, ...]
@@ -653,10 +645,10 @@ class Remediation:
 
 
 _FIELDS = {
-    "registry": {"key", "name", "type", "value", "default", "keep", "present", "when"},
+    "registry": {"key", "name", "type", "value", "default", "keep", "when"},
     "secedit": {"key", "value", "keep", "when"},
     "service": {"name", "when"},
-    "w32tm": {"peers", "flags", "when"},
+    "w32tm": {"peers", "flags", "accept_types", "when"},
     "eventlog": {"log", "min_bytes", "retention", "auto_backup", "when"},
     "smb1": {"when"}, "defender": {"when"}, "bitlocker": {"when"}, "bios_password": {"when"},
 }
@@ -696,10 +688,7 @@ def load_remediation(path: Path = REMEDIATION_FILE, platform_file: Path = PLATFO
         requirements[str(rid)] = tuple(entries)
     vendors = tuple(BiosVendor(str(name), re.compile(str(v["manufacturer"])), str(v["read"]), str(v["set"]))
                     for name, v in (data.get("bios") or {}).items())
-    opt_in = frozenset(str(x) for x in data.get("opt_in") or [])
-    if not opt_in <= set(requirements):
-        raise TemplateError(f"{path}: /opt_in names ids without settings: {sorted(opt_in - set(requirements))}")
-    return Remediation(path, opt_in, data.get("parameters") or {}, requirements, vendors,
+    return Remediation(path, data.get("parameters") or {}, requirements, vendors,
                        tuple(str(m) for m in data.get("reg_absent_markers") or []), reg_reads, commands)
 
 
@@ -745,9 +734,12 @@ def _keep(raw: Any, values: Mapping[str, Any], where: str) -> Keep | None:
     return Keep(bound["min"], bound["max"], tuple(int(x) for x in raw.get("also") or []))
 
 
-def _escaped(pattern: str, values: Mapping[str, Any], where: str) -> str:
-    escaped = {k: re.escape(str(v)) if not isinstance(v, list | tuple) else v for k, v in values.items()}
-    return fill(pattern, escaped, where)
+def _list_parameter(raw: Any, values: Mapping[str, Any], where: str) -> list[Any]:
+    """A field naming a list parameter whole (`"{ntp_servers}"`) or a literal list: a non-empty list."""
+    found = values.get(raw.strip().strip("{}")) if isinstance(raw, str) else raw
+    if not isinstance(found, list | tuple) or not found:
+        raise ChangeError(where, f"{raw} is not a non-empty list (the site must set it)")
+    return list(found)
 
 
 def _setting(remediation: Remediation, entry: Mapping[str, Any], values: Mapping[str, Any],
@@ -767,8 +759,6 @@ def _setting(remediation: Remediation, entry: Mapping[str, Any], values: Mapping
         return RegistrySetting(kind, f"registry:{key.lower()}:{name.lower()}", f"{short} {name}", key,
                                (remediation.reg_reads[key.lower()],), key=key, name=name, type=str(entry["type"]),
                                value=value, default=default, keep=_keep(entry.get("keep"), values, where),
-                               present=None if entry.get("present") is None else _escaped(
-                                   str(entry["present"]), values, where),
                                absent_markers=remediation.absent_markers)
     if kind == "secedit":
         key = str(entry["key"])
@@ -782,13 +772,13 @@ def _setting(remediation: Remediation, entry: Mapping[str, Any], values: Mapping
         return ServiceSetting(kind, f"service:{name.lower()}", f"service {name}", f"service {name}", ("services",),
                               name=name)
     if kind == "w32tm":
-        peers = all_values.get(str(entry["peers"]).strip("{}"))
-        if not isinstance(peers, list | tuple) or not peers:
-            raise ChangeError(where, f"{entry['peers']} is not a non-empty list (the site must set it)")
+        peers = _list_parameter(entry["peers"], all_values, where)
         if any(not re.fullmatch(r"[A-Za-z0-9_.:-]+", str(p)) for p in peers):
             raise ChangeError(where, "an NTP server is not a plain host name or address")
+        accept = _list_parameter(entry.get("accept_types", ["NTP"]), all_values, where)
         return W32tmSetting(kind, "w32tm", "W32Time NtpServer (Type)", "w32tm", ("w32tm_config",),
-                            peers=tuple(str(p) for p in peers), flags=str(entry.get("flags", "0x8")))
+                            peers=tuple(str(p) for p in peers), flags=str(entry.get("flags", "0x8")),
+                            accept_types=tuple(str(t) for t in accept))
     if kind == "eventlog":
         log = str(entry["log"])
         return EventLogSetting(kind, f"eventlog:{log.lower()}", f"event log {log}", f"wevtutil {log}",
