@@ -289,18 +289,27 @@ class FakeSession:
             raise DeviceTimeout("win1", "operation timed out (the WinRM shell did not answer)")
 
     def run_batch(self, commands: list[tuple[str, str]]) -> dict[str, Output]:
+        """Each block: a read of the command table (its id and exact command), else a setter form."""
         self._alive()
         self.host.batches += 1
-        return {command_id: self.host.read(command_id, command) for command_id, command in commands}
+        outputs = {}
+        for command_id, command in commands:
+            outputs[command_id] = (self.host.read(command_id, command) if not re.fullmatch(r"(set|restore)_\d+",
+                                                                                          command_id)
+                                   else self._set(command))
+        return outputs
 
-    def run(self, command: str) -> Output:
-        self._alive()
+    def _set(self, command: str) -> Output:
         self.host.commands.append(command)
         output = self.host.set(command)
-        if self.host.lose_at == self.host.setters:  # the setter ran, its answer never came back
+        if self.host.lose_at == self.host.setters:  # the setter ran, the answer never came back
             self.dead = True
             self._alive()
         return output
+
+    def run(self, command: str) -> Output:
+        self._alive()
+        return self._set(command)
 
     def close(self) -> None:
         self.closed = True

@@ -14,8 +14,9 @@ value already there stays, so a second plan after an apply is empty.
 
 Apply, in one session: the same reads again; refused (nothing applied) unless they give exactly the approved
 changes (the host drifted since planning otherwise); every value it will change is saved (to
-`target.backup_file`, 0600, and in memory); the setters run one block at a time in a fixed order (registry,
-one secedit INF, services, SMB1, W32Time, event logs, Defender, BitLocker, BIOS password last); then every value
+`target.backup_file`, 0600, and in memory); the setter blocks run in a fixed order, in batches (one PowerShell
+process each): every ordinary setting (registry, one secedit INF, services, SMB1, W32Time, event logs, Defender),
+then the BIOS password, then BitLocker, the next batch only when the previous one fully succeeded; then every value
 is read again and must be what was set. On any failure (a setter's rc != 0, an error block, a value not set, a
 lost session) every value changed or attempted is restored with the documented setters (a fresh session when the
 old one is lost), everything saved is read again, and `rolled_back` is True only when each value equals the
@@ -41,6 +42,7 @@ from hardening.core.errors import ChangeError, CollectionError, HardeningError, 
 from hardening.core.platform import ApplyResult, Change, Target
 from hardening.core.secrets import REDACTOR
 from hardening.platforms.windows.settings import (
+    OPT_IN_KINDS,
     ORDER,
     REMEDIATION_FILE,
     BiosPasswordSetting,
@@ -184,11 +186,9 @@ class WindowsRemediator:
             state = self._prepare(run, fix, parameters, planned, result)
             if state is None:
                 return result
-            steps = _steps(state)
             try:
-                for settings, command in steps:
-                    run.attempted.extend(s.ident for s in settings)
-                    run.execute(command, settings)
+                for batch in _batches(state):
+                    run.execute(batch, "set")
                 self._verify(run, state)
             except Exception as exc:  # any failure on the host: restore and prove
                 result.failed = _reason(exc)
@@ -250,15 +250,14 @@ class WindowsRemediator:
             problems = []
             try:
                 run.fresh()
-                for ident in reversed(touched):
-                    setting = state.settings[ident]
-                    for command in setting.restorer(run.saved[ident]):
-                        try:
-                            run.execute(command, [setting])
-                        except ApplyFailure as exc:
-                            # keep restoring the others; only the proof below decides (deleting a registry value
-                            # the failed setter never created fails, and the value is as saved all the same)
-                            problems.append(f"restore {setting.label}: {exc}")
+                restores = [([state.settings[i]], command) for i in reversed(touched)
+                            for command in state.settings[i].restorer(run.saved[i])]
+                try:
+                    run.execute(restores, "restore")
+                except ApplyFailure as exc:
+                    # only the proof below decides: deleting a registry value the failed setter never created
+                    # fails, and the value is as saved all the same
+                    problems.append(f"restore: {exc}")
                 now = self._read(run.session, {ident: state.settings[ident] for ident in run.saved})
             except Exception as exc:
                 problems.append(f"attempt {attempt}: {_reason(exc)}")
@@ -279,19 +278,25 @@ def _changing(state: Planned) -> list[str]:
             if not state.settings[ident].complies(state.current[ident])]
 
 
-def _steps(state: Planned) -> list[tuple[list[Setting], str]]:
-    """The setter blocks in their order: the registry first, one secedit INF for every secedit key, …, the
-    opt-in ones last. [(settings the block changes, command)]."""
+Step = tuple[list[Setting], str]   # (the settings a setter block changes, its command)
+
+
+def _batches(state: Planned) -> list[list[Step]]:
+    """The setter blocks, in batches run one after the other (the next only when every block of the previous one
+    succeeded): every ordinary setting in one batch (registry first, then one secedit INF for every secedit key,
+    services, SMB1, W32Time, event logs, Defender), then the BIOS password, then BitLocker, so a failure of an
+    ordinary setting never leaves a firmware password or an encrypting volume behind."""
     changing = sorted((state.settings[i] for i in _changing(state)), key=lambda s: ORDER[s.kind])
     secedit = [s for s in changing if isinstance(s, SeceditSetting)]
-    steps: list[tuple[list[Setting], str]] = []
+    batches: dict[str, list[Step]] = {}
     for setting in changing:
+        batch = batches.setdefault(setting.kind if setting.kind in OPT_IN_KINDS else "ordinary", [])
         if isinstance(setting, SeceditSetting):
             if setting is secedit[0]:
-                steps.append((list(secedit), secedit_command({s.key: s.value for s in secedit})))
+                batch.append((list(secedit), secedit_command({s.key: s.value for s in secedit})))
             continue
-        steps += [([setting], command) for command in setting.setter(state.current[setting.ident])]
-    return steps
+        batch += [([setting], command) for command in setting.setter(state.current[setting.ident])]
+    return list(batches.values())
 
 
 def _shown_target(setting: Setting, value: Any) -> str:
@@ -322,18 +327,32 @@ class _Run:
         self.saved: dict[str, Any] = {}
         self.attempted: list[str] = []
 
-    def execute(self, command: str, settings: Sequence[Setting]) -> None:
-        """One setter block; ApplyFailure on an error block or rc != 0 (the text is never the command's)."""
-        output = self.session.run(command)
-        labels = ", ".join(s.label for s in settings)
-        if output.error and any(isinstance(s, BiosPasswordSetting) for s in settings):
-            # PowerShell's error record may quote the command line, and so the password: not even scrubbed
-            raise ApplyFailure(f"setting {labels} failed (the host's error text is not shown: it may quote the "
-                               "password)")
-        if output.error:
-            raise ApplyFailure(f"setting {labels} failed: {REDACTOR.scrub(str(output.error))[:200]}")
-        if output.rc != 0:
-            raise ApplyFailure(f"setting {labels} failed: exit code {output.rc}")
+    def execute(self, steps: Sequence[Step], what: str) -> None:
+        """Setter blocks in one batch (one PowerShell process; ids `<what>_<n>`), every setting counted as
+        attempted first (a lost session leaves unknown which ran). ApplyFailure naming the first block with an
+        error or rc != 0 (never its command; a BIOS block's error text not at all)."""
+        if not steps:
+            return
+        for settings, _ in steps:
+            self.attempted.extend(s.ident for s in settings)
+        ids = [f"{what}_{n}" for n in range(1, len(steps) + 1)]
+        outputs = self.session.run_batch([(i, command) for i, (_, command) in zip(ids, steps, strict=True)])
+        failures = []
+        for block_id, (settings, _) in zip(ids, steps, strict=True):
+            output = outputs.get(block_id)
+            labels = ", ".join(s.label for s in settings)
+            if output is None:
+                failures.append(f"{labels}: no answer")
+            elif output.error and any(isinstance(s, BiosPasswordSetting) for s in settings):
+                # PowerShell's error record may quote the command line, and so the password: not even scrubbed
+                failures.append(f"{labels}: failed (the host's error text is not shown: it may quote the password)")
+            elif output.error:
+                failures.append(f"{labels}: {REDACTOR.scrub(str(output.error))[:200]}")
+            elif output.rc != 0:
+                failures.append(f"{labels}: exit code {output.rc}")
+        if failures:
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise ApplyFailure(f"{what} {failures[0]}{more}")
 
     def fresh(self) -> None:
         """A new session: after a failure the old one may be lost or stuck."""

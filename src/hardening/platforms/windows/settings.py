@@ -29,11 +29,12 @@ from hardening.platforms.common.netcli import load_platform_data
 REMEDIATION_FILE = Path(__file__).with_name("remediation.yaml")
 PLATFORM_FILE = Path(__file__).with_name("platform.yaml")
 ABSENT = "(absent)"
-KINDS = ("registry", "secedit", "service", "smb1", "w32tm", "eventlog", "defender", "bitlocker", "bios_password")
+KINDS = ("registry", "secedit", "service", "smb1", "w32tm", "eventlog", "defender", "bios_password", "bitlocker")
 # The order in which an apply sets the kinds: the registry first (the relax flag before a MinimumPasswordLength
-# above 14), then one secedit INF, … and the opt-in ones last, so a failure of an ordinary setting never leaves a
-# volume encrypting or a firmware password behind.
+# above 14), then one secedit INF, …, and the two with effects beyond a setting last, each in a batch of its own
+# (change.py): the BIOS password (undone with the password), then BitLocker (undone only by decrypting).
 ORDER = {kind: index for index, kind in enumerate(KINDS)}
+OPT_IN_KINDS = ("bios_password", "bitlocker")
 
 
 class ReadError(HardeningError):
