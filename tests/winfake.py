@@ -54,6 +54,8 @@ class WindowsHost:
             "LegalNoticeText": ("REG_SZ", "")},
         r"HKLM\SYSTEM\CurrentControlSet\Control\Lsa": {"LimitBlankPasswordUse": ("REG_DWORD", "0x1")},
         r"HKLM\SYSTEM\CurrentControlSet\Control\SAM": {},
+        r"HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service": {"AllowUnencryptedTraffic": ("REG_DWORD", "0x1"),
+                                                                      "AllowBasic": ("REG_DWORD", "0x0")},
         r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp": {
             "UserAuthentication": ("REG_DWORD", "0x0"), "SecurityLayer": ("REG_DWORD", "0x1")},
         r"HKLM\SYSTEM\CurrentControlSet\Services\USBSTOR": {"Start": ("REG_DWORD", "0x3"),

@@ -93,6 +93,7 @@ def test_plan_shows_each_setting_from_to_and_changes_nothing(tmp_path: Path) -> 
         r"HKLM\…\Policies\Microsoft\Windows NT\Terminal Services MaxIdleTime: (absent) → 900000",
         r"HKLM\…\Control\Terminal Server\WinStations\RDP-Tcp UserAuthentication: 0 → 1",
         r"HKLM\…\Services\USBSTOR Start: 3 → 4",
+        r"HKLM\…\Policies\Microsoft\Windows\WinRM\Service AllowUnencryptedTraffic: 1 → 0",
         r'HKLM\…\Microsoft\Windows NT\CurrentVersion\Winlogon CachedLogonsCount: (absent) → "4"',
         "service RemoteRegistry: Automatic, running → Disabled, stopped",
         "service TlntSvr: Manual, stopped → Disabled, stopped",
