@@ -311,9 +311,11 @@ def test_a_failing_bios_setter_echoing_its_command_leaks_nothing(tmp_path: Path)
 
 
 def test_the_bios_password_must_be_in_the_vault_entry(tmp_path: Path) -> None:
+    platform = StubWindows(WindowsHost())
     with pytest.raises(ChangeError, match="win-admin") as raised:
-        StubWindows(WindowsHost()).plan(target(tmp_path, bios=None), ["BOOT-PW"], PARAMS)
+        platform.plan(target(tmp_path, bios=None), ["BOOT-PW"], PARAMS)
     assert "HARDENING_CRED_WIN_ADMIN_BIOS_PASSWORD" in str(raised.value)
+    assert platform.sessions == []  # refused before any session
     with pytest.raises(ChangeError, match="at least 8"):
         StubWindows(WindowsHost()).plan(target(tmp_path, bios="short"), ["BOOT-PW"], PARAMS)
 

@@ -131,9 +131,9 @@ class WindowsRemediator:
         outputs = session.run_batch([(i, commands[i]) for i in ids])
         return {ident: setting.read(outputs) for ident, setting in settings.items()}
 
-    def _planned(self, session: SessionLike, target: Target, fix: Sequence[str],
-                 parameters: Mapping[str, Any]) -> Planned:
-        settings, by_requirement = self._settings(target, fix, parameters)
+    def _planned(self, session: SessionLike,
+                 wanted: tuple[dict[str, Setting], dict[str, list[str]]]) -> Planned:
+        settings, by_requirement = wanted
         return Planned(settings, by_requirement, self._read(session, settings))
 
     @staticmethod
@@ -158,9 +158,10 @@ class WindowsRemediator:
         Raises CollectionError subclasses (the session) or ChangeError (data, parameters, an unreadable value)."""
         if not fix:
             return []
+        wanted = self._settings(target, fix, parameters)  # data and parameters first: no session for a bad plan
         session = self.open_winrm_session(target)
         try:
-            planned = self._planned(session, target, fix, parameters)
+            planned = self._planned(session, wanted)
         except ReadError as exc:
             raise ChangeError(target.host.name, f"cannot read the current values: {exc}") from None
         finally:
@@ -207,7 +208,7 @@ class WindowsRemediator:
         """Read every value again, refuse a host that drifted from the approved plan, save what will change.
         The state to apply, or None with result.failed set (nothing applied)."""
         try:
-            state = self._planned(run.session, run.target, fix, parameters)
+            state = self._planned(run.session, self._settings(run.target, fix, parameters))
         except HardeningError as exc:
             result.failed = f"the current values could not be read, nothing applied: {_reason(exc)}"
             return None
