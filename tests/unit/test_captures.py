@@ -53,6 +53,10 @@ def test_captures_are_written_per_host_and_stale_ones_replaced(tmp_path: Path) -
     assert written == [tmp_path / "captures" / "r1" / "show_running-config.txt"]
     assert not (tmp_path / "captures" / "r1" / "old.txt").exists()
     assert not (tmp_path / "captures" / "h2").exists()
+    # owner-only: the folders 0700, the files 0600 (a masked configuration still maps the network)
+    assert (tmp_path / "captures").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "captures" / "r1").stat().st_mode & 0o777 == 0o700
+    assert written[0].stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize("name", ["../x.txt", ".hidden", "a/b.txt"])

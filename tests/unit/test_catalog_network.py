@@ -193,14 +193,28 @@ def test_management_only_from_the_management_network_passes() -> None:
     assert finding.status is Status.PASS
 
 
+def test_sources_inside_the_management_network_pass() -> None:
+    """Containment, not spelling: a /24 or a single host inside the site's /16 is management network too."""
+    inside = {**VTY_MGMT, "sources": ["10.203.1.0/24", "10.203.0.5/32", "10.203.0.6"]}
+    finding = evaluate_requirement(device(), document(_access(inside)), CATALOG["FW-ACCESS-CONTROL"], SITE)
+    assert finding.status is Status.PASS, finding.violations
+    v6_site = {**SITE, "management_networks": ["10.203.0.0/16", "2001:db8:203::/48"]}
+    v6 = {**VTY_MGMT, "sources": ["2001:db8:203:1::/64"]}
+    assert evaluate_requirement(device(), document(_access(v6)), CATALOG["FW-ACCESS-CONTROL"], v6_site).status \
+        is Status.PASS
+
+
 def test_fw_access_control_fails_closed() -> None:
     requirement = CATALOG["FW-ACCESS-CONTROL"]
     # the site has not set its management networks: every restricted access still fails
     unset = {k: v for k, v in SITE.items() if k != "management_networks"}
     assert evaluate_requirement(device(), document(_access(VTY_MGMT)), requirement, unset).status is Status.FAIL
-    # a source outside the list (a narrower network is not contained: JSON Schema has no CIDR arithmetic)
-    narrow = {**VTY_MGMT, "sources": ["10.203.1.0/24"]}
-    assert evaluate_requirement(device(), document(_access(narrow)), requirement, SITE).status is Status.FAIL
+    # a source that is wider than, overlaps or lies outside the management network, or cannot be read
+    for outside in ("10.0.0.0/8", "10.204.0.0/24", "0.0.0.0/0", "not-a-network", "2001:db8::/32"):
+        wide = {**VTY_MGMT, "sources": ["10.203.0.5/32", outside]}
+        finding = evaluate_requirement(device(), document(_access(wide)), requirement, SITE)
+        assert finding.status is Status.FAIL, outside
+        assert [v.pointer for v in finding.violations] == ["/management/access/0/sources/1"]
     # permit ip any any applied to an interface
     any_any = [{"rule": "access-list 101 line 3", "applied_to": ["GigabitEthernet0/0 in"]}]
     finding = evaluate_requirement(device(), document(_access(VTY_MGMT, any_any=any_any)), requirement, SITE)

@@ -195,7 +195,8 @@ def test_probe_strong_hash_methods_are_the_catalog_enum() -> None:
     """One rule for 'strong': the probe's stored-hash classification and PW-STORE-PROTECT's enum agree."""
     from hardening.platforms.linux import probe
 
-    schema = CATALOG["PW-STORE-PROTECT"].schema["else"]  # the server rule; network devices judge stored secrets
+    # the server rule: Windows (the first if) and network devices (the second) judge other things
+    schema = CATALOG["PW-STORE-PROTECT"].schema["else"]["else"]
     enum = schema["properties"]["accounts"]["properties"]["password_storage"]["properties"]["hash_methods"]
     # pbkdf2_sha256 (IOS type 8) is strong too, but only network devices store it: the Linux probe never reports it.
     assert set(enum["items"]["properties"]["method"]["enum"]) == {*probe.STRONG_HASH_METHODS, "pbkdf2_sha256"}

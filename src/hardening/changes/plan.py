@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +78,18 @@ def host_parameters(host: Host, requirements: list[Requirement], site: dict[str,
     return merged
 
 
-def automatable(requirement: Requirement, platform: str, violations: list[dict[str, Any]]) -> bool:
+def automatable(requirement: Requirement, platform: str, violations: list[dict[str, Any]],
+                requested: Collection[str] = ()) -> bool:
     """Whether the automated fix of `requirement` on `platform` can repair a finding with these violations: the
-    fix is automated there and at least one violation lies outside that platform's `manual_facts` (facts only a
-    person can put right, such as a password already stored with a weak hash)."""
+    fix is automated there (or `opt_in` and the operator named the requirement's exact id in `requested`, the
+    plan's --requirement list: BitLocker, a firmware password) and at least one violation lies outside that
+    platform's `manual_facts` (facts only a person can put right, such as a password already stored with a weak
+    hash)."""
     automation = requirement.automation_for(platform)
-    if automation["fix"] != "automated":
+    if automation["fix"] == "opt_in":
+        if requirement.id not in requested:
+            return False
+    elif automation["fix"] != "automated":
         return False
     manual = tuple(automation["manual_facts"])
     if not manual:
@@ -164,7 +170,8 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
         fixable = platform.fixes if isinstance(platform, Remediator) else frozenset()
         fix = sorted(f["requirement"] for f in host_failing
                      if f["requirement"] in fixable
-                     and automatable(catalog[f["requirement"]], host.platform, f["violations"]))
+                     and automatable(catalog[f["requirement"]], host.platform, f["violations"],
+                                     selection.requirements))
         entry: dict[str, Any] = {
             "zone": host.zone,
             "system": host.system.name,

@@ -104,10 +104,14 @@ def _violations(error: ValidationError, branch: str = "") -> list[Violation]:
 
 
 def _condition_pointers(schema: Any, base: str = "", inside_if: bool = False) -> set[str]:
-    """The fact pointers an `if` of the schema reads (e.g. /os/family): a branch chosen without them is no verdict."""
+    """The fact pointers an `if` of the schema reads (e.g. /os/family): a branch chosen without them is no verdict.
+
+    An object the condition only looks into (its `properties`, e.g. /time for an `if` on /time/source_type) is not
+    itself read: were it, every fact under it would count as a condition and an unknown offset would hide a definite
+    fail of the clock's state."""
     found: set[str] = set()
     if isinstance(schema, dict):
-        if inside_if and base:
+        if inside_if and base and "properties" not in schema:
             found.add(base)
         for key, value in schema.items():
             if key == "properties" and isinstance(value, dict):

@@ -102,7 +102,9 @@ class Requirement:
 
         A platform the catalog does not name, or names without `automation`, is still checked (the schema is
         over platform-neutral facts, and a fact the platform does not give makes the finding `error`) but never
-        fixed automatically: {"check": "automated", "fix": "none", "manual_facts": []}. A fresh dict each call.
+        fixed automatically: {"check": "automated", "fix": "none", "manual_facts": []}. `fix` is automated, opt_in
+        (fixed only when the plan names the requirement: changes.plan.automatable), manual or none. A fresh dict each
+        call.
         """
         given = self.platforms.get(platform, {}).get("automation", {})
         return {"check": given.get("check", "automated"), "fix": given.get("fix", "none"),

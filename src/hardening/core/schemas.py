@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing._core import Resolver
@@ -57,9 +59,39 @@ def validator(name: str, definition: str | None = None) -> Draft202012Validator:
 _OFFLINE: Registry[Any] = Registry()
 
 
+def _network(text: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(str(text), strict=False)
+    except ValueError:
+        return None
+
+
+def _within_networks(
+    _validator: Any, networks: Any, instance: Any, _schema: Any
+) -> Iterator[ValidationError]:
+    """`x-within-networks: [CIDR …]`: the instance (an address or CIDR string) lies wholly inside one of them.
+
+    JSON Schema has no address containment; management sources written `10.203.5.0/24` or `10.203.0.5/32` are inside
+    a site's `10.203.0.0/16`, which `enum` cannot see. An unparsable value or network never counts as inside."""
+    if not isinstance(instance, str):
+        return
+    own = _network(instance)
+    listed = [n for n in (_network(item) for item in (networks or [])) if n is not None]
+    if own is not None and any(own.version == n.version and own.subnet_of(n) for n in listed):  # type: ignore[arg-type]
+        return
+    yield ValidationError(f"{instance!r} is not inside any of {list(networks or [])!r}")
+
+
+# The requirement vocabulary: Draft 2020-12 plus `x-within-networks` (docs/catalog.md).
+RequirementValidator = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, {"x-within-networks": _within_networks}
+)
+
+
 def offline_validator(schema: Any) -> Draft202012Validator:
     """A validator for a requirement schema that resolves references inside the schema only."""
-    return Draft202012Validator(schema, registry=_OFFLINE)
+    found: Draft202012Validator = RequirementValidator(schema, registry=_OFFLINE)
+    return found
 
 
 def offline_resolver(schema: Any) -> Resolver[Any]:

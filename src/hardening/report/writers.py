@@ -95,7 +95,10 @@ def write_captures(results: Mapping[str, CollectResult], directory: Path | str) 
             if Path(name).name != name or name.startswith(".") or Path(host).name != host:
                 raise ReportError("/hosts", f"unsafe capture file name {host!r}/{name!r}")
             target = Path(directory) / "captures" / host / name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            # configurations map the network even with their secrets masked: owner-only, like the files (0600)
+            for folder in (Path(directory) / "captures", target.parent):
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                folder.chmod(0o700)
             atomic_write(target, REDACTOR.scrub(text))
             written.append(target)
     return written

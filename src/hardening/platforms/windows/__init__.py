@@ -1,0 +1,1 @@
+"""Windows over WinRM: one PowerShell batch per host, parsed on the auditor's side."""
