@@ -148,11 +148,12 @@ class WindowsHost:
 
     def _w32tm(self) -> str:
         peers, kind = self.w32tm
+        # as Windows prints it: Type and NtpServer under the NtpClient provider
         return ("[Configuration]\n\nEventLogFlags: 2 (Local)\nAnnounceFlags: 10 (Local)\n\n[TimeProviders]\n\n"
                 "NtpClient (Local)\nDllName: C:\\Windows\\system32\\w32time.dll (Local)\nEnabled: 1 (Local)\n"
-                f"InputProvider: 1 (Local)\n\n[Parameters]\n\nNtpServer: {peers} (Local)\nServiceDll: "
-                f"C:\\Windows\\system32\\w32time.dll (Local)\nServiceMain: SvchostEntry_W32Time (Local)\n"
-                f"Type: {kind} (Local)\n")
+                f"InputProvider: 1 (Local)\nSpecialPollInterval: 3600 (Local)\nType: {kind} (Local)\n"
+                f"NtpServer: {peers} (Local)\n\nVMICTimeProvider (Local)\nDllName: C:\\Windows\\System32\\"
+                "vmictimeprovider.dll (Local)\nEnabled: 1 (Local)\nInputProvider: 1 (Local)\n")
 
     def _wevtutil(self, log: str) -> str:
         size, retention, backup = self.eventlogs[log]

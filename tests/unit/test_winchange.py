@@ -265,7 +265,7 @@ def test_the_bios_password_is_set_from_the_vault_and_never_shown(tmp_path: Path,
     host = WindowsHost()
     platform = StubWindows(host)
     planned = platform.plan(target(tmp_path), ["BOOT-PW", "PW-LEN"], PARAMS)
-    assert "BIOS/UEFI admin password: not set (dell) → (set from vault entry win-admin)" in diffs(planned)
+    assert "BIOS/UEFI admin password: not set (dell-wmi) → (set from vault entry win-admin)" in diffs(planned)
     result = platform.apply(target(tmp_path), ["BOOT-PW", "PW-LEN"], PARAMS, planned)
     assert result.failed is None
     assert host.bios_password == BIOS_PASSWORD
@@ -339,7 +339,9 @@ def test_the_data_reads_only_what_the_command_table_has() -> None:
         for entry in entries:
             if entry["kind"] == "registry":
                 assert entry["key"].lower() in remediation.reg_reads, rid
-    assert {v.read for v in remediation.vendors} <= set(remediation.commands)
+    from hardening.platforms.windows.data import platform_data
+
+    assert {v.name for v in remediation.vendors} == {v["interface"] for v in platform_data()["firmware_vendors"]}
 
 
 def test_a_domain_member_on_its_domain_hierarchy_keeps_it_when_the_site_accepts_nt5ds(tmp_path: Path) -> None:

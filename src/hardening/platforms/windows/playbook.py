@@ -15,9 +15,9 @@ playbook passes the password as a SecureString (win_powershell sensitive_paramet
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from hardening.platforms.windows.pwsh import ERROR_PREFIX, CommandOutput
 from hardening.platforms.windows.settings import (
     BiosPasswordSetting,
     RegistrySetting,
@@ -26,13 +26,6 @@ from hardening.platforms.windows.settings import (
     build,
     load_remediation,
 )
-
-
-@dataclass(frozen=True)
-class _Output:
-    text: str
-    rc: int
-    error: str | None
 
 
 def _settings(fix: Sequence[str], params: Mapping[str, Any]) -> list[tuple[str, Setting]]:
@@ -51,12 +44,13 @@ def reads(fix: Sequence[str], params: Mapping[str, Any]) -> list[dict[str, str]]
     return [{"id": i, "command": commands[i]} for i in ids]
 
 
-def _outputs(raw: Mapping[str, Any]) -> dict[str, _Output]:
+def _outputs(raw: Mapping[str, Any]) -> dict[str, CommandOutput]:
+    """The read task's {id: {text, rc}} as the session's blocks (a HARDENING-ERROR text is the block's error)."""
     out = {}
     for command_id, item in raw.items():
-        text = str(item.get("text") or "")
-        error = text.strip() if text.lstrip().startswith("HARDENING-ERROR") else None
-        out[command_id] = _Output(text, int(item.get("rc") or 0), error)
+        text = str(item.get("text") or "").replace("\r\n", "\n")
+        error = text.strip() if text.lstrip().startswith(ERROR_PREFIX.strip()) else None
+        out[command_id] = CommandOutput(text, int(item.get("rc") or 0), error)
     return out
 
 

@@ -17,14 +17,20 @@ import json
 import math
 import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hardening.core.errors import ChangeError, HardeningError
 from hardening.core.secrets import REDACTOR, Secret
-from hardening.platforms.common.netcli import load_platform_data
+from hardening.platforms.common.netcli import Result, load_platform_data
+from hardening.platforms.windows import regquery
+from hardening.platforms.windows.data import platform_data, section
+from hardening.platforms.windows.logs import read_wevtutil
+from hardening.platforms.windows.protect import fill_firmware
+from hardening.platforms.windows.pwsh import OutputFormatError, block_json, block_text, enum_name
+from hardening.platforms.windows.time import read_configuration
 
 REMEDIATION_FILE = Path(__file__).with_name("remediation.yaml")
 PLATFORM_FILE = Path(__file__).with_name("platform.yaml")
@@ -45,77 +51,49 @@ class TemplateError(HardeningError):
     """remediation.yaml is not usable (names the file and the place)."""
 
 
-# --- reading the command outputs ------------------------------------------------------------------------------
+# --- reading the command outputs (the parsers' own readers: pwsh, regquery, time, logs, protect) ----------------
 
 def output_text(outputs: Mapping[str, Any], command_id: str) -> str:
-    """The text of a read block, or ReadError when the block failed (HARDENING-ERROR, cut output, missing)."""
-    output = outputs.get(command_id)
-    if output is None:
-        raise ReadError(f"{command_id}: no output")
-    if output.error:
-        raise ReadError(f"{command_id}: {REDACTOR.scrub(str(output.error))[:200]}")
-    return str(output.text)
-
-
-def parse_json_objects(text: str, what: str) -> list[dict[str, Any]]:
-    """ConvertTo-Json output: one object (PowerShell 5.1 writes a single item without [ ]) or a list of them."""
+    """The text of a read block, or ReadError when the block failed (HARDENING-ERROR, cut output, an error record,
+    missing)."""
     try:
-        data = json.loads(text.strip() or "null")
-    except json.JSONDecodeError:
-        raise ReadError(f"{what}: not JSON") from None
-    items = data if isinstance(data, list) else [data] if isinstance(data, dict) else None
-    if items is None or not all(isinstance(item, dict) for item in items):
-        raise ReadError(f"{what}: not a JSON object or list of objects")
+        return block_text(outputs, command_id)
+    except OutputFormatError as exc:
+        raise ReadError(str(exc)) from None
+
+
+def json_objects(outputs: Mapping[str, Any], command_id: str) -> list[dict[str, Any]]:
+    """The ConvertTo-Json objects of a block; an empty block is a ReadError too (a cmdlet that failed early in
+    its pipeline leaves the block empty: not determined, never "nothing there")."""
+    try:
+        items = block_json(outputs, command_id)
+    except OutputFormatError as exc:
+        raise ReadError(str(exc)) from None
+    if not items:
+        raise ReadError(f"`{command_id}`: empty block")
     return items
+
+
+def enum(value: Any, table: str, what: str) -> str:
+    try:
+        return enum_name(value, section("enums")[table])
+    except OutputFormatError as exc:
+        raise ReadError(f"{what}: {exc}") from None
 
 
 def parse_secedit(text: str) -> dict[str, str]:
     """The `[System Access]` keys of a secedit INF export (`Key = value`)."""
     values: dict[str, str] = {}
-    section = None
+    section_name = None
     for raw in text.splitlines():
         line = raw.strip().lstrip("\ufeff")
         if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1].strip()
-        elif section == "System Access" and "=" in line:
+            section_name = line[1:-1].strip()
+        elif section_name == "System Access" and "=" in line:
             key, _, value = line.partition("=")
             values[key.strip()] = value.strip()
-    if section is None:
+    if section_name is None:
         raise ReadError("secpol: not a secedit INF export")
-    return values
-
-
-_REG_VALUE = re.compile(r"^\s{2,}(\S.*?)\s{2,}(REG_[A-Z_]+)(?:\s{2,}(.*?))?\s*$")
-
-
-def parse_reg_query(text: str, rc: int, absent_markers: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """`reg query KEY` output: {value name: (type, data as displayed)}; {} when the key does not exist."""
-    lines = text.splitlines()
-    if not any(line.startswith("HKEY_") for line in lines):
-        if rc != 0 and any(re.search(m, text) for m in absent_markers):
-            return {}
-        raise ReadError(f"reg query: unexpected output (rc {rc})")
-    values: dict[str, tuple[str, str]] = {}
-    for line in lines:
-        found = _REG_VALUE.match(line)
-        if found and not line.startswith("HKEY_"):
-            values.setdefault(found.group(1), (found.group(2), found.group(3) or ""))
-    return values
-
-
-def reg_number(data: str) -> int:
-    """A REG_DWORD as reg query displays it (0x384)."""
-    return int(data, 16) if data.lower().startswith("0x") else int(data)
-
-
-def parse_colon_lines(text: str) -> dict[str, str]:
-    """`Name: value (Local)` lines (w32tm /query /configuration, wevtutil gl): the first value of each name,
-    without the trailing source in parentheses (localised: (Local), (ローカル))."""
-    values: dict[str, str] = {}
-    for raw in text.splitlines():
-        name, colon, value = raw.strip().partition(":")
-        if colon and name and " " not in name:
-            values.setdefault(name, re.sub(r"\s*\([^()]*\)\s*$", "", value.strip()))
     return values
 
 
@@ -277,26 +255,20 @@ class RegistrySetting(Setting):
     value: str | int = 0
     default: str | int | None = None
     keep: Keep | None = None
-    absent_markers: tuple[str, ...] = ()
-
-    def values_of_key(self, outputs: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
-        command_id = self.reads[0]
-        output = outputs.get(command_id)
-        text = output_text(outputs, command_id)
-        return parse_reg_query(text, int(getattr(output, "rc", 0)), self.absent_markers)
 
     def read(self, outputs: Mapping[str, Any]) -> Any:
-        found = self.values_of_key(outputs).get(self.name)
-        return None if found is None else self._decode(found)
-
-    def _decode(self, found: tuple[str, str]) -> str | int:
-        kind, data = found
-        if kind == "REG_DWORD":
-            try:
-                return reg_number(data)
-            except ValueError:
-                raise ReadError(f"{self.reads[0]}: {self.name} = {data!r} is not a REG_DWORD") from None
-        return data
+        """The value's data (int for REG_DWORD, str for REG_SZ), None when it or its key is absent."""
+        try:
+            key = regquery.read_block(outputs, self.reads[0]).root
+            value = None if key is None else key.get(self.name)
+        except OutputFormatError as exc:
+            raise ReadError(str(exc)) from None
+        if value is None:
+            return None
+        wanted = int if self.type == "REG_DWORD" else str
+        if value.type != self.type or not isinstance(value.data, wanted):
+            raise ReadError(f"`{self.reads[0]}`: {self.name} is {value.type} {value.text!r}, not {self.type}")
+        return value.data
 
     def complies(self, value: Any) -> bool:
         effective = self.default if value is None else value
@@ -333,31 +305,15 @@ class RegistrySetting(Setting):
         return [self._add(saved)]
 
 
-START_TYPES = {0: "Boot", 1: "System", 2: "Automatic", 3: "Manual", 4: "Disabled"}
-STATUSES = {1: "Stopped", 2: "StartPending", 3: "StopPending", 4: "Running", 5: "ContinuePending",
-            6: "PausePending", 7: "Paused"}
-
-
-def _enum_name(value: Any, names: Mapping[int, str]) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return names.get(value)
-    if isinstance(value, str) and value in names.values():
-        return value
-    return None
-
-
 @dataclass(frozen=True)
 class ServiceSetting(Setting):
     name: str = ""
 
     def read(self, outputs: Mapping[str, Any]) -> Any:
-        for item in parse_json_objects(output_text(outputs, "services"), "services"):
+        for item in json_objects(outputs, "services"):
             if str(item.get("Name", "")).lower() == self.name.lower():
-                start, status = _enum_name(item.get("StartType"), START_TYPES), _enum_name(item.get("Status"),
-                                                                                          STATUSES)
-                if start is None or status is None:
-                    raise ReadError(f"services: {self.name} has StartType {item.get('StartType')!r}, "
-                                    f"Status {item.get('Status')!r}")
+                start = enum(item.get("StartType"), "service_start_type", f"services: {self.name} StartType")
+                status = enum(item.get("Status"), "service_status", f"services: {self.name} Status")
                 return {"start": start, "running": status != "Stopped"}
         return None   # not installed: nothing to do
 
@@ -387,8 +343,7 @@ class ServiceSetting(Setting):
 @dataclass(frozen=True)
 class Smb1Setting(Setting):
     def read(self, outputs: Mapping[str, Any]) -> Any:
-        items = parse_json_objects(output_text(outputs, "smb"), "smb")
-        value = as_bool(items[0].get("EnableSMB1Protocol")) if items else None
+        value = as_bool(json_objects(outputs, "smb")[0].get("EnableSMB1Protocol"))
         if value is None:
             raise ReadError("smb: no EnableSMB1Protocol")
         return value
@@ -412,8 +367,7 @@ class Smb1Setting(Setting):
 @dataclass(frozen=True)
 class DefenderSetting(Setting):
     def read(self, outputs: Mapping[str, Any]) -> Any:
-        items = parse_json_objects(output_text(outputs, "defender"), "defender")
-        value = as_bool(items[0].get("RealTimeProtectionEnabled")) if items else None
+        value = as_bool(json_objects(outputs, "defender")[0].get("RealTimeProtectionEnabled"))
         if value is None:
             raise ReadError("defender: no RealTimeProtectionEnabled")
         return value
@@ -444,10 +398,12 @@ class W32tmSetting(Setting):
     accept_types: tuple[str, ...] = ("NTP",)
 
     def read(self, outputs: Mapping[str, Any]) -> Any:
-        values = parse_colon_lines(output_text(outputs, "w32tm_config"))
-        if "Type" not in values:
-            raise ReadError("w32tm_config: no Type")
-        return {"peers": values.get("NtpServer", ""), "type": values["Type"]}
+        try:
+            values = read_configuration(output_text(outputs, "w32tm_config"), section("labels")["w32tm"])
+        except OutputFormatError as exc:
+            raise ReadError(f"`w32tm_config`: {exc}") from None
+        kind = values["Type"].split()
+        return {"peers": values.get("NtpServer", ""), "type": kind[0] if kind else ""}
 
     def complies(self, value: Any) -> bool:
         kind = value["type"].upper()
@@ -488,7 +444,10 @@ class EventLogSetting(Setting):
     auto_backup: bool = True
 
     def read(self, outputs: Mapping[str, Any]) -> Any:
-        values = parse_colon_lines(output_text(outputs, self.reads[0]))
+        try:
+            values = read_wevtutil(output_text(outputs, self.reads[0]))
+        except OutputFormatError as exc:
+            raise ReadError(f"`{self.reads[0]}`: {exc}") from None
         size, retention, backup = (_int_or_none(values.get("maxSize", "")), as_bool(values.get("retention")),
                                    as_bool(values.get("autoBackup")))
         if size is None or retention is None or backup is None:
@@ -518,18 +477,11 @@ class EventLogSetting(Setting):
         return [self._sl(saved)]
 
 
-VOLUME_STATUS = {0: "FullyDecrypted", 1: "FullyEncrypted", 2: "EncryptionInProgress", 3: "DecryptionInProgress",
-                 4: "EncryptionPaused", 5: "DecryptionPaused"}
-
-
 @dataclass(frozen=True)
 class BitLockerSetting(Setting):
     def read(self, outputs: Mapping[str, Any]) -> Any:
-        items = parse_json_objects(output_text(outputs, "bitlocker"), "bitlocker")
-        status = _enum_name(items[0].get("VolumeStatus"), VOLUME_STATUS) if items else None
-        if status is None:
-            raise ReadError("bitlocker: no VolumeStatus")
-        return status
+        return enum(json_objects(outputs, "bitlocker")[0].get("VolumeStatus"), "bitlocker_volume_status",
+                    "bitlocker VolumeStatus")
 
     def complies(self, value: Any) -> bool:
         # only a decrypted volume is encrypted by this fix; one in progress or paused is left to a person
@@ -551,9 +503,9 @@ class BitLockerSetting(Setting):
 
 @dataclass(frozen=True)
 class BiosVendor:
+    """A vendor's setter (remediation.yaml `bios`), by the interface protect.fill_firmware reports (dell-wmi …)."""
+
     name: str
-    manufacturer: re.Pattern[str]
-    read: str
     set: str
 
 
@@ -566,17 +518,20 @@ class BiosPasswordSetting(Setting):
     entry: str = ""
     password: Secret | None = field(default=None, repr=False, compare=False)
 
-    def vendor(self, outputs: Mapping[str, Any]) -> BiosVendor | None:
-        items = parse_json_objects(output_text(outputs, "computer"), "computer")
-        manufacturer = str(items[0].get("Manufacturer") or "") if items else ""
-        return next((v for v in self.vendors if v.manufacturer.search(manufacturer.strip())), None)
-
     def read(self, outputs: Mapping[str, Any]) -> Any:
-        vendor = self.vendor(outputs)
-        if vendor is None:
+        """{vendor: the WMI interface (dell-wmi, hp-wmi, lenovo-wmi) or None for a manufacturer without one,
+        set: whether the admin password is set}, read as the audit reads it (protect.fill_firmware)."""
+        result = Result()
+        fill_firmware(outputs, result)
+        pointer = "/firmware/admin_password_set"
+        if pointer in result.errors:
+            raise ReadError(result.errors[pointer])
+        if pointer in result.manual:
             return {"vendor": None, "set": None}
-        items = parse_json_objects(output_text(outputs, vendor.read), vendor.read)
-        return {"vendor": vendor.name, "set": _bios_password_set(vendor.name, items)}
+        firmware = result.facts["firmware"]
+        if firmware["interface"] not in {v.name for v in self.vendors}:
+            return {"vendor": None, "set": None}
+        return {"vendor": str(firmware["interface"]), "set": bool(firmware["admin_password_set"])}
 
     def complies(self, value: Any) -> bool:
         # an unknown vendor cannot be set: no change (the plan then says the fix shows no change)
@@ -617,21 +572,6 @@ class BiosPasswordSetting(Setting):
         return [self._command(str(saved["vendor"]), self._password(), "")]
 
 
-def _bios_password_set(vendor: str, items: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether the admin password is set, from the vendor's WMI class (Dell PasswordObject NameId Admin, HP
-    HP_BIOSPassword "Setup Password", Lenovo PasswordState bit 2 = supervisor)."""
-    if vendor == "dell":
-        found = [as_bool(i.get("IsPasswordSet")) for i in items if str(i.get("NameId")) == "Admin"]
-    elif vendor == "hp":
-        found = [as_bool(i.get("IsSet")) for i in items if str(i.get("Name")) == "Setup Password"]
-    else:
-        state = [_int_or_none(i.get("PasswordState")) for i in items]
-        found = [None if s is None else bool(s & 2) for s in state]
-    if not found or found[0] is None:
-        raise ReadError(f"bios_{vendor}: no admin password state")
-    return bool(found[0])
-
-
 # --- remediation.yaml -----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -640,7 +580,6 @@ class Remediation:
     parameters: Mapping[str, Any]
     requirements: Mapping[str, tuple[Mapping[str, Any], ...]]
     vendors: tuple[BiosVendor, ...]
-    absent_markers: tuple[str, ...]
     reg_reads: Mapping[str, str]       # registry key (lower case) -> command id of its `reg.exe query`
     commands: Mapping[str, str]        # command id -> command (platform.yaml table)
 
@@ -687,10 +626,9 @@ def load_remediation(path: Path = REMEDIATION_FILE, platform_file: Path = PLATFO
                 if str(entry.get("key", "")).lower() not in reg_reads:
                     raise TemplateError(f"{where}/{index}/key: no `reg.exe query` of it in {platform_file.name}")
         requirements[str(rid)] = tuple(entries)
-    vendors = tuple(BiosVendor(str(name), re.compile(str(v["manufacturer"])), str(v["read"]), str(v["set"]))
-                    for name, v in (data.get("bios") or {}).items())
+    vendors = tuple(BiosVendor(str(name), str(v["set"])) for name, v in (data.get("bios") or {}).items())
     return Remediation(path, data.get("parameters") or {}, requirements, vendors,
-                       tuple(str(m) for m in data.get("reg_absent_markers") or []), reg_reads, commands)
+                       reg_reads, commands)
 
 
 def build(remediation: Remediation, rid: str, parameters: Mapping[str, Any], *, host: str,
@@ -759,8 +697,7 @@ def _setting(remediation: Remediation, entry: Mapping[str, Any], values: Mapping
                                                                        "HKLM\\…\\")
         return RegistrySetting(kind, f"registry:{key.lower()}:{name.lower()}", f"{short} {name}", key,
                                (remediation.reg_reads[key.lower()],), key=key, name=name, type=str(entry["type"]),
-                               value=value, default=default, keep=_keep(entry.get("keep"), values, where),
-                               absent_markers=remediation.absent_markers)
+                               value=value, default=default, keep=_keep(entry.get("keep"), values, where))
     if kind == "secedit":
         key = str(entry["key"])
         return SeceditSetting(kind, f"secedit:{key.lower()}", f"[System Access] {key}", "secedit SECURITYPOLICY",
@@ -796,6 +733,6 @@ def _setting(remediation: Remediation, entry: Mapping[str, Any], values: Mapping
                                 ("bitlocker",))
     entry_name = getattr(credentials, "name", "") or "(none)"
     password = getattr(credentials, "bios_password", None)
-    reads = ("computer", *sorted({v.read for v in remediation.vendors}))
+    reads = ("computer", *sorted({str(v["command"]) for v in platform_data()["firmware_vendors"]}))
     return BiosPasswordSetting(kind, "bios_password", "BIOS/UEFI admin password", "firmware", reads,
                                vendors=remediation.vendors, entry=entry_name, password=password)
