@@ -3,11 +3,13 @@ themselves over the WinRM command blocks of session.py.
 
 A `Setting` is one value on the host (a secedit key, a registry value, a service's start type and state …). It
 names the command-table ids it is read from (platform.yaml `commands`), turns their outputs into a plain JSON-able
-value (`read`; None = absent), says whether a value complies (`complies`), what it becomes (`wanted`: a stricter
-value already there is kept) and the PowerShell lines that set it (`setter`) and put a saved value back
-(`restorer`). Every command is one of the documented setter forms the lab simulator implements (docs: the brief of
-issue 9, kept in docs/platforms.md and the module docstrings of change.py). No value shown by `show` is a secret:
-the BIOS password is never read back, only whether one is set.
+value (`read`, with the audit's own readers: pwsh, regquery, time, logs, protect; None = absent), says whether a
+value complies (`complies`), what it becomes (`wanted`: a stricter value already there is kept) and the PowerShell
+lines that set it (`setter`) and put a saved value back (`restorer`). Every command is one of the setter forms of
+the shared Windows design (reg.exe add/delete, secedit /configure of a generated INF, w32tm /config, wevtutil sl,
+Set-/Stop-/Start-Service, Set-SmbServerConfiguration, Set-MpPreference, Enable-BitLocker, the vendors' BIOS WMI
+methods), which the lab simulator (lab/winsim) implements. No value shown by `show` is a secret: the BIOS password
+is never read back, only whether one is set.
 """
 
 from __future__ import annotations
