@@ -10,7 +10,7 @@ LAB_STATE := /var/lib/hardening-lab
 LAB_ENV := HARDENING_VAULT=$(LAB_STATE)/vault.yml HARDENING_VAULT_PASSWORD_FILE=$(LAB_STATE)/vault-pass \
            HARDENING_KNOWN_HOSTS=$(LAB_STATE)/ssh/known_hosts HARDENING_HOST_KEY_POLICY=strict
 
-.PHONY: venv machine-deps lab-base lab-up lab-down lab-status demo test test-unit check lint typecheck bench bench-ansible bench-network clean
+.PHONY: venv collections machine-deps lab-base lab-up lab-down lab-status demo test test-unit check lint typecheck bench bench-ansible bench-network clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,14 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 venv: $(VENV)/.installed
+
+# The Ansible collections of playbooks/windows.yml (ansible.windows), extracted from the `ansible` package named in
+# requirements-ansible.txt into collections/ (ansible.cfg puts it first on the collections path).
+collections/.installed: requirements-ansible.txt tools/install_collections.py | venv
+	$(BIN)/python tools/install_collections.py --requirements requirements-ansible.txt --into collections
+	touch $@
+
+collections: collections/.installed
 
 # Debian packages the lab and the tests need on this machine (debootstrap, chromium, CJK fonts …).
 machine-deps: venv
@@ -50,8 +58,8 @@ test: lab-up
 test-unit: machine-deps
 	$(BIN)/pytest -q tests/unit tests/platforms
 
-lint: venv
-	$(BIN)/ruff check src tests lab bench molecule
+lint: venv collections
+	$(BIN)/ruff check src tests lab bench molecule tools
 	cd $(CURDIR) && PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint playbooks/ tasks/
 
 typecheck: venv

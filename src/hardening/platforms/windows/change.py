@@ -1,0 +1,387 @@
+"""Plan and apply for Windows over one WinRM session: the `WindowsRemediator` mixin.
+
+The platform class adds it to its bases (``class WindowsPlatform(WindowsRemediator, …)``) and gets `fixes` (the
+requirement ids remediation.yaml has settings for), `plan` and `apply`. BitLocker (DISK-ENC) and the BIOS password
+(BOOT-PW) are ordinary settings here: the catalog's `fix: opt_in` for windows makes `hardening plan` include them
+only when the operator names the exact id (`--requirement DISK-ENC`), recorded in the plan's selection, so the
+approval covers them.
+
+Plan reads the current value of every setting of the failing requirements (settings.py) in ONE batch over one
+WinRM session (the platform.yaml command table's reads: secpol, reg_*, w32tm_config, eventlog_*, services, smb,
+defender, bitlocker, computer, bios_*) and emits one `Change` per requirement and setting whose value does not
+comply, its diff `<setting>: <from> → <to>` (e.g. ``[System Access] MinimumPasswordLength: 6 → 8``). A stricter
+value already there stays, so a second plan after an apply is empty.
+
+Apply, in one session: the same reads again; refused (nothing applied) unless they give exactly the approved
+changes (the host drifted since planning otherwise); every value it will change is saved (to
+`target.backup_file`, 0600, and in memory); the setter blocks run in a fixed order, in batches (one PowerShell
+process each): every ordinary setting (registry, one secedit INF, services, SMB1, W32Time, event logs, Defender),
+then the BIOS password, then BitLocker, the next batch only when the previous one fully succeeded; then every value
+is read again and must be what was set. On any failure (a setter's rc != 0, an error block, a value not set, a
+lost session) every value changed or attempted is restored with the documented setters (a fresh session when the
+old one is lost), everything saved is read again, and `rolled_back` is True only when each value equals the
+saved one; otherwise `rollback_problems` says which differ. Host failures never raise.
+
+The BIOS password comes from the host's vault entry (field bios_password) when the command is made, and is never
+in a plan, an ApplyResult, a log line or an exception: the plan shows `(set from vault entry <name>)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, cast
+
+from hardening.core.errors import ChangeError, CollectionError, HardeningError, SecretError
+from hardening.core.platform import ApplyResult, Change, Target
+from hardening.core.secrets import REDACTOR
+from hardening.platforms.windows.settings import (
+    OPT_IN_KINDS,
+    ORDER,
+    REMEDIATION_FILE,
+    BiosPasswordSetting,
+    ReadError,
+    SeceditSetting,
+    Setting,
+    build,
+    load_remediation,
+    secedit_command,
+)
+
+LOG = logging.getLogger(__name__)
+BIOS_PASSWORD_MIN_LENGTH = 8
+
+
+class CommandOutputLike(Protocol):
+    """session.CommandOutput: the text of one block, its rc, and the error (HARDENING-ERROR, cut output)."""
+
+    text: str
+    rc: int
+    error: str | None
+
+
+class SessionLike(Protocol):
+    """What change control uses of session.WinRMSession (one shell for its lifetime)."""
+
+    def run_batch(self, commands: Sequence[tuple[str, str]]) -> Mapping[str, CommandOutputLike]: ...
+
+    def run(self, command: str) -> CommandOutputLike: ...
+
+    def close(self) -> None: ...
+
+
+class ApplyFailure(Exception):
+    """Why an apply stopped (one line, no secret): the rollback follows."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """The settings of the requirements to fix, with their current values."""
+
+    settings: dict[str, Setting]                 # ident -> setting
+    by_requirement: dict[str, list[str]]         # rid -> idents, in remediation.yaml order
+    current: dict[str, Any]                      # ident -> value read
+
+
+class WindowsRemediator:
+    """Plan and apply for Windows (see the module docstring). Mix in before the platform's base class."""
+
+    remediation_file: ClassVar[Path] = REMEDIATION_FILE
+    fixes: ClassVar[frozenset[str]] = frozenset(load_remediation().requirements)
+
+    # -- the session ---------------------------------------------------------------------------------------
+
+    def open_winrm_session(self, target: Target) -> SessionLike:
+        """A WinRM session to the host (session.WinRMSession; raises CollectionError subclasses)."""
+        module = importlib.import_module("hardening.platforms.windows.session")
+        return cast(SessionLike, module.WinRMSession(target, timeout_s=target.timeout))
+
+    # -- what to change ------------------------------------------------------------------------------------
+
+    def _settings(self, target: Target, fix: Sequence[str],
+                  parameters: Mapping[str, Any]) -> tuple[dict[str, Setting], dict[str, list[str]]]:
+        remediation = load_remediation(self.remediation_file)
+        host = target.host.name
+        settings: dict[str, Setting] = {}
+        by_requirement: dict[str, list[str]] = {}
+        for rid in fix:
+            if rid not in remediation.requirements:
+                raise ChangeError(host, f"{rid}: no settings in {remediation.source.name}")
+            for setting in build(remediation, rid, parameters, host=host, credentials=target.credentials):
+                if isinstance(setting, BiosPasswordSetting):
+                    _check_bios_password(target)
+                settings.setdefault(setting.ident, setting)
+                by_requirement.setdefault(rid, []).append(setting.ident)
+        return settings, by_requirement
+
+    def _read(self, session: SessionLike, settings: Mapping[str, Setting]) -> dict[str, Any]:
+        """Every setting's current value from one batch of the command table's reads (ReadError when one
+        cannot be read: never a guess)."""
+        commands = load_remediation(self.remediation_file).commands
+        ids = sorted({command_id for s in settings.values() for command_id in s.reads})
+        missing = [i for i in ids if i not in commands]
+        if missing:
+            raise ReadError(f"no command {', '.join(missing)} in platform.yaml")
+        outputs = session.run_batch([(i, commands[i]) for i in ids])
+        return {ident: setting.read(outputs) for ident, setting in settings.items()}
+
+    def _planned(self, session: SessionLike,
+                 wanted: tuple[dict[str, Setting], dict[str, list[str]]]) -> Planned:
+        settings, by_requirement = wanted
+        return Planned(settings, by_requirement, self._read(session, settings))
+
+    @staticmethod
+    def changes(planned: Planned) -> list[Change]:
+        """One Change per requirement and setting whose current value does not comply: `label: from → to`."""
+        found = []
+        for rid, idents in planned.by_requirement.items():
+            for ident in idents:
+                setting, value = planned.settings[ident], planned.current[ident]
+                if setting.complies(value):
+                    continue
+                wanted = (setting.shown_wanted() if isinstance(setting, BiosPasswordSetting)
+                          else setting.show(setting.wanted(value)))
+                diff = f"{setting.label}: {setting.show(value)} → {wanted}\n"
+                found.append(Change(rid, f"{rid}: {setting.label}", setting.target, REDACTOR.scrub(diff)))
+        return found
+
+    # -- plan ----------------------------------------------------------------------------------------------
+
+    def plan(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any]) -> list[Change]:
+        """The changes that would make `fix` pass, from the values read over one session; changes nothing.
+        Raises CollectionError subclasses (the session) or ChangeError (data, parameters, an unreadable value)."""
+        if not fix:
+            return []
+        wanted = self._settings(target, fix, parameters)  # data and parameters first: no session for a bad plan
+        session = self.open_winrm_session(target)
+        try:
+            planned = self._planned(session, wanted)
+        except ReadError as exc:
+            raise ChangeError(target.host.name, f"cannot read the current values: {exc}") from None
+        finally:
+            session.close()
+        return self.changes(planned)
+
+    # -- apply ---------------------------------------------------------------------------------------------
+
+    def apply(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any],
+              planned: Sequence[Change]) -> ApplyResult:
+        """Re-read and save, set, verify; on any failure restore every saved value and prove it. Never raises
+        for a failure on the host."""
+        result = ApplyResult(target.host.name)
+        if not fix:
+            return result
+        try:
+            session = self.open_winrm_session(target)
+        except Exception as exc:
+            result.failed = f"no session, nothing applied: {_reason(exc)}"
+            return result
+        run = _Run(self, target, session)
+        try:
+            state = self._prepare(run, fix, parameters, planned, result)
+            if state is None:
+                return result
+            try:
+                for batch in _batches(state):
+                    run.execute(batch, "set")
+                self._verify(run, state)
+            except Exception as exc:  # any failure on the host: restore and prove
+                result.failed = _reason(exc)
+                self._roll_back(run, state, result)
+                return result
+            result.applied = self.changes(state)
+            return result
+        except Exception as exc:  # a failure in the bookkeeping itself: say so, never raise
+            result.failed = result.failed or _reason(exc)
+            return result
+        finally:
+            run.close()
+
+    def _prepare(self, run: _Run, fix: Sequence[str], parameters: Mapping[str, Any], approved: Sequence[Change],
+                 result: ApplyResult) -> Planned | None:
+        """Read every value again, refuse a host that drifted from the approved plan, save what will change.
+        The state to apply, or None with result.failed set (nothing applied)."""
+        try:
+            state = self._planned(run.session, self._settings(run.target, fix, parameters))
+        except HardeningError as exc:
+            result.failed = f"the current values could not be read, nothing applied: {_reason(exc)}"
+            return None
+        except Exception as exc:
+            result.failed = f"the current values could not be read, nothing applied: {_reason(exc)}"
+            return None
+        now = self.changes(state)
+        wanted = sorted((c.requirement, c.task, c.diff) for c in approved if c.requirement in fix)
+        got = sorted((c.requirement, c.task, c.diff) for c in now)
+        if wanted != got:
+            differing = sorted({r for r, _, _ in set(wanted) ^ set(got)})
+            result.failed = (f"the host's values differ from the approved plan for {', '.join(differing)}: the host "
+                             "changed since planning; nothing applied, make a new plan")
+            return None
+        changing = {ident: state.current[ident] for ident in _changing(state)}
+        try:
+            _save_backup(run.target, changing)
+        except Exception as exc:
+            result.failed = f"backup before the change failed, nothing applied: {_reason(exc)}"
+            return None
+        run.saved = changing
+        return state
+
+    def _verify(self, run: _Run, state: Planned) -> None:
+        """Every changed value read again is what was set (ApplyFailure otherwise)."""
+        settings = {ident: state.settings[ident] for ident in run.saved}
+        now = self._read(run.session, settings)
+        for ident, setting in settings.items():
+            target_value = setting.wanted(state.current[ident])
+            if not setting.settled(now[ident], target_value):
+                raise ApplyFailure(f"verify: {setting.label} is {setting.show(now[ident])} after the change, "
+                                   f"not {_shown_target(setting, target_value)}")
+
+    def _roll_back(self, run: _Run, state: Planned, result: ApplyResult) -> None:
+        """Restore every value changed or attempted, in reverse order, then prove each saved value is back.
+        Two attempts, each on a fresh session (the failed one is not trusted)."""
+        touched = [ident for ident in dict.fromkeys(run.attempted) if ident in run.saved]
+        problems: list[str] = []
+        for attempt in (1, 2):
+            problems = []
+            try:
+                run.fresh()
+                restores = [([state.settings[i]], command) for i in reversed(touched)
+                            for command in state.settings[i].restorer(run.saved[i])]
+                try:
+                    run.execute(restores, "restore")
+                except ApplyFailure as exc:
+                    # only the proof below decides: deleting a registry value the failed setter never created
+                    # fails, and the value is as saved all the same
+                    problems.append(f"restore: {exc}")
+                now = self._read(run.session, {ident: state.settings[ident] for ident in run.saved})
+            except Exception as exc:
+                problems.append(f"attempt {attempt}: {_reason(exc)}")
+                continue
+            differ = [f"{state.settings[i].label} is {state.settings[i].show(now[i])}, saved "
+                      f"{state.settings[i].show(run.saved[i])}" for i in run.saved if now[i] != run.saved[i]]
+            if not differ:
+                result.rolled_back = True
+                result.rollback_problems = []
+                return
+            problems = differ + problems
+        result.rollback_problems = [REDACTOR.scrub(p)[:300] for p in problems] or ["no restore was possible"]
+
+
+def _changing(state: Planned) -> list[str]:
+    """The idents of the settings that will change, each once (a setting two requirements share runs once)."""
+    return [ident for ident in dict.fromkeys(i for idents in state.by_requirement.values() for i in idents)
+            if not state.settings[ident].complies(state.current[ident])]
+
+
+Step = tuple[list[Setting], str]   # (the settings a setter block changes, its command)
+
+
+def _batches(state: Planned) -> list[list[Step]]:
+    """The setter blocks, in batches run one after the other (the next only when every block of the previous one
+    succeeded): every ordinary setting in one batch (registry first, then one secedit INF for every secedit key,
+    services, SMB1, W32Time, event logs, Defender), then the BIOS password, then BitLocker, so a failure of an
+    ordinary setting never leaves a firmware password or an encrypting volume behind."""
+    changing = sorted((state.settings[i] for i in _changing(state)), key=lambda s: ORDER[s.kind])
+    secedit = [s for s in changing if isinstance(s, SeceditSetting)]
+    batches: dict[str, list[Step]] = {}
+    for setting in changing:
+        batch = batches.setdefault(setting.kind if setting.kind in OPT_IN_KINDS else "ordinary", [])
+        if isinstance(setting, SeceditSetting):
+            if setting is secedit[0]:
+                batch.append((list(secedit), secedit_command({s.key: s.value for s in secedit})))
+            continue
+        batch += [([setting], command) for command in setting.setter(state.current[setting.ident])]
+    return list(batches.values())
+
+
+def _shown_target(setting: Setting, value: Any) -> str:
+    return setting.shown_wanted() if isinstance(setting, BiosPasswordSetting) else setting.show(value)
+
+
+def _check_bios_password(target: Target) -> None:
+    credentials = target.credentials
+    try:
+        credentials.require("bios_password", purpose="setting the BIOS/UEFI admin password")
+    except SecretError as exc:
+        raise ChangeError(target.host.name, str(exc)) from None
+    secret = credentials.bios_password
+    if secret is None or len(secret.reveal()) < BIOS_PASSWORD_MIN_LENGTH or "," in secret.reveal() or \
+            not secret.reveal().isascii():
+        raise ChangeError(target.host.name, f"the bios_password of vault entry {credentials.name} is not usable: "
+                                            f"it needs at least {BIOS_PASSWORD_MIN_LENGTH} ASCII characters and "
+                                            "no comma (the vendors' WMI interfaces)")
+
+
+class _Run:
+    """One apply's session (reopened for the restore), what was saved and what was attempted."""
+
+    def __init__(self, platform: WindowsRemediator, target: Target, session: SessionLike) -> None:
+        self.platform = platform
+        self.target = target
+        self.session = session
+        self.saved: dict[str, Any] = {}
+        self.attempted: list[str] = []
+
+    def execute(self, steps: Sequence[Step], what: str) -> None:
+        """Setter blocks in one batch (one PowerShell process; ids `<what>_<n>`), every setting counted as
+        attempted first (a lost session leaves unknown which ran). ApplyFailure naming the first block with an
+        error or rc != 0 (never its command; a BIOS block's error text not at all)."""
+        if not steps:
+            return
+        for settings, _ in steps:
+            self.attempted.extend(s.ident for s in settings)
+        ids = [f"{what}_{n}" for n in range(1, len(steps) + 1)]
+        outputs = self.session.run_batch([(i, command) for i, (_, command) in zip(ids, steps, strict=True)])
+        failures = []
+        for block_id, (settings, _) in zip(ids, steps, strict=True):
+            output = outputs.get(block_id)
+            labels = ", ".join(s.label for s in settings)
+            if output is None:
+                failures.append(f"{labels}: no answer")
+            elif output.error and any(isinstance(s, BiosPasswordSetting) for s in settings):
+                # PowerShell's error record may quote the command line, and so the password: not even scrubbed
+                failures.append(f"{labels}: failed (the host's error text is not shown: it may quote the password)")
+            elif output.error:
+                failures.append(f"{labels}: {REDACTOR.scrub(str(output.error))[:200]}")
+            elif output.rc != 0:
+                failures.append(f"{labels}: exit code {output.rc}")
+        if failures:
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise ApplyFailure(f"{what} {failures[0]}{more}")
+
+    def fresh(self) -> None:
+        """A new session: after a failure the old one may be lost or stuck."""
+        self.close()
+        self.session = self.platform.open_winrm_session(self.target)
+
+    def close(self) -> None:
+        with suppress(Exception):
+            self.session.close()
+
+
+def _save_backup(target: Target, values: Mapping[str, Any]) -> None:
+    """The values an apply will change, before it changes them (mode 0600; no secret: the BIOS password's state
+    only)."""
+    if target.backup_file is None:
+        return
+    from hardening.report.files import atomic_write
+
+    target.backup_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    atomic_write(target.backup_file, json.dumps({
+        "host": target.host.name, "taken_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "values": values}, ensure_ascii=False))
+
+
+def _reason(exc: BaseException) -> str:
+    """One line, no secret."""
+    if isinstance(exc, CollectionError):
+        text = exc.message
+    else:
+        text = str(exc) if isinstance(exc, ApplyFailure | HardeningError) else f"{type(exc).__name__}: {exc}"
+    return REDACTOR.scrub(" ".join(text.split()) or type(exc).__name__)[:500]
