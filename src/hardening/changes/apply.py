@@ -228,7 +228,9 @@ def _apply_admitted(inputs: Inputs, plan: dict[str, Any], digest: str, scope: di
     record("apply", {"plan_id": plan["plan_id"], "plan_digest": digest, "run_id": run_id,
                      "approvals": [_public(u) for u in used],
                      "hosts": {h: {"status": r["status"], "approved": r["approved"], "verify": r["verify"],
-                                   "plan_matches": r["plan_matches"]} for h, r in host_results.items()},
+                                   "plan_matches": r["plan_matches"],
+                                   "message": None if r["message"] is None else REDACTOR.scrub(str(r["message"]))}
+                               for h, r in host_results.items()},
                      "verify_report_digest": canonical_digest(report) if report else None})
     statuses = [r["status"] for r in host_results.values()]
     code = exit_code(errors=bool(ledger_problems) or any(s in ("refused", "failed", "rolled_back", "unverified")
