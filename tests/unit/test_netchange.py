@@ -328,6 +328,34 @@ def test_every_remediation_file_loads_and_holds_no_secret(platform: str) -> None
     assert templates.session.get("save") is not None or platform == "fortios"
 
 
+@pytest.mark.parametrize("platform", ["cisco_ios", "yamaha_rtx", "fortios"])
+def test_each_platform_reads_the_remediation_file_of_its_package(platform: str) -> None:
+    cls = type(get_platform(platform))
+    assert "remediation_file" not in (PLATFORMS / platform / "driver.py").read_text(encoding="utf-8")  # the default
+    assert cls.remediation_file == PLATFORMS / platform / "remediation.yaml"
+    assert cls.fixes == frozenset(load_templates(PLATFORMS / platform / "remediation.yaml").requirements)
+
+
+def test_a_platform_package_elsewhere_gets_its_own_remediation_file(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "acme_router"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "remediation.yaml").write_text(
+        "engine: flat\nrequirements:\n  LOG-FORWARD:\n    - lines: ['syslog host {log_hosts}']\n", encoding="utf-8")
+    (package / "driver.py").write_text(
+        "from hardening.platforms.common.netchange import NetworkRemediator\n"
+        "class AcmePlatform(NetworkRemediator):\n    pass\n"
+        "class AcmeVariant(AcmePlatform):\n    pass\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    module = importlib.import_module("acme_router.driver")
+    assert module.AcmePlatform.remediation_file == package / "remediation.yaml"
+    assert module.AcmePlatform.fixes == frozenset({"LOG-FORWARD"})
+    assert module.AcmeVariant.remediation_file == package / "remediation.yaml"   # inherited, not looked up again
+
+
 def test_a_template_with_a_secret_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "remediation.yaml"
     path.write_text("engine: flat\nrequirements:\n  MGMT-SECURE-PROTOCOLS:\n"

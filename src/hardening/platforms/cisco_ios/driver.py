@@ -35,7 +35,6 @@ class IOSPlatform(NetworkRemediator, NetmikoCapturePlatform):
     device_classes: ClassVar[frozenset[str]] = frozenset({"router", "switch"})
     connections: ClassVar[tuple[str, ...]] = ("netmiko",)
     data_file: ClassVar[Path] = DATA_FILE
-    remediation_file: ClassVar[Path] = DATA_FILE.with_name("remediation.yaml")
     default_device_type: ClassVar[str] = "cisco_ios"
     running_command: ClassVar[str] = ios.RUNNING
     probe_name: ClassVar[str] = "cisco_ios"
