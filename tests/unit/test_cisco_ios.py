@@ -21,7 +21,7 @@ from hardening.core.models import Host, SystemInfo
 from hardening.core.platform import Target, get_platform
 from hardening.core.secrets import Credentials, Secret
 from hardening.platforms.cisco_ios import driver
-from hardening.platforms.cisco_ios.config import expand_interface_range, interfaces, parse_config
+from hardening.platforms.cisco_ios.config import expand_interface_range, interfaces, parse_config, truncation
 from hardening.platforms.cisco_ios.data import capture_file, commands
 from hardening.platforms.cisco_ios.parse import RUNNING, parse_outputs
 
@@ -257,6 +257,31 @@ def test_capture_without_configuration_or_below_privilege_15(tmp_path: Path) -> 
     (tmp_path / "show_privilege.txt").write_text("Current privilege level is 1\n", encoding="utf-8")
     with pytest.raises(SavedFactsError, match="privilege level 1"):
         platform.parse(tmp_path)
+
+
+WHOLE = "Building configuration...\n\nCurrent configuration : 120 bytes\n!\nhostname R\n!\nline vty 0 4\n" \
+        " transport input ssh\n!\nend\n"
+
+
+@pytest.mark.parametrize(("text", "cut"), [
+    (WHOLE, None),
+    (WHOLE.replace("!\nend\n", ""), "stops after ' transport input ssh'"),
+    # a banner's own `end` line (and a line equal to the prompt) is not the configuration's end
+    (WHOLE.replace("!\nline vty", "banner motd ^C\nR#\nend\n^C\n!\nline vty").replace("!\nend\n", ""),
+     "stops after ' transport input ssh'"),
+    (WHOLE.split("!\nline vty", maxsplit=1)[0] + "banner motd ^C\nR#\nend\n", "a banner not closed"),
+    ("Building configuration...\n\nCurrent configuration : 0 bytes\n", "empty"),
+    ("hostname R\nline vty 0 4\n transport input ssh\n", None),   # a handed-over text: not judged
+])
+def test_a_running_configuration_cut_short_is_refused(tmp_path: Path, text: str, cut: str | None) -> None:
+    assert (truncation(text) is None) == (cut is None)
+    (tmp_path / "show_running-config.txt").write_text(text, encoding="utf-8")
+    if cut is None:
+        assert driver.IOSPlatform().parse(tmp_path)["facts"]["os"]["hostname"] == "R"
+        return
+    assert cut in str(truncation(text))
+    with pytest.raises(SavedFactsError, match=r"show_running-config\.txt: .*(cut short|empty)"):
+        driver.IOSPlatform().parse(tmp_path)
 
 
 SECRET_VALUE = re.compile(r"(?im)^\s*(?:enable\s+(?:secret|password)|username\s+\S+.*?\s(?:secret|password)|"
