@@ -176,6 +176,18 @@ def test_a_stricter_setting_is_never_weakened(tmp_path: Path, monkeypatch: pytes
         ("LOGIN-TIMEOUT", ["line vty 0 4", "  exec-timeout 15 0", "  exit"])]
 
 
+def test_the_log_buffer_follows_the_site_parameter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """IOS LOG-RETENTION sizes the buffer from `log_buffer_min_bytes` (the catalog's parameter, site-tunable), not
+    a constant of the template: a site asking for 256000 bytes gets them, and a 100000-byte buffer that passes
+    the default 64000 is too small for it."""
+    fake = FakeDevice(DRIFTED.replace("logging buffered 4096", "logging buffered 100000 informational"))
+    monkeypatch.setattr(netcli, "_connect_handler", lambda: lambda **_: FakeConnection(fake))
+    assert ios().plan(target(tmp_path), ["LOG-RETENTION"], PARAMETERS) == []
+    bigger = {**PARAMETERS, "log_buffer_min_bytes": 256000}
+    assert all_lines(ios().plan(target(tmp_path), ["LOG-RETENTION"], bigger)) == [
+        "logging buffered 256000 informational"]
+
+
 def test_an_approved_server_already_configured_stays_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeDevice(DRIFTED.replace("ntp server 192.0.2.123", "ntp server 10.203.0.10 prefer\n"
                                       "ntp server 192.0.2.123\nntp server 10.203.0.100"))
