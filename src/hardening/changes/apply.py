@@ -9,7 +9,8 @@ Order of refusals (each exits 1 and changes nothing on the hosts concerned):
 Only then are hosts contacted: per approved host, back up (one file per run and host), apply the approved
 requirements' tasks, restore on failure. The verdict afterwards comes from collect + evaluate, never from Ansible's
 "ok". The ledger gets ``apply_started`` (which consumes the approvals) before any host is contacted, and the
-outcome after; an ``apply_started`` without an outcome is the trace of a run that was killed.
+outcome after (per host its status and, for a host not applied, why: a refused login, a stale plan …); an
+``apply_started`` without an outcome is the trace of a run that was killed.
 """
 
 from __future__ import annotations
