@@ -1,11 +1,13 @@
 """Credentials that go wrong between approval and apply, on the lab's simulated devices through the CLI: the vault
-entry of one router now has a wrong enable secret and that of the firewall a wrong login password (an admin's
-HARDENING_CRED_* variables override the vault entry, as a rotated secret would). The apply refuses those two
-before touching them: their configuration (running and saved) is byte-equal to before, the failure is in the apply
-result and the ledger with its reason, no secret (right or wrong) reaches any artifact, and the other devices of
-the same apply are changed and verified.
+entry of a device now holds a wrong enable/administrator secret or a wrong login password (an admin's
+HARDENING_CRED_* variables override the vault entry, as a rotated secret would). The apply refuses those devices
+before touching them: their configuration (running and saved, and the files on the device) is byte-equal to before,
+the failure is in the apply result and the ledger with its reason, no secret (right or wrong) reaches any
+artifact, and the other devices of the same apply are changed and verified.
 
-One module fixture runs the story once; the devices are reset to their planted configurations before and after.
+Two stories, each one plan -> approval -> apply of the four drifted devices with two of them faulted, so every
+platform's refusal is met (IOS enable, RTX administrator, IOS and FortiOS login) and two devices go on each time.
+The devices are reset to their planted configurations before and after each story.
 """
 
 from __future__ import annotations
@@ -29,9 +31,14 @@ from tests.lab.labtools import (
 )
 
 DEVICES = ["rt-ios-02", "sw-ios-01", "rt-rtx-02", "fw-fgt-02"]
-WRONG_ENABLE = "rt-ios-02"      # its enable secret in the vault entry is wrong at apply time
-WRONG_LOGIN = "fw-fgt-02"    # its login password is wrong at apply time
-FAULTED = [WRONG_ENABLE, WRONG_LOGIN]
+# device -> the credential field that is wrong at apply time
+STORIES = {"ios-enable-fortios-login": {"rt-ios-02": "enable_secret", "fw-fgt-02": "password"},
+           "rtx-administrator-ios-login": {"rt-rtx-02": "enable_secret", "sw-ios-01": "password"}}
+# what the apply result says, by the wrong field and the device's platform
+REASONS = {("enable_secret", "rt-ios-02"): "privileged mode refused: the enable secret is wrong",
+           ("enable_secret", "rt-rtx-02"): "administrator mode refused: the administrator password is wrong",
+           ("password", "fw-fgt-02"): "authentication refused",
+           ("password", "sw-ios-01"): "authentication refused"}
 PLANNER = "yamada"
 
 
@@ -51,35 +58,33 @@ def device_state(device: dict[str, Any]) -> dict[str, bytes]:
     return found
 
 
-@pytest.fixture(scope="module")
-def story(lab: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    work = TEST_STATE / "apply-credentials"
-    work.mkdir(exist_ok=True)
+@pytest.fixture(scope="module", params=sorted(STORIES))
+def story(lab: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    faults: dict[str, str] = STORIES[request.param]
+    work = TEST_STATE / "apply-credentials" / request.param
+    work.mkdir(parents=True, exist_ok=True)
     devices = netsim_devices(lab["spec"], lab["hosts"])
     reset_devices(DEVICES)
-    s: dict[str, Any] = {"work": work}
+    s: dict[str, Any] = {"work": work, "faults": faults}
     try:
         plan = work / "plan.json"
         s["plan_run"] = run_cli("plan", *host_args(DEVICES), "--out", str(plan), "--no-progress",
                                 HARDENING_OPERATOR=PLANNER)
         s["plan"] = json.loads(plan.read_text(encoding="utf-8"))
         s["approve"] = approve_plan(plan)
-        # between approval and apply: the secrets in the vault entries change (to values the devices refuse)
-        ios = dict(devices[WRONG_ENABLE]["credentials"])
-        fgt = dict(devices[WRONG_LOGIN]["credentials"])
-        s["wrong"] = {WRONG_ENABLE: f"Wrong-Enable-{secrets.token_hex(8)}",
-                      WRONG_LOGIN: f"Wrong-Login-{secrets.token_hex(8)}"}
-        env = {**credential_variables(lab["hosts"][WRONG_ENABLE]["data"]["credentials"],
-                                      {**ios, "enable_secret": s["wrong"][WRONG_ENABLE]}),
-               **credential_variables(lab["hosts"][WRONG_LOGIN]["data"]["credentials"],
-                                      {**fgt, "password": s["wrong"][WRONG_LOGIN]})}
-        s["before"] = {name: device_state(devices[name]) for name in FAULTED}
+        # between approval and apply: a secret in each faulted device's vault entry changes to one it refuses
+        s["wrong"] = {name: f"Wrong-{field}-{secrets.token_hex(8)}" for name, field in faults.items()}
+        env: dict[str, str] = {}
+        for name, field in faults.items():
+            entry = {**devices[name]["credentials"], field: s["wrong"][name]}
+            env.update(credential_variables(lab["hosts"][name]["data"]["credentials"], entry))
+        s["before"] = {name: device_state(devices[name]) for name in faults}
         result = work / "apply.result.json"
         s["apply"] = run_cli("apply", str(plan), "--out", str(result), "--no-progress", HARDENING_OPERATOR=PLANNER,
                              **env)
         assert result.exists(), s["apply"].stderr
         s["result"] = json.loads(result.read_text(encoding="utf-8"))
-        s["after"] = {name: device_state(devices[name]) for name in FAULTED}
+        s["after"] = {name: device_state(devices[name]) for name in faults}
         s["ledger"] = [json.loads(line) for line in (TEST_STATE / "ledger.jsonl").read_text().splitlines()]
         yield s
     finally:
@@ -93,17 +98,14 @@ def test_the_plan_was_approved_with_changes_for_every_device(story: dict[str, An
         assert story["plan"]["hosts"][name]["changes"], name
 
 
-@pytest.mark.parametrize(("name", "reason"), [
-    (WRONG_ENABLE, "privileged mode refused: the enable secret is wrong"),
-    (WRONG_LOGIN, "authentication refused"),
-])
-def test_a_refused_credential_leaves_the_device_untouched(story: dict[str, Any], name: str, reason: str) -> None:
-    record = story["result"]["hosts"][name]
-    assert record["status"] == "refused", record
-    assert reason in str(record["message"]), record
-    assert record["applied"] == []
-    assert record["backup"] is None
-    assert story["after"][name] == story["before"][name], "the device's configuration changed"
+def test_a_refused_credential_leaves_the_device_untouched(story: dict[str, Any]) -> None:
+    for name, field in story["faults"].items():
+        record = story["result"]["hosts"][name]
+        assert record["status"] == "refused", record
+        assert REASONS[(field, name)] in str(record["message"]), record
+        assert record["applied"] == []
+        assert record["backup"] is None
+        assert story["after"][name] == story["before"][name], f"{name}: the device's configuration changed"
     assert story["apply"].returncode == 1   # a refused host makes the run an error
 
 
@@ -112,7 +114,7 @@ def test_the_ledger_records_the_refusal_with_its_reason(story: dict[str, Any]) -
                and e["subject"].get("plan_id") == story["plan"]["plan_id"]]
     assert len(entries) == 1
     hosts = entries[0]["subject"]["hosts"]
-    for name in FAULTED:
+    for name in story["faults"]:
         assert hosts[name]["status"] == "refused"
         assert hosts[name]["message"] == story["result"]["hosts"][name]["message"]
     # nothing was changed on them, so there is nothing to roll back
@@ -121,9 +123,9 @@ def test_the_ledger_records_the_refusal_with_its_reason(story: dict[str, Any]) -
 
 
 def test_the_other_devices_are_applied_and_verified(story: dict[str, Any]) -> None:
-    for name in DEVICES:
-        if name in FAULTED:
-            continue
+    others = [name for name in DEVICES if name not in story["faults"]]
+    assert len(others) == 2
+    for name in others:
         record = story["result"]["hosts"][name]
         assert record["status"] in {"applied", "applied_with_drift"}, (name, record)
         assert record["plan_matches"] is True
