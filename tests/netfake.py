@@ -14,13 +14,25 @@ the same key, `no X` removes X, some defaults are hidden, some negations are sho
 
 Its keys are its own (written from IOS behaviour), not the remediation data's, so a wrong key in the data
 shows as a second plan that is not empty.
+
+`FakeSession` and `fake_handler` serve the fetch tests of every netmiko platform (IOS, RTX, FortiOS): netmiko's
+session as `NetmikoCapturePlatform` drives it (enable, find_prompt, send_command, the channel writes of a refused
+`enable`), answering each command from a table of outputs, with the platform's own answer to a command it does
+not know; `case_outputs` reads those outputs from a conformance case's capture.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import pytest
+
+from hardening.platforms.common import netcli
+from hardening.platforms.common.netcli import capture_file
 
 # IOS: a later command of the same key replaces the earlier one (regexes over the line without `no `).
 KEYS = [r"^exec-timeout\b", r"^transport input\b", r"^ip ssh version\b", r"^ip http server$", r"^service pad$",
@@ -273,3 +285,81 @@ class FakeConnection:
             self.device.saved = self.device.copy()
             return "Building configuration...\n[OK]\n"
         return "% Invalid input detected at '^' marker.\n"
+
+
+# --- the fetch side: netmiko's session as NetmikoCapturePlatform drives it -------------------------------------
+
+IOS_INVALID = "% Invalid input detected at '^' marker.\n"
+
+
+class FakeSession:
+    """A netmiko session answering each command from `outputs` (a command it does not know gets `invalid`, the
+    platform's own refusal); `fail` maps a command (or "enable") to the exception it raises. With `enable` the
+    session starts at the user level (`NAME>`) and every command must come after enable() (`NAME#`); without
+    (FortiOS: no enable level) it starts privileged. `vdoms` is what netmiko's fortinet driver found at login.
+    `remote_conn` is None: the platforms read through send_command, not the SSH channel."""
+
+    RETURN = "\n"
+    remote_conn = None
+
+    def __init__(self, outputs: Mapping[str, str], fail: Mapping[str, BaseException] | None = None, *,
+                 name: str = "rt1", invalid: str = IOS_INVALID, enable: bool = True, vdoms: bool = False) -> None:
+        self.outputs, self.fail = dict(outputs), dict(fail or {})
+        self.name, self.invalid = name, invalid
+        self.sent: list[str] = []
+        self.enabled, self.closed = not enable, False
+        self._vdoms = vdoms
+        self.pending, self.current = "", ""
+
+    def enable(self) -> None:
+        if "enable" in self.fail:
+            raise self.fail["enable"]
+        self.enabled = True
+
+    def find_prompt(self) -> str:
+        return f"{self.name}#" if self.enabled else f"{self.name}>"
+
+    def output(self, command: str) -> str:
+        assert self.enabled, "every command runs at the privileged level"
+        self.sent.append(command)
+        return self.outputs.get(command, self.invalid)
+
+    def write_channel(self, data: str) -> None:
+        self.current = data.strip()
+        self.pending += f"{self.current}\n{self.output(self.current)}\n{self.find_prompt()}"
+
+    def read_channel(self) -> str:
+        if self.current in self.fail:
+            raise self.fail[self.current]
+        data, self.pending = self.pending, ""
+        return data
+
+    def send_command(self, command: str, **_: Any) -> str:
+        if command in self.fail:
+            raise self.fail[command]
+        return self.output(command)
+
+    def disconnect(self) -> None:
+        self.closed = True
+
+
+def fake_handler(monkeypatch: pytest.MonkeyPatch, session: Any) -> list[dict[str, Any]]:
+    """netmiko's ConnectHandler replaced (netcli._connect_handler): each connection gets `session`, or raises it
+    when it is an exception. Returns the keyword arguments of every connection made."""
+    calls: list[dict[str, Any]] = []
+
+    def connect(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        if isinstance(session, BaseException):
+            raise session
+        return session
+
+    monkeypatch.setattr(netcli, "_connect_handler", lambda: connect)
+    return calls
+
+
+def case_outputs(raw: Path, commands: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """The outputs a conformance case's capture (`raw`) holds for a command table (pseudo commands, which the
+    device is never sent, left out)."""
+    return {str(c["command"]): (raw / capture_file(str(c["command"]))).read_text(encoding="utf-8")
+            for c in commands if (raw / capture_file(str(c["command"]))).is_file() and not c.get("pseudo")}

@@ -215,8 +215,9 @@ class NoMatch:
 
 class Grammar:
     """Command templates: words are keywords (abbreviable to any unique prefix, like IOS), `{word}`, `{int}`,
-    `{ip}`, ... (PLACEHOLDERS), `*` (the rest of the line, possibly empty, kept verbatim) and `|` (the key ends
-    here: the words before it identify a single-valued command). The same grammar serves exec commands
+    `{ip}`, ... (PLACEHOLDERS), `{int:LO-HI}` (a number in the range the CLI takes), `*` (the rest of the line,
+    possibly empty, kept verbatim) and `|` (the key ends here: the words before it identify a single-valued
+    command). The same grammar serves exec commands
     (`show running-config`) and configuration lines (`logging host {ip} | *`).
 
     A template may also be given as (template, value): the value comes back in Match.value."""
@@ -313,7 +314,7 @@ class Grammar:
             word = words[i]
             if token.startswith("{") and token.endswith("}"):
                 options = token[1:-1].split("|")
-                if not any(PLACEHOLDERS[o].match(word) for o in options):
+                if not any(_fits(o, word) for o in options):
                     return i
                 expanded.append(word)
             else:
@@ -330,6 +331,15 @@ class Grammar:
         if i < len(words):
             return i
         return expanded, key if key is not None else tuple(expanded), "", exact, -1
+
+
+def _fits(placeholder: str, word: str) -> bool:
+    """`word` is what the placeholder takes: PLACEHOLDERS, or `int:LO-HI` (a number in the range the real CLI
+    takes: out of it is invalid input, as IOS shows it)."""
+    ranged = re.fullmatch(r"int:(\d+)-(\d+)", placeholder)
+    if ranged:
+        return word.isdigit() and int(ranged.group(1)) <= int(word) <= int(ranged.group(2))
+    return bool(PLACEHOLDERS[placeholder].match(word))
 
 
 def _join_from(spans: list[tuple[int, str]], first: int) -> str:

@@ -44,10 +44,11 @@ GLOBAL = [
     "aaa authentication login {word} | *", "aaa authentication enable {word} | *",
     "aaa authorization exec {word} | *", "aaa authorization commands {int} {word} | *",
     "aaa accounting exec {word} | *", "aaa accounting commands {int} {word} | *",
-    "aaa local authentication attempts max-fail | {int}", "aaa authentication attempts login | {int}",
-    "login block-for | *", "login delay | {int}", "login quiet-mode access-class | {word}",
+    "aaa local authentication attempts max-fail | {int:1-65535}", "aaa authentication attempts login | {int}",
+    "login block-for | {int:1-65535} attempts {int:1-65535} within {int:1-65535}", "login delay | {int}",
+    "login quiet-mode access-class | {word}",
     "login on-failure | *", "login on-success | *",
-    "security passwords min-length | {int}", "security authentication failure rate | *",
+    "security passwords min-length | {int:0-16}", "security authentication failure rate | *",
     "ip ssh version | {int}", "ip ssh time-out | {int}", "ip ssh authentication-retries | {int}",
     "ip ssh source-interface | {word}", "ip ssh server algorithm {word} | *", "ip ssh logging events",
     "ip ssh dh min size | {int}", "ip scp server enable",
@@ -110,7 +111,8 @@ INTERFACE = [
 ]
 
 LINE = [
-    "exec-timeout | {int} {int}", "exec-timeout | {int}", "session-timeout | *", "absolute-timeout | *",
+    "exec-timeout | {int:0-35791} {int:0-2147483}", "exec-timeout | {int:0-35791}",
+    "session-timeout | *", "absolute-timeout | *",
     "transport input | *", "transport output | *", "transport preferred | *",
     "access-class | *", "ipv6 access-class | *", "login | *", "login", "password | *",
     "logging synchronous *", "privilege level | {int}", "stopbits | {int}", "exec", "length | {int}",

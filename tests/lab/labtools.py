@@ -91,3 +91,71 @@ def netsim_devices(spec: dict[str, Any], hosts: dict[str, Any]) -> dict[str, dic
         out[name] = {"name": name, "ip": host["hostname"], "params": (entry or {}).get("params") or {},
                      "credentials": secrets[host["data"]["credentials"]], "state": NETSIM_STATE / name}
     return out
+
+
+def netsim_secrets(lab: dict[str, Any]) -> set[str]:
+    """Every secret value the simulated devices hold: the lab's generated credentials and every value the project's
+    own secret table masks in the devices' planted configurations. None may reach any artifact."""
+    from hardening.core.secrets import mask_config_secrets
+
+    found: set[str] = set()
+    generated = json.loads((LAB_STATE / "netsim-secrets.json").read_text(encoding="utf-8"))
+    for name in (lab["spec"].get("netsim") or {}).get("devices") or {}:
+        credentials = generated[lab["hosts"][name]["data"]["credentials"]]
+        found.update(v for k, v in credentials.items() if k != "username" and isinstance(v, str) and v)
+    for config in sorted((ROOT / "lab" / "netsim" / "devices").glob("*.cfg")):
+        for line in config.read_text(encoding="utf-8").splitlines():
+            masked = mask_config_secrets(line)
+            if masked != line:
+                kept = set(masked.split())
+                found.update(w.strip('"') for w in line.split() if w not in kept and len(w.strip('"')) >= 4)
+    return found
+
+
+# --- change control on the simulated network devices (plan -> approve -> apply through the CLI) ----------------
+
+APPROVER = "suzuki"   # a reviewer of the demo (lab/keys/<name>.key), never the planner
+
+
+def host_args(names: list[str]) -> list[str]:
+    """`-H NAME` for each device (the CLI's host selection)."""
+    return [arg for name in names for arg in ("-H", name)]
+
+
+def reset_devices(names: list[str]) -> None:
+    """The simulated devices back to their planted configurations (`labctl reset`); a simulator start slower than
+    labctl's wait (a loaded machine) is retried once by `labctl up`."""
+    proc = labctl("reset", *names)
+    if proc.returncode != 0 and "not answering" in proc.stdout:
+        proc = labctl("up")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def approve_plan(plan: Path, approver: str = APPROVER, **env: str) -> subprocess.CompletedProcess[str]:
+    """`hardening approve` of the plan file by the second person (their demo key, copied 0600 into the run)."""
+    key = TEST_STATE / f"{approver}.key"
+    if not key.exists():
+        key.write_bytes((ROOT / "lab" / "keys" / f"{approver}.key").read_bytes())
+        key.chmod(0o600)
+    return run_cli("approve", str(plan), "--approver", approver, "--key", str(key),
+                   **{"HARDENING_OPERATOR": approver, **env})
+
+
+def running_configurations(names: list[str], out: Path) -> dict[str, list[str]]:
+    """Each device's running configuration as a live audit through the CLI captures it (secrets masked), without
+    the lines its platform documents as changing by themselves (platform.yaml `volatile_lines`)."""
+    from hardening.core.platform import platform_class
+    from hardening.platforms.common.netcli import capture_file, load_platform_data
+
+    proc = run_cli("audit", *host_args(names), "--out", str(out), "--no-progress")
+    assert (out / "report.json").exists(), proc.stderr
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    platforms = {h["name"]: h["platform"] for h in report["hosts"]}
+    found = {}
+    for name in names:
+        cls = platform_class(platforms[name])
+        volatile = [re.compile(p) for p in load_platform_data(cls.data_file).get("volatile_lines", [])]
+        text = (out / "captures" / name / capture_file(cls.running_command)).read_text(encoding="utf-8")
+        found[name] = [line.rstrip() for line in text.splitlines()
+                       if line.strip() and not any(v.match(line) for v in volatile)]
+    return found

@@ -10,57 +10,24 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.lab.labtools import ROOT, TEST_STATE, labctl, netsim_devices, run_cli
-
-from hardening.core.platform import platform_class
-from hardening.platforms.common.netcli import capture_file, load_platform_data
+from tests.lab.labtools import (
+    TEST_STATE,
+    approve_plan,
+    host_args,
+    netsim_devices,
+    reset_devices,
+    run_cli,
+    running_configurations,
+)
 
 DEVICES = ["rt-ios-02", "rt-rtx-02", "fw-fgt-02"]   # one drifted device per platform
 REJECTS = "rt-ios-02"                               # a line of its plan is refused by the device
 DROPS = "fw-fgt-02"                                 # the session is cut in the middle of its first change
-PLANNER, APPROVER = "yamada", "suzuki"
-
-
-def _hosts(names: list[str]) -> list[str]:
-    return [a for n in names for a in ("-H", n)]
-
-
-def reset(names: list[str]) -> None:
-    proc = labctl("reset", *names)
-    if proc.returncode != 0 and "not answering" in proc.stdout:  # a slow simulator start on a loaded machine
-        proc = labctl("up")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def approve(plan: Path) -> Any:
-    key = TEST_STATE / f"{APPROVER}.key"
-    if not key.exists():
-        shutil.copy(ROOT / "lab" / "keys" / f"{APPROVER}.key", key)
-        key.chmod(0o600)
-    return run_cli("approve", str(plan), "--approver", APPROVER, "--key", str(key), HARDENING_OPERATOR=APPROVER)
-
-
-def configurations(lab: dict[str, Any], names: list[str], out: Path) -> dict[str, list[str]]:
-    """Each device's running configuration as a live audit captured it (secrets masked), without the lines the
-    platform documents as changing by themselves (platform.yaml volatile_lines)."""
-    proc = run_cli("audit", *_hosts(names), "--out", str(out), "--no-progress")
-    assert (out / "report.json").exists(), proc.stderr
-    found = {}
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    platforms = {h["name"]: h["platform"] for h in report["hosts"]}
-    for name in names:
-        cls = platform_class(platforms[name])
-        volatile = [re.compile(p) for p in load_platform_data(cls.data_file).get("volatile_lines", [])]
-        text = (out / "captures" / name / capture_file(cls.running_command)).read_text(encoding="utf-8")
-        found[name] = [line.rstrip() for line in text.splitlines()
-                       if line.strip() and not any(v.match(line) for v in volatile)]
-    return found
+PLANNER = "yamada"
 
 
 @pytest.fixture(scope="module")
@@ -68,23 +35,23 @@ def story(lab: dict[str, Any]) -> Iterator[dict[str, Any]]:
     work = TEST_STATE / "network-change"
     work.mkdir(exist_ok=True)
     devices = netsim_devices(lab["spec"], lab["hosts"])
-    reset(DEVICES)
+    reset_devices(DEVICES)
     s: dict[str, Any] = {}
     try:
         audit_out = work / "audit-before"
-        run_cli("audit", *_hosts(DEVICES), "--out", str(audit_out), "--no-progress")
+        run_cli("audit", *host_args(DEVICES), "--out", str(audit_out), "--no-progress")
         s["before"] = json.loads((audit_out / "report.json").read_text(encoding="utf-8"))
         plan = work / "plan.json"
-        s["plan_run"] = run_cli("plan", *_hosts(DEVICES), "--out", str(plan), "--no-progress",
+        s["plan_run"] = run_cli("plan", *host_args(DEVICES), "--out", str(plan), "--no-progress",
                                 HARDENING_OPERATOR=PLANNER)
         s["plan"] = json.loads(plan.read_text(encoding="utf-8"))
         s["show"] = run_cli("show", str(plan), "--format", "markdown")
-        s["approve"] = approve(plan)
+        s["approve"] = approve_plan(plan)
         # the faults: the last line of rt-ios-02's plan is refused; fw-fgt-02's session drops mid-apply
         # (a change's diff is the exact lines the device gets; the last change's last line comes mid-apply)
         lines = [ln for c in s["plan"]["hosts"][REJECTS]["changes"] for ln in c["diff"].splitlines() if ln.strip()]
         s["rejected_line"] = lines[-1].strip()
-        s["prior"] = configurations(lab, [REJECTS, DROPS], work / "prior")
+        s["prior"] = running_configurations([REJECTS, DROPS], work / "prior")
         (devices[REJECTS]["state"] / "faults.json").write_text(
             json.dumps({"reject": ["^" + re.escape(s["rejected_line"]) + "$"]}), encoding="utf-8")
         # every FortiOS session turns paging off first (`config system console` / `set output standard` / `end`,
@@ -96,19 +63,19 @@ def story(lab: dict[str, Any]) -> Iterator[dict[str, Any]]:
         s["result"] = json.loads(result.read_text(encoding="utf-8"))
         for name in (REJECTS, DROPS):
             (devices[name]["state"] / "faults.json").unlink(missing_ok=True)
-        s["after_fault"] = configurations(lab, [REJECTS, DROPS], work / "after-fault")
+        s["after_fault"] = running_configurations([REJECTS, DROPS], work / "after-fault")
         # the faulted devices again, without faults
         retry = work / "retry.json"
-        s["retry_plan"] = run_cli("plan", *_hosts([REJECTS, DROPS]), "--out", str(retry), "--no-progress",
+        s["retry_plan"] = run_cli("plan", *host_args([REJECTS, DROPS]), "--out", str(retry), "--no-progress",
                                   HARDENING_OPERATOR=PLANNER)
         s["retry"] = json.loads(retry.read_text(encoding="utf-8"))
-        s["retry_approve"] = approve(retry)
+        s["retry_approve"] = approve_plan(retry)
         retry_result = work / "retry.result.json"
         s["retry_apply"] = run_cli("apply", str(retry), "--out", str(retry_result), "--no-progress",
                                    HARDENING_OPERATOR=PLANNER)
         s["retry_result"] = json.loads(retry_result.read_text(encoding="utf-8"))
         second = work / "second.json"
-        s["second_run"] = run_cli("plan", *_hosts(DEVICES), "--out", str(second), "--no-progress",
+        s["second_run"] = run_cli("plan", *host_args(DEVICES), "--out", str(second), "--no-progress",
                                   HARDENING_OPERATOR=PLANNER)
         s["second"] = json.loads(second.read_text(encoding="utf-8"))
         s["ledger"] = [json.loads(line) for line in (TEST_STATE / "ledger.jsonl").read_text().splitlines()]
@@ -116,7 +83,7 @@ def story(lab: dict[str, Any]) -> Iterator[dict[str, Any]]:
     finally:
         for device in devices.values():
             (device["state"] / "faults.json").unlink(missing_ok=True)
-        reset(DEVICES)
+        reset_devices(DEVICES)
 
 
 def test_drift_fails_with_its_clause_and_the_plan_shows_the_lines(story: dict[str, Any]) -> None:

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.lab.labtools import LAB_STATE, ROOT, TEST_STATE, run_cli
-
-from hardening.core.secrets import mask_config_secrets
+from tests.lab.labtools import TEST_STATE, netsim_secrets, run_cli
 
 NETWORK_CLASSES = ("router", "switch", "firewall")
 
@@ -94,26 +92,9 @@ def test_a_backup_gives_the_live_verdicts_except_live_only_facts(lab: dict[str, 
         assert offline[key]["status"] != "pass" or live[key]["status"] == "pass"
 
 
-def _device_secrets(lab: dict[str, Any]) -> set[str]:
-    """Every secret value the devices hold: the lab's generated credentials and every value the project's own
-    secret table masks in the devices' planted configurations."""
-    found: set[str] = set()
-    generated = json.loads((LAB_STATE / "netsim-secrets.json").read_text(encoding="utf-8"))
-    for name in _devices(lab):
-        credentials = generated[lab["hosts"][name]["data"]["credentials"]]
-        found.update(v for k, v in credentials.items() if k != "username" and isinstance(v, str) and v)
-    for config in sorted((ROOT / "lab" / "netsim" / "devices").glob("*.cfg")):
-        for line in config.read_text(encoding="utf-8").splitlines():
-            masked = mask_config_secrets(line)
-            if masked != line:
-                kept = set(masked.split())
-                found.update(w.strip('"') for w in line.split() if w not in kept and len(w.strip('"')) >= 4)
-    return found
-
-
 def test_no_device_secret_in_any_artifact(lab: dict[str, Any], demo_audit: dict[str, Any],
                                           offline_from_captures: dict[str, Any]) -> None:
-    secrets = _device_secrets(lab)
+    secrets = netsim_secrets(lab)
     assert len(secrets) >= len(_devices(lab)), secrets and "the lab planted no secrets?"
     plan = TEST_STATE / "network-plan.json"
     planned = run_cli("plan", *_class_args(), "-o", str(plan), "--no-progress")

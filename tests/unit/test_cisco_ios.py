@@ -14,16 +14,16 @@ from typing import Any
 import paramiko
 import pytest
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
+from tests.netfake import FakeSession, case_outputs, fake_handler
 
 from hardening.core.errors import AuthenticationFailed, DeviceTimeout, DeviceUnreachable, SavedFactsError
 from hardening.core.models import Host, SystemInfo
 from hardening.core.platform import Target, get_platform
 from hardening.core.secrets import Credentials, Secret
 from hardening.platforms.cisco_ios import driver
-from hardening.platforms.cisco_ios.config import expand_interface_range, interfaces, parse_config
+from hardening.platforms.cisco_ios.config import expand_interface_range, interfaces, parse_config, truncation
 from hardening.platforms.cisco_ios.data import capture_file, commands
 from hardening.platforms.cisco_ios.parse import RUNNING, parse_outputs
-from hardening.platforms.common import netcli
 
 LOGIN_PASSWORD, ENABLE_SECRET = "pw-S3cret!", "en-S3cret!"
 CASES = Path(__file__).resolve().parents[1] / "platforms" / "cisco_ios" / "cases"
@@ -259,6 +259,31 @@ def test_capture_without_configuration_or_below_privilege_15(tmp_path: Path) -> 
         platform.parse(tmp_path)
 
 
+WHOLE = "Building configuration...\n\nCurrent configuration : 120 bytes\n!\nhostname R\n!\nline vty 0 4\n" \
+        " transport input ssh\n!\nend\n"
+
+
+@pytest.mark.parametrize(("text", "cut"), [
+    (WHOLE, None),
+    (WHOLE.replace("!\nend\n", ""), "stops after ' transport input ssh'"),
+    # a banner's own `end` line (and a line equal to the prompt) is not the configuration's end
+    (WHOLE.replace("!\nline vty", "banner motd ^C\nR#\nend\n^C\n!\nline vty").replace("!\nend\n", ""),
+     "stops after ' transport input ssh'"),
+    (WHOLE.split("!\nline vty", maxsplit=1)[0] + "banner motd ^C\nR#\nend\n", "a banner not closed"),
+    ("Building configuration...\n\nCurrent configuration : 0 bytes\n", "empty"),
+    ("hostname R\nline vty 0 4\n transport input ssh\n", None),   # a handed-over text: not judged
+])
+def test_a_running_configuration_cut_short_is_refused(tmp_path: Path, text: str, cut: str | None) -> None:
+    assert (truncation(text) is None) == (cut is None)
+    (tmp_path / "show_running-config.txt").write_text(text, encoding="utf-8")
+    if cut is None:
+        assert driver.IOSPlatform().parse(tmp_path)["facts"]["os"]["hostname"] == "R"
+        return
+    assert cut in str(truncation(text))
+    with pytest.raises(SavedFactsError, match=r"show_running-config\.txt: .*(cut short|empty)"):
+        driver.IOSPlatform().parse(tmp_path)
+
+
 SECRET_VALUE = re.compile(r"(?im)^\s*(?:enable\s+(?:secret|password)|username\s+\S+.*?\s(?:secret|password)|"
                           r"password|snmp-server\s+community)\s+(?:level\s+\d+\s+)?(?:\d\s+)?(\S+)")
 
@@ -293,73 +318,9 @@ def target(tmp_path: Path, **extras: Any) -> Target:
     return Target(host=host, credentials=credentials, timeout=30.0, connections={"netmiko": options})
 
 
-class FakeSession:
-    """netmiko's session as fetch uses it: enable, find_prompt, and the channel (a command written comes back as its
-    echo, its output and the prompt), or send_command."""
-
-    RETURN = "\n"
-    remote_conn = None
-
-    def __init__(self, outputs: dict[str, str], fail: dict[str, BaseException] | None = None) -> None:
-        self.outputs, self.fail = outputs, fail or {}
-        self.sent: list[str] = []
-        self.enabled = self.closed = False
-        self.pending, self.current = "", ""
-
-    def enable(self) -> None:
-        if "enable" in self.fail:
-            raise self.fail["enable"]
-        self.enabled = True
-
-    def find_prompt(self) -> str:
-        return "rt1#" if self.enabled else "rt1>"
-
-    def output(self, command: str) -> str:
-        assert self.enabled, "every command runs in privileged mode"
-        self.sent.append(command)
-        return self.outputs.get(command, "% Invalid input detected at '^' marker.\n")
-
-    def write_channel(self, data: str) -> None:
-        self.current = data.strip()
-        self.pending += f"{self.current}\n{self.output(self.current)}\n{self.find_prompt()}"
-
-    def read_channel(self) -> str:
-        if self.current in self.fail:
-            raise self.fail[self.current]
-        data, self.pending = self.pending, ""
-        return data
-
-    def send_command(self, command: str) -> str:
-        if command in self.fail:
-            raise self.fail[command]
-        return self.output(command)
-
-    def disconnect(self) -> None:
-        self.closed = True
-
-
-def fake_handler(monkeypatch: pytest.MonkeyPatch, session: FakeSession | BaseException) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]] = []
-
-    def connect(**kwargs: Any) -> FakeSession:
-        calls.append(kwargs)
-        if isinstance(session, BaseException):
-            raise session
-        return session
-
-    monkeypatch.setattr(netcli, "_connect_handler", lambda: connect)
-    return calls
-
-
-def case_outputs(case: str) -> dict[str, str]:
-    raw = CASES / case / "raw"
-    return {c["command"]: (raw / capture_file(c["command"])).read_text(encoding="utf-8")
-            for c in commands() if (raw / capture_file(c["command"])).is_file()}
-
-
 def test_fetch_one_session_every_command_then_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     case = "iosxe17-router-common-criteria-live-synced"
-    session = FakeSession(case_outputs(case))
+    session = FakeSession(case_outputs(CASES / case / "raw", commands()))
     calls = fake_handler(monkeypatch, session)
     platform = get_platform("cisco_ios")
     document = platform.collect(target(tmp_path))

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from netmiko.exceptions import NetmikoAuthenticationException, ReadTimeout
+from tests.netfake import FakeSession, case_outputs, fake_handler
 
 from hardening.core.errors import AuthenticationFailed, DeviceTimeout, DeviceUnreachable, SavedFactsError
 from hardening.core.models import Host, SystemInfo
 from hardening.core.platform import Target, get_platform
 from hardening.core.secrets import Credentials, Secret
-from hardening.platforms.common import netcli
 from hardening.platforms.fortios import driver
 from hardening.platforms.fortios.config import ConfigSyntaxError, parse_config
 from hardening.platforms.fortios.data import capture_file, commands, platform_data
@@ -72,6 +72,13 @@ def test_words_of_a_statement(line: str, words: list[str]) -> None:
     from hardening.platforms.fortios.config import split_words
 
     assert split_words(line, 1) == words
+
+
+def fgt_session(outputs: dict[str, str], fail: dict[str, BaseException] | None = None,
+                vdoms: bool = False) -> FakeSession:
+    """netmiko's fortinet driver as the platform sees it: no enable level; `vdoms` as found at login."""
+    return FakeSession(outputs, fail, name="FGT", invalid="Unknown action 0\nCommand fail. Return code -1\n",
+                       enable=False, vdoms=vdoms)
 
 
 def test_unset_append_and_script_end_without_next() -> None:
@@ -344,46 +351,9 @@ def target(tmp_path: Path, **extras: Any) -> Target:
     return Target(host=host, credentials=credentials, timeout=30.0, connections={"netmiko": options})
 
 
-class FakeSession:
-    def __init__(self, outputs: dict[str, str], fail: dict[str, BaseException] | None = None,
-                 vdoms: bool = False) -> None:
-        self.outputs, self.fail = outputs, fail or {}
-        self.sent: list[str] = []
-        self.closed = False
-        self._vdoms = vdoms
-
-    def send_command(self, command: str, expect_string: str | None = None) -> str:
-        self.sent.append(command)
-        if command in self.fail:
-            raise self.fail[command]
-        return self.outputs.get(command, "Unknown action 0\nCommand fail. Return code -1\n")
-
-    def disconnect(self) -> None:
-        self.closed = True
-
-
-def fake_handler(monkeypatch: pytest.MonkeyPatch, session: FakeSession | BaseException) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]] = []
-
-    def connect(**kwargs: Any) -> FakeSession:
-        calls.append(kwargs)
-        if isinstance(session, BaseException):
-            raise session
-        return session
-
-    monkeypatch.setattr(netcli, "_connect_handler", lambda: connect)
-    return calls
-
-
-def case_outputs(case: str) -> dict[str, str]:
-    raw = CASES / case / "raw"
-    return {c["command"]: (raw / capture_file(c["command"])).read_text(encoding="utf-8")
-            for c in commands() if (raw / capture_file(c["command"])).is_file()}
-
-
 def test_fetch_one_session_every_command_then_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     case = "fos72-full-configuration-compliant-live"
-    session = FakeSession(case_outputs(case))
+    session = fgt_session(case_outputs(CASES / case / "raw", commands()))
     calls = fake_handler(monkeypatch, session)
     document = get_platform("fortios").collect(target(tmp_path))
     assert len(calls) == 1
@@ -398,8 +368,9 @@ def test_fetch_one_session_every_command_then_parse(tmp_path: Path, monkeypatch:
 
 def test_vdom_devices_run_the_global_commands_in_config_global(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    outputs = {**case_outputs("fos72-full-configuration-compliant-live"), "config global": "", "end": ""}
-    session = FakeSession(outputs, vdoms=True)
+    outputs = {**case_outputs(CASES / "fos72-full-configuration-compliant-live" / "raw", commands()),
+               "config global": "", "end": ""}
+    session = fgt_session(outputs, vdoms=True)
     fake_handler(monkeypatch, session)
     driver.FortiOSPlatform().fetch(target(tmp_path), tmp_path)
     assert session.sent == ["show full-configuration", "get system status",
@@ -414,13 +385,13 @@ def test_wrong_password_and_lost_session(tmp_path: Path, monkeypatch: pytest.Mon
     with pytest.raises(AuthenticationFailed) as raised:
         driver.FortiOSPlatform().fetch(target(tmp_path), tmp_path)
     assert LOGIN_PASSWORD not in str(raised.value)
-    session = FakeSession({RUNNING: "config system global\nend\n"},
+    session = fgt_session({RUNNING: "config system global\nend\n"},
                           fail={"diagnose sys ntp status": OSError("Socket is closed")})
     fake_handler(monkeypatch, session)
     with pytest.raises(DeviceUnreachable, match="Socket is closed"):
         driver.FortiOSPlatform().fetch(target(tmp_path), tmp_path)
     assert session.closed
-    session = FakeSession({}, fail={RUNNING: ReadTimeout("Pattern not detected")})
+    session = fgt_session({}, fail={RUNNING: ReadTimeout("Pattern not detected")})
     fake_handler(monkeypatch, session)
     with pytest.raises(DeviceTimeout, match="show full-configuration"):
         driver.FortiOSPlatform().fetch(target(tmp_path), tmp_path)

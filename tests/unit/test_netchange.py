@@ -176,6 +176,18 @@ def test_a_stricter_setting_is_never_weakened(tmp_path: Path, monkeypatch: pytes
         ("LOGIN-TIMEOUT", ["line vty 0 4", "  exec-timeout 15 0", "  exit"])]
 
 
+def test_the_log_buffer_follows_the_site_parameter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """IOS LOG-RETENTION sizes the buffer from `log_buffer_min_bytes` (the catalog's parameter, site-tunable), not
+    a constant of the template: a site asking for 256000 bytes gets them, and a 100000-byte buffer that passes
+    the default 64000 is too small for it."""
+    fake = FakeDevice(DRIFTED.replace("logging buffered 4096", "logging buffered 100000 informational"))
+    monkeypatch.setattr(netcli, "_connect_handler", lambda: lambda **_: FakeConnection(fake))
+    assert ios().plan(target(tmp_path), ["LOG-RETENTION"], PARAMETERS) == []
+    bigger = {**PARAMETERS, "log_buffer_min_bytes": 256000}
+    assert all_lines(ios().plan(target(tmp_path), ["LOG-RETENTION"], bigger)) == [
+        "logging buffered 256000 informational"]
+
+
 def test_an_approved_server_already_configured_stays_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeDevice(DRIFTED.replace("ntp server 192.0.2.123", "ntp server 10.203.0.10 prefer\n"
                                       "ntp server 192.0.2.123\nntp server 10.203.0.100"))
@@ -326,6 +338,34 @@ def test_every_remediation_file_loads_and_holds_no_secret(platform: str) -> None
     templates = load_templates(PLATFORMS / platform / "remediation.yaml")
     assert set(templates.requirements) <= FIX_SET
     assert templates.session.get("save") is not None or platform == "fortios"
+
+
+@pytest.mark.parametrize("platform", ["cisco_ios", "yamaha_rtx", "fortios"])
+def test_each_platform_reads_the_remediation_file_of_its_package(platform: str) -> None:
+    cls = type(get_platform(platform))
+    assert "remediation_file" not in (PLATFORMS / platform / "driver.py").read_text(encoding="utf-8")  # the default
+    assert cls.remediation_file == PLATFORMS / platform / "remediation.yaml"
+    assert cls.fixes == frozenset(load_templates(PLATFORMS / platform / "remediation.yaml").requirements)
+
+
+def test_a_platform_package_elsewhere_gets_its_own_remediation_file(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "acme_router"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "remediation.yaml").write_text(
+        "engine: flat\nrequirements:\n  LOG-FORWARD:\n    - lines: ['syslog host {log_hosts}']\n", encoding="utf-8")
+    (package / "driver.py").write_text(
+        "from hardening.platforms.common.netchange import NetworkRemediator\n"
+        "class AcmePlatform(NetworkRemediator):\n    pass\n"
+        "class AcmeVariant(AcmePlatform):\n    pass\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    module = importlib.import_module("acme_router.driver")
+    assert module.AcmePlatform.remediation_file == package / "remediation.yaml"
+    assert module.AcmePlatform.fixes == frozenset({"LOG-FORWARD"})
+    assert module.AcmeVariant.remediation_file == package / "remediation.yaml"   # inherited, not looked up again
 
 
 def test_a_template_with_a_secret_is_refused(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import paramiko
 import pytest
+from tests import netfake
 
 from hardening.core.connections import ConnectionOptions
 from hardening.core.errors import DeviceTimeout, DeviceUnreachable
@@ -17,6 +18,7 @@ from hardening.core.models import Host, SystemInfo
 from hardening.core.platform import Target
 from hardening.core.secrets import Credentials, Secret
 from hardening.platforms.cisco_ios import driver
+from hardening.platforms.cisco_ios.config import truncation
 from hardening.platforms.cisco_ios.data import commands
 from hardening.platforms.common import netcli
 from hardening.platforms.common.netcli import capture_file, host_key_file, netmiko_parameters, read_output
@@ -136,9 +138,55 @@ class Device(Session):
 
 
 def case_outputs() -> dict[str, str]:
-    raw = CASES / CASE / "raw"
-    return {c["command"]: (raw / capture_file(c["command"])).read_text(encoding="utf-8")
-            for c in commands() if (raw / capture_file(c["command"])).is_file()}
+    return netfake.case_outputs(CASES / CASE / "raw", commands())
+
+
+# A banner whose lines are the prompt and `end`: a read that stops right after one of them is not the whole output.
+PROMPT_BANNER = "banner exec ^C\nrt1#\nend\nrt1#\n^C\n"
+
+
+class SplitDevice(Device):
+    """The device sends `show running-config` in two chunks, the first ending right after a banner line that is
+    the prompt itself (`rt1#`); `silent_after_split`: the rest never comes."""
+
+    def __init__(self, outputs: dict[str, str], silent_after_split: bool = False) -> None:
+        running = outputs["show running-config"].replace("line con 0\n", PROMPT_BANNER + "line con 0\n", 1)
+        super().__init__({**outputs, "show running-config": running})
+        self.silent_after_split = silent_after_split
+
+    def write_channel(self, data: str) -> None:
+        super().write_channel(data)
+        if data.strip() == "show running-config":
+            whole = self.remote_conn.chunks.pop()
+            cut = whole.index(b"\r\nrt1#\r\nend\r\n") + len(b"\r\nrt1#")
+            self.remote_conn.chunks.append(whole[:cut])
+            if not self.silent_after_split:
+                self.remote_conn.chunks.append(whole[cut:])
+
+
+def test_a_prompt_line_inside_the_configuration_does_not_end_its_output(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk of `show running-config` that ends right after a configuration line equal to the prompt looks like
+    the end of the output; IOS's closing top-level `end` is not there yet (the banner's `end` line does not
+    count), so the read goes on and the whole configuration is parsed."""
+    device = SplitDevice(case_outputs())
+    monkeypatch.setattr(netcli, "_connect_handler", lambda: lambda **_: device)
+    document = driver.IOSPlatform().collect(target(tmp_path))
+    expected = json.loads((CASES / CASE / "expected.json").read_text(encoding="utf-8"))
+    assert document["facts"] == expected["facts"]
+    assert device.remote_conn.chunks == []
+    # read_output alone (no completeness check) stops at the first prompt line: what the check is there for
+    cut = SplitDevice(case_outputs())
+    text = read_output(cut, "show running-config", "rt1#", 5.0)
+    assert text.rstrip().endswith("banner exec ^C")
+    assert truncation(text) is not None
+
+
+def test_a_configuration_cut_at_a_prompt_line_is_an_error_never_facts(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(netcli, "_connect_handler", lambda: lambda **_: SplitDevice(case_outputs(), True))
+    with pytest.raises(DeviceTimeout, match="no complete output of `show running-config`"):
+        driver.IOSPlatform().collect(target(tmp_path, read_timeout=1))
 
 
 def test_collect_reads_every_command_at_one_prompt_and_parses_in_memory(tmp_path: Path,

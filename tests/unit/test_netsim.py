@@ -53,6 +53,29 @@ def test_grammar_reports_where_the_input_stops_being_valid() -> None:
     assert ambiguous.kind == "ambiguous"
 
 
+@pytest.mark.parametrize(("line", "column"), [
+    ("security passwords min-length 17", len("security passwords min-length ")),   # IOS: <0-16>
+    ("login block-for 0 attempts 5 within 120", len("login block-for ")),          # <1-65535> each
+    ("login block-for 900 attempts 5 within 65536", len("login block-for 900 attempts 5 within ")),
+    ("aaa local authentication attempts max-fail 0", len("aaa local authentication attempts max-fail ")),
+    ("security passwords min-length 16", None),
+    ("login block-for 900 attempts 5 within 120", None),
+])
+def test_the_ios_grammar_takes_numbers_in_the_range_ios_takes(line: str, column: int | None) -> None:
+    """A number out of the real CLI's range is invalid input at that number (a remediation the device would
+    refuse must not pass in the lab); one in range is a line with its key."""
+    found = Grammar(ios.GLOBAL).match(line)
+    if column is None:
+        assert isinstance(found, Match)
+        assert found.key == tuple(line.split()[:len(found.key)])
+    else:
+        assert isinstance(found, NoMatch)
+        assert (found.kind, found.column) == ("invalid", column)
+    timeout = Grammar(ios.LINE)
+    assert isinstance(timeout.match("exec-timeout 35791 0"), Match)
+    assert isinstance(timeout.match("exec-timeout 35792 0"), NoMatch)
+
+
 def test_grammar_key_identifies_single_valued_commands() -> None:
     grammar = Grammar(ios.GLOBAL)
     match = grammar.match("logging host 10.1.1.1 transport tcp port 601")

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from netmiko.exceptions import NetmikoAuthenticationException, ReadTimeout
+from tests.netfake import FakeSession, case_outputs, fake_handler
 
 from hardening.core.errors import AuthenticationFailed, DeviceTimeout, DeviceUnreachable, SavedFactsError
 from hardening.core.models import Host, SystemInfo
 from hardening.core.platform import Target, get_platform
 from hardening.core.secrets import Credentials, Secret
-from hardening.platforms.common import netcli
 from hardening.platforms.yamaha_rtx import driver
 from hardening.platforms.yamaha_rtx.config import parse_config
 from hardening.platforms.yamaha_rtx.data import capture_file, commands, platform_data, pseudo_commands
@@ -45,6 +45,11 @@ def test_select_contexts_header_and_negation() -> None:
     assert [line.context for line in config.lines if line.words[:2] == ("ip", "pp")] == ["pp 1"]
     assert config.last("ip", "tunnel", "secure", context="tunnel 2") is not None
     assert config.lines[-1].words == ("description", "lan1", "LAN side"), "the description is in tunnel 2's context"
+
+
+def rtx_session(outputs: dict[str, str], fail: dict[str, BaseException] | None = None) -> FakeSession:
+    """netmiko's yamaha driver as the platform sees it: enable() = `administrator` + password."""
+    return FakeSession(outputs, fail, name="RTX1210", invalid="Error: Invalid command name\n")
 
 
 def test_wrapped_header_and_selection_in_a_typed_text() -> None:
@@ -215,55 +220,9 @@ def target(tmp_path: Path, **extras: Any) -> Target:
     return Target(host=host, credentials=credentials, timeout=30.0, connections={"netmiko": options})
 
 
-class FakeSession:
-    """netmiko's yamaha driver as the platform sees it: enable() = `administrator` + password."""
-
-    def __init__(self, outputs: dict[str, str], fail: dict[str, BaseException] | None = None) -> None:
-        self.outputs, self.fail = outputs, fail or {}
-        self.sent: list[str] = []
-        self.enabled = self.closed = False
-
-    def enable(self) -> None:
-        if "enable" in self.fail:
-            raise self.fail["enable"]
-        self.enabled = True
-
-    def find_prompt(self) -> str:
-        return "RTX1210#" if self.enabled else "RTX1210>"
-
-    def send_command(self, command: str) -> str:
-        assert self.enabled, "every command runs in administrator mode"
-        self.sent.append(command)
-        if command in self.fail:
-            raise self.fail[command]
-        return self.outputs.get(command, "Error: Invalid command name\n")
-
-    def disconnect(self) -> None:
-        self.closed = True
-
-
-def fake_handler(monkeypatch: pytest.MonkeyPatch, session: FakeSession | BaseException) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]] = []
-
-    def connect(**kwargs: Any) -> FakeSession:
-        calls.append(kwargs)
-        if isinstance(session, BaseException):
-            raise session
-        return session
-
-    monkeypatch.setattr(netcli, "_connect_handler", lambda: connect)
-    return calls
-
-
-def case_outputs(case: str) -> dict[str, str]:
-    raw = CASES / case / "raw"
-    return {c["command"]: (raw / capture_file(c["command"])).read_text(encoding="utf-8")
-            for c in commands() if (raw / capture_file(c["command"])).is_file() and not c.get("pseudo")}
-
-
 def test_fetch_one_session_administrator_every_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     case = "rtx1210-live-ssh-only-scheduled-ntpdate"
-    session = FakeSession(case_outputs(case))
+    session = rtx_session(case_outputs(CASES / case / "raw", commands()))
     calls = fake_handler(monkeypatch, session)
     document = get_platform("yamaha_rtx").collect(target(tmp_path))
     assert len(calls) == 1
@@ -279,7 +238,7 @@ def test_fetch_one_session_administrator_every_command(tmp_path: Path, monkeypat
 
 
 def test_wrong_administrator_password_and_lost_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    session = FakeSession({}, fail={"enable": ValueError("Failed to enter enable mode. Please ensure you pass "
+    session = rtx_session({}, fail={"enable": ValueError("Failed to enter enable mode. Please ensure you pass "
                                                          "the 'secret' argument to ConnectHandler.")})
     fake_handler(monkeypatch, session)
     with pytest.raises(AuthenticationFailed, match="administrator password is wrong"):
@@ -289,12 +248,12 @@ def test_wrong_administrator_password_and_lost_session(tmp_path: Path, monkeypat
     with pytest.raises(AuthenticationFailed) as raised:
         driver.RTXPlatform().fetch(target(tmp_path), tmp_path)
     assert "S3cret" not in str(raised.value)
-    session = FakeSession({RUNNING: "login timer 300\n"}, fail={"show log": ReadTimeout("Pattern not detected")})
+    session = rtx_session({RUNNING: "login timer 300\n"}, fail={"show log": ReadTimeout("Pattern not detected")})
     fake_handler(monkeypatch, session)
     with pytest.raises(DeviceTimeout, match="show log"):
         driver.RTXPlatform().fetch(target(tmp_path), tmp_path)
     assert session.closed
-    session = FakeSession({RUNNING: "login timer 300\n"}, fail={"show environment": OSError("Socket is closed")})
+    session = rtx_session({RUNNING: "login timer 300\n"}, fail={"show environment": OSError("Socket is closed")})
     fake_handler(monkeypatch, session)
     with pytest.raises(DeviceUnreachable, match="Socket is closed"):
         driver.RTXPlatform().fetch(target(tmp_path), tmp_path)
@@ -306,7 +265,7 @@ def test_fetch_needs_the_administrator_password(tmp_path: Path, monkeypatch: pyt
 
     from hardening.core.errors import SecretError
 
-    calls = fake_handler(monkeypatch, FakeSession({}))
+    calls = fake_handler(monkeypatch, rtx_session({}))
     plain = target(tmp_path)
     without = replace(plain, credentials=replace(plain.credentials, enable_secret=None))
     with pytest.raises(SecretError, match="ENABLE_SECRET"):

@@ -9,7 +9,8 @@ Order of refusals (each exits 1 and changes nothing on the hosts concerned):
 Only then are hosts contacted: per approved host, back up (one file per run and host), apply the approved
 requirements' tasks, restore on failure. The verdict afterwards comes from collect + evaluate, never from Ansible's
 "ok". The ledger gets ``apply_started`` (which consumes the approvals) before any host is contacted, and the
-outcome after; an ``apply_started`` without an outcome is the trace of a run that was killed.
+outcome after (per host its status and, for a host not applied, why: a refused login, a stale plan …); an
+``apply_started`` without an outcome is the trace of a run that was killed.
 """
 
 from __future__ import annotations
@@ -228,7 +229,9 @@ def _apply_admitted(inputs: Inputs, plan: dict[str, Any], digest: str, scope: di
     record("apply", {"plan_id": plan["plan_id"], "plan_digest": digest, "run_id": run_id,
                      "approvals": [_public(u) for u in used],
                      "hosts": {h: {"status": r["status"], "approved": r["approved"], "verify": r["verify"],
-                                   "plan_matches": r["plan_matches"]} for h, r in host_results.items()},
+                                   "plan_matches": r["plan_matches"],
+                                   "message": None if r["message"] is None else REDACTOR.scrub(str(r["message"]))}
+                               for h, r in host_results.items()},
                      "verify_report_digest": canonical_digest(report) if report else None})
     statuses = [r["status"] for r in host_results.values()]
     code = exit_code(errors=bool(ledger_problems) or any(s in ("refused", "failed", "rolled_back", "unverified")

@@ -209,6 +209,16 @@ def test_apply_records_its_start_before_touching_hosts_and_its_outcome_after(des
     assert outcome["subject"]["run_id"] == seen[-1]["subject"]["run_id"]
 
 
+def test_the_ledger_says_why_each_host_was_not_applied(desk: dict[str, Any]) -> None:
+    assert approve(desk) == 0
+    assert apply(desk) == 1
+    hosts = entries(desk)[-1]["subject"]["hosts"]
+    assert set(hosts) == set(desk["plan"]["hosts"])
+    for record in hosts.values():
+        assert record["status"] == "refused"
+        assert record["message"] == "cannot re-collect: test stub: not collected"
+
+
 # -- 6. one apply at a time per plan and per host; approvals are single-use --------------------------------------
 
 

@@ -126,6 +126,39 @@ def parse_config(text: str) -> Config:
     return Config(blocks, banners)
 
 
+_HEADER = re.compile(r"^\s*Current configuration\s*:\s*\d+\s+bytes\s*$")
+
+
+def truncation(text: str) -> str | None:
+    """Why a `show running-config` output is cut short, or None when it is whole (or cannot be judged).
+
+    IOS opens the whole configuration with `Current configuration : N bytes` and closes it with a top-level `end`
+    line. An output with that header whose last line is not such an `end` (a line of a banner does not count,
+    an unterminated banner is cut) lost its tail: a prompt-like line inside it taken for the end of the output,
+    a session lost, a backup file cut. A text without the header (a handed-over configuration, an excerpt) is
+    not judged."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    start = next((i for i, line in enumerate(lines) if _HEADER.match(line)), None)
+    if start is None:
+        return None
+    last = ""
+    index = start + 1
+    while index < len(lines):
+        raw = lines[index]
+        match = _BANNER.match(raw.strip()) if not raw[:1].isspace() else None
+        if match:
+            _, index = _banner(match, lines, index)
+            last = "a banner not closed by its delimiter" if index > len(lines) else f"banner {match.group(1)}"
+            continue
+        index += 1
+        if raw.strip():
+            last = raw.rstrip()
+    if last == "end":
+        return None
+    return (f"the configuration stops after {last[:60]!r} without its closing `end` line: the output was cut "
+            "short" if last else "the configuration is empty after its `Current configuration` line")
+
+
 def release(config: Config) -> tuple[int, ...] | None:
     """The release train of the `version 15.2` line, as numbers."""
     for block in config.globals("version"):

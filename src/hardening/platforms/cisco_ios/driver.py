@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from hardening.core.errors import AuthenticationFailed, DeviceTimeout
 from hardening.core.platform import Target
 from hardening.platforms.cisco_ios import parse as ios
+from hardening.platforms.cisco_ios.config import truncation
 from hardening.platforms.cisco_ios.data import DATA_FILE
 from hardening.platforms.common import netcli
 from hardening.platforms.common.netchange import NetworkRemediator
@@ -35,7 +36,6 @@ class IOSPlatform(NetworkRemediator, NetmikoCapturePlatform):
     device_classes: ClassVar[frozenset[str]] = frozenset({"router", "switch"})
     connections: ClassVar[tuple[str, ...]] = ("netmiko",)
     data_file: ClassVar[Path] = DATA_FILE
-    remediation_file: ClassVar[Path] = DATA_FILE.with_name("remediation.yaml")
     default_device_type: ClassVar[str] = "cisco_ios"
     running_command: ClassVar[str] = ios.RUNNING
     probe_name: ClassVar[str] = "cisco_ios"
@@ -68,6 +68,11 @@ class IOSPlatform(NetworkRemediator, NetmikoCapturePlatform):
         finally:
             if saved is not None:
                 connection.read_timeout_override = saved
+
+    def output_complete(self, command: str, output: str) -> bool:
+        """`show running-config` is whole once its top-level `end` line came (a line of the configuration, e.g. in
+        a banner, may equal the prompt)."""
+        return command != self.running_command or truncation(output) is None
 
     def parse_outputs(self, outputs: dict[str, str]) -> tuple[Result, int | None]:
         return ios.parse_outputs(outputs)

@@ -16,11 +16,11 @@ from typing import Any
 
 from hardening.core.secrets import mask_config_secrets
 from hardening.platforms.cisco_ios.access import any_any_permits, management_access
-from hardening.platforms.cisco_ios.config import Config, interfaces, parse_config, release
+from hardening.platforms.cisco_ios.config import Config, interfaces, parse_config, release, truncation
 from hardening.platforms.cisco_ios.data import platform_data
 from hardening.platforms.cisco_ios.lines import Line, aaa_new_model, authentication, config_lines, remote_transports
 from hardening.platforms.common import netcli
-from hardening.platforms.common.netcli import Result
+from hardening.platforms.common.netcli import ConfigurationError, Result
 
 RUNNING = "show running-config"
 INVALID = re.compile(r"^\s*% ?(Invalid input|Incomplete command|Ambiguous command|Unknown command)", re.M)
@@ -770,7 +770,11 @@ def unused_ports(config: Config, outputs: dict[str, str], result: Result) -> Non
 # --- the whole capture --------------------------------------------------------------------------------
 
 def parse_outputs(outputs: dict[str, str]) -> tuple[Result, int | None]:
-    """The facts of one capture: `outputs` maps each command to its saved output."""
+    """The facts of one capture: `outputs` maps each command to its saved output. A `show running-config` cut
+    short is refused (ConfigurationError), never read as facts."""
+    cut = truncation(outputs[RUNNING])
+    if cut is not None:
+        raise ConfigurationError(0, cut)
     config = parse_config(outputs[RUNNING])
     result = Result()
     level = privilege(outputs, result)

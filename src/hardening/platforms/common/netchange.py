@@ -1,11 +1,12 @@
 """Plan and apply for network devices: one `NetworkRemediator` mixin serves every netmiko platform.
 
-A platform class adds the mixin to its bases (before `NetmikoCapturePlatform`) and names its template file::
+A platform class adds the mixin to its bases (before `NetmikoCapturePlatform`)::
 
-    class IOSPlatform(NetworkRemediator, NetmikoCapturePlatform):
-        remediation_file = Path(__file__).with_name("remediation.yaml")
+    class IOSPlatform(NetworkRemediator, NetmikoCapturePlatform): ...
 
-and gets `fixes` (the requirement ids the file has templates for), `plan` and `apply`. The mixin needs from the
+and gets `fixes` (the requirement ids its template file has templates for), `plan` and `apply`. The template file
+is `remediation.yaml` in the platform's package (beside the module that defines the class); a class sets
+`remediation_file` only to read another. The mixin needs from the
 platform only what `NetmikoCapturePlatform` already has: `data_file` (platform.yaml: `volatile_lines`, and
 `error_markers` unless remediation.yaml sets its own), `running_command`, `connect`, `run_command`.
 
@@ -34,6 +35,7 @@ import json
 import logging
 import re
 import string
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -588,6 +590,15 @@ def _groups(lines: Sequence[str], session: Mapping[str, Any]) -> list[list[str]]
     return groups
 
 
+def default_remediation_file(cls: type) -> Path:
+    """`remediation.yaml` in the package of the module that defines `cls` (platforms/<name>/remediation.yaml)."""
+    module = sys.modules.get(cls.__module__)
+    source = getattr(module, "__file__", None)
+    if not source:
+        raise TemplateError(f"{cls.__qualname__}: its module {cls.__module__} has no file; set remediation_file")
+    return Path(source).with_name("remediation.yaml")
+
+
 class NetworkRemediator:
     """Plan and apply for a netmiko platform (see the module docstring). Mix in before NetmikoCapturePlatform."""
 
@@ -599,6 +610,8 @@ class NetworkRemediator:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if getattr(cls, "remediation_file", None) is None:   # the first platform class: its package's file
+            cls.remediation_file = default_remediation_file(cls)
         if "remediation_file" in cls.__dict__:
             cls.fixes = frozenset(load_templates(cls.remediation_file).requirements)
 

@@ -100,7 +100,8 @@ def live_output(outputs: dict[str, str], command: str, invalid: re.Pattern[str])
     return text, ""
 
 
-def read_output(connection: Any, command: str, prompt: str, timeout: float) -> str:
+def read_output(connection: Any, command: str, prompt: str, timeout: float,
+                complete: Callable[[str], bool] | None = None) -> str:
     """Send `command` on an open netmiko SSH session and return its output: what follows the command's echo line,
     up to the line that is the session's `prompt` alone at the end of what the device sent.
 
@@ -108,9 +109,11 @@ def read_output(connection: Any, command: str, prompt: str, timeout: float) -> s
     (find_prompt, echo and read loops: ~80 ms per command with fast_cli, ~0.5 s without). Whatever arrives before
     the echo (a prompt answering an earlier newline) is dropped, as netmiko's cmd_verify does; the end is only the
     prompt at the very end of what was read, so prompt-like text inside the output (`hostname rt1`, a banner)
-    does not end it early. The text is decoded and its newlines normalised as netmiko does (send_command gives
-    the same string). Raises TimeoutError (no prompt in `timeout` s), EOFError (the session ended) or
-    OverflowError (more than MAX_OUTPUT bytes)."""
+    does not end it early. A line of the output that is the prompt itself can still end a read that happens to
+    stop right after it: `complete` (the platform's check that an output is whole, e.g. IOS's closing `end`)
+    then says no, and the read goes on. The text is decoded and its newlines normalised as netmiko does
+    (send_command gives the same string). Raises TimeoutError (no prompt, or never a whole output, in `timeout`
+    s), EOFError (the session ended) or OverflowError (more than MAX_OUTPUT bytes)."""
     command, prompt = command.strip(), prompt.strip()
     channel = connection.remote_conn
     encoding = getattr(connection, "encoding", "utf-8")
@@ -119,17 +122,18 @@ def read_output(connection: Any, command: str, prompt: str, timeout: float) -> s
     deadline = time.monotonic() + timeout
     received = bytearray()
     after_echo = -1       # index just past the echo, once seen
+    prompted = False      # a prompt ended what was read, but the output was not whole
     connection.write_channel(command + connection.RETURN)
     try:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"no prompt after `{command}` in {timeout:g} s")
+                raise TimeoutError(_no_end(command, timeout, prompted))
             channel.settimeout(remaining)
             try:
                 data = channel.recv(65536)
             except TimeoutError:   # socket.timeout
-                raise TimeoutError(f"no prompt after `{command}` in {timeout:g} s") from None
+                raise TimeoutError(_no_end(command, timeout, prompted)) from None
             if not data:
                 raise EOFError(f"the session ended during `{command}`")
             searched = max(0, len(received) - len(echo))
@@ -143,10 +147,23 @@ def read_output(connection: Any, command: str, prompt: str, timeout: float) -> s
                 after_echo = found + len(echo)
             tail = bytes(received[max(after_echo, len(received) - len(ending) - 256):]).rstrip(b" \t")
             if tail.endswith(ending) and len(tail) > len(ending) and tail[-len(ending) - 1] in b"\r\n":
-                break
+                text = _output_text(connection, bytes(received[after_echo:]), encoding)
+                if complete is None or complete(text):
+                    return text
+                prompted = True
     finally:
         channel.settimeout(previous)
-    text = received[after_echo:].decode(encoding, "ignore")
+
+
+def _no_end(command: str, timeout: float, prompted: bool) -> str:
+    if prompted:
+        return f"no complete output of `{command}` in {timeout:g} s (it stopped at a prompt line before its end)"
+    return f"no prompt after `{command}` in {timeout:g} s"
+
+
+def _output_text(connection: Any, raw: bytes, encoding: str) -> str:
+    """What follows the echo up to the prompt line, decoded and normalised as netmiko's send_command gives it."""
+    text = raw.decode(encoding, "ignore")
     if getattr(connection, "ansi_escape_codes", False):
         text = connection.strip_ansi_escape_codes(text)
     lines = connection.normalize_linefeeds(text).split("\n")
@@ -358,11 +375,17 @@ class NetmikoCapturePlatform(CapturePlatform):
 
     def read_command(self, connection: Any, target: Target, command: str, prompt: str) -> str:
         """One command's output when the session's prompt is known not to have changed (fetch of a platform with
-        `steady_prompt`): read by `read_output`, without netmiko's per-command prompt query and sleeps."""
+        `steady_prompt`): read by `read_output`, without netmiko's per-command prompt query and sleeps, until
+        `output_complete` says the output is whole."""
         if not _ssh_channel(connection):
             return self.run_command(connection, target, command)
-        return self._checked(target, command,
-                             lambda: read_output(connection, command, prompt, read_timeout(target)))
+        return self._checked(target, command, lambda: read_output(
+            connection, command, prompt, read_timeout(target), lambda text: self.output_complete(command, text)))
+
+    def output_complete(self, command: str, output: str) -> bool:
+        """Whether `output` (read up to a line that is the prompt) is the command's whole output; a platform whose
+        output can hold a line equal to the prompt (a configuration) says how to tell. Default: True."""
+        return True
 
     def _checked(self, target: Target, command: str, call: Callable[[], Any]) -> str:
         host = target.host.name

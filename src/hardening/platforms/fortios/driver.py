@@ -19,7 +19,6 @@ class FortiOSPlatform(NetworkRemediator, NetmikoCapturePlatform):
     device_classes: ClassVar[frozenset[str]] = frozenset({"firewall"})
     connections: ClassVar[tuple[str, ...]] = ("netmiko",)
     data_file: ClassVar[Path] = DATA_FILE
-    remediation_file: ClassVar[Path] = DATA_FILE.with_name("remediation.yaml")
     default_device_type: ClassVar[str] = "fortinet"
     running_command: ClassVar[str] = fortios.RUNNING
     running_alternatives: ClassVar[tuple[str, ...]] = tuple(platform_data()["running_alternatives"])

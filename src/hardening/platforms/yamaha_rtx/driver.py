@@ -21,7 +21,6 @@ class RTXPlatform(NetworkRemediator, NetmikoCapturePlatform):
     device_classes: ClassVar[frozenset[str]] = frozenset({"router"})
     connections: ClassVar[tuple[str, ...]] = ("netmiko",)
     data_file: ClassVar[Path] = DATA_FILE
-    remediation_file: ClassVar[Path] = DATA_FILE.with_name("remediation.yaml")
     default_device_type: ClassVar[str] = "yamaha"
     running_command: ClassVar[str] = rtx.RUNNING
     probe_name: ClassVar[str] = "yamaha_rtx"
