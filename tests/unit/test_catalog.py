@@ -134,7 +134,7 @@ FIX_CONTENT = {"linux": _linux_fix_tags, **{name: (lambda name=name: _declared_f
 PENDING_PACKAGE: set[str] = set()
 # Platforms whose facts include the ones the server rule reads (see TestRequirement._check_fail_closed).
 SERVER_FACTS_TOO = {"windows"}
-PENDING_REMEDIATION: set[str] = {"windows"}
+PENDING_REMEDIATION: set[str] = set()
 
 
 def _skip_if_pending(platform: str, remediation: bool = False) -> None:

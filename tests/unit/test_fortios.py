@@ -16,6 +16,7 @@ from hardening.core.errors import AuthenticationFailed, DeviceTimeout, DeviceUnr
 from hardening.core.models import Host, SystemInfo
 from hardening.core.platform import Target, get_platform
 from hardening.core.secrets import Credentials, Secret
+from hardening.platforms.common import netcli
 from hardening.platforms.fortios import driver
 from hardening.platforms.fortios.config import ConfigSyntaxError, parse_config
 from hardening.platforms.fortios.data import capture_file, commands, platform_data

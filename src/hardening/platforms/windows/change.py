@@ -29,7 +29,6 @@ in a plan, an ApplyResult, a log line or an exception: the plan shows `(set from
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -41,6 +40,7 @@ from typing import Any, ClassVar, Protocol, cast
 from hardening.core.errors import ChangeError, CollectionError, HardeningError, SecretError
 from hardening.core.platform import ApplyResult, Change, Target
 from hardening.core.secrets import REDACTOR
+from hardening.platforms.windows.session import WinRMSession
 from hardening.platforms.windows.settings import (
     OPT_IN_KINDS,
     ORDER,
@@ -99,8 +99,7 @@ class WindowsRemediator:
 
     def open_winrm_session(self, target: Target) -> SessionLike:
         """A WinRM session to the host (session.WinRMSession; raises CollectionError subclasses)."""
-        module = importlib.import_module("hardening.platforms.windows.session")
-        return cast(SessionLike, module.WinRMSession(target, timeout_s=target.timeout))
+        return cast(SessionLike, WinRMSession(target, timeout_s=target.timeout))
 
     # -- what to change ------------------------------------------------------------------------------------
 

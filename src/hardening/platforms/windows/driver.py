@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from hardening.core.errors import SavedFactsError
 from hardening.core.platform import CapturePlatform, Target
 from hardening.core.secrets import REDACTOR, mask_config_secrets
+from hardening.platforms.windows.change import WindowsRemediator
 from hardening.platforms.windows.data import platform_data
 from hardening.platforms.windows.parse import parse_outputs
 from hardening.platforms.windows.pwsh import CommandOutput, OutputFormatError, read_iso_datetime
@@ -58,7 +59,7 @@ def rc_document(outputs: Mapping[str, CommandOutput], problems: list[str]) -> di
             "problems": list(problems)}
 
 
-class WindowsPlatform(CapturePlatform):
+class WindowsPlatform(WindowsRemediator, CapturePlatform):
     """Windows Server and Windows client hosts, read over one WinRM shell (see the module docstring for the capture
     layout and session.py for the session)."""
 

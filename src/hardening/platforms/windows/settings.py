@@ -32,6 +32,7 @@ from hardening.platforms.windows.data import platform_data, section
 from hardening.platforms.windows.logs import read_wevtutil
 from hardening.platforms.windows.protect import fill_firmware
 from hardening.platforms.windows.pwsh import OutputFormatError, block_json, block_text, enum_name
+from hardening.platforms.windows.secpol import parse_inf
 from hardening.platforms.windows.time import read_configuration
 
 REMEDIATION_FILE = Path(__file__).with_name("remediation.yaml")
@@ -83,20 +84,12 @@ def enum(value: Any, table: str, what: str) -> str:
         raise ReadError(f"{what}: {exc}") from None
 
 
-def parse_secedit(text: str) -> dict[str, str]:
-    """The `[System Access]` keys of a secedit INF export (`Key = value`)."""
-    values: dict[str, str] = {}
-    section_name = None
-    for raw in text.splitlines():
-        line = raw.strip().lstrip("\ufeff")
-        if line.startswith("[") and line.endswith("]"):
-            section_name = line[1:-1].strip()
-        elif section_name == "System Access" and "=" in line:
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    if section_name is None:
-        raise ReadError("secpol: not a secedit INF export")
-    return values
+def secedit_value(text: str, key: str) -> str | None:
+    """A `[System Access]` key of a secedit INF export, read by the audit's own INF parser (secpol.parse_inf)."""
+    try:
+        return parse_inf(text).get("System Access", key)
+    except OutputFormatError as exc:
+        raise ReadError(f"secpol: {exc}") from None
 
 
 def as_bool(value: Any) -> bool | None:
@@ -212,7 +205,7 @@ class SeceditSetting(Setting):
     keep: Keep | None = None
 
     def read(self, outputs: Mapping[str, Any]) -> Any:
-        raw = parse_secedit(output_text(outputs, "secpol")).get(self.key)
+        raw = secedit_value(output_text(outputs, "secpol"), self.key)
         if raw is None:
             return None
         number = _int_or_none(raw)
