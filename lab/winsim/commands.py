@@ -458,11 +458,23 @@ SETTERS: list[tuple[re.Pattern[str], Setter]] = [
     (re.compile(r"^Set-MpPreference -DisableRealtimeMonitoring \$(true|false)$", re.I), _mp),
     (re.compile(r"^Enable-BitLocker -MountPoint \$env:SystemDrive -EncryptionMethod XtsAes(128|256) -TpmProtector$",
                 re.I), _bitlocker),
-    (re.compile(r"SecurityInterface.*SetNewPassword", re.I | re.S), _bios("dell")),
-    (re.compile(r"HP_BIOSSettingInterface.*SetBIOSSetting", re.I | re.S), _bios("hp")),
-    (re.compile(r"Lenovo_SetBiosPassword.*SetBiosPassword", re.I | re.S), _bios("lenovo")),
+    (re.compile(r"\bSetNewPassword\b", re.I), _bios("dell")),
+    (re.compile(r"\bSetBIOSSetting\b", re.I), _bios("hp")),
+    (re.compile(r"\bSetBiosPassword\b", re.I), _bios("lenovo")),
 ]
+def _wmi_object(host: HostState, stmt: str) -> Result:
+    """`$x = Get-CimInstance|Get-WmiObject -Namespace NS -ClassName|-Class CLS`: the vendor's setter object."""
+    m = re.search(r"-Namespace (\S+)", stmt)
+    ns = (m.group(1) if m else "root/cimv2").replace("\\", "/").strip("'\"")
+    if ns.lower() not in host.cim_namespaces():
+        cmd = stmt.split("=", 1)[1].split(maxsplit=1)[0]
+        return Result(cmdlet_err=[(cmd, "Invalid namespace ", f"MetadataError: ({ns}:String) [{cmd}], CimException",
+                                   CIM_ERR_ID)])
+    return Result()
+
+
 AUX: list[tuple[re.Pattern[str], Setter]] = [   # statements around a setter (the secedit temp files)
+    (re.compile(r"^\$\w+ = (Get-CimInstance|Get-WmiObject) -Namespace \S+ -Class(Name)? \w+$", re.I), _wmi_object),
     (re.compile(r"^\$\w+ = Join-Path \$env:TEMP '[^']+'$"), _join_path),
     (re.compile(r'^Set-Content -Path \$\w+ -Encoding Unicode -Value ".*"$', re.S), _set_content),
     (re.compile(r"^Remove-Item -Path \$\w+(,\$\w+)*$"), _remove_item),

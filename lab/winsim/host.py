@@ -86,7 +86,8 @@ def _merge(base: Any, over: Any) -> Any:
 
 def load_host_file(path: Path) -> dict[str, Any]:
     """A host's YAML with its `base:` chain merged under it."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)      # the C loader when PyYAML has it (speed)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506 (a safe loader)
     base = data.pop("base", None)
     if base:
         return _merge(load_host_file(path.parent / str(base)), data)  # type: ignore[no-any-return]
@@ -363,10 +364,10 @@ class Batch:
         self.stdout.append(f"<<<hardening:begin:{block_id}>>>")
         line = (f"try {{ {command} 2>&1 | Out-String -Width 4096 }} "
                 "catch { 'HARDENING-ERROR: ' + $_.Exception.Message }")
-        statements = _split_statements(command)
         rc = 0
         norm = normalise(command)
         is_query = self.table.get(block_id) == norm
+        statements = _split_statements(norm if is_query else command)
         column = 7
         for k, stmt in enumerate(statements):
             last = k == len(statements) - 1
