@@ -186,8 +186,14 @@ def test_faults_fail_a_setter_or_drop_the_connection(srv_win_02_restored: dict[s
     assert found["cmd"][1] == 1
     assert "ERROR: Access is denied." in found["cmd"][0]
     (STATE / "srv-win-02" / "faults.json").write_text(json.dumps({"drop_after_setters": 1}))
+    p = protocol(lab, "srv-win-02", https=False)
+    shell = p.open_shell(codepage=65001)
+    command = p.run_command(shell, "powershell.exe", ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
+                                                      "-EncodedCommand", BOOTSTRAP_B64])
+    p.send_command_input(shell, command, block("cmd", setter).encode("utf-8"), end=True)
     with pytest.raises(requests.exceptions.ConnectionError):
-        batch(protocol(lab, "srv-win-02", https=False), [("cmd", setter)])
+        p.get_command_output(shell, command)
+    # the NTLM session died with the connection: a new connection must authenticate again (a fresh Protocol)
     (STATE / "srv-win-02" / "faults.json").unlink()
-    found, _ = batch(protocol(lab, "srv-win-02", https=False), [("q", f'reg.exe query "{key}"')])
-    assert "AllowUnencryptedTraffic    REG_DWORD    0x0" in found["q"][0]     # applied before the drop
+    found, _ = batch(protocol(lab, "srv-win-02", https=False), [("reg_winrm_policy", f'reg.exe query "{key}"')])
+    assert "AllowUnencryptedTraffic    REG_DWORD    0x0" in found["reg_winrm_policy"][0]     # applied before the drop
