@@ -164,7 +164,10 @@ class HostState:
         for k, v in objs.items():
             if k.lower() == source.lower():
                 if isinstance(v, dict):      # keyed collection: {Name: {props}}
-                    return [{"Name": name, **(props or {})} for name, props in v.items()]
+                    objs = [{"Name": name, **(props or {})} for name, props in v.items()]
+                    if source.lower() == "get-service":     # Get-Service lists services sorted by name
+                        objs.sort(key=lambda o: str(o["Name"]).lower())
+                    return objs
                 return list(v or [])
         return None
 
