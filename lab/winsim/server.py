@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -421,7 +422,7 @@ class Connection:
         return message  # type: ignore[no-any-return]
 
     def wrap(self, message: bytes) -> bytes:
-        sealed = self.ctx.wrap(message, encrypt=True).data
+        sealed = bytes(self.ctx.wrap(message, encrypt=True).data)
         signature, data = sealed[:16], sealed[16:]
         return (BOUNDARY + b"\r\n\tContent-Type: " + ENC_PROTOCOL + b"\r\n"
                 b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=" + str(len(message)).encode()
@@ -499,6 +500,11 @@ def _host_credentials(entry: dict[str, Any], state_dir: Path) -> str:
     return str(path)
 
 
+async def _accept(host: SimHost, table: dict[str, str], tls: bool, cert_hash: bytes | None,
+                  reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await serve_connection(host, table, reader, writer, tls, cert_hash)
+
+
 async def serve(spec: dict[str, Any]) -> None:
     table = load_table(Path(spec["platform_yaml"])) if spec.get("platform_yaml") else load_table()
     tls_ctx = None
@@ -521,11 +527,11 @@ async def serve(spec: dict[str, Any]) -> None:
                        state=state, behaviour=behaviour)
         if host.http_port:
             servers.append(await asyncio.start_server(
-                lambda r, w, h=host: serve_connection(h, table, r, w, False, None), host.address, host.http_port,
+                functools.partial(_accept, host, table, False, None), host.address, host.http_port,
                 reuse_address=True, backlog=256))
         if host.https_port and tls_ctx is not None:
             servers.append(await asyncio.start_server(
-                lambda r, w, h=host: serve_connection(h, table, r, w, True, cert_hash), host.address,
+                functools.partial(_accept, host, table, True, cert_hash), host.address,
                 host.https_port, ssl=tls_ctx, reuse_address=True, backlog=256))
     log(f"winsim: {len(spec['hosts'])} host(s), {len(servers)} listener(s)")
     if spec.get("ready_file"):
