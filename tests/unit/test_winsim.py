@@ -294,3 +294,14 @@ def test_compliant_hosts_state_what_the_policy_wants(name: str) -> None:
     assert "PasswordComplexity = 1" in secpol
     assert "LockoutBadCount = 5" in secpol
     assert "InactivityTimeoutSecs    REG_DWORD    0x384" in query(h, "reg_system_policies")[0]
+
+
+def test_capture_writes_each_block_and_the_exit_codes(tmp_path: Path) -> None:
+    from lab.winsim.capture import capture
+
+    rcs = capture(HOSTS / "pc-win-02.yaml", tmp_path)
+    assert set(rcs) == {r["id"] for r in ROWS}
+    assert json.loads((tmp_path / "os.txt").read_text(encoding="utf-8"))["CSName"] == "PC-WIN-02"
+    codes = json.loads((tmp_path / "rc.json").read_text(encoding="utf-8"))
+    assert codes["reg_removable_storage"] == 1
+    assert "Get-CimInstance : Invalid namespace" in codes["stderr"]
