@@ -305,3 +305,59 @@ def test_capture_writes_each_block_and_the_exit_codes(tmp_path: Path) -> None:
     codes = json.loads((tmp_path / "rc.json").read_text(encoding="utf-8"))
     assert codes["reg_removable_storage"] == 1
     assert "Get-CimInstance : Invalid namespace" in codes["stderr"]
+
+
+def _envelope(action: str, shell_id: str | None = None, body: str = "") -> bytes:
+    selector = (f'<w:SelectorSet><w:Selector Name="ShellId">{shell_id}</w:Selector></w:SelectorSet>'
+                if shell_id else "")
+    return ('<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
+            'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+            'xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" '
+            'xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"><env:Header>'
+            "<a:MessageID>uuid:11111111-1111-1111-1111-111111111111</a:MessageID>"
+            "<w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd</w:ResourceURI>"
+            f"<a:Action>{action}</a:Action>{selector}<w:OperationTimeout>PT1S</w:OperationTimeout></env:Header>"
+            f"<env:Body>{body}</env:Body></env:Envelope>").encode()
+
+
+def test_wsman_shell_lifecycle_and_the_invalid_selectors_fault(tmp_path: Path) -> None:
+    import asyncio
+    import base64
+    import xml.etree.ElementTree as ET
+
+    from lab.winsim.server import SHELL, SimHost, WSMan
+
+    h = SimHost(name="srv-win-01", address="127.0.0.1", http_port=None, https_port=None, username="u",
+                user_file="", state_dir=tmp_path, state=host("srv-win-01"), behaviour="normal")
+    wsman = WSMan(h, TABLE)
+    ns = {"w": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd", "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
+          "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing"}
+
+    def parse(data: bytes) -> ET.Element:
+        return ET.fromstring(data)  # noqa: S314 (the simulator's own reply)
+
+    async def go() -> None:
+        created, _ = await wsman.handle(_envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Create"))
+        root = parse(created)
+        assert root.findtext(".//a:RelatesTo", None, ns) == "uuid:11111111-1111-1111-1111-111111111111"
+        shell_id = root.findtext(".//w:Selector", None, ns)
+        reply, _ = await wsman.handle(_envelope(SHELL + "Command", shell_id,
+                                                "<rsp:CommandLine><rsp:Command>hostname</rsp:Command></rsp:CommandLine>"))
+        command_id = parse(reply).findtext(".//rsp:CommandId", None, ns)
+        reply, _ = await wsman.handle(_envelope(SHELL + "Receive", shell_id,
+                                                f'<rsp:Receive><rsp:DesiredStream CommandId="{command_id}">'
+                                                "stdout stderr</rsp:DesiredStream></rsp:Receive>"))
+        root = parse(reply)
+        stdout = next(s for s in root.iterfind(".//rsp:Stream", ns) if s.get("Name") == "stdout" and s.text)
+        assert base64.b64decode(stdout.text or "") == b"SRV-WIN-01\r\n"
+        assert root.find(".//rsp:CommandState", ns).get("State", "").endswith("CommandState/Done")  # type: ignore[union-attr]
+        await wsman.handle(_envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete", shell_id))
+        from lab.winsim.server import Fault
+
+        with pytest.raises(Fault) as fault:
+            await wsman.handle(_envelope(SHELL + "Receive", shell_id))
+        assert fault.value.subcode == "w:InvalidSelectors"
+        assert fault.value.wsman_code == 2150858843
+        assert b"<s:Value>w:InvalidSelectors</s:Value>" in fault.value.soap("uuid:x", "SRV-WIN-01")
+
+    asyncio.run(go())
