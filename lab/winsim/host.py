@@ -330,6 +330,7 @@ class Batch:
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self.dropped = False
+        self.last_rc = 0                  # $LASTEXITCODE between statements outside the blocks
         self.log = log or (lambda msg: None)
 
     def run(self, script: str) -> None:
@@ -357,6 +358,17 @@ class Batch:
         for k, line in enumerate(text.splitlines()):
             stmt = line.strip()
             if not stmt:
+                continue
+            lit = re.fullmatch(r"Write-Output '((?:[^']|'')*)'", stmt)
+            if lit:                                         # a marker outside a well-formed block
+                self.stdout.append(lit.group(1).replace("''", "'"))
+                continue
+            end = re.fullmatch(r"Write-Output \('((?:[^']|'')*)' \+ \$LASTEXITCODE \+ '((?:[^']|'')*)'\)", stmt)
+            if end:
+                self.stdout.append(f"{end.group(1)}{self.last_rc}{end.group(2)}")
+                continue
+            if re.fullmatch(r"\$global:LASTEXITCODE = (\d+)", stmt):
+                self.last_rc = int(stmt.rsplit(" ", 1)[1])
                 continue
             term = stmt.split()[0]
             self.stderr += _error_record(NOT_RECOGNIZED.format(term), line, first_line + k + 1, 1, term,

@@ -361,3 +361,13 @@ def test_wsman_shell_lifecycle_and_the_invalid_selectors_fault(tmp_path: Path) -
         assert b"<s:Value>w:InvalidSelectors</s:Value>" in fault.value.soap("uuid:x", "SRV-WIN-01")
 
     asyncio.run(go())
+
+
+def test_a_malformed_block_prints_its_markers_but_not_the_command() -> None:
+    script = ("Write-Output '<<<hardening:begin:now>>>'\n$global:LASTEXITCODE = 0\n"
+              "try { Get-Date -Format o | Out-String } catch { 'x' }\n"
+              "Write-Output ('<<<hardening:end:now:' + $LASTEXITCODE + '>>>')\n")
+    batch = Batch(host("srv-win-01"), TABLE, None)
+    batch.run(script)
+    assert render_stdout(batch) == "<<<hardening:begin:now>>>\r\n<<<hardening:end:now:0>>>\r\n"
+    assert batch.stderr[0].startswith("try : The term 'try' is not recognized")
