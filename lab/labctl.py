@@ -1273,6 +1273,8 @@ def winsim_up(hosts: list[WinHostSpec], creds: dict[str, dict[str, str]], timeou
     code = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(WINSIM_CODE.glob("*.py"))}
     files = {h.name: hashlib.sha256(h.host_file.read_bytes()).hexdigest() for h in hosts}
     bases = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((WINSIM_CODE / "hosts").glob("_*"))}
+    table = REPO_DIR / "src" / "hardening" / "platforms" / "windows" / "platform.yaml"   # the command table it checks
+    bases["platform.yaml"] = hashlib.sha256(table.read_bytes()).hexdigest() if table.exists() else ""
     fingerprint = sha256_json({"spec": spec, "code": code, "files": files, "bases": bases})
     fp_file = WINSIM_DIR / "running.fingerprint"
     if winsim_pids() and fp_file.exists() and fp_file.read_text().strip() == fingerprint:
