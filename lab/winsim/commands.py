@@ -310,8 +310,10 @@ def _w32tm_config(host: HostState, stmt: str) -> Result:
     time = host.data.setdefault("time", {})
     if "/manualpeerlist" in opts:
         time["ntp_server"] = opts["/manualpeerlist"]
-    if opts.get("/syncfromflags", "").lower() == "manual":
-        time["type"] = "NTP"
+    flags = opts.get("/syncfromflags", "").lower()     # MANUAL, DOMHIER, NO, ALL (windows-time-service tools)
+    time["type"] = {"manual": "NTP", "domhier": "NT5DS", "no": "NoSync", "all": "AllSync"}.get(flags, time.get("type"))
+    if time["type"] in ("NoSync", "NT5DS"):     # no peer to synchronise from (a workgroup host has no domain)
+        time.update({"synced": False, "unsynced_source": "Local CMOS Clock"})
     peers = [p.split(",")[0] for p in str(time.get("ntp_server", "")).split()]
     reachable = [str(x) for x in (host.data.get("params") or {}).get("ntp_reachable") or []]
     good = [p for p in peers if p in reachable]
@@ -449,7 +451,8 @@ SETTERS: list[tuple[re.Pattern[str], Setter]] = [
     (re.compile(r'^reg\.exe delete "[^"]+" /v \S+ /f$', re.I), _reg_delete),
     (re.compile(r"^secedit\.exe /configure /db \$\w+ /cfg \$\w+ /areas SECURITYPOLICY /quiet$", re.I),
      _secedit_configure),
-    (re.compile(r'^w32tm\.exe /config /manualpeerlist:"[^"]*" /syncfromflags:manual /update$', re.I), _w32tm_config),
+    (re.compile(r'^w32tm\.exe /config( /manualpeerlist:"[^"]*")? /syncfromflags:(manual|domhier|no|all) /update$',
+                re.I), _w32tm_config),
     (re.compile(r"^wevtutil\.exe sl \w+( /(ms|rt|ab):\S+)+$", re.I), _wevtutil_sl),
     (re.compile(r"^Set-Service -Name \S+ -StartupType (Automatic|Manual|Disabled)$", re.I), _service),
     (re.compile(r"^Stop-Service -Name \S+ -Force$", re.I), _service),

@@ -179,7 +179,7 @@ def w32tm_configuration(time: dict[str, Any], locale: str) -> list[str]:
              f"ResolvePeerBackoffMinutes: 15 {loc}", f"ResolvePeerBackoffMaxTimes: 7 {loc}",
              f"CompatibilityFlags: 2147483648 {loc}", f"EventLogFlags: 1 {loc}", f"LargeSampleSkew: 3 {loc}",
              f"SpecialPollInterval: {int(time.get('special_poll_interval', 3600))} {loc}", f"Type: {kind} {loc}"]
-    if kind in ("NTP", "AllSync") and time.get("ntp_server"):
+    if time.get("ntp_server"):         # the NtpClient value, whatever the Type
         lines.append(f"NtpServer: {time['ntp_server']} {loc}")
     lines += ["", f"NtpServer {loc}", f"DllName: C:\\Windows\\system32\\w32time.dll {loc}", f"Enabled: 0 {loc}",
               f"InputProvider: 0 {loc}", "", f"VMICTimeProvider {loc}",

@@ -371,3 +371,12 @@ def test_a_malformed_block_prints_its_markers_but_not_the_command() -> None:
     batch.run(script)
     assert render_stdout(batch) == "<<<hardening:begin:now>>>\r\n<<<hardening:end:now:0>>>\r\n"
     assert batch.stderr[0].startswith("try : The term 'try' is not recognized")
+
+
+def test_w32tm_config_can_restore_no_sync(tmp_path: Path) -> None:
+    h = host("srv-win-02", tmp_path)
+    run(h, [("a", 'w32tm.exe /config /manualpeerlist:"10.203.0.10,0x8" /syncfromflags:manual /update')])
+    assert "Source: 10.203.0.10,0x8" in query(h, "w32tm_status")[0]
+    run(h, [("b", 'w32tm.exe /config /manualpeerlist:"time.windows.com,0x9" /syncfromflags:NO /update')])
+    assert "Type: NoSync (Local)" in query(h, "w32tm_config")[0]
+    assert "Source: Local CMOS Clock" in query(h, "w32tm_status")[0]
