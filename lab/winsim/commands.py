@@ -131,7 +131,7 @@ def query(host: HostState, stmt: str, whole: str) -> Result:
                            + ":" + now.strftime("%z")[3:]])
     if head == "reg.exe" and len(words) >= 3 and words[1].lower() == "query":
         a = args_of(stmt)
-        lines, rc = renderers.reg_query(host.registry, a[2], "/s" in [x.lower() for x in a[3:]])
+        lines, rc = renderers.reg_query(host.registry, a[2], "/s" in [x.lower() for x in a[3:]], host.locale)
         return Result(native_err=lines, rc=rc) if rc else Result(out=lines, rc=0)
     if head == "w32tm.exe":
         time = host.data.get("time") or {}
@@ -150,12 +150,12 @@ def query(host: HostState, stmt: str, whole: str) -> Result:
             ns = (m.group("ns") or "root/cimv2").replace("\\", "/")
             cls = m.group("cls")
             if ns.lower() not in host.cim_namespaces():
-                return Result(cmdlet_err=[("Get-CimInstance", "Invalid namespace ",
+                return Result(cmdlet_err=[("Get-CimInstance", renderers.msg(host.locale, "invalid_namespace"),
                                            f"MetadataError: ({ns}:{cls}:String) [Get-CimInstance], CimException",
                                            CIM_ERR_ID)])
             objs = host.objects(f"cim:{ns}:{cls}")
             if objs is None:
-                return Result(cmdlet_err=[("Get-CimInstance", "Invalid class ",
+                return Result(cmdlet_err=[("Get-CimInstance", renderers.msg(host.locale, "invalid_class"),
                                            f"MetadataError: ({ns}:{cls}:String) [Get-CimInstance], CimException",
                                            "HRESULT 0x80041010,Microsoft.Management.Infrastructure.CimCmdlets."
                                            "GetCimInstanceCommand")])
@@ -163,14 +163,10 @@ def query(host: HostState, stmt: str, whole: str) -> Result:
         objs = host.objects(source)
         if objs is None:
             name = source.split()[0]
-            return Result(terminating=f"The term '{name}' is not recognized as the name of a cmdlet, function, "
-                          "script file, or operable program. Check the spelling of the name, or if a path was "
-                          "included, verify that the path is correct and try again.")
+            return Result(terminating=renderers.msg(host.locale, "not_recognized", name))
         return Result(out=_select_json(host, objs, props))
     name = words[0]
-    return Result(terminating=f"The term '{name}' is not recognized as the name of a cmdlet, function, script "
-                  "file, or operable program. Check the spelling of the name, or if a path was included, verify "
-                  "that the path is correct and try again.")
+    return Result(terminating=renderers.msg(host.locale, "not_recognized", name))
 
 
 def builtin_admin(host: HostState) -> tuple[str, dict[str, Any]] | None:
@@ -208,7 +204,6 @@ def secpol_view(host: HostState) -> dict[str, dict[str, Any]]:
 # --------------------------------------------------------------------------------------------------
 # Setters
 # --------------------------------------------------------------------------------------------------
-OK = "The operation completed successfully."
 Setter = Callable[[HostState, str], Result]
 
 
@@ -229,7 +224,7 @@ def _reg_add(host: HostState, stmt: str) -> Result:
             return Result(native_err=["ERROR: Invalid syntax.", 'Type "REG ADD /?" for usage.'], rc=1)
     found = renderers.find_key(host.registry, key) or renderers.short_key(key)
     host.registry.setdefault(found, {})[name] = [rtype, value]
-    return Result(out=[OK], rc=0)
+    return Result(out=[renderers.msg(host.locale, "reg_ok")], rc=0)
 
 
 def _reg_delete(host: HostState, stmt: str) -> Result:
@@ -238,12 +233,12 @@ def _reg_delete(host: HostState, stmt: str) -> Result:
     opts = [x.lower() for x in a[3:]]
     name = a[3 + opts.index("/v") + 1] if "/v" in opts else None
     if found is None or (name is not None and name not in (host.registry.get(found) or {})):
-        return Result(native_err=[renderers.REG_NOT_FOUND], rc=1)
+        return Result(native_err=[renderers.msg(host.locale, "reg_not_found")], rc=1)
     if name is None:
         del host.registry[found]
     else:
         del host.registry[found][name]
-    return Result(out=[OK], rc=0)
+    return Result(out=[renderers.msg(host.locale, "reg_ok")], rc=0)
 
 
 def _join_path(host: HostState, stmt: str) -> Result:
@@ -300,8 +295,7 @@ def _secedit_configure(host: HostState, stmt: str) -> Result:
             admin[1]["Enabled"] = v.strip() == "1"
         else:
             access[k] = int(v) if re.fullmatch(r"-?\d+", v.strip()) else v.strip()
-    return Result(out=["The task has completed successfully.",
-                       "See log %windir%\\security\\logs\\scesrv.log for detail info."], rc=0)
+    return Result(out=renderers.msg(host.locale, "secedit_ok").split("\n"), rc=0)
 
 
 def _w32tm_config(host: HostState, stmt: str) -> Result:
@@ -321,7 +315,7 @@ def _w32tm_config(host: HostState, stmt: str) -> Result:
         time.update({"synced": True, "source": next(p for p in str(time["ntp_server"]).split()
                                                      if p.split(",")[0] == good[0]),
                      "stratum": 3, "last_sync_age_s": 5})
-    return Result(out=["The command completed successfully."], rc=0)
+    return Result(out=[renderers.msg(host.locale, "w32tm_ok")], rc=0)
 
 
 def _wevtutil_sl(host: HostState, stmt: str) -> Result:
@@ -422,7 +416,7 @@ def _bios(vendor: str) -> Setter:
 
     def setter(host: HostState, stmt: str) -> Result:
         if ns.lower() not in host.cim_namespaces() or str(host.data.get("bios_vendor", "")) != vendor:
-            return Result(cmdlet_err=[("Get-CimInstance", "Invalid namespace ",
+            return Result(cmdlet_err=[("Get-CimInstance", renderers.msg(host.locale, "invalid_namespace"),
                                        f"MetadataError: ({ns}:{cls}:String) [Get-CimInstance], CimException",
                                        CIM_ERR_ID)])
         objs = host.data["objects"]
@@ -471,7 +465,8 @@ def _wmi_object(host: HostState, stmt: str) -> Result:
     ns = (m.group(1) if m else "root/cimv2").replace("\\", "/").strip("'\"")
     if ns.lower() not in host.cim_namespaces():
         cmd = stmt.split("=", 1)[1].split(maxsplit=1)[0]
-        return Result(cmdlet_err=[(cmd, "Invalid namespace ", f"MetadataError: ({ns}:String) [{cmd}], CimException",
+        return Result(cmdlet_err=[(cmd, renderers.msg(host.locale, "invalid_namespace"),
+                                   f"MetadataError: ({ns}:String) [{cmd}], CimException",
                                    CIM_ERR_ID)])
     return Result()
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from lab.winsim import psjson
+from lab.winsim import psjson, renderers
 
 REPO = Path(__file__).resolve().parents[2]
 PLATFORM_YAML = REPO / "src" / "hardening" / "platforms" / "windows" / "platform.yaml"
@@ -54,9 +54,6 @@ BLOCK_RE = re.compile(
     r"catch \{ 'HARDENING-ERROR: ' \+ \$_\.Exception\.Message \}\r?\n"
     r"Write-Output \('<<<hardening:end:(?P=id):' \+ \$LASTEXITCODE \+ '>>>'\)(?:\r?\n|$)")
 
-NOT_RECOGNIZED = ("The term '{0}' is not recognized as the name of a cmdlet, function, script file, or operable "
-                  "program. Check the spelling of the name, or if a path was included, verify that the path is "
-                  "correct and try again.")
 
 
 def normalise(command: str) -> str:
@@ -306,12 +303,12 @@ def ps_double_quoted(text: str) -> str:
 
 
 def _error_record(message: str, line: str, lineno: int, column: int, extent: str, category: str,
-                  fqid: str, command: str | None) -> list[str]:
+                  fqid: str, command: str | None, locale: str = "en-US") -> list[str]:
     """A 5.1 error record as Out-String/the host renders it (ErrorView NormalView)."""
     head = f"{command} : {message}" if command else message
     shown = line if len(line) <= 72 else line[:69] + " ..."
     under = " " * (column - 1) + "~" * max(1, min(len(extent), len(shown) - (column - 1)))
-    return [head, f"At line:{lineno} char:{column}", f"+ {shown}", f"+ {under}",
+    return [head, renderers.msg(locale, "at_line", lineno, column), f"+ {shown}", f"+ {under}",
             f"    + CategoryInfo          : {category}", f"    + FullyQualifiedErrorId : {fqid}", " "]
 
 
@@ -371,9 +368,10 @@ class Batch:
                 self.last_rc = int(stmt.rsplit(" ", 1)[1])
                 continue
             term = stmt.split()[0]
-            self.stderr += _error_record(NOT_RECOGNIZED.format(term), line, first_line + k + 1, 1, term,
+            self.stderr += _error_record(renderers.msg(self.host.locale, "not_recognized", term), line,
+                                         first_line + k + 1, 1, term,
                                          f"ObjectNotFound: ({term}:String) [], CommandNotFoundException",
-                                         "CommandNotFoundException", term)
+                                         "CommandNotFoundException", term, self.host.locale)
 
     def _block(self, block_id: str, command: str, lineno: int) -> None:
         self.stdout.append(f"<<<hardening:begin:{block_id}>>>")
@@ -397,7 +395,8 @@ class Batch:
                 break
             out = list(res.out)
             for cmd_name, message, category, fqid in res.cmdlet_err:
-                record = _error_record(message, line, lineno, column, stmt, category, fqid, cmd_name)
+                record = _error_record(message, line, lineno, column, stmt, category, fqid, cmd_name,
+                                       self.host.locale)
                 if last and len(statements) == 1 and cmd_name == stmt.split()[0] and "|" not in stmt:
                     out += record          # the redirected (last) command's own error: in the block
                 else:
@@ -408,7 +407,7 @@ class Batch:
                 if last:
                     out += _error_record(first, line, lineno, column, stmt,
                                          f"NotSpecified: ({_abbreviate(first)}:String) [], RemoteException",
-                                         "NativeCommandError", exe)[:-1] + res.native_err[1:] + [" "]
+                                         "NativeCommandError", exe, self.host.locale)[:-1] + res.native_err[1:] + [" "]
                 else:
                     self.stderr += res.native_err
             if last:
@@ -445,7 +444,7 @@ class Batch:
         term = stmt.split(maxsplit=1)[0] if stmt.split() else stmt
         if term.startswith("$") and "=" in stmt:     # an assignment of a query this simulator does not know
             term = stmt.split("=", 1)[1].split(maxsplit=1)[0]
-        return Result(terminating=NOT_RECOGNIZED.format(term))
+        return Result(terminating=renderers.msg(self.host.locale, "not_recognized", term))
 
 
 def render_stdout(batch: Batch) -> str:

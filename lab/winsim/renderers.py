@@ -10,11 +10,12 @@ Formats and the documentation followed (where a detail is not documented, what w
   two-space indented keys (logFileName, retention, autoBackup, maxSize; fileMax).
 - `w32tm /query /status` and `/query /configuration` (windows-server/networking/windows-time-service/
   windows-time-service-tools-and-settings): en-US labels; ja-JP labels after the Japanese edition of that page and
-  the @IT article "w32tmコマンドとレジストリによるWindows Timeサービスの制御" (閏インジケーター, 階層, 精度, ルート遅延,
-  ルート分散, 参照 ID, 最終正常同期時刻, ソース, ポーリング間隔). UNCERTAIN: the exact ja-JP wording of the values in
-  parentheses, and the ja-JP section headers of /configuration ([構成], [タイム プロバイダー]) and "(ローカル)"; the
-  date format of "Last Successful Sync Time" follows the locale's short date + long time (en-US M/d/yyyy h:mm:ss tt,
-  ja-JP yyyy/MM/dd H:mm:ss).
+  the @IT article "w32tmコマンドとレジストリによるWindows Timeサービスの制御" and public transcripts of Japanese
+  Windows (`閏インジケーター: 0 (警告なし)`, `階層: 3 (二次参照 - (S)NTP で同期)`, `精度: -23 (ティックごとに
+  119.209ns)`, `参照 ID: 0x... (ソース IP:  ...)`, `最終正常同期時刻: 2022/01/10 1:45:54`). UNCERTAIN: the ja-JP text of
+  an unsynchronised status (leap 3, stratum 0), the ja-JP section headers of /configuration ([構成],
+  [タイム プロバイダー]) and "(ローカル)"; the date format of "Last Successful Sync Time" follows the locale's
+  short date + long time (en-US M/d/yyyy h:mm:ss tt, ja-JP yyyy/MM/dd H:mm:ss).
 - `secedit /export /areas SECURITYPOLICY` (windows-commands/secedit-export): the INF as Get-Content reads the
   UTF-16 file: [Unicode], [System Access] (LockoutDuration/ResetLockoutCount only when LockoutBadCount > 0),
   [Event Audit], [Registry Values], [Version] signature="$CHICAGO$" Revision=1.
@@ -28,6 +29,41 @@ from typing import Any
 ROOTS = {"HKLM": "HKEY_LOCAL_MACHINE", "HKCU": "HKEY_CURRENT_USER", "HKCR": "HKEY_CLASSES_ROOT",
          "HKU": "HKEY_USERS", "HKCC": "HKEY_CURRENT_CONFIG"}
 REG_NOT_FOUND = "ERROR: The system was unable to find the specified registry key or value."
+
+# Texts Windows prints in the OS language (en-US, ja-JP). ja-JP after public transcripts of Japanese Windows
+# (w32tm's `コマンドは正しく完了しました。` is quoted in one); UNCERTAIN for reg.exe's and secedit's Japanese texts.
+MESSAGES: dict[str, dict[str, str]] = {
+    "en-US": {
+        "not_recognized": "The term '{0}' is not recognized as the name of a cmdlet, function, script file, or "
+                          "operable program. Check the spelling of the name, or if a path was included, verify that "
+                          "the path is correct and try again.",
+        "reg_not_found": REG_NOT_FOUND,
+        "reg_ok": "The operation completed successfully.",
+        "w32tm_ok": "The command completed successfully.",
+        "secedit_ok": "The task has completed successfully.\nSee log %windir%\\security\\logs\\scesrv.log for "
+                      "detail info.",
+        "invalid_namespace": "Invalid namespace ",
+        "invalid_class": "Invalid class ",
+        "at_line": "At line:{0} char:{1}",
+    },
+    "ja-JP": {
+        "not_recognized": "用語 '{0}' は、コマンドレット、関数、スクリプト ファイル、または操作可能な"
+                          "プログラムの名前として認識されません。名前が正しく記述されていることを確認し、"
+                          "パスが含まれている場合はそのパスが正しいことを確認してから、再試行してください。",
+        "reg_not_found": "エラー: 指定されたレジストリ キーまたは値が見つかりませんでした。",
+        "reg_ok": "この操作を正しく終了しました。",
+        "w32tm_ok": "コマンドは正しく完了しました。",
+        "secedit_ok": "タスクは正常に完了しました。\n詳細については、ログ "
+                      "%windir%\\security\\logs\\scesrv.log を参照してください。",
+        "invalid_namespace": "無効な名前空間です ",
+        "invalid_class": "無効なクラスです ",
+        "at_line": "発生場所 行:{0} 文字:{1}",
+    },
+}
+
+
+def msg(locale: str, key: str, *args: object) -> str:
+    return MESSAGES.get(locale, MESSAGES["en-US"])[key].format(*args)
 
 
 def full_key(key: str) -> str:
@@ -72,11 +108,12 @@ def reg_data(rtype: str, value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def reg_query(registry: dict[str, dict[str, Any]], key: str, recurse: bool) -> tuple[list[str], int]:
-    """(stdout lines, exit code); a missing key: ([REG_NOT_FOUND], 1) meant for stderr."""
+def reg_query(registry: dict[str, dict[str, Any]], key: str, recurse: bool,
+              locale: str = "en-US") -> tuple[list[str], int]:
+    """(stdout lines, exit code); a missing key: ([the not-found error], 1) meant for stderr."""
     found = find_key(registry, key)
     if found is None:
-        return [REG_NOT_FOUND], 1
+        return [msg(locale, "reg_not_found")], 1
     lines: list[str] = []
 
     def one(k: str) -> None:
@@ -122,12 +159,12 @@ STATUS_LABELS = {
               "dispersion": "Root Dispersion", "refid": "ReferenceId", "last": "Last Successful Sync Time",
               "source": "Source", "poll": "Poll Interval", "leap0": "0(no warning)", "leap3": "3(not synchronized)",
               "stratum_sync": "(secondary reference - syncd by (S)NTP)", "stratum_none": "(unspecified)",
-              "per_tick": "ns per tick", "source_ip": "source IP", "unspecified": "unspecified"},
+              "precision_value": "-23 (119.209ns per tick)", "source_ip": "source IP", "unspecified": "unspecified"},
     "ja-JP": {"leap": "閏インジケーター", "stratum": "階層", "precision": "精度", "delay": "ルート遅延",
               "dispersion": "ルート分散", "refid": "参照 ID", "last": "最終正常同期時刻",
-              "source": "ソース", "poll": "ポーリング間隔", "leap0": "0(警告なし)", "leap3": "3(同期されていません)",
+              "source": "ソース", "poll": "ポーリング間隔", "leap0": "0 (警告なし)", "leap3": "3 (同期されていません)",
               "stratum_sync": "(二次参照 - (S)NTP で同期)", "stratum_none": "(未指定)",
-              "per_tick": "ns/ティック", "source_ip": "ソース IP", "unspecified": "未指定"},
+              "precision_value": "-23 (ティックごとに 119.209ns)", "source_ip": "ソース IP", "unspecified": "未指定"},
 }
 
 
@@ -144,7 +181,7 @@ def w32tm_status(time: dict[str, Any], locale: str, now: dt.datetime) -> list[st
     if not synced:
         source = time.get("unsynced_source", "Local CMOS Clock")
         return [f"{lab['leap']}: {lab['leap3']}", f"{lab['stratum']}: 0 {lab['stratum_none']}",
-                f"{lab['precision']}: -23 (119.209{lab['per_tick']})", f"{lab['delay']}: 0.0000000s",
+                f"{lab['precision']}: {lab['precision_value']}", f"{lab['delay']}: 0.0000000s",
                 f"{lab['dispersion']}: 0.0000000s", f"{lab['refid']}: 0x00000000 ({lab['unspecified']})",
                 f"{lab['last']}: {lab['unspecified']}", f"{lab['source']}: {source}",
                 f"{lab['poll']}: 10 (1024s)", ""]
@@ -156,7 +193,7 @@ def w32tm_status(time: dict[str, Any], locale: str, now: dt.datetime) -> list[st
         refid = "0x00000000"
     last = now - dt.timedelta(seconds=float(time.get("last_sync_age_s", 300)))
     return [f"{lab['leap']}: {lab['leap0']}", f"{lab['stratum']}: {int(time.get('stratum', 3))} {lab['stratum_sync']}",
-            f"{lab['precision']}: -23 (119.209{lab['per_tick']})", f"{lab['delay']}: 0.0312500s",
+            f"{lab['precision']}: {lab['precision_value']}", f"{lab['delay']}: 0.0312500s",
             f"{lab['dispersion']}: 7.7844328s", f"{lab['refid']}: {refid} ({lab['source_ip']}:  {host})",
             f"{lab['last']}: {local_datetime(last, locale)}", f"{lab['source']}: {peer}",
             f"{lab['poll']}: 10 (1024s)", ""]

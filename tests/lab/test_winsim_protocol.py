@@ -94,7 +94,7 @@ def test_the_whole_table_over_http_with_message_encryption(lab_windows: dict[str
     assert "閏インジケーター" in found["w32tm_status"][0]                 # ja-JP host, code page 65001
     assert json.loads(found["bitlocker"][0])["VolumeStatus"] == 0
     assert found["bios_dell"] == ("\r\n", 0)                          # not a Dell: the error is on stderr
-    assert "Get-CimInstance : Invalid namespace" in err
+    assert "Get-CimInstance : 無効な名前空間です" in err                # ja-JP: the error in Japanese
 
 
 def test_the_whole_table_over_https_with_the_lab_ca(lab_windows: dict[str, Any]) -> None:

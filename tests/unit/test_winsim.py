@@ -112,7 +112,7 @@ def test_defender_dates_are_relative_to_now() -> None:
 def test_w32tm_localised_on_a_ja_jp_host() -> None:
     text, rc = query(host("pc-win-01"), "w32tm_status")
     assert rc == 0
-    assert "閏インジケーター: 0(警告なし)" in text
+    assert "閏インジケーター: 0 (警告なし)" in text
     assert "ソース: 10.203.0.10,0x8" in text
     text, _ = query(host("srv-win-02"), "w32tm_status")
     assert "Leap Indicator: 3(not synchronized)" in text
@@ -147,13 +147,24 @@ def test_native_error_is_in_the_block_with_exit_code() -> None:
 def test_missing_vendor_namespace_goes_to_stderr_and_leaves_the_block_empty() -> None:
     found, batch = run(host("pc-win-02"), [("bios_dell", next(r["command"] for r in ROWS if r["id"] == "bios_dell"))])
     assert found["bios_dell"] == ("\r\n", 0)      # Out-String's "" and the host's newline
-    assert batch.stderr[0] == "Get-CimInstance : Invalid namespace "
+    assert batch.stderr[0] == "Get-CimInstance : 無効な名前空間です "       # a ja-JP host: in Japanese
+    assert batch.stderr[1].startswith("発生場所 行:")
+    _, english = run(host("srv-win-02"), [("bios_hp", next(r["command"] for r in ROWS if r["id"] == "bios_hp"))])
+    assert english.stderr[0] == "Get-CimInstance : Invalid namespace "
 
 
 def test_the_vendor_block_answers_on_its_vendor() -> None:
     assert json.loads(query(host("pc-win-01"), "bios_dell")[0])[0] == {"NameId": "Admin", "IsPasswordSet": 1}
     assert json.loads(query(host("pc-win-03"), "bios_lenovo")[0]) == {"PasswordState": 0}
     assert [x["IsSet"] for x in json.loads(query(host("pc-win-02"), "bios_hp")[0])] == [1, 0]
+
+
+def test_error_texts_are_in_the_os_language() -> None:
+    found, _ = run(host("pc-win-01"), [("x", "Get-ChildItem C:\\"),
+                                       ("cmd", 'reg.exe delete "HKLM\\SOFTWARE\\Nope" /v X /f')])
+    assert found["x"][0].startswith("HARDENING-ERROR: 用語 'Get-ChildItem' は、コマンドレット、関数、")
+    assert found["cmd"][0].startswith("reg.exe : エラー: 指定されたレジストリ キーまたは値が見つかりませんでした。\r\n"
+                                      "発生場所 行:")
 
 
 def test_unknown_or_altered_command_is_not_recognized() -> None:
@@ -304,7 +315,7 @@ def test_capture_writes_each_block_and_the_exit_codes(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "os.txt").read_text(encoding="utf-8"))["CSName"] == "PC-WIN-02"
     codes = json.loads((tmp_path / "rc.json").read_text(encoding="utf-8"))
     assert codes["reg_removable_storage"] == 1
-    assert "Get-CimInstance : Invalid namespace" in codes["stderr"]
+    assert "Get-CimInstance : 無効な名前空間です" in codes["stderr"]
 
 
 def _envelope(action: str, shell_id: str | None = None, body: str = "") -> bytes:
