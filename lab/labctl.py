@@ -6,7 +6,8 @@ network/mount/pid/uts/ipc namespaces on an overlay of one cached debootstrap roo
 
     base      build (once) the cached base root /var/cache/hardening-lab/base-bookworm
     up        bring up one host per inventory host in 10.203.0.0/16 (+ lab.yaml extra_hosts), and the
-              simulated network devices of lab.yaml `netsim` (routers, switches, firewalls; real SSH)
+              simulated network devices of lab.yaml `netsim` (routers, switches, firewalls; real SSH) and the
+              simulated Windows hosts of lab.yaml `winsim` (WinRM over HTTP/HTTPS)
     down      stop every lab host, remove netns/veths/bridge, unmount overlays (--purge: state too)
     status    table of the lab hosts
     exec      run a command inside a running host (nsenter, no ssh)
@@ -88,6 +89,13 @@ NETSIM_VETH = VETH_PREFIX + "netsim"
 NETSIM_DIR = STATE_DIR / "netsim"                 # spec.json (0600), netsim.log, devices/<name>/ (config state)
 NETSIM_SECRETS = STATE_DIR / "netsim-secrets.json"   # generated device passwords (0600; kept by --purge)
 NETSIM_CODE = LAB_DIR / "netsim"
+# Simulated Windows hosts (lab/winsim): one WinRM simulator process in its own netns, one address per host (5985/5986).
+WINSIM_NS = NETNS_PREFIX + "winsim"
+WINSIM_VETH = VETH_PREFIX + "winsim"
+WINSIM_DIR = STATE_DIR / "winsim"                 # spec.json (0600), winsim.log, pki/ (lab CA), hosts/<name>/ (state)
+WINSIM_SECRETS = STATE_DIR / "winsim-secrets.json"   # generated Windows/BIOS passwords (0600; kept by --purge)
+WINSIM_CODE = LAB_DIR / "winsim"
+WINSIM_CA = WINSIM_DIR / "pki" / "ca.pem"        # the inventory's ca_trust_path for HTTPS hosts
 
 # Base recipe. Anything here changes the recipe hash and so triggers a rebuild of the base.
 SUITE = "bookworm"
@@ -1141,6 +1149,170 @@ def netsim_up(devices: list[DeviceSpec], creds: dict[str, dict[str, str]], timeo
 
 
 # --------------------------------------------------------------------------------------------------
+# Simulated Windows hosts (lab/winsim): WS-Management over HTTP (5985) and HTTPS (5986)
+# --------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class WinHostSpec:
+    """One simulated Windows host: lab.yaml `winsim.hosts.<name>`, its address/class/credentials entry from the
+    default inventory (or, until the lead enables them there, from lab.yaml `winsim.inventory`)."""
+    name: str
+    ip: str
+    device_class: str
+    credentials: str
+    username: str
+    host_file: Path
+    drifts: list[str]
+
+    @property
+    def state(self) -> Path:
+        return WINSIM_DIR / "hosts" / self.name
+
+
+def build_winsim_specs(lab: dict[str, Any], inv_dir: Path) -> list[WinHostSpec]:
+    winsim = lab.get("winsim") or {}
+    hosts = winsim.get("hosts") or {}
+    if not hosts or inv_dir.resolve() != DEFAULT_INVENTORY.resolve():
+        return []
+    inv = _Inventory(inv_dir)
+    pending: dict[str, Any] = {}
+    if winsim.get("inventory"):
+        pending = (yaml.safe_load((REPO_DIR / str(winsim["inventory"])).read_text()) or {}).get("hosts") or {}
+    specs = []
+    for name, given in hosts.items():
+        entry = given or {}
+        if name in inv.hosts:
+            h = inv.hosts[name] or {}
+            device_class, credentials = inv.get(name, "device_class"), inv.get(name, "credentials")
+        elif name in pending:
+            h = pending[name] or {}
+            data = h.get("data") or {}
+            device_class, credentials = data.get("device_class"), data.get("credentials")
+            if device_class is None:
+                groups = (yaml.safe_load((REPO_DIR / str(winsim["inventory"])).read_text()) or {}).get("groups") or {}
+                for g in h.get("groups") or []:
+                    device_class = device_class or ((groups.get(g) or {}).get("data") or {}).get("device_class")
+        else:
+            raise LabError(f"lab.yaml winsim.hosts.{name}: not a host of {inv_dir}/hosts.yaml nor of "
+                           f"winsim.inventory")
+        ip = str(h.get("hostname"))
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            raise LabError(f"{name}: hostname {ip!r} is not an IP") from None
+        if address not in SUBNET or ip == BRIDGE_ADDR:
+            raise LabError(f"{name}: {ip} is not a lab address")
+        host_file = WINSIM_CODE / "hosts" / str(entry.get("host_file") or f"{name}.yaml")
+        if not host_file.is_file():
+            raise LabError(f"lab.yaml winsim.hosts.{name}: host file {host_file} not found")
+        if not credentials or credentials == "lab":
+            raise LabError(f"{name}: data.credentials must name the host's own vault entry (not `lab`)")
+        specs.append(WinHostSpec(name=name, ip=ip, device_class=str(device_class), credentials=str(credentials),
+                                 username=str(entry.get("username", "hardening")), host_file=host_file,
+                                 drifts=list((lab.get("hosts") or {}).get(name) or [])))
+    return specs
+
+
+def winsim_credentials(hosts: list[WinHostSpec]) -> dict[str, dict[str, str]]:
+    """Vault entries of the simulated Windows hosts (username, password; a PC also a bios_password for the
+    vendor BIOS setters): generated once per entry name, kept in a 0600 file."""
+    try:
+        saved = json.loads(WINSIM_SECRETS.read_text()) if WINSIM_SECRETS.exists() else {}
+    except ValueError:
+        saved = {}
+    changed = False
+    out: dict[str, dict[str, str]] = {}
+    for h in hosts:
+        entry = saved.get(h.credentials) or {}
+        pc = h.device_class == "windows_pc"
+        if entry.get("username") != h.username or not entry.get("password") or (pc and not entry.get("bios_password")):
+            entry = {"username": h.username, "password": "Win-" + secrets.token_urlsafe(12)}
+            if pc:
+                entry["bios_password"] = "Bios-" + secrets.token_urlsafe(9)
+            saved[h.credentials] = entry
+            changed = True
+        out[h.credentials] = entry
+    if changed or not WINSIM_SECRETS.exists():
+        write_file(WINSIM_SECRETS, json.dumps(saved, indent=1), 0o600)
+    return out
+
+
+def winsim_pids() -> list[int]:
+    return netns_pids().get(WINSIM_NS, [])
+
+
+def winsim_down() -> None:
+    """Stop the Windows simulator and release its netns/veth (host state is kept)."""
+    if Path(f"/run/netns/{WINSIM_NS}").exists():
+        kill_netns_processes({WINSIM_NS})
+        run(["ip", "netns", "del", WINSIM_NS], check=False)
+    if Path(f"/sys/class/net/{WINSIM_VETH}").exists():
+        run(["ip", "link", "del", WINSIM_VETH], check=False)
+
+
+def tcp_open(ip: str, port: int, timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((ip, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def winsim_up(hosts: list[WinHostSpec], creds: dict[str, dict[str, str]], timeout: float) -> dict[str, str]:
+    """Start (or keep) the Windows simulator in its netns; host name -> state or error text. A host whose file
+    changed starts from it again (the simulator re-seeds its state.json)."""
+    sys.path.insert(0, str(REPO_DIR))
+    from lab.winsim import pki
+
+    WINSIM_DIR.mkdir(parents=True, exist_ok=True)
+    os.chmod(WINSIM_DIR, 0o700)
+    cert, key = pki.issue_server_cert(WINSIM_DIR / "pki", [h.name for h in hosts], [h.ip for h in hosts])
+    entries = [{"name": h.name, "address": h.ip, "http_port": 5985, "https_port": 5986,
+                "username": creds[h.credentials]["username"], "password": creds[h.credentials]["password"],
+                "host_file": str(h.host_file), "state_dir": str(h.state)} for h in hosts]
+    spec = {"cert": str(cert), "key": str(key), "hosts": entries}
+    code = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(WINSIM_CODE.glob("*.py"))}
+    files = {h.name: hashlib.sha256(h.host_file.read_bytes()).hexdigest() for h in hosts}
+    bases = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((WINSIM_CODE / "hosts").glob("_*"))}
+    table = REPO_DIR / "src" / "hardening" / "platforms" / "windows" / "platform.yaml"   # the command table it checks
+    bases["platform.yaml"] = hashlib.sha256(table.read_bytes()).hexdigest() if table.exists() else ""
+    fingerprint = sha256_json({"spec": spec, "code": code, "files": files, "bases": bases})
+    fp_file = WINSIM_DIR / "running.fingerprint"
+    if winsim_pids() and fp_file.exists() and fp_file.read_text().strip() == fingerprint:
+        return {h.name: "running" for h in hosts}
+    winsim_down()
+    spec_file = WINSIM_DIR / "spec.json"
+    write_file(spec_file, json.dumps(spec, indent=1), 0o600)
+    run(["ip", "netns", "add", WINSIM_NS])
+    run(["ip", "link", "add", WINSIM_VETH, "type", "veth", "peer", "name", "eth0", "netns", WINSIM_NS])
+    run(["ip", "link", "set", WINSIM_VETH, "master", BRIDGE, "up"])
+    run(["ip", "-n", WINSIM_NS, "-b", "-"], input="link set eth0 address 02:68:6c:61:62:02\n" + "".join(
+        f"addr add {h.ip}/{SUBNET.prefixlen} dev eth0\n" for h in hosts) + "link set lo up\nlink set eth0 up\n")
+    for h in hosts:
+        run(["ip", "neigh", "flush", "to", h.ip], check=False)
+    logf = open(WINSIM_DIR / "winsim.log", "ab")
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(REPO_DIR)}
+    subprocess.Popen(["nsenter", f"--net=/run/netns/{WINSIM_NS}", "--", sys.executable, "-m", "lab.winsim",
+                      str(spec_file)], cwd=REPO_DIR, env=env, stdin=subprocess.DEVNULL, stdout=logf,
+                     stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    logf.close()
+    started = time.monotonic()
+    pending = list(hosts)
+    while pending and time.monotonic() < started + timeout:
+        pending = [h for h in pending if not (tcp_open(h.ip, 5985) and tcp_open(h.ip, 5986))]
+        if pending:
+            if time.monotonic() - started > 10 and not winsim_pids():
+                break
+            time.sleep(0.1)
+    states = {h.name: "started" for h in hosts}
+    for h in pending:
+        tail = "\n".join((WINSIM_DIR / "winsim.log").read_text(errors="replace").splitlines()[-15:])
+        states[h.name] = f"FAILED: simulator not answering on {h.ip}:5985/5986\n{tail}"
+    if not pending:
+        fp_file.write_text(fingerprint + "\n")
+    return states
+
+
+# --------------------------------------------------------------------------------------------------
 # Teardown
 # --------------------------------------------------------------------------------------------------
 def kill_netns_processes(only: set[str] | None = None, timeout: float = 10.0) -> None:
@@ -1302,7 +1474,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     lab = load_lab()
     specs, notes = build_specs(lab, inv_dir)
     devices = build_device_specs(lab, inv_dir)
-    simulated = {d.name for d in devices}
+    windows = build_winsim_specs(lab, inv_dir)
+    simulated = {d.name for d in devices} | {w.name for w in windows}
     for n in notes:
         if n.split(":", 1)[0] not in simulated:
             log(f"note: {n}")
@@ -1312,7 +1485,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     _import_vault()                      # fail early and clearly when ansible-core is missing
     ensure_host_packages()               # ssh-keygen/openssl are needed for the secrets
     device_creds = device_credentials(devices)
-    sec = ensure_secrets(device_creds)
+    windows_creds = winsim_credentials(windows)
+    sec = ensure_secrets({**device_creds, **windows_creds})
     if not base_is_current():
         log("base missing or outdated: building it first")
         cmd_base()
@@ -1320,7 +1494,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     # name/IP clashes with hosts from other inventories that are already part of the lab
     by_ip = {h["ip"]: h["name"] for h in saved_hosts() if h["name"] in running}
     seen: dict[str, str] = {}
-    for d in devices:
+    for d in [*devices, *windows]:
+        if seen.get(d.ip, d.name) != d.name:
+            raise LabError(f"IP {d.ip} is claimed by {d.name} and {seen[d.ip]}")
         seen[d.ip] = d.name
     for s in specs:
         if seen.get(s.ip, s.name) != s.name or by_ip.get(s.ip, s.name) != s.name:
@@ -1399,7 +1575,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     for s in pending:
         errors[s.name] = f"sshd not answering on {s.ip}:22 after {args.timeout:.0f}s:\n{console_tail(s)}"
     device_states = netsim_up(devices, device_creds, args.timeout) if devices else {}
-    for name, state in device_states.items():
+    windows_states = winsim_up(windows, windows_creds, args.timeout) if windows else {}
+    for name, state in [*device_states.items(), *windows_states.items()]:
         if state.startswith("FAILED"):
             errors[name] = state
     write_client_files(devices)
@@ -1412,11 +1589,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     for d in devices:
         rows.append([d.name, d.ip, d.device_class, "-", f"netsim:{d.personality}", ",".join(d.drifts) or "-",
                      "FAILED" if d.name in errors else device_states.get(d.name, "?")])
+    for w in windows:
+        rows.append([w.name, w.ip, w.device_class, "-", "winsim:5985,5986", ",".join(w.drifts) or "-",
+                     "FAILED" if w.name in errors else windows_states.get(w.name, "?")])
     log(_table(rows, ["HOST", "IP", "CLASS", "ZONE", "SERVICES", "DRIFTS", "STATE"]))
     n_new = sum(1 for s in specs if s.name in procs and s.name not in errors)
     if devices:
         log(f"netsim: {len(devices)} simulated network device(s) in netns {NETSIM_NS} "
             f"(log {NETSIM_DIR / 'netsim.log'})")
+    if windows:
+        log(f"winsim: {len(windows)} simulated Windows host(s) in netns {WINSIM_NS} (log {WINSIM_DIR / 'winsim.log'}, "
+            f"CA {WINSIM_CA})")
     log(f"up: {len(specs) - len(errors)}/{len(specs)} hosts up ({n_new} started) in "
         f"{time.monotonic() - t0:.1f}s (prepare {t_prep - t0:.1f}s, start {t_started - t_prep:.1f}s, "
         f"ssh ready {time.monotonic() - t_started:.1f}s)")
@@ -1457,6 +1640,9 @@ def cmd_down(args: argparse.Namespace) -> int:
     if args.purge and NETSIM_DIR.exists():
         shutil.rmtree(NETSIM_DIR)
         msg += f", simulated devices' state {NETSIM_DIR} deleted"
+    if args.purge and (WINSIM_DIR / "hosts").exists():
+        shutil.rmtree(WINSIM_DIR / "hosts")
+        msg += f", simulated Windows hosts' state {WINSIM_DIR / 'hosts'} deleted"
     log(f"{msg} [{time.monotonic() - t0:.1f}s]")
     return 0
 
@@ -1481,8 +1667,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
     """Put hosts back to their planted state: stop them, delete their disk, bring them up again."""
     inv_dir, specs = _specs_of(args)
     devices = build_device_specs(load_lab(), inv_dir)
+    windows = build_winsim_specs(load_lab(), inv_dir)
     wanted = set(args.hosts)
-    unknown = wanted - {s.name for s in specs} - {d.name for d in devices}
+    unknown = wanted - {s.name for s in specs} - {d.name for d in devices} - {w.name for w in windows}
     if unknown:
         raise LabError(f"not lab hosts of {inv_dir}: {', '.join(sorted(unknown))}")
     with _lock():
@@ -1491,6 +1678,11 @@ def cmd_reset(args: argparse.Namespace) -> int:
             for d in devices:
                 if d.name in wanted and d.state.exists():
                     shutil.rmtree(d.state)
+        if wanted & {w.name for w in windows}:
+            winsim_down()   # `up` starts it again; a wiped host re-seeds from its host file
+            for w in windows:
+                if w.name in wanted and w.state.exists():
+                    shutil.rmtree(w.state)
         for spec in specs:
             if spec.name in wanted:
                 host_down(spec)
@@ -1516,6 +1708,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         devices = build_device_specs(load_lab(), DEFAULT_INVENTORY)
     except LabError:
         devices = []
+    try:
+        windows = build_winsim_specs(load_lab(), DEFAULT_INVENTORY)
+    except LabError:
+        windows = []
+    win_up = bool(winsim_pids())
+    for w in windows:
+        rows.append([w.name, w.ip, w.device_class, "winsim", "up" if win_up else "down",
+                     "ok" if win_up and tcp_open(w.ip, 5985) else "-", ",".join(w.drifts) or "-"])
     sim_up = bool(netsim_pids())
     for d in devices:
         rows.append([d.name, d.ip, d.device_class, f"netsim:{d.personality}", "up" if sim_up else "down",
@@ -1537,6 +1737,7 @@ def cmd_wait_sync(args: argparse.Namespace) -> int:
     lab = load_lab()
     specs = build_specs(lab, DEFAULT_INVENTORY)[0]
     devices = {d.name for d in build_device_specs(lab, DEFAULT_INVENTORY)}   # no chrony: their clock is simulated
+    devices |= {w.name for w in build_winsim_specs(lab, DEFAULT_INVENTORY)}
     unknown = set(args.hosts) - {s.name for s in specs} - devices
     if unknown:
         raise LabError(f"not demo lab hosts: {', '.join(sorted(unknown))}")
