@@ -136,7 +136,7 @@ def query(host: HostState, stmt: str, whole: str) -> Result:
     if head == "w32tm.exe":
         time = host.data.get("time") or {}
         if "/status" in stmt:
-            return Result(out=renderers.w32tm_status(time, host.locale, host.now()), rc=0)
+            return Result(out=renderers.w32tm_status(time, host.locale, host.now(), "/verbose" in stmt.lower()), rc=0)
         return Result(out=renderers.w32tm_configuration(time, host.locale), rc=0)
     if head == "wevtutil.exe" and words[1].lower() == "gl":
         logs = host.data.get("eventlogs") or {}
@@ -404,6 +404,13 @@ def _bitlocker(host: HostState, stmt: str) -> Result:
                        "                        Off", ""])
 
 
+def _bitlocker_off(host: HostState, stmt: str) -> Result:
+    vols = host.data.setdefault("objects", {}).setdefault("Get-BitLockerVolume -MountPoint $env:SystemDrive", [{}])
+    # the simulated decryption completes at once (a real volume reports DecryptionInProgress for a while)
+    vols[0].update({"VolumeStatus": 0, "ProtectionStatus": 0, "EncryptionMethod": 0, "EncryptionPercentage": 0})
+    return Result()
+
+
 BIOS = {  # vendor -> (namespace, setter class, method, object source, how a set admin password shows)
     "dell": ("root/dcim/sysman/wmisecurity", "SecurityInterface", "SetNewPassword"),
     "hp": ("root/HP/InstrumentedBIOS", "HP_BIOSSettingInterface", "SetBIOSSetting"),
@@ -455,6 +462,7 @@ SETTERS: list[tuple[re.Pattern[str], Setter]] = [
     (re.compile(r"^Set-MpPreference -DisableRealtimeMonitoring \$(true|false)$", re.I), _mp),
     (re.compile(r"^Enable-BitLocker -MountPoint \$env:SystemDrive -EncryptionMethod XtsAes(128|256) -TpmProtector$",
                 re.I), _bitlocker),
+    (re.compile(r"^Disable-BitLocker -MountPoint \$env:SystemDrive$", re.I), _bitlocker_off),
     (re.compile(r"\bSetNewPassword\b", re.I), _bios("dell")),
     (re.compile(r"\bSetBIOSSetting\b", re.I), _bios("hp")),
     (re.compile(r"\bSetBiosPassword\b", re.I), _bios("lenovo")),

@@ -198,16 +198,30 @@ class Result:
 class Faults:
     """<state_dir>/faults.json, read at every batch: {"fail_setter": N, "fail_message": "...",
     "drop_after_setters": N} (Nth setter of a batch, 1-based; drop: the connection closes abruptly after the Nth
-    setter has been applied)."""
+    setter has been applied). A fault fires once: it is removed from the file when it fires, so the restore that
+    follows it (a fresh batch) runs as on a host whose trouble has passed."""
 
     def __init__(self, state_dir: Path | None) -> None:
         self.data: dict[str, Any] = {}
-        if state_dir and (state_dir / "faults.json").exists():
+        self.file = state_dir / "faults.json" if state_dir else None
+        if self.file and self.file.exists():
             try:
-                self.data = json.loads((state_dir / "faults.json").read_text(encoding="utf-8")) or {}
+                self.data = json.loads(self.file.read_text(encoding="utf-8")) or {}
             except ValueError:
                 self.data = {}
         self.setters = 0
+
+    def fired(self, key: str) -> None:
+        self.data.pop(key, None)
+        if self.file and self.file.exists():
+            try:
+                saved = json.loads(self.file.read_text(encoding="utf-8")) or {}
+            except ValueError:
+                saved = {}
+            saved.pop(key, None)
+            if key == "fail_setter":
+                saved.pop("fail_message", None)
+            self.file.write_text(json.dumps(saved), encoding="utf-8")
 
 
 def _split_statements(command: str) -> list[str]:
@@ -434,11 +448,13 @@ class Batch:
             if self.faults.data.get("fail_setter") == n:
                 msg = str(self.faults.data.get("fail_message") or "Access is denied.")
                 self.log(f"fault: setter {n} fails ({block_id})")
+                self.faults.fired("fail_setter")
                 return commands.failed_setter(stmt, msg)
             res = handler(self.host, stmt)
             self.host.save()
             if self.faults.data.get("drop_after_setters") == n:
                 self.log(f"fault: connection dropped after setter {n} ({block_id})")
+                self.faults.fired("drop_after_setters")
                 res.drop = True
             return res
         term = stmt.split(maxsplit=1)[0] if stmt.split() else stmt

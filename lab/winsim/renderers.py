@@ -159,12 +159,16 @@ STATUS_LABELS = {
               "dispersion": "Root Dispersion", "refid": "ReferenceId", "last": "Last Successful Sync Time",
               "source": "Source", "poll": "Poll Interval", "leap0": "0(no warning)", "leap3": "3(not synchronized)",
               "stratum_sync": "(secondary reference - syncd by (S)NTP)", "stratum_none": "(unspecified)",
-              "precision_value": "-23 (119.209ns per tick)", "source_ip": "source IP", "unspecified": "unspecified"},
+              "precision_value": "-23 (119.209ns per tick)", "source_ip": "source IP", "unspecified": "unspecified",
+              "phase": "Phase Offset", "rate": "ClockRate", "state": "State Machine", "state_sync": "2 (Sync)",
+              "state_unset": "0 (Unset)", "since": "Time since Last Good Sync Time"},
     "ja-JP": {"leap": "閏インジケーター", "stratum": "階層", "precision": "精度", "delay": "ルート遅延",
               "dispersion": "ルート分散", "refid": "参照 ID", "last": "最終正常同期時刻",
               "source": "ソース", "poll": "ポーリング間隔", "leap0": "0 (警告なし)", "leap3": "3 (同期されていません)",
               "stratum_sync": "(二次参照 - (S)NTP で同期)", "stratum_none": "(未指定)",
-              "precision_value": "-23 (ティックごとに 119.209ns)", "source_ip": "ソース IP", "unspecified": "未指定"},
+              "precision_value": "-23 (ティックごとに 119.209ns)", "source_ip": "ソース IP", "unspecified": "未指定",
+              "phase": "位相オフセット", "rate": "クロック レート", "state": "状態マシン", "state_sync": "2 (同期)",
+              "state_unset": "0 (未設定)", "since": "最終正常同期時刻からの経過時間"},
 }
 
 
@@ -175,16 +179,22 @@ def local_datetime(when: dt.datetime, locale: str) -> str:
     return f"{when.month}/{when.day}/{when.year} {hour}:{when:%M:%S} {'AM' if when.hour < 12 else 'PM'}"
 
 
-def w32tm_status(time: dict[str, Any], locale: str, now: dt.datetime) -> list[str]:
+def w32tm_status(time: dict[str, Any], locale: str, now: dt.datetime, verbose: bool = False) -> list[str]:
+    """`w32tm /query /status` (with /verbose: the blank line, then Phase Offset, ClockRate, State Machine … as
+    learn.microsoft.com's Windows Time tools page shows them)."""
     lab = STATUS_LABELS.get(locale, STATUS_LABELS["en-US"])
     synced = bool(time.get("synced"))
     if not synced:
         source = time.get("unsynced_source", "Local CMOS Clock")
-        return [f"{lab['leap']}: {lab['leap3']}", f"{lab['stratum']}: 0 {lab['stratum_none']}",
-                f"{lab['precision']}: {lab['precision_value']}", f"{lab['delay']}: 0.0000000s",
-                f"{lab['dispersion']}: 0.0000000s", f"{lab['refid']}: 0x00000000 ({lab['unspecified']})",
-                f"{lab['last']}: {lab['unspecified']}", f"{lab['source']}: {source}",
-                f"{lab['poll']}: 10 (1024s)", ""]
+        lines = [f"{lab['leap']}: {lab['leap3']}", f"{lab['stratum']}: 0 {lab['stratum_none']}",
+                 f"{lab['precision']}: {lab['precision_value']}", f"{lab['delay']}: 0.0000000s",
+                 f"{lab['dispersion']}: 0.0000000s", f"{lab['refid']}: 0x00000000 ({lab['unspecified']})",
+                 f"{lab['last']}: {lab['unspecified']}", f"{lab['source']}: {source}",
+                 f"{lab['poll']}: 10 (1024s)", ""]
+        if verbose:
+            lines += [f"{lab['phase']}: 0.0000000s", f"{lab['rate']}: 0.0156250s",
+                      f"{lab['state']}: {lab['state_unset']}", ""]
+        return lines
     peer = str(time.get("source") or time.get("ntp_server", "").split(" ")[0])
     host = peer.split(",", maxsplit=1)[0]
     try:
@@ -196,7 +206,10 @@ def w32tm_status(time: dict[str, Any], locale: str, now: dt.datetime) -> list[st
             f"{lab['precision']}: {lab['precision_value']}", f"{lab['delay']}: 0.0312500s",
             f"{lab['dispersion']}: 7.7844328s", f"{lab['refid']}: {refid} ({lab['source_ip']}:  {host})",
             f"{lab['last']}: {local_datetime(last, locale)}", f"{lab['source']}: {peer}",
-            f"{lab['poll']}: 10 (1024s)", ""]
+            f"{lab['poll']}: 10 (1024s)", ""] + ([
+            f"{lab['phase']}: {float(time.get('offset_s', 0.0001234)):.7f}s", f"{lab['rate']}: 0.0156250s",
+            f"{lab['state']}: {lab['state_sync']}",
+            f"{lab['since']}: {float(time.get('last_sync_age_s', 300)):.7f}s", ""] if verbose else [])
 
 
 def w32tm_configuration(time: dict[str, Any], locale: str) -> list[str]:

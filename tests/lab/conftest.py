@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.lab.labtools import ROOT, reachable, run_cli, wait_synced
+from tests.lab.labtools import ROOT, management_port, reachable, run_cli, wait_synced
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -25,7 +25,7 @@ def lab() -> dict[str, Any]:
     """lab/lab.yaml plus the demo inventory; fails (does not skip) when the lab is down."""
     spec = yaml.safe_load((ROOT / "lab" / "lab.yaml").read_text(encoding="utf-8"))
     hosts = yaml.safe_load((ROOT / "inventory" / "hosts.yaml").read_text(encoding="utf-8"))
-    down = [name for name, entry in hosts.items() if not reachable(entry["hostname"])]
+    down = [name for name, entry in hosts.items() if not reachable(entry["hostname"], management_port(entry))]
     assert not down, f"lab hosts not reachable: {down} — run `make lab-up` (as root) first"
     # A lab just brought up needs a few seconds until chrony has synchronised the clients.
     wait_synced(list(hosts))

@@ -35,9 +35,15 @@ def run_cli(*args: str, timeout: float = 600, **env: str) -> subprocess.Complete
                           env=lab_env(**env), timeout=timeout, check=False, cwd=ROOT)
 
 
-def reachable(ip: str) -> bool:
+def management_port(entry: dict[str, Any]) -> int:
+    """The port a demo host is managed on: WinRM over HTTP (5985, always listening on the simulated Windows
+    hosts) for the Windows groups, SSH (22) for every other host."""
+    return 5985 if any(str(g).startswith("windows") for g in entry.get("groups") or []) else 22
+
+
+def reachable(ip: str, port: int = 22) -> bool:
     try:
-        with socket.create_connection((ip, 22), timeout=2):
+        with socket.create_connection((ip, port), timeout=2):
             return True
     except OSError:
         return False
@@ -91,6 +97,18 @@ def netsim_devices(spec: dict[str, Any], hosts: dict[str, Any]) -> dict[str, dic
         out[name] = {"name": name, "ip": host["hostname"], "params": (entry or {}).get("params") or {},
                      "credentials": secrets[host["data"]["credentials"]], "state": NETSIM_STATE / name}
     return out
+
+
+def winsim_secrets() -> list[str]:
+    """The simulated Windows hosts' generated WinRM and BIOS passwords (root-only): none may reach any artifact."""
+    generated = json.loads((LAB_STATE / "winsim-secrets.json").read_text(encoding="utf-8"))
+    return [value for entry in generated.values() for key, value in entry.items() if key != "username"]
+
+
+def winsim_manual(spec: dict[str, Any]) -> set[tuple[str, str]]:
+    """(host, requirement) pairs lab.yaml's winsim says a person judges (an unknown BIOS vendor's BOOT-PW)."""
+    return {(name, rid) for name, entry in ((spec.get("winsim") or {}).get("hosts") or {}).items()
+            for rid in (entry or {}).get("manual") or []}
 
 
 def netsim_secrets(lab: dict[str, Any]) -> set[str]:

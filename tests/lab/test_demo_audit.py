@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from tests.lab.labtools import LAB_STATE, ROOT, expected_failures, lab_planted_secrets, netsim_devices
+from tests.lab.labtools import (
+    LAB_STATE,
+    ROOT,
+    expected_failures,
+    lab_planted_secrets,
+    netsim_devices,
+    winsim_manual,
+    winsim_secrets,
+)
 
 from hardening.core.catalog import load_catalog
 
@@ -48,6 +56,7 @@ def test_every_planted_drift_fails_and_everything_else_passes(lab: dict[str, Any
     expected = expected_failures(lab["spec"])
     devices = (lab["spec"].get("netsim") or {}).get("devices") or {}
     for_a_person = {(name, rid) for name, entry in devices.items() for rid in (entry or {}).get("manual") or []}
+    for_a_person |= winsim_manual(lab["spec"])
     findings = _findings(demo_audit["report"])
     wrong: list[str] = []
     for (host, requirement), finding in findings.items():
@@ -141,6 +150,7 @@ def test_no_secret_in_any_output(demo_audit: dict[str, Any], lab: dict[str, Any]
     secrets += key_lines
     devices = netsim_devices(lab["spec"], lab["hosts"])   # the simulated network devices' generated credentials
     secrets += [value for d in devices.values() for key, value in d["credentials"].items() if key != "username"]
+    secrets += winsim_secrets()   # the simulated Windows hosts' WinRM and BIOS passwords
     planted = lab_planted_secrets(lab["spec"])
     assert len(planted) >= 2, "the lab plants an SNMP community and an MD5 hash: both are looked for"
     secrets += planted
