@@ -225,6 +225,7 @@ def test_an_unreachable_host_is_a_failed_apply_with_nothing_applied(tmp_path: Pa
     assert result.failed is not None
     assert "nothing applied" in result.failed
     assert not result.rolled_back
+    assert result.untouched  # nothing to restore: apply writes no rollback entry to the ledger
     assert host.setters == 0
 
 
@@ -237,6 +238,7 @@ def test_a_host_that_drifted_since_the_plan_is_refused(tmp_path: Path) -> None:
     assert result.failed is not None
     assert "PW-LEN" in result.failed
     assert "make a new plan" in result.failed
+    assert result.untouched
     assert host.setters == 0
 
 

@@ -198,7 +198,11 @@ def _apply_admitted(inputs: Inputs, plan: dict[str, Any], digest: str, scope: di
         host_record["backup"] = str(backup_file(host.name)) if backup_file(host.name).exists() else None
         planned_keys = {c.key() for c in plan_changes(plan, host.name) if c.requirement in scope[host.name]}
         host_record["plan_matches"] = {c.key() for c in result.applied} == planned_keys
-        if result.failed:
+        if result.failed and result.untouched:
+            # refused before any change reached the host: nothing to restore, so no rollback entry (the apply
+            # entry records the reason)
+            host_record.update(status="failed", message=f"{result.failed}", untouched=True)
+        elif result.failed:
             host_record.update(status="rolled_back" if result.rolled_back else "failed",
                                message=f"{result.failed}" + (f"; rollback problems: {result.rollback_problems}"
                                                              if result.rollback_problems else ""))

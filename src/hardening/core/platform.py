@@ -107,13 +107,21 @@ class Change:
 
 @dataclass
 class ApplyResult:
-    """What apply did on one host. `failed` set = the host was restored to its prior files."""
+    """What apply did on one host. `failed` set = the host was restored to its prior files, or, with
+    `untouched`, the failure came before anything was sent (no session, a refused login, a host that drifted
+    since the plan, a backup that could not be taken): nothing to restore."""
 
     host: str
     applied: list[Change] = field(default_factory=list)
     failed: str | None = None
     rolled_back: bool = False
     rollback_problems: list[str] = field(default_factory=list)
+    untouched: bool = False
+
+    def refuse(self, reason: str) -> None:
+        """Fail before any change reached the host."""
+        self.failed = reason
+        self.untouched = True
 
 
 @runtime_checkable

@@ -219,6 +219,35 @@ def test_the_ledger_says_why_each_host_was_not_applied(desk: dict[str, Any]) -> 
         assert record["message"] == "cannot re-collect: test stub: not collected"
 
 
+def test_a_host_refused_before_any_change_gets_no_rollback_entry(desk: dict[str, Any],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A platform that fails before sending anything (a login refused inside apply) reports `untouched`: the host
+    is `failed` with its reason, and the ledger gets no `rollback` entry claiming a restore that never happened."""
+    from hardening.core.platform import ApplyResult
+
+    class Refusing:
+        name = "linux"
+
+        def apply(self, target: Any, fix: Any, parameters: Any, planned: Any) -> ApplyResult:
+            result = ApplyResult(target.host.name)
+            result.refuse("no session, nothing applied: AuthenticationFailed: login refused")
+            return result
+
+    monkeypatch.setattr("hardening.changes.apply.collect_all", lambda hosts, *_, **__: {
+        h.name: CollectResult(h.name, {"facts": {}}, None, None, 0.0) for h in hosts})
+    monkeypatch.setattr("hardening.changes.apply.fingerprint", lambda *_: "sha256:" + "c" * 64)
+    monkeypatch.setattr("hardening.changes.apply.get_platform", lambda _name: Refusing())
+    monkeypatch.setattr("hardening.changes.apply.Remediator", Refusing)
+    monkeypatch.setenv("HARDENING_CRED_LAB_USERNAME", "audit")
+    assert approve(desk) == 0
+    assert apply(desk) == 1
+    actions = [e["action"] for e in entries(desk)]
+    assert "rollback" not in actions
+    for record in entries(desk)[-1]["subject"]["hosts"].values():
+        assert record["status"] == "failed"
+        assert record["message"].startswith("no session, nothing applied")
+
+
 # -- 6. one apply at a time per plan and per host; approvals are single-use --------------------------------------
 
 

@@ -691,7 +691,7 @@ class NetworkRemediator:
         try:
             connection = self.connect(target)
         except (CollectionError, HardeningError) as exc:
-            result.failed = REDACTOR.scrub(f"no session, nothing applied: {exc}")[:500]
+            result.refuse(REDACTOR.scrub(f"no session, nothing applied: {exc}")[:500])
             return result
         session = _Session(self, target, connection)
         try:
@@ -724,24 +724,24 @@ class NetworkRemediator:
             prior = session.running()
             _save_backup(session.target, self.running_command, prior)
         except Exception as exc:
-            result.failed = f"backup before the change failed, nothing applied: {_reason(exc)}"
+            result.refuse(f"backup before the change failed, nothing applied: {_reason(exc)}")
             return None
         try:
             now = self.changes(host, prior, fix, parameters)
         except HardeningError as exc:
-            result.failed = f"remediation could not be computed, nothing applied: {_reason(exc)}"
+            result.refuse(f"remediation could not be computed, nothing applied: {_reason(exc)}")
             return None
         wanted = {c.requirement: c.diff for c in planned if c.requirement in fix}
         got = {c.requirement: c.diff for c in now}
         if wanted != got:
             differing = sorted(r for r in set(wanted) | set(got) if wanted.get(r) != got.get(r))
-            result.failed = (f"the remediation differs from the approved plan for {', '.join(differing)}: "
+            result.refuse(f"the remediation differs from the approved plan for {', '.join(differing)}: "
                              "the device changed since planning; nothing applied, make a new plan")
             return None
         try:
             session.run_all("backup")  # the on-device copy (IOS flash:) the device's own restore reads
         except Exception as exc:
-            result.failed = f"backup before the change failed, nothing applied: {_reason(exc)}"
+            result.refuse(f"backup before the change failed, nothing applied: {_reason(exc)}")
             session.cleanup()
             return None
         return prior

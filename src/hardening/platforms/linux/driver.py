@@ -156,7 +156,7 @@ class LinuxPlatform:
             if target.backup_file is not None:
                 files.save(saved, target.backup_file)
         except (HardeningError, OSError) as exc:
-            result.failed = f"backup before the change failed, nothing applied: {exc}"
+            result.refuse(f"backup before the change failed, nothing applied: {exc}")
             return result
         try:
             run = self._run(target, fix, parameters, check=False)

@@ -179,7 +179,7 @@ class WindowsRemediator:
         try:
             session = self.open_winrm_session(target)
         except Exception as exc:
-            result.failed = f"no session, nothing applied: {_reason(exc)}"
+            result.refuse(f"no session, nothing applied: {_reason(exc)}")
             return result
         run = _Run(self, target, session)
         try:
@@ -209,24 +209,24 @@ class WindowsRemediator:
         try:
             state = self._planned(run.session, self._settings(run.target, fix, parameters))
         except HardeningError as exc:
-            result.failed = f"the current values could not be read, nothing applied: {_reason(exc)}"
+            result.refuse(f"the current values could not be read, nothing applied: {_reason(exc)}")
             return None
         except Exception as exc:
-            result.failed = f"the current values could not be read, nothing applied: {_reason(exc)}"
+            result.refuse(f"the current values could not be read, nothing applied: {_reason(exc)}")
             return None
         now = self.changes(state)
         wanted = sorted((c.requirement, c.task, c.diff) for c in approved if c.requirement in fix)
         got = sorted((c.requirement, c.task, c.diff) for c in now)
         if wanted != got:
             differing = sorted({r for r, _, _ in set(wanted) ^ set(got)})
-            result.failed = (f"the host's values differ from the approved plan for {', '.join(differing)}: the host "
+            result.refuse(f"the host's values differ from the approved plan for {', '.join(differing)}: the host "
                              "changed since planning; nothing applied, make a new plan")
             return None
         changing = {ident: state.current[ident] for ident in _changing(state)}
         try:
             _save_backup(run.target, changing)
         except Exception as exc:
-            result.failed = f"backup before the change failed, nothing applied: {_reason(exc)}"
+            result.refuse(f"backup before the change failed, nothing applied: {_reason(exc)}")
             return None
         run.saved = changing
         return state
