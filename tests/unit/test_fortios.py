@@ -26,10 +26,33 @@ LOGIN_PASSWORD = "pw-F0rti!S3cret"  # noqa: S105 - a test credential
 CASES = Path(__file__).resolve().parents[1] / "platforms" / "fortios" / "cases"
 
 
+GLOBAL = 'config system global\n    set hostname "FGT-TEST"\nend\n'
+
+
 def facts(config: str, **live: str) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """The facts of a snippet standing for a whole configuration: one without `config system global` gets the
+    minimal block every FortiGate shows (its hostname), so its global settings are FortiOS's defaults."""
+    if "config system global" not in config:
+        config = GLOBAL + config
     outputs = {RUNNING: config, **{k.replace("_", " "): v for k, v in live.items()}}
     result, _ = parse_outputs(outputs)
     return result.facts, result.errors, result.manual
+
+
+def test_a_text_without_system_global_leaves_its_settings_undetermined() -> None:
+    """A partial text (no `config system global`): admintimeout, lockout, banner, admin ports … are errors, never
+    FortiOS's defaults passing; what the text does show (the NTP servers) is still read."""
+    snippet = ("config system ntp\n    set ntpsync enable\n    set type custom\n    config ntpserver\n"
+               "        edit 1\n            set server \"10.203.0.10\"\n        next\n    end\nend\n")
+    result, _ = parse_outputs({RUNNING: snippet})
+    for pointer in ("/login/idle_timeout", "/login/lockout_threshold", "/login/banners", "/network/exposed_sockets",
+                    "/management/insecure_protocols", "/accounts/generic_admin_names"):
+        assert "config system global" in result.errors[pointer], pointer
+    assert "idle_timeout" not in result.facts.get("login", {})
+    assert result.facts["time"]["ntp_servers"] == ["10.203.0.10"]
+    whole, errors, _ = facts(snippet)
+    assert whole["login"]["idle_timeout"]["seconds"] == 300  # the documented default once the block is there
+    assert "/login/idle_timeout" not in errors
 
 
 # --- the block reader -----------------------------------------------------------------------------------

@@ -89,6 +89,19 @@ class Result:
         excerpt = mask_config_secrets("\n".join(lines))[:2000]
         self.evidence.setdefault(pointer, []).append({"source": source, "excerpt": excerpt})
 
+    def undetermined(self, pointer: str, reason: str) -> None:
+        """Take back the fact at `pointer` (and what was cited for it or below it): it is an error, never a value."""
+        parts = pointer.strip("/").split("/")
+        node: Any = self.facts
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(parts[-1], None)
+        for key in [k for k in self.evidence if k == pointer or k.startswith(pointer + "/")]:
+            del self.evidence[key]
+        self.manual.pop(pointer, None)
+        self.errors[pointer] = reason
+
 
 def live_output(outputs: dict[str, str], command: str, invalid: re.Pattern[str]) -> tuple[str | None, str]:
     """A live command's output, or None and why it cannot be used (`invalid` matches the CLI's rejection)."""

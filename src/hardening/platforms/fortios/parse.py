@@ -648,4 +648,27 @@ def parse_outputs(outputs: dict[str, str]) -> tuple[Result, int | None]:
     any_any_permits(config, result)
     unused_ports(config, outputs, result)
     exposed_sockets(config, release, result)
+    without_global(config, result)
     return result, None
+
+
+def without_global(config: Config, result: Result) -> None:
+    """A text without `config system global` (an excerpt, one VDOM's part, a hand-made snippet) does not show the
+    settings that block holds, and their documented defaults cannot be assumed: every FortiGate configuration has
+    it (`show` lists at least its hostname), so a text lacking it is partial. The facts read from it (platform data
+    `global_facts`) are errors, never a default's pass."""
+    if config.table("system global") is not None:
+        return
+    for pointer in platform_data()["global_facts"]:
+        if _present(result.facts, pointer) or pointer in result.manual:
+            result.undetermined(pointer, "no `config system global` block in the configuration (a partial text): "
+                                         "the settings it holds are unknown, FortiOS's defaults are not assumed")
+
+
+def _present(facts: dict[str, Any], pointer: str) -> bool:
+    node: Any = facts
+    for part in pointer.strip("/").split("/"):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
