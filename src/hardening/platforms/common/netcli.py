@@ -295,7 +295,8 @@ class NetmikoCapturePlatform(CapturePlatform):
     # The credential fields the session needs, with what for (Credentials.require's purpose).
     required_credentials: ClassVar[tuple[tuple[str, str], ...]] = (("password", "logging in to the device"),)
     # True when every command of the table runs at the same prompt (no mode change in between): the session reads
-    # the prompt once and each command with read_command, instead of netmiko asking the device for it each time.
+    # the prompt once and each command with read_command, instead of netmiko asking the device for it each time
+    # (see `steady` for a platform where it depends on the device).
     steady_prompt: ClassVar[bool] = False
 
     @classmethod
@@ -341,6 +342,10 @@ class NetmikoCapturePlatform(CapturePlatform):
             raise map_error(host, exc, "entering privileged mode") from None
         return connection
 
+    def steady(self, connection: Any) -> bool:
+        """Whether this session runs the whole command table at one prompt (default: `steady_prompt`)."""
+        return self.steady_prompt
+
     def session_prompt(self, connection: Any, target: Target) -> str:
         """The session's prompt as the device shows it now (`rt1#`), asked once (ProbeError when there is none)."""
         try:
@@ -383,7 +388,8 @@ class NetmikoCapturePlatform(CapturePlatform):
         one-line reason and no secret."""
         connection = self.connect(target)
         try:
-            prompt = self.session_prompt(connection, target) if self.steady_prompt else None
+            steady = self.steady(connection) and _ssh_channel(connection)
+            prompt = self.session_prompt(connection, target) if steady else None
             outputs: dict[str, str] = {}
             for entry in self.commands():
                 command = str(entry["command"])
