@@ -122,10 +122,12 @@ class Device(Session):
         return "rt1#"
 
     def write_channel(self, data: str) -> None:
-        command = data.strip()
-        self.sent.append(command)
-        output = self.outputs.get(command, "% Invalid input detected at '^' marker.\n")
-        self.remote_conn.chunks += [f"{command}\r\n".encode(), output.replace("\n", "\r\n").encode() + b"\r\nrt1#"]
+        for line in data.splitlines():     # lines sent together are read one after the other, as IOS does
+            command = line.strip()
+            self.sent.append(command)
+            output = self.outputs.get(command, "% Invalid input detected at '^' marker.\n")
+            self.remote_conn.chunks += [f"{command}\r\n".encode(),
+                                        output.replace("\n", "\r\n").encode() + b"\r\nrt1#"]
 
     def send_command(self, command: str) -> str:
         raise AssertionError("at a steady prompt every command is read by read_output")

@@ -110,46 +110,88 @@ def read_output(connection: Any, command: str, prompt: str, timeout: float) -> s
     does not end it early. The text is decoded and its newlines normalised as netmiko does (send_command gives
     the same string). Raises TimeoutError (no prompt in `timeout` s), EOFError (the session ended) or
     OverflowError (more than MAX_OUTPUT bytes)."""
-    command, prompt = command.strip(), prompt.strip()
+    return read_outputs(connection, [command], prompt, timeout)[0]
+
+
+def read_outputs(connection: Any, commands: list[str], prompt: str, timeout: float) -> list[str]:
+    """read_output for several commands sent in one write (one round trip instead of one per command): the CLI
+    reads them from its input one after the other and echoes each after the prompt that ends the previous one's
+    output, as it does with lines pasted into a terminal. Command i's output ends at the prompt alone at the start
+    of a line followed by command i+1's echo (the last one's: the prompt at the very end of what was read). Each
+    output is the string read_output gives for the command alone. Each command has `timeout` s from the end of the
+    previous one's output."""
+    commands, prompt = [command.strip() for command in commands], prompt.strip()
     channel = connection.remote_conn
     encoding = getattr(connection, "encoding", "utf-8")
-    echo, ending = command.encode(encoding), prompt.encode(encoding)
+    echoes, ending = [command.encode(encoding) for command in commands], prompt.encode(encoding)
     previous = channel.gettimeout()
     deadline = time.monotonic() + timeout
     received = bytearray()
-    after_echo = -1       # index just past the echo, once seen
-    connection.write_channel(command + connection.RETURN)
+    starts: list[int] = []      # index just past each command's echo, once seen
+    ends: list[int] = []        # index just past the prompt that ends each command's output
+    scanned = 0                 # where the search for the next echo or end goes on from
+    connection.write_channel("".join(command + connection.RETURN for command in commands))
     try:
-        while True:
+        while len(ends) < len(commands):
+            waiting = commands[len(ends)]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"no prompt after `{command}` in {timeout:g} s")
+                raise TimeoutError(f"no prompt after `{waiting}` in {timeout:g} s")
             channel.settimeout(remaining)
             try:
                 data = channel.recv(65536)
             except TimeoutError:   # socket.timeout
-                raise TimeoutError(f"no prompt after `{command}` in {timeout:g} s") from None
+                raise TimeoutError(f"no prompt after `{waiting}` in {timeout:g} s") from None
             if not data:
-                raise EOFError(f"the session ended during `{command}`")
-            searched = max(0, len(received) - len(echo))
+                raise EOFError(f"the session ended during `{waiting}`")
             received += data
             if len(received) > MAX_OUTPUT:
-                raise OverflowError(f"`{command}` output exceeds {MAX_OUTPUT} bytes")
-            if after_echo < 0:
-                found = received.find(echo, searched)
-                if found < 0:
-                    continue
-                after_echo = found + len(echo)
-            tail = bytes(received[max(after_echo, len(received) - len(ending) - 256):]).rstrip(b" \t")
-            if tail.endswith(ending) and len(tail) > len(ending) and tail[-len(ending) - 1] in b"\r\n":
-                break
+                raise OverflowError(f"`{waiting}` output exceeds {MAX_OUTPUT} bytes")
+            done = len(ends)
+            scanned = _advance(received, echoes, ending, starts, ends, scanned)
+            if len(ends) > done:            # each command has `timeout` s from the end of the one before
+                deadline = time.monotonic() + timeout
     finally:
         channel.settimeout(previous)
-    text = received[after_echo:].decode(encoding, "ignore")
-    if getattr(connection, "ansi_escape_codes", False):
-        text = connection.strip_ansi_escape_codes(text)
-    lines = connection.normalize_linefeeds(text).split("\n")
-    return "\n".join(lines[1:-1])   # the rest of the echo line and the prompt line dropped
+    outputs = []
+    for start, end in zip(starts, ends, strict=True):
+        text = received[start:end].decode(encoding, "ignore")
+        if getattr(connection, "ansi_escape_codes", False):
+            text = connection.strip_ansi_escape_codes(text)
+        lines = connection.normalize_linefeeds(text).split("\n")
+        outputs.append("\n".join(lines[1:-1]))   # the rest of the echo line and the prompt line dropped
+    return outputs
+
+
+def _advance(received: bytearray, echoes: list[bytes], ending: bytes, starts: list[int], ends: list[int],
+             scanned: int) -> int:
+    """read_outputs' parse of what has arrived: records every echo and end found from `scanned` on; returns
+    where the next search starts (a match may straddle what arrives next, so a little before the end)."""
+    while len(ends) < len(echoes):
+        index = len(ends)
+        if len(starts) == index:                  # waiting for this command's echo
+            found = received.find(echoes[index], scanned)
+            if found < 0:
+                return max(scanned, len(received) - len(echoes[index]))
+            starts.append(found + len(echoes[index]))
+            scanned = starts[-1]
+            continue
+        if index + 1 < len(echoes):               # the prompt, at a line start, then the next command's echo
+            marker = ending + echoes[index + 1]
+            found = received.find(marker, scanned)
+            while found >= 0 and (found == 0 or received[found - 1] not in b"\r\n"):
+                found = received.find(marker, found + 1)
+            if found < 0:
+                return max(scanned, len(received) - len(marker))
+            ends.append(found + len(ending))
+            starts.append(found + len(marker))
+            scanned = starts[-1]
+            continue
+        tail = bytes(received[max(starts[index], len(received) - len(ending) - 256):]).rstrip(b" \t")
+        if tail.endswith(ending) and len(tail) > len(ending) and tail[-len(ending) - 1] in b"\r\n":
+            ends.append(len(received))
+        return scanned
+    return scanned
 
 
 def _ssh_channel(connection: Any) -> bool:
@@ -298,6 +340,10 @@ class NetmikoCapturePlatform(CapturePlatform):
     # the prompt once and each command with read_command, instead of netmiko asking the device for it each time
     # (see `steady` for a platform where it depends on the device).
     steady_prompt: ClassVar[bool] = False
+    # True when the CLI reads commands sent together one after the other, echoing each after the prompt that ends
+    # the previous one's output (as it does with lines pasted into a terminal): a steady-prompt session then sends
+    # the whole table in one write and reads it with read_outputs, one round trip instead of one per command.
+    pipeline: ClassVar[bool] = False
 
     @classmethod
     def platform_data(cls) -> dict[str, Any]:
@@ -346,8 +392,16 @@ class NetmikoCapturePlatform(CapturePlatform):
         """Whether this session runs the whole command table at one prompt (default: `steady_prompt`)."""
         return self.steady_prompt
 
+    def known_prompt(self, connection: Any) -> str | None:
+        """The session's prompt when the driver already knows it for certain (no need to ask the device), else
+        None. Default: None."""
+        return None
+
     def session_prompt(self, connection: Any, target: Target) -> str:
         """The session's prompt as the device shows it now (`rt1#`), asked once (ProbeError when there is none)."""
+        known = self.known_prompt(connection)
+        if known:
+            return known
         try:
             prompt = connection.find_prompt()
         except Exception as exc:
@@ -367,6 +421,17 @@ class NetmikoCapturePlatform(CapturePlatform):
             return self.run_command(connection, target, command)
         return self._checked(target, command,
                              lambda: read_output(connection, command, prompt, read_timeout(target)))
+
+    def read_commands(self, connection: Any, target: Target, commands: list[str], prompt: str) -> dict[str, str]:
+        """Every command of a `pipeline` platform's table at its steady prompt, sent in one write (read_outputs)."""
+        host = target.host.name
+        try:
+            texts = read_outputs(connection, commands, prompt, read_timeout(target))
+        except OverflowError as exc:
+            raise ProbeError(host, _why(exc)) from None
+        except Exception as exc:
+            raise map_error(host, exc, "the command table") from None
+        return dict(zip(commands, texts, strict=True))
 
     def _checked(self, target: Target, command: str, call: Callable[[], Any]) -> str:
         host = target.host.name
@@ -390,6 +455,8 @@ class NetmikoCapturePlatform(CapturePlatform):
         try:
             steady = self.steady(connection) and _ssh_channel(connection)
             prompt = self.session_prompt(connection, target) if steady else None
+            if prompt is not None and self.pipeline:
+                return self.read_commands(connection, target, [str(e["command"]) for e in self.commands()], prompt)
             outputs: dict[str, str] = {}
             for entry in self.commands():
                 command = str(entry["command"])
