@@ -18,7 +18,13 @@ from hardening.core.secrets import Credentials, Secret
 from hardening.platforms.cisco_ios import driver
 from hardening.platforms.cisco_ios.data import commands
 from hardening.platforms.common import netcli
-from hardening.platforms.common.netcli import capture_file, host_key_file, netmiko_parameters, read_output
+from hardening.platforms.common.netcli import (
+    capture_file,
+    host_key_file,
+    netmiko_parameters,
+    read_output,
+    read_outputs,
+)
 
 CASES = Path(__file__).resolve().parents[1] / "platforms" / "cisco_ios" / "cases"
 CASE = "iosxe17-router-common-criteria-live-synced"
@@ -92,6 +98,49 @@ def test_no_prompt_in_time_a_closed_session_and_an_oversized_output(monkeypatch:
     monkeypatch.setattr(netcli, "MAX_OUTPUT", 64)
     with pytest.raises(OverflowError):
         read_output(Session([b"show logging\r\n" + b"x" * 100]), "show logging", "rt1#", 5.0)
+
+
+def test_commands_sent_together_are_split_at_each_prompt_followed_by_the_next_echo() -> None:
+    """read_outputs: one write, each output the string read_output gives for the command alone, whatever the chunk
+    boundaries (a prompt split from the next echo, prompt-like text inside an output, a rejected command)."""
+    commands = ["show running-config", "show bogus", "show privilege"]
+    alone = [b"show running-config\r\nhostname rt1\r\nbanner motd ^C\r\nrt1#show privilege ^C\r\nend\r\n\r\nrt1#",
+             b"show bogus\r\n% Invalid input detected at '^' marker.\r\n\r\nrt1#",
+             b"show privilege\r\nCurrent privilege level is 15\r\nrt1# "]
+    expected = [read_output(Session([chunk]), command, "rt1#", 5.0)
+                for command, chunk in zip(commands, alone, strict=True)]
+    stream = b"\r\nrt1#" + b"".join(alone)     # a stale prompt first
+    for size in (1, 7, 64, len(stream)):
+        session = Session([stream[i:i + size] for i in range(0, len(stream), size)])
+        assert read_outputs(session, commands, "rt1#", 5.0) == expected
+        assert session.written == ["show running-config\nshow bogus\nshow privilege\n"]
+    assert expected[0] == "hostname rt1\nbanner motd ^C\nrt1#show privilege ^C\nend\n"
+    assert expected[2] == "Current privilege level is 15"
+
+
+def test_commands_sent_together_time_out_naming_the_command_waited_for() -> None:
+    """Without the prompt after the second command's output: a timeout naming it (never a partial output)."""
+    stream = [b"show version\r\nIOS\r\nrt1#", b"show logging\r\nSyslog logging: enabled\r\n"]
+    with pytest.raises(TimeoutError, match="no prompt after `show logging`"):
+        read_outputs(Session(list(stream)), ["show version", "show logging"], "rt1#", 5.0)
+    with pytest.raises(EOFError, match="show logging"):
+        read_outputs(Session([*stream, b""]), ["show version", "show logging"], "rt1#", 5.0)
+
+
+def test_ios_prompt_from_the_base_prompt_only_when_it_is_the_whole_hostname() -> None:
+    """netmiko's cisco_ios driver cuts base_prompt at 16 characters: a shorter one is the hostname, the prompt
+    after enable is it and `#`; a 16-character one may be cut, so the device is asked (None)."""
+    platform = driver.IOSPlatform()
+
+    class Connection:
+        def __init__(self, base: Any) -> None:
+            self.base_prompt = base
+
+    assert platform.known_prompt(Connection("rt1")) == "rt1#"
+    assert platform.known_prompt(Connection("a-very-long-host")) is None       # 16 characters: maybe cut
+    assert platform.known_prompt(Connection("")) is None
+    assert platform.known_prompt(Connection(None)) is None
+    assert platform.known_prompt(object()) is None
 
 
 def target(tmp_path: Path, known_hosts: Path | None = None, **extras: Any) -> Target:
