@@ -589,7 +589,10 @@ class Session:
         self.privileged = False
         self.config_lines = 0         # configuration lines received in this session
         self.faults = self.state.faults()
-        self.closed = False
+        self._closed = False
+        self._pending: list[str] = []   # output written since the event loop last ran (see write)
+        self._flush_scheduled = False
+        self._broken = False
         self.terminal_width = 80
         self.terminal_length = 24
         self._buffer = ""
@@ -599,15 +602,44 @@ class Session:
 
     # -- output --------------------------------------------------------------------------------------------
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @closed.setter
+    def closed(self, value: bool) -> None:
+        if value and not self._closed:
+            self.flush()                # what the session wrote before it ends still goes out (`exit`'s echo)
+        self._closed = value
+
     def write(self, text: str) -> None:
-        """Write text; newlines become CRLF like a terminal."""
-        if self.closed:
+        """Write text; newlines become CRLF like a terminal.
+
+        What one turn of the session writes (the echo of a line, its output, the next prompt) goes out as one
+        channel write when the event loop next runs (`flush`), as a device sends a command's answer in a few
+        large segments, not one SSH packet per write: fewer packets for the client and the simulator to encrypt,
+        authenticate and parse. The order of the output is unchanged."""
+        if self._closed:
             return
-        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        if self._broken:
+            raise SessionClosed
+        self._pending.append(text.replace("\r\n", "\n").replace("\n", "\r\n"))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Send the output written so far (called by the event loop after `write`, and before the session ends)."""
+        self._flush_scheduled = False
+        if not self._pending or self._closed or self._broken:
+            self._pending.clear()
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
         try:
             self.process.stdout.write(text)
         except (BrokenPipeError, ConnectionError, asyncssh.Error):
-            raise SessionClosed from None
+            self._broken = True     # the next write or read ends the session
 
     def writeln(self, text: str = "") -> None:
         self.write(text + "\n")
@@ -629,6 +661,8 @@ class Session:
                     self.write((line if echo else "") + "\n")
                     return line
                 self._line += char
+            if self._broken:
+                raise SessionClosed
             try:
                 data = await self.process.stdin.read(4096)
             except (asyncssh.BreakReceived, asyncssh.SignalReceived, asyncssh.TerminalSizeChanged):
@@ -641,7 +675,7 @@ class Session:
 
     def drop(self) -> None:
         """Close the connection abruptly (a device losing its session): no exit status, no goodbye."""
-        self.closed = True
+        self.closed = True      # sends what was written before the drop
         with contextlib.suppress(Exception):
             self.process.channel.get_connection().abort()
         raise SessionClosed

@@ -6,6 +6,7 @@ nothing collected.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Callable
@@ -76,6 +77,26 @@ def run_audit(
     instead of contacting it; the report's run.offline names each source with its sha256."""
     started = dt.datetime.now(dt.UTC).astimezone()
     hosts, requirements = select(inputs, selection)
+    day = today or started.date()
+    by_name = {host.name: host for host in hosts}
+    evaluated: dict[str, tuple[CollectResult, list[Finding]]] = {}
+
+    shared = (requirements, inputs.inventory.parameters, inputs.waivers, day)
+
+    def evaluate(host: Host, result: CollectResult) -> list[Finding]:
+        return evaluate_host(host, result, *shared)
+
+    def collected(result: CollectResult) -> None:
+        """A live host's result as it arrives: evaluated in its collecting thread while other hosts are still
+        being collected, instead of all of them after the last one. A failure here leaves the host to the
+        evaluation after collection, where it surfaces as it would have."""
+        if on_result is not None:
+            on_result(result)
+        host = by_name.get(result.host)
+        if host is not None:
+            with contextlib.suppress(Exception):
+                evaluated[result.host] = (result, evaluate(host, result))
+
     offline: dict[str, Any] | None = None
     if offline_from is not None:
         saved = load_offline(offline_from, hosts, set(inputs.inventory.hosts))
@@ -84,13 +105,12 @@ def run_audit(
             for result in results.values():
                 on_result(result)
     else:
-        results = collect_all(hosts, secrets, run, on_result=on_result)
-    day = today or started.date()
-    findings: dict[str, list[Finding]] = {
-        host.name: evaluate_host(host, results[host.name], requirements, inputs.inventory.parameters,
-                                 inputs.waivers, day)
-        for host in hosts
-    }
+        results = collect_all(hosts, secrets, run, on_result=collected)
+    findings: dict[str, list[Finding]] = {}
+    for host in hosts:
+        early = evaluated.get(host.name)
+        findings[host.name] = early[1] if early is not None and early[0] is results[host.name] else \
+            evaluate(host, results[host.name])
     report = build_report(
         site=inputs.inventory.site,
         hosts=hosts,

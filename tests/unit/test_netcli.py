@@ -21,7 +21,13 @@ from hardening.platforms.cisco_ios import driver
 from hardening.platforms.cisco_ios.config import truncation
 from hardening.platforms.cisco_ios.data import commands
 from hardening.platforms.common import netcli
-from hardening.platforms.common.netcli import capture_file, host_key_file, netmiko_parameters, read_output
+from hardening.platforms.common.netcli import (
+    capture_file,
+    host_key_file,
+    netmiko_parameters,
+    read_output,
+    read_outputs,
+)
 
 CASES = Path(__file__).resolve().parents[1] / "platforms" / "cisco_ios" / "cases"
 CASE = "iosxe17-router-common-criteria-live-synced"
@@ -97,6 +103,49 @@ def test_no_prompt_in_time_a_closed_session_and_an_oversized_output(monkeypatch:
         read_output(Session([b"show logging\r\n" + b"x" * 100]), "show logging", "rt1#", 5.0)
 
 
+def test_commands_sent_together_are_split_at_each_prompt_followed_by_the_next_echo() -> None:
+    """read_outputs: one write, each output the string read_output gives for the command alone, whatever the chunk
+    boundaries (a prompt split from the next echo, prompt-like text inside an output, a rejected command)."""
+    commands = ["show running-config", "show bogus", "show privilege"]
+    alone = [b"show running-config\r\nhostname rt1\r\nbanner motd ^C\r\nrt1#show privilege ^C\r\nend\r\n\r\nrt1#",
+             b"show bogus\r\n% Invalid input detected at '^' marker.\r\n\r\nrt1#",
+             b"show privilege\r\nCurrent privilege level is 15\r\nrt1# "]
+    expected = [read_output(Session([chunk]), command, "rt1#", 5.0)
+                for command, chunk in zip(commands, alone, strict=True)]
+    stream = b"\r\nrt1#" + b"".join(alone)     # a stale prompt first
+    for size in (1, 7, 64, len(stream)):
+        session = Session([stream[i:i + size] for i in range(0, len(stream), size)])
+        assert read_outputs(session, commands, "rt1#", 5.0) == expected
+        assert session.written == ["show running-config\nshow bogus\nshow privilege\n"]
+    assert expected[0] == "hostname rt1\nbanner motd ^C\nrt1#show privilege ^C\nend\n"
+    assert expected[2] == "Current privilege level is 15"
+
+
+def test_commands_sent_together_time_out_naming_the_command_waited_for() -> None:
+    """Without the prompt after the second command's output: a timeout naming it (never a partial output)."""
+    stream = [b"show version\r\nIOS\r\nrt1#", b"show logging\r\nSyslog logging: enabled\r\n"]
+    with pytest.raises(TimeoutError, match="no prompt after `show logging`"):
+        read_outputs(Session(list(stream)), ["show version", "show logging"], "rt1#", 5.0)
+    with pytest.raises(EOFError, match="show logging"):
+        read_outputs(Session([*stream, b""]), ["show version", "show logging"], "rt1#", 5.0)
+
+
+def test_ios_prompt_from_the_base_prompt_only_when_it_is_the_whole_hostname() -> None:
+    """netmiko's cisco_ios driver cuts base_prompt at 16 characters: a shorter one is the hostname, the prompt
+    after enable is it and `#`; a 16-character one may be cut, so the device is asked (None)."""
+    platform = driver.IOSPlatform()
+
+    class Connection:
+        def __init__(self, base: Any) -> None:
+            self.base_prompt = base
+
+    assert platform.known_prompt(Connection("rt1")) == "rt1#"
+    assert platform.known_prompt(Connection("a-very-long-host")) is None       # 16 characters: maybe cut
+    assert platform.known_prompt(Connection("")) is None
+    assert platform.known_prompt(Connection(None)) is None
+    assert platform.known_prompt(object()) is None
+
+
 def target(tmp_path: Path, known_hosts: Path | None = None, **extras: Any) -> Target:
     host = Host(name="rt1", hostname="192.0.2.1", port=22, platform="cisco_ios", device_class="router", zone="",
                 classification={}, system=SystemInfo("net", "", ()), roles=(), groups=(), credentials="net")
@@ -125,10 +174,12 @@ class Device(Session):
         return "rt1#"
 
     def write_channel(self, data: str) -> None:
-        command = data.strip()
-        self.sent.append(command)
-        output = self.outputs.get(command, "% Invalid input detected at '^' marker.\n")
-        self.remote_conn.chunks += [f"{command}\r\n".encode(), output.replace("\n", "\r\n").encode() + b"\r\nrt1#"]
+        for line in data.splitlines():     # lines sent together are read one after the other, as IOS does
+            command = line.strip()
+            self.sent.append(command)
+            output = self.outputs.get(command, "% Invalid input detected at '^' marker.\n")
+            self.remote_conn.chunks += [f"{command}\r\n".encode(),
+                                        output.replace("\n", "\r\n").encode() + b"\r\nrt1#"]
 
     def send_command(self, command: str) -> str:
         raise AssertionError("at a steady prompt every command is read by read_output")
@@ -155,13 +206,17 @@ class SplitDevice(Device):
         self.silent_after_split = silent_after_split
 
     def write_channel(self, data: str) -> None:
-        super().write_channel(data)
-        if data.strip() == "show running-config":
-            whole = self.remote_conn.chunks.pop()
-            cut = whole.index(b"\r\nrt1#\r\nend\r\n") + len(b"\r\nrt1#")
-            self.remote_conn.chunks.append(whole[:cut])
-            if not self.silent_after_split:
-                self.remote_conn.chunks.append(whole[cut:])
+        for line in data.splitlines():   # one at a time, also when pipelined
+            if self.silent_after_split and getattr(self, "split", False):
+                return                     # the rest never comes (nor any later command's answer)
+            super().write_channel(line + "\n")
+            if line.strip() == "show running-config":
+                whole = self.remote_conn.chunks.pop()
+                cut = whole.index(b"\r\nrt1#\r\nend\r\n") + len(b"\r\nrt1#")
+                self.remote_conn.chunks.append(whole[:cut])
+                self.split = True
+                if not self.silent_after_split:
+                    self.remote_conn.chunks.append(whole[cut:])
 
 
 def test_a_prompt_line_inside_the_configuration_does_not_end_its_output(tmp_path: Path,
@@ -185,7 +240,8 @@ def test_a_prompt_line_inside_the_configuration_does_not_end_its_output(tmp_path
 def test_a_configuration_cut_at_a_prompt_line_is_an_error_never_facts(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(netcli, "_connect_handler", lambda: lambda **_: SplitDevice(case_outputs(), True))
-    with pytest.raises(DeviceTimeout, match="no complete output of `show running-config`"):
+    # (a single read stops at the prompt line and waits for the rest; a pipelined one waits for the next echo)
+    with pytest.raises(DeviceTimeout, match=r"(no complete output of|no prompt after) `show running-config`"):
         driver.IOSPlatform().collect(target(tmp_path, read_timeout=1))
 
 

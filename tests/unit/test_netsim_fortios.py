@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -139,3 +140,46 @@ def test_text_round_trip_of_the_lab_configurations() -> None:
         rendered = render_config(parse_text(text), full=False)
         assert render_config(parse_text(rendered), full=False) == rendered
         assert parse_text(rendered).tables.keys() == parse_text(text).tables.keys()
+
+
+def test_session_reads_the_table_at_one_prompt_as_send_command_would(device: dict[str, Any], tmp_path: Path) -> None:
+    """FortiOS without VDOMs: the platform's session (the prompt read once, each command by read_output over
+    netmiko's real `fortinet` driver) gives what netmiko's send_command gives for every command."""
+    from hardening.core.connections import ConnectionOptions
+    from hardening.core.models import Host, SystemInfo
+    from hardening.core.platform import Target
+    from hardening.core.secrets import Credentials, Secret
+
+    host = Host(name="fw-fgt-01", hostname="127.0.0.1", port=device["port"], platform="fortios",
+                device_class="firewall", zone="", classification={}, system=SystemInfo("net", "", ()), roles=(),
+                groups=(), credentials="net")
+    options = ConnectionOptions(kind="netmiko", hostname="127.0.0.1", port=device["port"],
+                                extras={"known_hosts": str(tmp_path / "known_hosts"), "host_key_policy": "accept-new"})
+    where = Target(host=host, credentials=Credentials(name="net", username="netops", password=Secret(PASSWORD)),
+                   timeout=30.0, connections={"netmiko": options})
+    platform = FortiOSPlatform()
+    used: list[str] = []
+    read = platform.read_command
+
+    def read_command(connection: Any, target: Any, command: str, prompt: str) -> str:
+        used.append(prompt)
+        return read(connection, target, command, prompt)
+
+    platform.read_command = read_command  # type: ignore[method-assign]
+    outputs = platform.session_outputs(where)
+    assert used == ["fw-fgt-01 #"] * len(commands())
+    connection = connect(device["port"])
+    try:
+        expected = {c["command"]: connection.send_command(c["command"]) for c in commands()}
+    finally:
+        connection.disconnect()
+    volatile = [re.compile(v) for v in platform.platform_data()["volatile_lines"]]
+
+    def untimed(texts: dict[str, str]) -> dict[str, str]:
+        """The clock moved between the two sessions, and each session's paging setup counts as a change."""
+        return {command: "\n".join(re.sub(r"\d\d:\d\d:\d\d", "hh:mm:ss", line) for line in text.splitlines()
+                                   if not any(v.match(line) for v in volatile))
+                for command, text in texts.items()}
+
+    assert untimed(outputs) == untimed(expected)
+    assert len(outputs["show full-configuration"]) > 1000

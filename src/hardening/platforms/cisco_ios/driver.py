@@ -44,6 +44,16 @@ class IOSPlatform(NetworkRemediator, NetmikoCapturePlatform):
         ("enable_secret", "privileged mode (`enable`)"),
     )
     steady_prompt: ClassVar[bool] = True      # every command of the table is a `show` at the `#` prompt
+    # IOS reads lines sent together (pasted) one after the other, echoing each at the prompt as it runs it.
+    pipeline: ClassVar[bool] = True
+
+    def known_prompt(self, connection: Any) -> str | None:
+        """After `privileged`, the prompt is the hostname and `#`. netmiko's cisco_ios driver keeps the hostname it
+        read at login as base_prompt, cut to 16 characters: a shorter one is the whole hostname."""
+        base = getattr(connection, "base_prompt", None)
+        if isinstance(base, str) and 0 < len(base) < 16 and base == base.strip() and not base.endswith(("#", ">")):
+            return base + "#"
+        return None
 
     def privileged(self, connection: Any, target: Target) -> None:
         """`enable` with the enable secret. A wrong secret makes IOS ask `Password:` again (three times, then

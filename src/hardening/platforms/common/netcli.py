@@ -127,45 +127,66 @@ def read_output(connection: Any, command: str, prompt: str, timeout: float,
     then says no, and the read goes on. The text is decoded and its newlines normalised as netmiko does
     (send_command gives the same string). Raises TimeoutError (no prompt, or never a whole output, in `timeout`
     s), EOFError (the session ended) or OverflowError (more than MAX_OUTPUT bytes)."""
-    command, prompt = command.strip(), prompt.strip()
+    whole = None if complete is None else (lambda _command, text: complete(text))
+    return read_outputs(connection, [command], prompt, timeout, whole)[0]
+
+
+def read_outputs(connection: Any, commands: list[str], prompt: str, timeout: float,
+                 complete: Callable[[str, str], bool] | None = None) -> list[str]:
+    """read_output for several commands sent in one write (one round trip instead of one per command): the CLI
+    reads them from its input one after the other and echoes each after the prompt that ends the previous one's
+    output, as it does with lines pasted into a terminal. Command i's output ends at the prompt alone at the start
+    of a line followed by command i+1's echo (the last one's: the prompt at the very end of what was read, and
+    `complete(command, output)` saying it is whole, else the read goes on). Each output is the string read_output
+    gives for the command alone. Each command has `timeout` s from the end of the previous one's output; an output
+    `complete` refuses is a TimeoutError, never facts."""
+    commands, prompt = [command.strip() for command in commands], prompt.strip()
     channel = connection.remote_conn
     encoding = getattr(connection, "encoding", "utf-8")
-    echo, ending = command.encode(encoding), prompt.encode(encoding)
+    echoes, ending = [command.encode(encoding) for command in commands], prompt.encode(encoding)
     previous = channel.gettimeout()
     deadline = time.monotonic() + timeout
     received = bytearray()
-    after_echo = -1       # index just past the echo, once seen
-    prompted = False      # a prompt ended what was read, but the output was not whole
-    connection.write_channel(command + connection.RETURN)
+    starts: list[int] = []      # index just past each command's echo, once seen
+    ends: list[int] = []        # index just past the prompt that ends each command's output
+    scanned = 0                 # where the search for the next echo or end goes on from
+    prompted = [False]          # the last command stopped at a prompt line, but its output was not whole
+
+    def last_whole(start: int, end: int) -> bool:
+        if complete is None or complete(commands[-1], _output_text(connection, bytes(received[start:end]), encoding)):
+            return True
+        prompted[0] = True
+        return False
+
+    connection.write_channel("".join(command + connection.RETURN for command in commands))
     try:
-        while True:
+        while len(ends) < len(commands):
+            waiting = commands[len(ends)]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(_no_end(command, timeout, prompted))
+                raise TimeoutError(_no_end(waiting, timeout, prompted[0]))
             channel.settimeout(remaining)
             try:
                 data = channel.recv(65536)
             except TimeoutError:   # socket.timeout
-                raise TimeoutError(_no_end(command, timeout, prompted)) from None
+                raise TimeoutError(_no_end(waiting, timeout, prompted[0])) from None
             if not data:
-                raise EOFError(f"the session ended during `{command}`")
-            searched = max(0, len(received) - len(echo))
+                raise EOFError(f"the session ended during `{waiting}`")
             received += data
             if len(received) > MAX_OUTPUT:
-                raise OverflowError(f"`{command}` output exceeds {MAX_OUTPUT} bytes")
-            if after_echo < 0:
-                found = received.find(echo, searched)
-                if found < 0:
-                    continue
-                after_echo = found + len(echo)
-            tail = bytes(received[max(after_echo, len(received) - len(ending) - 256):]).rstrip(b" \t")
-            if tail.endswith(ending) and len(tail) > len(ending) and tail[-len(ending) - 1] in b"\r\n":
-                text = _output_text(connection, bytes(received[after_echo:]), encoding)
-                if complete is None or complete(text):
-                    return text
-                prompted = True
+                raise OverflowError(f"`{waiting}` output exceeds {MAX_OUTPUT} bytes")
+            done = len(ends)
+            scanned = _advance(received, echoes, ending, starts, ends, scanned, last_whole)
+            if len(ends) > done:            # each command has `timeout` s from the end of the one before
+                deadline = time.monotonic() + timeout
     finally:
         channel.settimeout(previous)
+    outputs = [_output_text(connection, bytes(received[start:end]), encoding)
+               for start, end in zip(starts, ends, strict=True)]
+    for command, output in zip(commands, outputs, strict=True):
+        if complete is not None and not complete(command, output):
+            raise TimeoutError(f"no complete output of `{command}` (it stopped at a prompt line before its end)")
+    return outputs
 
 
 def _no_end(command: str, timeout: float, prompted: bool) -> str:
@@ -181,6 +202,38 @@ def _output_text(connection: Any, raw: bytes, encoding: str) -> str:
         text = connection.strip_ansi_escape_codes(text)
     lines = connection.normalize_linefeeds(text).split("\n")
     return "\n".join(lines[1:-1])   # the rest of the echo line and the prompt line dropped
+
+
+def _advance(received: bytearray, echoes: list[bytes], ending: bytes, starts: list[int], ends: list[int],
+             scanned: int, last_whole: Callable[[int, int], bool]) -> int:
+    """read_outputs' parse of what has arrived: records every echo and end found from `scanned` on; returns
+    where the next search starts (a match may straddle what arrives next, so a little before the end)."""
+    while len(ends) < len(echoes):
+        index = len(ends)
+        if len(starts) == index:                  # waiting for this command's echo
+            found = received.find(echoes[index], scanned)
+            if found < 0:
+                return max(scanned, len(received) - len(echoes[index]))
+            starts.append(found + len(echoes[index]))
+            scanned = starts[-1]
+            continue
+        if index + 1 < len(echoes):               # the prompt, at a line start, then the next command's echo
+            marker = ending + echoes[index + 1]
+            found = received.find(marker, scanned)
+            while found >= 0 and (found == 0 or received[found - 1] not in b"\r\n"):
+                found = received.find(marker, found + 1)
+            if found < 0:
+                return max(scanned, len(received) - len(marker))
+            ends.append(found + len(ending))
+            starts.append(found + len(marker))
+            scanned = starts[-1]
+            continue
+        tail = bytes(received[max(starts[index], len(received) - len(ending) - 256):]).rstrip(b" \t")
+        if tail.endswith(ending) and len(tail) > len(ending) and tail[-len(ending) - 1] in b"\r\n" \
+                and last_whole(starts[index], len(received)):
+            ends.append(len(received))
+        return scanned
+    return scanned
 
 
 def _ssh_channel(connection: Any) -> bool:
@@ -326,8 +379,13 @@ class NetmikoCapturePlatform(CapturePlatform):
     # The credential fields the session needs, with what for (Credentials.require's purpose).
     required_credentials: ClassVar[tuple[tuple[str, str], ...]] = (("password", "logging in to the device"),)
     # True when every command of the table runs at the same prompt (no mode change in between): the session reads
-    # the prompt once and each command with read_command, instead of netmiko asking the device for it each time.
+    # the prompt once and each command with read_command, instead of netmiko asking the device for it each time
+    # (see `steady` for a platform where it depends on the device).
     steady_prompt: ClassVar[bool] = False
+    # True when the CLI reads commands sent together one after the other, echoing each after the prompt that ends
+    # the previous one's output (as it does with lines pasted into a terminal): a steady-prompt session then sends
+    # the whole table in one write and reads it with read_outputs, one round trip instead of one per command.
+    pipeline: ClassVar[bool] = False
 
     @classmethod
     def platform_data(cls) -> dict[str, Any]:
@@ -372,8 +430,20 @@ class NetmikoCapturePlatform(CapturePlatform):
             raise map_error(host, exc, "entering privileged mode") from None
         return connection
 
+    def steady(self, connection: Any) -> bool:
+        """Whether this session runs the whole command table at one prompt (default: `steady_prompt`)."""
+        return self.steady_prompt
+
+    def known_prompt(self, connection: Any) -> str | None:
+        """The session's prompt when the driver already knows it for certain (no need to ask the device), else
+        None. Default: None."""
+        return None
+
     def session_prompt(self, connection: Any, target: Target) -> str:
         """The session's prompt as the device shows it now (`rt1#`), asked once (ProbeError when there is none)."""
+        known = self.known_prompt(connection)
+        if known:
+            return known
         try:
             prompt = connection.find_prompt()
         except Exception as exc:
@@ -400,6 +470,18 @@ class NetmikoCapturePlatform(CapturePlatform):
         output can hold a line equal to the prompt (a configuration) says how to tell. Default: True."""
         return True
 
+    def read_commands(self, connection: Any, target: Target, commands: list[str], prompt: str) -> dict[str, str]:
+        """Every command of a `pipeline` platform's table at its steady prompt, sent in one write (read_outputs)."""
+        host = target.host.name
+        try:
+            texts = read_outputs(connection, commands, prompt, read_timeout(target),
+                                 self.output_complete)
+        except OverflowError as exc:
+            raise ProbeError(host, _why(exc)) from None
+        except Exception as exc:
+            raise map_error(host, exc, "the command table") from None
+        return dict(zip(commands, texts, strict=True))
+
     def _checked(self, target: Target, command: str, call: Callable[[], Any]) -> str:
         host = target.host.name
         try:
@@ -420,7 +502,10 @@ class NetmikoCapturePlatform(CapturePlatform):
         one-line reason and no secret."""
         connection = self.connect(target)
         try:
-            prompt = self.session_prompt(connection, target) if self.steady_prompt else None
+            steady = self.steady(connection) and _ssh_channel(connection)
+            prompt = self.session_prompt(connection, target) if steady else None
+            if prompt is not None and self.pipeline:
+                return self.read_commands(connection, target, [str(e["command"]) for e in self.commands()], prompt)
             outputs: dict[str, str] = {}
             for entry in self.commands():
                 command = str(entry["command"])

@@ -25,6 +25,12 @@ class FortiOSPlatform(NetworkRemediator, NetmikoCapturePlatform):
     probe_name: ClassVar[str] = "fortios"
     # FortiOS has no enable level: the administrator's access profile decides; netmiko's `fortinet` driver
     # turns paging off itself (`config system console` / `set output standard`, in `config global` with VDOMs).
+    # Without VDOMs every command of the table runs at the one prompt (`fw1 # `): see `steady`.
+    steady_prompt: ClassVar[bool] = True
+
+    def steady(self, connection: Any) -> bool:
+        """With VDOMs the global commands run inside `config global` (another prompt): netmiko's send_command."""
+        return not getattr(connection, "_vdoms", False)
 
     def run_command(self, connection: Any, target: Target, command: str) -> str:
         """A command of the table; on a device with VDOMs (netmiko's driver found them at login) the global

@@ -28,6 +28,9 @@ class RTXPlatform(NetworkRemediator, NetmikoCapturePlatform):
         ("password", "logging in to the router"),
         ("enable_secret", "administrator mode (`administrator` password)"),
     )
+    # Every command of the table is a `show` at the administrator prompt (paging off: netmiko's yamaha driver
+    # sends `console lines infinity`); the pseudo command `prompt` is that prompt.
+    steady_prompt: ClassVar[bool] = True
 
     def privileged(self, connection: Any, target: Target) -> None:
         """netmiko's yamaha driver: `administrator`, then the administrator password at `Password:`; a prompt that
@@ -39,6 +42,11 @@ class RTXPlatform(NetworkRemediator, NetmikoCapturePlatform):
                                        "administrator mode refused: the administrator password is wrong") from None
         except Exception as exc:
             raise map_error(target.host.name, exc, "administrator") from None
+
+    def read_command(self, connection: Any, target: Target, command: str, prompt: str) -> str:
+        if command in pseudo_commands():
+            return prompt + "\n"
+        return super().read_command(connection, target, command, prompt)
 
     def run_command(self, connection: Any, target: Target, command: str) -> str:
         if command not in pseudo_commands():
