@@ -343,8 +343,9 @@ def test_the_failure_is_in_the_apply_result_and_the_ledger(story: Story, name: s
     assert r["apply"]["proc"].returncode == 1
     assert r["apply"]["result"]["exit_code"] == 1
     message = r["apply"]["result"]["hosts"][name]["message"]
-    # the failing setter's exit code (reg.exe: "ERROR: Access is denied.", rc 1); the lost connection
-    assert ("exit code 1" in message or "Access is denied" in message) if name == FAILS else "connection" in message
+    # the failing setter's own words (reg.exe: "ERROR: Access is denied.", rc 1); the lost connection
+    assert ("exit code 1: reg.exe : ERROR: Access is denied." in message) if name == FAILS \
+        else "Remote end closed connection" in message, message
     plan_id = r["plan"]["plan"]["plan_id"]
     rollbacks = [e for e in r["ledger"] if e.get("action") == "rollback"
                  and e["subject"].get("host") == name and e["subject"].get("plan_id") == plan_id]
