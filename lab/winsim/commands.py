@@ -223,8 +223,15 @@ def _reg_add(host: HostState, stmt: str) -> Result:
         except ValueError:
             return Result(native_err=["ERROR: Invalid syntax.", 'Type "REG ADD /?" for usage.'], rc=1)
     found = renderers.find_key(host.registry, key) or renderers.short_key(key)
-    host.registry.setdefault(found, {})[name] = [rtype, value]
+    values = host.registry.setdefault(found, {})
+    # value names are case-insensitive: an existing value is overwritten and keeps the case it was created with
+    values[_value_name(values, name) or name] = [rtype, value]
     return Result(out=[renderers.msg(host.locale, "reg_ok")], rc=0)
+
+
+def _value_name(values: dict[str, Any], name: str) -> str | None:
+    """The stored name of registry value `name` (Windows compares value names case-insensitively), or None."""
+    return next((k for k in values if k.lower() == name.lower()), None)
 
 
 def _reg_delete(host: HostState, stmt: str) -> Result:
@@ -232,12 +239,13 @@ def _reg_delete(host: HostState, stmt: str) -> Result:
     found = renderers.find_key(host.registry, a[2])
     opts = [x.lower() for x in a[3:]]
     name = a[3 + opts.index("/v") + 1] if "/v" in opts else None
-    if found is None or (name is not None and name not in (host.registry.get(found) or {})):
+    existing = _value_name(host.registry.get(found) or {}, name) if found is not None and name is not None else None
+    if found is None or (name is not None and existing is None):
         return Result(native_err=[renderers.msg(host.locale, "reg_not_found")], rc=1)
-    if name is None:
+    if existing is None:
         del host.registry[found]
     else:
-        del host.registry[found][name]
+        del host.registry[found][existing]
     return Result(out=[renderers.msg(host.locale, "reg_ok")], rc=0)
 
 

@@ -197,9 +197,10 @@ class Result:
 
 class Faults:
     """<state_dir>/faults.json, read at every batch: {"fail_setter": N, "fail_message": "...",
-    "drop_after_setters": N} (Nth setter of a batch, 1-based; drop: the connection closes abruptly after the Nth
-    setter has been applied). A fault fires once: it is removed from the file when it fires, so the restore that
-    follows it (a fresh batch) runs as on a host whose trouble has passed."""
+    "drop_after_setters": N, "garbage": "blocks" | "stdout" | "soap"} (Nth setter of a batch, 1-based; drop: the
+    connection closes abruptly after the Nth setter has been applied; garbage: the batch's output is mangled, see
+    `Batch.garble` and server.py). A fault fires once: it is removed from the file when it fires, so the restore
+    that follows it (a fresh batch) runs as on a host whose trouble has passed."""
 
     def __init__(self, state_dir: Path | None) -> None:
         self.data: dict[str, Any] = {}
@@ -461,6 +462,41 @@ class Batch:
         if term.startswith("$") and "=" in stmt:     # an assignment of a query this simulator does not know
             term = stmt.split("=", 1)[1].split(maxsplit=1)[0]
         return Result(terminating=renderers.msg(self.host.locale, "not_recognized", term))
+
+
+# What a mangled stream looks like: a terminal's control sequences, a UTF-16 byte order mark read as text, a CLIXML
+# header (what powershell.exe writes for a progress record), binary noise. No marker, no JSON, no `reg query` layout.
+GARBAGE = ["\x1b[?25l\x1b[2J\xff\xfe#< CLIXML", "\x00\x01\x7f\u00ad\u00ff@@@ \ufffd\ufffd PK\x03\x04 \x1b[0m",
+           "<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\"><Obj S=\"progress\" "
+           "RefId=\"0\"><TN RefId=\"0\"><T>System.Management.Automation.PSCustomObject</T>", "]]]}}}{{{[[[ 0x"]
+
+
+def garble(batch: Batch) -> str | None:
+    """The `garbage` fault (fires once): "blocks" keeps the framing markers and replaces the text of every block
+    with noise (a command whose output is not its documented format); "stdout" replaces the whole stdout with noise
+    (a corrupted stream: no marker at all); "soap" is the server's (the Receive answer is not WS-Management).
+    Returns the mode that fired, or None."""
+    mode = batch.faults.data.get("garbage")
+    if not mode:
+        return None
+    batch.faults.fired("garbage")
+    batch.log(f"fault: garbage ({mode})")
+    if mode == "blocks":
+        out: list[str] = []
+        inside = False
+        for part in batch.stdout:
+            if part.startswith("<<<hardening:begin:"):
+                out += [part, *GARBAGE]
+                inside = True
+            elif part.startswith("<<<hardening:end:"):
+                out.append(part)
+                inside = False
+            elif not inside:
+                out.append(part)
+        batch.stdout = out
+    elif mode == "stdout":
+        batch.stdout = list(GARBAGE)
+    return str(mode)
 
 
 def render_stdout(batch: Batch) -> str:

@@ -42,7 +42,16 @@ from xml.sax.saxutils import escape
 
 import spnego
 import spnego._ntlm as spnego_ntlm
-from lab.winsim.host import BOOTSTRAP_B64, POWERSHELL, Batch, HostState, load_table, render_stderr, render_stdout
+from lab.winsim.host import (
+    BOOTSTRAP_B64,
+    POWERSHELL,
+    Batch,
+    HostState,
+    garble,
+    load_table,
+    render_stderr,
+    render_stdout,
+)
 from spnego.channel_bindings import GssChannelBindings
 
 NS = {"s": "http://www.w3.org/2003/05/soap-envelope", "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
@@ -88,6 +97,7 @@ class Command:
     exit_code: int = 0
     finished: bool = False
     drop: bool = False
+    garbage: bool = False             # the garbage fault ("soap"): the Receive answer is not WS-Management
     is_bootstrap: bool = False
 
 
@@ -116,6 +126,15 @@ class SimHost:
         key = self.state.registry.get("HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\WinRM\\Service") or {}
         value = key.get("AllowUnencryptedTraffic")
         return bool(value and int(value[1]) == 1)
+
+
+# The garbage fault's answer to a Receive: HTTP.sys's own error page (HTML, not XML: `<hr>` is never closed) where
+# a WS-Management envelope belongs.
+GARBAGE_PAGE = (b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">\r\n'
+                b"<HTML><HEAD><TITLE>Service Unavailable</TITLE>\r\n"
+                b'<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>\r\n'
+                b"<BODY><h2>Service Unavailable</h2>\r\n<hr><p>HTTP Error 503. The service is unavailable.</p>\r\n"
+                b"</BODY></HTML>\r\n")
 
 
 def codec(codepage: str) -> str:
@@ -277,6 +296,7 @@ class WSMan:
         script = bytes(cmd.stdin).decode(enc, "replace")
         batch = Batch(self.host.state, self.table, self.host.state_dir, log=lambda m: log(f"{self.host.name}: {m}"))
         batch.run(script)
+        cmd.garbage = garble(batch) == "soap"
         cmd.stdout = render_stdout(batch).encode(enc, "replace")
         cmd.stderr = render_stderr(batch).encode(enc, "replace")
         cmd.drop = batch.dropped
@@ -297,6 +317,9 @@ class WSMan:
                 raise timed_out()
         if cmd.drop:
             return b"", True
+        if cmd.garbage:
+            # the garbage fault: what answers is not WS-Management (a proxy's or a broken listener's page)
+            return GARBAGE_PAGE, False
         chunk = cmd.stdout[cmd.sent:cmd.sent + MAX_CHUNK]
         cmd.sent += len(chunk)
         streams = []

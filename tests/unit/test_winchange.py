@@ -185,6 +185,18 @@ def test_a_failure_at_any_setter_restores_every_value(tmp_path: Path, knob: str)
         assert host.snapshot() == before, (knob, n)
 
 
+def test_a_failing_setter_says_why_in_the_result(tmp_path: Path) -> None:
+    """The admin reads the host's own words (reg.exe's ERROR line) in the apply result, not only an exit code."""
+    host = WindowsHost()
+    platform = StubWindows(host)
+    planned = platform.plan(target(tmp_path), ORDINARY, PARAMS)
+    host.fail_rc_at = 2
+    result = platform.apply(target(tmp_path), ORDINARY, PARAMS, planned)
+    assert result.failed is not None
+    assert "exit code 1: ERROR: Access is denied." in result.failed
+    assert result.rolled_back
+
+
 def _commands_of_a_good_apply(tmp_path: Path) -> list[str]:
     host = WindowsHost()
     platform = StubWindows(host)

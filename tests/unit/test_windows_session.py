@@ -219,6 +219,20 @@ def test_the_batch_has_a_deadline(protocol: list[Any], monkeypatch: pytest.Monke
     assert "cleanup_command" in names(fake)      # the command is signalled even when it timed out
 
 
+def test_no_http_read_outlasts_the_time_budget(protocol: list[Any]) -> None:
+    """A listener that accepts and never answers (the lab's srv-win-hang) must end in DeviceTimeout within the
+    host's --timeout, not after the operation timeout (20 s) plus the read margin (10 s)."""
+    protocol.append((framed([("now", "2026-01-01T00:00:00", 0)]), b"", 0, True))
+    with WinRMSession(target(timeout=6)) as session:
+        session.run_batch([("now", "Get-Date -Format o")])
+    fake = FakeProtocol.instances[0]
+    assert (fake.kwargs["operation_timeout_sec"], fake.kwargs["read_timeout_sec"]) == (5, 6)
+    with WinRMSession(target(timeout=0.3)) as session:   # pywinrm needs read > operation >= 1
+        assert (session.parameters["operation_timeout_sec"], session.parameters["read_timeout_sec"]) == (1, 2)
+    with WinRMSession(target(timeout=300, operation_timeout_s=45)) as session:   # a larger budget changes nothing
+        assert (session.parameters["operation_timeout_sec"], session.parameters["read_timeout_sec"]) == (45, 55)
+
+
 def test_output_over_the_limit_is_refused(protocol: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(winrm_session, "MAX_OUTPUT", 10)
     protocol.append((b"x" * 11, b"", 0, True))

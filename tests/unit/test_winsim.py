@@ -391,3 +391,41 @@ def test_w32tm_config_can_restore_no_sync(tmp_path: Path) -> None:
     run(h, [("b", 'w32tm.exe /config /manualpeerlist:"time.windows.com,0x9" /syncfromflags:NO /update')])
     assert "Type: NoSync (Local)" in query(h, "w32tm_config")[0]
     assert "Source: Local CMOS Clock" in query(h, "w32tm_status")[0]
+
+
+def test_registry_value_names_are_case_insensitive(tmp_path: Path) -> None:
+    """Windows compares value names case-insensitively: `reg add /v NoLMHash` overwrites the seeded `NoLmHash` (which
+    keeps its case) instead of adding a second value; `reg delete /v nolmhash` removes it."""
+    h = host("srv-win-02", tmp_path)
+    lsa = 'reg.exe {} "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa" /v {} {}'
+    found, _ = run(h, [("a", lsa.format("add", "NoLMHash", "/t REG_DWORD /d 1 /f"))])
+    assert found["a"][1] == 0
+    text = query(h, "reg_lsa")[0]
+    assert re.findall(r"(?im)^\s+(nolmhash)\s+REG_DWORD\s+(\S+)", text) == [("NoLmHash", "0x1")]
+    found, _ = run(h, [("a", lsa.format("delete", "nolmhash", "/f"))])
+    assert found["a"][1] == 0
+    assert "nolmhash" not in query(h, "reg_lsa")[0].lower()
+
+
+@pytest.mark.parametrize("mode", ["blocks", "stdout", "soap"])
+def test_the_garbage_fault_mangles_one_batch(tmp_path: Path, mode: str) -> None:
+    from lab.winsim.host import garble
+
+    h = host("srv-win-01", tmp_path)
+    (tmp_path / "srv-win-01" / "faults.json").write_text(json.dumps({"garbage": mode}))
+    batch = Batch(h, TABLE, tmp_path / "srv-win-01")
+    batch.run(block("now", "Get-Date -Format o") + block("smb", next(r["command"] for r in ROWS if r["id"] == "smb")))
+    assert garble(batch) == mode
+    out = render_stdout(batch)
+    if mode == "blocks":   # the framing stays, no block holds its documented format
+        assert re.findall(r"<<<hardening:(?:begin|end):(\w+)", out) == ["now", "now", "smb", "smb"]
+        assert "EnableSMB1Protocol" not in out
+        assert "CLIXML" in out
+    elif mode == "stdout":
+        assert "<<<hardening:" not in out
+    else:                  # the server answers the Receive with a page that is not WS-Management
+        assert "EnableSMB1Protocol" in out
+    assert json.loads((tmp_path / "srv-win-01" / "faults.json").read_text()) == {}   # fired once
+    again = Batch(h, TABLE, tmp_path / "srv-win-01")
+    again.run(block("now", "Get-Date -Format o"))
+    assert garble(again) is None

@@ -348,8 +348,12 @@ class _Run:
                 failures.append(f"{labels}: failed (the host's error text is not shown: it may quote the password)")
             elif output.error:
                 failures.append(f"{labels}: {REDACTOR.scrub(str(output.error))[:200]}")
-            elif output.rc != 0:
+            elif output.rc != 0 and any(isinstance(s, BiosPasswordSetting) for s in settings):
                 failures.append(f"{labels}: exit code {output.rc}")
+            elif output.rc != 0:   # a native setter's own words (`reg.exe : ERROR: Access is denied.`)
+                said = next((" ".join(line.split()) for line in output.text.splitlines() if line.strip()), "")
+                failures.append(f"{labels}: exit code {output.rc}" + (f": {REDACTOR.scrub(said)[:200]}" if said
+                                                                       else ""))
         if failures:
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
             raise ApplyFailure(f"{what} {failures[0]}{more}")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import math
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -50,7 +51,7 @@ from hardening.core.secrets import REDACTOR
 from hardening.platforms.windows.pwsh import CommandOutput, batch_script, split_batch
 
 __all__ = ["BOOTSTRAP", "CommandOutput", "WinRMSession", "endpoint_parameters", "map_error", "powershell_arguments",
-           "powershell_command_line"]
+           "powershell_command_line", "within_budget"]
 
 BOOTSTRAP = "$ErrorActionPreference = 'Continue'; $s = [Console]::In.ReadToEnd(); Invoke-Expression $s"
 POWERSHELL = "powershell.exe"
@@ -159,6 +160,18 @@ def endpoint_parameters(target: Target) -> dict[str, Any]:
     }
 
 
+def within_budget(parameters: dict[str, Any], budget_s: float) -> dict[str, Any]:
+    """The endpoint parameters with no single HTTP read longer than the session's time budget (the host's
+    `--timeout`): a listener that accepts the connection and never answers ends in DeviceTimeout within the budget,
+    not after the WS-Management operation timeout plus its margin. The operation timeout stays below the read
+    timeout (pywinrm requires it; a shorter one only makes "no output yet" come sooner, which is asked again)."""
+    read = max(2, math.ceil(budget_s))
+    if parameters["read_timeout_sec"] <= read:
+        return parameters
+    return {**parameters, "read_timeout_sec": read,
+            "operation_timeout_sec": min(int(parameters["operation_timeout_sec"]), read - 1)}
+
+
 class WinRMSession:
     """One WinRM shell on one host for the session's life (a context manager). `run_batch` runs commands in one
     PowerShell process; `run` one command. Each call may take `timeout_s` seconds (default: the target's time
@@ -168,7 +181,7 @@ class WinRMSession:
         self.target = target
         self.host = target.host.name
         self.timeout_s = float(timeout_s if timeout_s is not None else target.timeout)
-        self.parameters = endpoint_parameters(target)
+        self.parameters = within_budget(endpoint_parameters(target), self.timeout_s)
         self.problems: list[str] = []   # what the last batch printed outside its blocks (never data)
         self._protocol: Any = None
         self._shell_id: str | None = None
