@@ -52,10 +52,10 @@ demo: lab-up
 	[ $$rc -eq 0 ] || [ $$rc -eq 2 ]
 
 # All tests: unit tests and lab tests on real hosts. pytest exits 5 when no test ran: that fails too.
-test: lab-up
+test: lab-up collections
 	$(LAB_ENV) $(BIN)/pytest -q tests
 
-test-unit: machine-deps
+test-unit: machine-deps collections
 	$(BIN)/pytest -q tests/unit tests/platforms
 
 lint: venv collections

@@ -69,3 +69,19 @@ def test_the_filter_plugin_serves_the_package_functions() -> None:
     spec.loader.exec_module(module)
     filters = module.FilterModule().filters()
     assert filters == {"hardening_windows_reads": playbook.reads, "hardening_windows_changes": playbook.changes}
+
+
+def test_the_windows_playbook_passes_the_syntax_check_with_its_collection() -> None:
+    """playbooks/windows.yml against the ansible.windows collection `make collections` installs (collections/,
+    which ansible.cfg puts first): the modules resolve and the playbook parses. It cannot run here (no Windows)."""
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent))
+    assert exe is not None, "ansible-playbook is not in the virtualenv (make venv)"
+    assert (ROOT / "collections" / "ansible_collections" / "ansible" / "windows").is_dir(), \
+        "the ansible.windows collection is not installed: make collections"
+    proc = subprocess.run([exe, "--syntax-check", "-i", "localhost,", str(PLAYBOOK)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
