@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark: our audit of N simulated Windows hosts next to pywinrm running ONE trivial command per host (the floor).
 
-This run starts N hosts of the lab's Windows simulator (lab/winsim) in ONE simulator process, each on its own
-loopback address 127.0.x.y (loopback only) with WinRM on 5985 (HTTP + NTLM message encryption) and 5986 (HTTPS,
+This run starts N hosts of the lab's Windows simulator (lab/winsim), split over P simulator processes, each host on
+its own loopback address 127.0.x.y (loopback only) with WinRM on 5985 (HTTP + NTLM message encryption) and 5986 (HTTPS,
 a CA made for the run), each from a state file of lab/winsim/hosts (compliant server, compliant PC, drifted PC in
 turn, with its own computer name), with credentials generated for the run. Then, in this process and with the
 same W workers, it measures alternately, `--rounds` times:
@@ -17,7 +17,8 @@ same W workers, it measures alternately, `--rounds` times:
 
 and prints each round's wall time, b/a, the CPU of this process and of the simulator, then our CPU per host split
 into parse + evaluate (saved captures of a sample of hosts parsed and evaluated again in one thread, no I/O) and the
-rest (WinRM: HTTP, NTLM, message encryption or TLS, SOAP; the thread pool), and the medians of the rounds.
+rest (WinRM: HTTP, NTLM, message encryption or TLS, SOAP; the thread pool; loading the inventory and catalog and
+building the report, ~1.3 s per run), and the medians of the rounds.
 
 One simulator process serving 200 hosts is not 200 machines: with `--sim-processes P` (default 4) the hosts are
 split over P simulator processes (each host still on its own address); the output says how many served the run.
@@ -211,7 +212,7 @@ def run_size(count: int, workers: int, rounds: int, https: bool, processes: int,
         pe = (parse_cpu + evaluate_cpu) * 1000
         print(f"  our CPU per host (median round): (b) {per_b:.0f} ms = parse + evaluate {pe:.1f} ms (parse "
               f"{parse_cpu * 1000:.1f} + evaluate {evaluate_cpu * 1000:.1f}; {sampled} hosts' captures x 5, one "
-              f"thread, no I/O) + I/O and the rest {per_b - pe:.0f} ms;  the floor (a) {per_a:.0f} ms")
+              f"thread, no I/O) + WinRM I/O and the rest {per_b - pe:.0f} ms;  the floor (a) {per_a:.0f} ms")
         sims = {side: median([r.sim_cpu for r in rs]) / count * 1000 for side, rs in (("a", floors), ("b", ours))}
         print(f"  simulator CPU per host (median round): (a) {sims['a']:.0f} ms  (b) {sims['b']:.0f} ms", flush=True)
         return {"hosts": count, "a": med_a, "b": med_b, "ratio": ratio, "cpu_ms": per_b, "pe_ms": pe}
