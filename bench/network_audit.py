@@ -31,7 +31,6 @@ Targets (issue 8): b <= 1.5 x a, <= 20 ms CPU per device for parse + evaluate, 2
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import secrets
@@ -52,19 +51,15 @@ import yaml
 from netmiko import ConnectHandler
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from hardening.audit import load_inputs, run_audit  # noqa: E402
-from hardening.core.evaluate import evaluate_host  # noqa: E402
-from hardening.core.facts import stamp  # noqa: E402
-from hardening.core.models import CollectResult  # noqa: E402
-from hardening.core.run import RunOptions, build_target  # noqa: E402
-from hardening.core.scope import Selection  # noqa: E402
-from hardening.core.secrets import REDACTOR, SecretStore, mask_config_secrets  # noqa: E402
+from bench.common import Round, machine_line, mark, parse_evaluate_cpu, process_cpu, product_audit  # noqa: E402
+
+from hardening.core.run import RunOptions  # noqa: E402
 from hardening.platforms.cisco_ios.driver import IOSPlatform  # noqa: E402
 
 TEMPLATES = [ROOT / "lab" / "netsim" / "devices" / f"{name}.cfg" for name in ("rt-ios-01", "rt-ios-02", "sw-ios-01")]
-CATALOG = ROOT / "schemas" / "requirements"
 CREDENTIALS = "benchios"           # the inventory's credentials entry, filled from the environment
 LOOPBACK = "127.0.0.1"             # the only address anything here listens on or connects to
 TARGETS = {"ratio": 1.5, "cpu_ms": 20.0, "wall_200": 10.0}
@@ -86,14 +81,7 @@ class Lab:
 
     def cpu(self) -> float:
         """CPU seconds the simulator processes have used so far (Linux /proc; 0 elsewhere)."""
-        total = 0.0
-        for process in self.processes:
-            try:
-                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        return process_cpu([process.pid for process in self.processes])
 
     def stop(self) -> None:
         for process in self.processes:
@@ -194,14 +182,6 @@ def write_inventory(lab: Lab, work: Path) -> Path:
     return inventory
 
 
-@dataclass
-class Round:
-    wall: float
-    cpu: float          # this process
-    sim_cpu: float      # the simulator process
-    note: str = ""
-
-
 def bare_fetch(lab: Lab, workers: int) -> Round:
     """(a): what a script with netmiko's defaults does to get `show running-config` from every device (netmiko is
     imported before the clock starts; each connection loads a known_hosts file of its device alone)."""
@@ -229,74 +209,9 @@ def bare_fetch(lab: Lab, workers: int) -> Round:
 
 def audit(lab: Lab, inventory: Path, workers: int) -> Round:
     """(b): the product's audit, from loading the inventory and catalog to the report document."""
-    cpu, sim = time.process_time(), lab.cpu()
-    start = time.perf_counter()
-    inputs = load_inputs(inventory, CATALOG)
     run = RunOptions.ssh(timeout=60, workers=workers, progress=False, known_hosts=str(lab.known_hosts),
                          host_key_policy="strict")
-    report, results = run_audit(inputs, Selection(), SecretStore(), run)
-    wall = time.perf_counter() - start
-    errors = [r.error for r in results.values() if r.error]
-    statuses = report["summary"]["hosts_by_status"]
-    note = f"{len(results) - len(errors)} devices with facts, {len(errors)} errors, {len(report['findings'])} findings"
-    note += f" ({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()) if v)})"
-    if errors:
-        note += f"; first error: {errors[0]}"
-    return Round(wall, time.process_time() - cpu, lab.cpu() - sim, note)
-
-
-def parse_evaluate_cpu(lab: Lab, inventory: Path, work: Path, sample: int, repeat: int) -> tuple[float, float, int]:
-    """CPU seconds per device of (parse, evaluate) over saved captures of `sample` devices, no I/O measured.
-
-    parse = what collect does after the session: the platform's parse of the capture (files already in the page
-    cache), the facts schema check (stamp), secret masking of the captures kept for the report;
-    evaluate = evaluate_host of every requirement of the catalog."""
-    inputs = load_inputs(inventory, CATALOG)
-    hosts = [inputs.inventory.hosts[name] for name in lab.names[:sample]]
-    platform = IOSPlatform()
-    run = RunOptions.ssh(timeout=60, workers=1, progress=False, known_hosts=str(lab.known_hosts))
-    store = SecretStore()
-
-    def capture(host: Any) -> Path:
-        into = work / "captures" / host.name
-        into.mkdir(parents=True)
-        platform.fetch(build_target(host, store, run), into)
-        return into
-
-    with ThreadPoolExecutor(max_workers=min(len(hosts), 50)) as pool:
-        folders = list(pool.map(capture, hosts))
-    requirements = list(inputs.catalog.values())
-    today = dt.date.today()
-    parameters, waivers = inputs.inventory.parameters, inputs.waivers
-    for folder in folders:              # warm the page cache and every lazily built schema validator
-        for path in folder.iterdir():
-            path.read_bytes()
-    documents: list[dict[str, Any]] = []
-    parse_cpu = evaluate_cpu = 0.0
-    for round_ in range(repeat + 1):    # round 0 warms up and is not counted
-        start = time.process_time()
-        documents = []
-        for host, folder in zip(hosts, folders, strict=True):
-            document = platform.parse(folder)
-            for path in sorted(folder.iterdir()):
-                REDACTOR.scrub(mask_config_secrets(path.read_text(encoding="utf-8")))
-            documents.append(stamp(document, host, platform.name, "facts"))
-        middle = time.process_time()
-        for host, document in zip(hosts, documents, strict=True):
-            result = CollectResult(host=host.name, facts=document, error=None, error_kind=None, duration_s=0.0)
-            findings = evaluate_host(host, result, requirements, parameters, waivers, today)
-            if len(findings) != len(requirements):
-                raise RuntimeError(f"{host.name}: {len(findings)} findings for {len(requirements)} requirements")
-        end = time.process_time()
-        if round_:
-            parse_cpu += middle - start
-            evaluate_cpu += end - middle
-    per = repeat * len(hosts)
-    return parse_cpu / per, evaluate_cpu / per, len(hosts)
-
-
-def mark(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
+    return product_audit(inventory, run, lab.cpu)
 
 
 def run_size(count: int, workers: int, rounds: int, sample: int, processes: int) -> dict[str, Any]:
@@ -328,7 +243,9 @@ def run_size(count: int, workers: int, rounds: int, sample: int, processes: int)
                   f"{a.sim_cpu:4.1f} s]   (b) our audit {b.wall:6.2f} s  [cpu {b.cpu:5.1f} s, simulator "
                   f"{b.sim_cpu:4.1f} s]   b/a {b.wall / a.wall:4.2f}", flush=True)
             print(f"           (b): {b.note}", flush=True)
-        parse_cpu, evaluate_cpu, sampled = parse_evaluate_cpu(lab, inventory, work, min(sample, count), repeat=5)
+        sample_run = RunOptions.ssh(timeout=60, workers=1, progress=False, known_hosts=str(lab.known_hosts))
+        parse_cpu, evaluate_cpu, sampled = parse_evaluate_cpu(IOSPlatform(), inventory, lab.names[:sample],
+                                                              sample_run, work, repeat=5)
         best_a, best_b = min(r.wall for r in bare), min(r.wall for r in ours)
         median_a, median_b = statistics.median(r.wall for r in bare), statistics.median(r.wall for r in ours)
         ratios = [b.wall / a.wall for a, b in zip(bare, ours, strict=True)]
@@ -368,9 +285,7 @@ def main() -> int:
     args = parser.parse_args()
     for name in ("HARDENING_VAULT", "HARDENING_VAULT_PASSWORD_FILE"):
         os.environ.pop(name, None)      # credentials come from this run only
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"Network audit benchmark: {os.cpu_count()} CPUs, load average {load:.1f} at the start (the machine is "
-          f"shared: compare the two sides of one round, not runs of different days)")
+    print(machine_line("Network audit benchmark"))
     parser_processes = args.sim_processes or max(2, os.cpu_count() or 1)
     summary = [run_size(count, args.workers, args.rounds, args.sample, parser_processes) for count in args.devices]
     print("\nsummary (median wall times and median b/a of the rounds): " + "; ".join(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
@@ -157,3 +158,49 @@ def test_masking_only_the_lines_a_pattern_can_touch_changes_nothing() -> None:
         masked += expected != text
     assert masked >= 10, "the corpus must hold secrets for the comparison to mean something"
     assert "s3cr3t" not in "".join(mask_config_secrets(t) for t in texts[-5:])
+
+
+def _starts_with_letter(items: list[Any]) -> bool:
+    """Whether a parsed regex (re._parser's list of (op, arg)) can only start with an ASCII letter."""
+    from re import _constants as c
+
+    if not items:
+        return False
+    op, arg = items[0]
+    if op is c.LITERAL:
+        return chr(arg).isascii() and chr(arg).isalpha()
+    if op is c.IN:
+        return all((o is c.LITERAL and chr(a).isascii() and chr(a).isalpha())
+                   or (o is c.RANGE and all(chr(x).isascii() and chr(x).isalpha() for x in a)
+                       and (a[0] >= ord("a") or a[1] <= ord("Z")))
+                   for o, a in arg)
+    if op is c.BRANCH:
+        return all(_starts_with_letter(list(branch)) for branch in arg[1])
+    if op is c.SUBPATTERN:
+        return _starts_with_letter(list(arg[3]))
+    return False
+
+
+def test_every_config_secret_goes_on_with_a_keyword_after_the_shared_start() -> None:
+    """The line finder skips a line unless a letter follows its diff prefix and indentation: right only while every
+    pattern's keyword comes there (a pattern added without one would be skipped, its secret left in the clear)."""
+    import re
+    from re import _parser
+
+    from hardening.core import secrets
+
+    for pattern in secrets._CONFIG_SECRETS:
+        rest = pattern.pattern.removeprefix(secrets._SHARED_START)
+        assert rest != pattern.pattern
+        assert _starts_with_letter(list(_parser.parse("(" + rest, re.IGNORECASE))), pattern.pattern
+    assert not _starts_with_letter(list(_parser.parse(r"(?:\S+|key)", re.IGNORECASE)))
+
+
+def test_indented_lines_with_a_secret_are_found_and_json_lines_skipped() -> None:
+    from hardening.core.secrets import _ANY_CONFIG_SECRET, mask_config_secrets
+
+    assert _ANY_CONFIG_SECRET.match("   \t snmp-server community s3cr3t RO")
+    assert _ANY_CONFIG_SECRET.match("-  set password ENC SH2 s3cr3t")
+    assert not _ANY_CONFIG_SECRET.match('    "Name":  "password s3cr3t",')
+    text = '{\n    "Name":  "Administrator",\n    "Enabled":  true\n}\n  enable secret 5 s3cr3t\n'
+    assert mask_config_secrets(text) == text.replace("s3cr3t", "***")

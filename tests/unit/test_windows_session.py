@@ -178,7 +178,12 @@ def test_one_shell_one_powershell_per_batch_script_on_stdin(protocol: list[Any])
     assert fake.stdin.decode("utf-8") == expected
     sends = [args for name, args in fake.calls if name == "send_command_input"]
     assert [end for _, _, end in sends] == [True, True]
-    assert names(fake).count("cleanup_command") == 2
+    # The first batch's finished command is signalled when the second starts; the second's is not signalled at all:
+    # deleting the shell ends it (one Signal round trip less per audited host).
+    commands_run = [f"CMD-{i + 1}" for i, (name, _) in enumerate(fake.calls) if name == "run_command"]
+    assert [args for name, args in fake.calls if name == "cleanup_command"] == [commands_run[0]]
+    assert names(fake).index("cleanup_command") < [i for i, n in enumerate(names(fake)) if n == "run_command"][1]
+    assert names(fake)[-1] == "close_shell"
     assert outputs["now"].text == "2026-11-29T21:40:00.0000000+09:00"
     assert outputs["now"].rc == 0
     assert outputs["os"].error is None
@@ -283,3 +288,30 @@ def test_open_shell_refused_is_authentication_failed(monkeypatch: pytest.MonkeyP
     assert PASSWORD not in str(error.value)
     assert "https://192.0.2.10:5986/wsman" in str(error.value)
     assert error.value.__suppress_context__
+
+
+def test_the_winrm_session_reads_nothing_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pywinrm's requests session is built with the shell and told not to read proxy (or netrc) settings from the
+    environment: no proxy is used, and requests stops looking the variables up again on every message."""
+    class Transport:
+        def __init__(self) -> None:
+            self.session: requests.Session | None = None
+
+        def build_session(self) -> requests.Session:
+            self.session = self.session or requests.Session()
+            return self.session
+
+    class WithTransport(FakeProtocol):
+        def __init__(self, chunks: list[Any] | None = None, **kwargs: Any) -> None:
+            super().__init__(chunks, **kwargs)
+            self.transport = Transport()
+
+    monkeypatch.setattr(winrm_session, "_protocol_class", lambda: WithTransport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://192.0.2.1:3128")
+    with WinRMSession(target()) as session:
+        session._shell()
+        transport = session._protocol.transport
+        assert transport.session is not None
+        assert transport.session.trust_env is False
+        assert requests.utils.resolve_proxies(requests.Request("POST", "https://192.0.2.9:5986/wsman").prepare(),
+                                              transport.session.proxies, transport.session.trust_env) == {}

@@ -37,6 +37,7 @@ END = "<<<hardening:end:{id}:{rc}>>>"
 _BEGIN = re.compile(r"^<<<hardening:begin:([a-z0-9_]+)>>>$")
 _END = re.compile(r"^<<<hardening:end:([a-z0-9_]+):(-?[0-9]+)>>>$")
 _MARKER = re.compile(r"<<<hardening:(?:begin|end):")
+_MARKER_TEXT = "<<<hardening:"    # what every marker, well-formed or not, holds (a plain substring test)
 _ID = re.compile(r"^[a-z0-9_]+$")
 ERROR_PREFIX = "HARDENING-ERROR: "
 
@@ -122,7 +123,14 @@ class _Splitter:
         self.damage: str | None = None
 
     def feed(self, number: int, line: str) -> None:
-        begin, end = _BEGIN.match(line.strip()), _END.match(line.strip())
+        if _MARKER_TEXT not in line:      # most lines: a command's output (no marker of either kind can be in it)
+            if self.current is not None:
+                self.body.append(line)
+            elif line.strip():
+                self.problems.append(f"line {number}: text outside any block: {_excerpt(line)}")
+            return
+        stripped = line.strip()
+        begin, end = _BEGIN.match(stripped), _END.match(stripped)
         if begin:
             if self.current is not None:
                 self._store(self.current, -1, f"no end marker after line {self.start} (cut by the next block's "

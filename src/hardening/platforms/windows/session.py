@@ -3,8 +3,11 @@
 pywinrm's `winrm.protocol.Protocol` is used directly (not `winrm.Session.run_ps`, which opens a shell per call and
 puts the script on the command line): the shell is created once (`open_shell`) and serves every batch of the
 session (`run_command` → `send_command_input` → `get_command_output_raw` … → `cleanup_command`), then is deleted
-(`close_shell`). A batch is ONE `powershell.exe` whose command line carries only a fixed bootstrap (as Ansible's
-PowerShell exec wrapper does)::
+(`close_shell`). A command that finished (Receive said Done) is signalled when the next batch starts, and not at
+all when the shell is deleted next: Delete ends the shell with everything in it ([MS-WSMV] 3.1.4.4.1, "all
+resources for the Shell SHOULD be freed"), so an audit's one batch costs no Signal round trip. A command that did
+not finish (error, timeout) is signalled at once. A batch is ONE `powershell.exe` whose command line carries only a
+fixed bootstrap (as Ansible's PowerShell exec wrapper does)::
 
     powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand <base64 UTF-16LE of BOOTSTRAP>
 
@@ -125,6 +128,19 @@ def map_error(host: str, exc: BaseException, where: str) -> CollectionError:
     return ProbeError(host, f"{where}: {type(exc).__name__}: {_why(exc)}")
 
 
+def _no_environment(protocol: Any) -> None:
+    """No proxy: pywinrm (proxy None) sets requests' `no_proxy *`, yet requests still reads the proxy variables of
+    the environment on every request to decide that; its session is built now and told not to read the
+    environment at all (`trust_env` off: no proxy, no netrc), which also saves that per-message work."""
+    transport = getattr(protocol, "transport", None)
+    build = getattr(transport, "build_session", None)
+    if transport is None or build is None:
+        return
+    session = build()
+    session.trust_env = False
+    transport.session = session
+
+
 def endpoint_parameters(target: Target) -> dict[str, Any]:
     """Protocol's keyword arguments for the target, password excluded (see the module docstring). Raises
     ProbeError for a combination that would send in the clear or that this platform cannot drive."""
@@ -185,6 +201,7 @@ class WinRMSession:
         self.problems: list[str] = []   # what the last batch printed outside its blocks (never data)
         self._protocol: Any = None
         self._shell_id: str | None = None
+        self._finished: str | None = None  # a command that finished and is not signalled yet (see the docstring)
 
     # -- the shell -------------------------------------------------------------------------------------------
 
@@ -206,6 +223,7 @@ class WinRMSession:
         where = f"opening a shell at {self.parameters['endpoint']}"
         try:
             protocol = _protocol_class()(username=username, password=password, **self.parameters)
+            _no_environment(protocol)
             self._protocol = protocol
             # As Ansible's winrm connection: UTF-8 console, the user's profile loaded (secedit exports to its TEMP).
             self._shell_id = str(protocol.open_shell(codepage=CODEPAGE_UTF8))
@@ -224,7 +242,7 @@ class WinRMSession:
     def close(self) -> None:
         """Delete the shell (best effort: the session is being dropped anyway)."""
         protocol, shell_id = self._protocol, self._shell_id
-        self._protocol, self._shell_id = None, None
+        self._protocol, self._shell_id, self._finished = None, None, None
         if protocol is None or shell_id is None:
             return
         with contextlib.suppress(Exception):
@@ -259,6 +277,10 @@ class WinRMSession:
     def _run_powershell(self, script: bytes) -> tuple[bytes, bytes]:
         protocol, shell_id = self._shell()
         deadline = time.monotonic() + self.timeout_s
+        if self._finished is not None:
+            finished, self._finished = self._finished, None
+            with contextlib.suppress(Exception):   # its output is read already; the shell stays usable
+                protocol.cleanup_command(shell_id, finished)
         where = "starting powershell.exe"
         try:
             # The script is on stdin, so stdin is a pipe, not a console (WINRS_CONSOLEMODE_STDIN false, as Ansible).
@@ -271,12 +293,13 @@ class WinRMSession:
                 chunk = script[start:start + STDIN_CHUNK]
                 protocol.send_command_input(shell_id, command_id, chunk, end=start + STDIN_CHUNK >= len(script))
             where = "reading the batch output"
-            return self._receive(protocol, shell_id, command_id, deadline)
+            output = self._receive(protocol, shell_id, command_id, deadline)
         except Exception as exc:
-            raise map_error(self.host, exc, where) from None
-        finally:
-            with contextlib.suppress(Exception):   # the output is read (or lost) already; the shell stays usable
+            with contextlib.suppress(Exception):   # the output is lost; the shell stays usable
                 protocol.cleanup_command(shell_id, command_id)
+            raise map_error(self.host, exc, where) from None
+        self._finished = command_id                # signalled by the next batch, or ended with the shell
+        return output
 
     def _receive(self, protocol: Any, shell_id: str, command_id: str, deadline: float) -> tuple[bytes, bytes]:
         from winrm.exceptions import WinRMOperationTimeoutError
