@@ -1038,27 +1038,43 @@ def build_device_specs(lab: dict[str, Any], inv_dir: Path) -> list[DeviceSpec]:
     return specs
 
 
-def device_credentials(devices: list[DeviceSpec]) -> dict[str, dict[str, str]]:
-    """Vault entries of the simulated devices: generated once per entry name, kept in a 0600 file."""
+def generated_credentials(file: Path, wanted: list[tuple[str, str, dict[str, str]]]) -> dict[str, dict[str, str]]:
+    """Vault entries of simulated hosts, generated once per entry name and kept in the 0600 `file`: `wanted` is
+    (entry name, username, {secret field: value prefix}); an entry whose username changed or that lacks a field
+    is generated again (password prefix under "password")."""
     try:
-        saved = json.loads(NETSIM_SECRETS.read_text()) if NETSIM_SECRETS.exists() else {}
+        saved = json.loads(file.read_text()) if file.exists() else {}
     except ValueError:
         saved = {}
     changed = False
     out: dict[str, dict[str, str]] = {}
-    for d in devices:
-        entry = saved.get(d.credentials) or {}
-        if entry.get("username") != d.username or not entry.get("password") or \
-                (d.enable and not entry.get("enable_secret")):
-            entry = {"username": d.username, "password": "Pw-" + secrets.token_urlsafe(12)}
-            if d.enable:
-                entry["enable_secret"] = "En-" + secrets.token_urlsafe(12)
-            saved[d.credentials] = entry
+    for name, username, fields in wanted:
+        entry = saved.get(name) or {}
+        if entry.get("username") != username or any(not entry.get(field) for field in fields):
+            entry = {"username": username, **{field: prefix + secrets.token_urlsafe(12)
+                                              for field, prefix in fields.items()}}
+            saved[name] = entry
             changed = True
-        out[d.credentials] = entry
-    if changed or not NETSIM_SECRETS.exists():
-        write_file(NETSIM_SECRETS, json.dumps(saved, indent=1), 0o600)
+        out[name] = entry
+    if changed or not file.exists():
+        write_file(file, json.dumps(saved, indent=1), 0o600)
     return out
+
+
+def device_credentials(devices: list[DeviceSpec]) -> dict[str, dict[str, str]]:
+    """Vault entries of the simulated devices (an enable/administrator secret where the device has one)."""
+    return generated_credentials(NETSIM_SECRETS, [
+        (d.credentials, d.username, {"password": "Pw-", **({"enable_secret": "En-"} if d.enable else {})})
+        for d in devices])
+
+
+def netns_down(namespace: str, veth: str) -> None:
+    """Stop everything in a simulator's netns and release the netns and its veth (state files are kept)."""
+    if Path(f"/run/netns/{namespace}").exists():
+        kill_netns_processes({namespace})
+        run(["ip", "netns", "del", namespace], check=False)
+    if Path(f"/sys/class/net/{veth}").exists():
+        run(["ip", "link", "del", veth], check=False)
 
 
 def netsim_pids() -> list[int]:
@@ -1067,11 +1083,7 @@ def netsim_pids() -> list[int]:
 
 def netsim_down() -> None:
     """Stop the simulators and release their netns/veth (device configuration state is kept)."""
-    if Path(f"/run/netns/{NETSIM_NS}").exists():
-        kill_netns_processes({NETSIM_NS})
-        run(["ip", "netns", "del", NETSIM_NS], check=False)
-    if Path(f"/sys/class/net/{NETSIM_VETH}").exists():
-        run(["ip", "link", "del", NETSIM_VETH], check=False)
+    netns_down(NETSIM_NS, NETSIM_VETH)
 
 
 def netsim_fingerprint(spec: dict[str, Any]) -> str:
@@ -1214,26 +1226,11 @@ def build_winsim_specs(lab: dict[str, Any], inv_dir: Path) -> list[WinHostSpec]:
 
 def winsim_credentials(hosts: list[WinHostSpec]) -> dict[str, dict[str, str]]:
     """Vault entries of the simulated Windows hosts (username, password; a PC also a bios_password for the
-    vendor BIOS setters): generated once per entry name, kept in a 0600 file."""
-    try:
-        saved = json.loads(WINSIM_SECRETS.read_text()) if WINSIM_SECRETS.exists() else {}
-    except ValueError:
-        saved = {}
-    changed = False
-    out: dict[str, dict[str, str]] = {}
-    for h in hosts:
-        entry = saved.get(h.credentials) or {}
-        pc = h.device_class == "windows_pc"
-        if entry.get("username") != h.username or not entry.get("password") or (pc and not entry.get("bios_password")):
-            entry = {"username": h.username, "password": "Win-" + secrets.token_urlsafe(12)}
-            if pc:
-                entry["bios_password"] = "Bios-" + secrets.token_urlsafe(9)
-            saved[h.credentials] = entry
-            changed = True
-        out[h.credentials] = entry
-    if changed or not WINSIM_SECRETS.exists():
-        write_file(WINSIM_SECRETS, json.dumps(saved, indent=1), 0o600)
-    return out
+    vendor BIOS setters)."""
+    return generated_credentials(WINSIM_SECRETS, [
+        (h.credentials, h.username,
+         {"password": "Win-", **({"bios_password": "Bios-"} if h.device_class == "windows_pc" else {})})
+        for h in hosts])
 
 
 def winsim_pids() -> list[int]:
@@ -1242,11 +1239,7 @@ def winsim_pids() -> list[int]:
 
 def winsim_down() -> None:
     """Stop the Windows simulator and release its netns/veth (host state is kept)."""
-    if Path(f"/run/netns/{WINSIM_NS}").exists():
-        kill_netns_processes({WINSIM_NS})
-        run(["ip", "netns", "del", WINSIM_NS], check=False)
-    if Path(f"/sys/class/net/{WINSIM_VETH}").exists():
-        run(["ip", "link", "del", WINSIM_VETH], check=False)
+    netns_down(WINSIM_NS, WINSIM_VETH)
 
 
 def tcp_open(ip: str, port: int, timeout: float = 0.3) -> bool:

@@ -336,9 +336,13 @@ def host_key_file(parameters: dict[str, Any]) -> Iterator[dict[str, Any]]:
         Path(narrowed).unlink(missing_ok=True)
 
 
-def _why(exc: BaseException) -> str:
+def exception_reason(exc: BaseException) -> str:
+    """An exception as one short line for a report, secrets masked (every platform's transport errors)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return REDACTOR.scrub(text)[:200]
+
+
+_why = exception_reason
 
 
 def map_error(host: str, exc: BaseException, where: str) -> CollectionError:

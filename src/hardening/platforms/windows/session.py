@@ -51,6 +51,7 @@ from hardening.core.errors import (
 )
 from hardening.core.platform import Target
 from hardening.core.secrets import REDACTOR
+from hardening.platforms.common.netcli import exception_reason as _why
 from hardening.platforms.windows.pwsh import CommandOutput, batch_script, split_batch
 
 __all__ = ["BOOTSTRAP", "CommandOutput", "WinRMSession", "endpoint_parameters", "map_error", "powershell_arguments",
@@ -83,11 +84,6 @@ def _protocol_class() -> Any:
     from winrm.protocol import Protocol
 
     return Protocol
-
-
-def _why(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return REDACTOR.scrub(text)[:200]
 
 
 def map_error(host: str, exc: BaseException, where: str) -> CollectionError:
