@@ -6,8 +6,9 @@ file (``HARDENING_VAULT``, password file ``HARDENING_VAULT_PASSWORD_FILE``) of t
 ``credentials: {<name>: {username: …, password: …, private_key: …}}``. The fields are typed: which are
 secret and what each is for is the table :data:`FIELDS` (docs/platforms.md lists them for each platform):
 USERNAME, PASSWORD, PRIVATE_KEY, PRIVATE_KEY_FILE, BECOME_PASSWORD, ENABLE_SECRET (network devices'
-privileged mode), SNMP_AUTH_KEY / SNMP_PRIV_KEY (SNMPv3 USM keys), WINRM_PASSWORD (when it differs from
-PASSWORD), BIOS_PASSWORD (the firmware setup password a BIOS check or change needs).
+privileged mode), SNMP_AUTH_KEY / SNMP_PRIV_KEY (SNMPv3 USM keys), SNMP_COMMUNITY (v1/v2c only),
+WINRM_PASSWORD (when it differs from PASSWORD), BIOS_PASSWORD (the firmware setup password a BIOS check
+or change needs).
 
 Every secret value loaded is registered with :data:`REDACTOR`, which scrubs it from log records,
 exception texts and anything written by the reports, so a secret that leaks by accident (an
@@ -38,6 +39,7 @@ FIELDS: dict[str, tuple[bool, str]] = {
     "enable_secret": (True, "network device privileged mode (IOS enable, RTX administrator)"),
     "snmp_auth_key": (True, "SNMPv3 USM authentication key"),
     "snmp_priv_key": (True, "SNMPv3 USM privacy key"),
+    "snmp_community": (True, "SNMP v1/v2c community, for a device that offers no SNMPv3"),
     "winrm_password": (True, "WinRM password when it differs from `password`"),
     "bios_password": (True, "BIOS/UEFI setup (admin) password"),
 }
@@ -216,6 +218,7 @@ class Credentials:
     enable_secret: Secret | None = None
     snmp_auth_key: Secret | None = None
     snmp_priv_key: Secret | None = None
+    snmp_community: Secret | None = None
     winrm_password: Secret | None = None
     bios_password: Secret | None = None
 
