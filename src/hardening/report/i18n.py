@@ -138,6 +138,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "attested_valid": ("有効（適合として計上）", "valid (counted as pass)"),
     "attested_expired_count": ("期限切れ（不適合として計上）", "expired (counted as fail)"),
     "attestations_ledger": ("証跡による確認の台帳", "Attestation ledger"),
+    "attestations_verified": ("署名を検証した記録", "records verified"),
     "attestations_warnings": ("無視した証跡による確認", "Attestations ignored"),
     "attestations_error": ("証跡による確認を読めなかった（すべて無視）",
                            "Attestations could not be read (all ignored)"),

@@ -530,3 +530,28 @@ def test_cli_list_refuses_a_ledger_that_does_not_verify(site: Site, capsys: pyte
     assert cli.main(["attest", "list", "-i", str(site.inventory), "--catalog", str(site.catalog),
                      "--ledger", str(site.ledger)]) == 1
     assert "hash" in capsys.readouterr().err
+
+
+def test_plan_lists_an_expired_attestation_as_manual_work(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hardening plan` evaluates with the attestations too: attested, nothing to do; expired, a manual item."""
+    from hardening.changes.plan import make_plan
+    from hardening.platforms.linux import probe
+
+    def collect(hosts: list[Any], *args: object, **kwargs: object) -> dict[str, CollectResult]:
+        document = probe.collect(str(FIXTURE_ROOT), now=NOW.timestamp(), commands=False)
+        return {h.name: CollectResult(h.name, {**document, "host": h.name, "device_class": h.device_class,
+                                               "platform": h.platform}, None, None, 0.1) for h in hosts}
+
+    monkeypatch.setattr(audit, "collect_all", collect)
+    _attest(site, expires=dt.date.today() + dt.timedelta(days=2), now=dt.datetime.now(dt.UTC))
+    inputs = site.inputs()
+    inputs = dataclasses.replace(inputs, attestations=_read(site))
+    selection = Selection(hosts=[HOST], requirements=[REQ])
+    plan, report = make_plan(inputs, selection, SecretStore(), RunOptions.ssh(workers=1))
+    assert _finding(report)["status"] == "pass"
+    assert plan["hosts"][HOST]["failing"] == []
+    monkeypatch.setattr(audit, "dt", types.SimpleNamespace(datetime=_Clock, UTC=dt.UTC, date=dt.date))
+    plan, report = make_plan(inputs, selection, SecretStore(), RunOptions.ssh(workers=1))
+    assert _finding(report)["status"] == "fail"
+    assert plan["hosts"][HOST]["manual"] == [REQ]
+    assert plan["hosts"][HOST]["changes"] == []
