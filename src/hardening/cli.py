@@ -559,7 +559,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
     if args.command == "attestations" or args.action == "list":
         return _list_attestations(args)
     from hardening.changes.approval import load_registry
-    from hardening.changes.attest import record_attestation, sign_attestation
+    from hardening.changes.attest import attestation_entries, record_attestation, sign_attestation
 
     missing = [flag for flag, value in (("--host", args.host), ("--requirement", args.requirement),
                                         ("--evidence", args.evidence), ("--expires", args.expires),
@@ -575,10 +575,12 @@ def cmd_attest(args: argparse.Namespace) -> int:
         raise InputError("--requirement", args.requirement, "unknown requirement (not in the catalog)")
     expires = _expiry(args.expires)
     registry = load_registry(_registry_path(args, inputs))
+    ledger = _ledger(args)
+    attestation_entries(ledger)  # a ledger that does not verify would ignore the record: refuse it now
     record = sign_attestation(host=host, requirement=requirement, evidence=args.evidence, expires=expires,
                               key_path=args.key, registry=registry, passphrase=_key_passphrase(args.passphrase_file),
                               statement=args.statement)
-    entry = record_attestation(_ledger(args), record)
+    entry = record_attestation(ledger, record)
     say(f"証跡による確認を記録しました (attested): {host.name} {requirement.id} by {record['attester']}, "
         f"evidence {record['evidence_name']} {record['evidence_sha256']}, expires {record['expires']}; "
         f"ledger seq {entry['seq']}")

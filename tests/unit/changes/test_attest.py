@@ -555,3 +555,14 @@ def test_plan_lists_an_expired_attestation_as_manual_work(site: Site, monkeypatc
     assert _finding(report)["status"] == "fail"
     assert plan["hosts"][HOST]["manual"] == [REQ]
     assert plan["hosts"][HOST]["changes"] == []
+
+
+def test_cli_attest_refuses_a_ledger_that_does_not_verify(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    _attest(site)
+    entry = json.loads(site.ledger.read_text(encoding="utf-8"))
+    entry["subject"]["statement"] = "edited"
+    broken = json.dumps(entry, ensure_ascii=False) + "\n"
+    site.ledger.write_text(broken, encoding="utf-8")
+    assert cli.main(_cli_attest(site)) == 1
+    assert "does not match its hash" in capsys.readouterr().err
+    assert site.ledger.read_text(encoding="utf-8") == broken  # nothing appended
