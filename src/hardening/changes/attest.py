@@ -228,11 +228,15 @@ def examine(entry: Mapping[str, Any], registry: Registry, hosts: Mapping[str, Ho
         return f"{approver.name} is now an administrator of {host.name} ({admin!r}): separation of duties"
     if not host.administrators:
         return f"separation of duties cannot be shown: inventory lists no administrators for {host.name}"
+    try:
+        expires = dt.date.fromisoformat(subject["expires"])
+    except ValueError:
+        return f"expires {subject['expires']!r} is not a date"
     return Attestation(
         ledger_seq=int(entry["seq"]), host=host.name, requirement=subject["requirement"], attester=approver.name,
         attested_at=subject["attested_at"], evidence_sha256=subject["evidence_sha256"],
         evidence_name=subject["evidence_name"], evidence_bytes=subject["evidence_bytes"],
-        expires=dt.date.fromisoformat(subject["expires"]), statement=subject["statement"])
+        expires=expires, statement=subject["statement"])
 
 
 def _describe(entry: Mapping[str, Any]) -> str:

@@ -566,3 +566,18 @@ def test_cli_attest_refuses_a_ledger_that_does_not_verify(site: Site, capsys: py
     assert cli.main(_cli_attest(site)) == 1
     assert "does not match its hash" in capsys.readouterr().err
     assert site.ledger.read_text(encoding="utf-8") == broken  # nothing appended
+
+
+def test_a_signed_record_with_an_impossible_date_is_ignored(site: Site) -> None:
+    import base64
+
+    from hardening.changes.approval import load_private_key, signed_bytes
+
+    good = _attest(site)
+    body = {k: v for k, v in good["subject"].items() if k != "signature"}
+    body["expires"] = "2026-02-30"  # matches the pattern, is no day: signed by hand, not by `hardening attest`
+    signature = load_private_key(site.key("kato")).sign(signed_bytes(body))
+    _append_raw(site, "kato", {**body, "signature": base64.b64encode(signature).decode("ascii")})
+    found = _read(site)
+    assert [a.ledger_seq for a in found.records] == [good["seq"]]
+    assert "'2026-02-30' is not a date" in found.warnings[0]
