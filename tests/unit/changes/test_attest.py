@@ -580,4 +580,4 @@ def test_a_signed_record_with_an_impossible_date_is_ignored(site: Site) -> None:
     _append_raw(site, "kato", {**body, "signature": base64.b64encode(signature).decode("ascii")})
     found = _read(site)
     assert [a.ledger_seq for a in found.records] == [good["seq"]]
-    assert "'2026-02-30' is not a date" in found.warnings[0]
+    assert "/expires: '2026-02-30' is not a 'date'" in found.warnings[0]
