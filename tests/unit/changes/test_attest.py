@@ -581,3 +581,19 @@ def test_a_signed_record_with_an_impossible_date_is_ignored(site: Site) -> None:
     found = _read(site)
     assert [a.ledger_seq for a in found.records] == [good["seq"]]
     assert "/expires: '2026-02-30' is not a 'date'" in found.warnings[0]
+
+
+def test_cli_attest_with_a_passphrase_file(site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    generate_keypair("ito", site.keys, passphrase="ito-key-passphrase-93")  # noqa: S106 - a test key
+    _registry(site.registry, site.keys, ["kato", "yamada", "ito"])
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not-it\n", encoding="utf-8")
+    assert cli.main(_cli_attest(site, "--passphrase-file", str(wrong), key="ito")) == 1
+    assert "wrong passphrase" in capsys.readouterr().err
+    assert not site.ledger.exists()
+    right = tmp_path / "right"
+    right.write_text("ito-key-passphrase-93\n", encoding="utf-8")
+    assert cli.main(_cli_attest(site, "--passphrase-file", str(right), key="ito")) == 0
+    entry = json.loads(site.ledger.read_text(encoding="utf-8"))
+    assert entry["subject"]["attester"] == "ito"
+    assert "ito-key-passphrase-93" not in site.ledger.read_text(encoding="utf-8") + capsys.readouterr().out
