@@ -250,8 +250,12 @@ def _live(result: Result, probes: Mapping[str, Any], profile: Profile | None) ->
             f"the inventory's v{snmp.get('version')} community answered"
         insecure.append({"protocol": "snmp_v1_v2c", "how": "listening", "detail": detail})
     insecure_failed = [port for port in failed if table.get(int(port), {}).get("insecure")]
+    unsent = [f"{item.get('account')} v{item.get('version')}" for item in communities
+              if not isinstance(item.get("answered"), bool)]
     if insecure_failed or http.get("state") == "error":
         result.errors["/management/insecure_protocols"] = "a check of telnet/ftp/plain HTTP did not complete"
+    elif unsent and not any(item["protocol"] == "snmp_v1_v2c" for item in insecure):
+        result.errors["/management/insecure_protocols"] = f"factory community probe not sent: {', '.join(unsent)}"
     else:
         result.put("/management/insecure_protocols", insecure)
 
@@ -268,6 +272,8 @@ def _default_credentials(result: Result, probes: Mapping[str, Any], communities:
             by_account.setdefault(str(item.get("account")), []).append(f"v{item.get('version')}")
     for account, versions in sorted(by_account.items()):
         accepted.append({"service": "snmp", "account": account, "detail": f"answered over {', '.join(versions)}"})
+    unsent = [f"{item.get('account')} v{item.get('version')}" for item in communities
+              if not isinstance(item.get("answered"), bool)]
     login = probes.get("web_login") or {}
     page = str(login.get("page") or "")
     manual = error = None
@@ -290,6 +296,8 @@ def _default_credentials(result: Result, probes: Mapping[str, Any], communities:
                   f"password in {profile.product} or attest it")
     else:
         error = f"web login page: {login.get('detail') or 'not checked'}"
+    if unsent and not error:
+        error = f"factory community probe not sent: {', '.join(unsent)}"
     if accepted:
         result.put(pointer, accepted)
     elif error:
