@@ -229,4 +229,7 @@ def date_and_time(value: SnmpValue, site_zone: str) -> dt.datetime:
     else:
         sign = 1 if offset[0] == "+" else -1
         zone = dt.timezone(sign * dt.timedelta(hours=offset[1], minutes=offset[2]))
-    return dt.datetime(year, month, day, hour, minute, second, deci * 100000, tzinfo=zone)
+    try:
+        return dt.datetime(year, month, day, hour, minute, second, deci * 100000, tzinfo=zone)
+    except ValueError as exc:
+        raise ValueError(f"not a DateAndTime: {exc}") from None
