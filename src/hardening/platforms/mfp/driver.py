@@ -165,8 +165,7 @@ async def _identity(session: SnmpSession, values: dict[str, SnmpValue | None],
     probes["read_at"] = dt.datetime.fromtimestamp((before + after) / 2, tz=dt.UTC).isoformat(timespec="milliseconds")
     probes["snmp"]["answered"] = True
     values.update({oid: got.get(oid) for oid in oids})
-    for column in data["walked_oids"].values():
-        values.update(await session.awalk(str(column)))
+    values.update(await session.acolumns([str(column) for column in data["walked_oids"].values()]))
     descr = got.get(str(data["standard_oids"]["sysDescr"]))
     object_id = got.get(str(data["standard_oids"]["sysObjectID"]))
     return recognise(str(object_id.value) if object_id else None, descr.text() if descr else None)
