@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 
 from hardening.core.errors import CollectionError, SavedFactsError
 from hardening.core.platform import CapturePlatform, Target
+from hardening.core.secrets import REDACTOR
 from hardening.platforms.mfp import probes as wire
 from hardening.platforms.mfp.data import platform_data, port_table
 from hardening.platforms.mfp.parse import build
@@ -54,8 +55,10 @@ class MfpPlatform(CapturePlatform):
 
     def fetch(self, target: Target, into: Path) -> None:
         values, probes = capture(target)
-        _write(into / WALK_FILE, render_walk(values))
-        _write(into / PROBES_FILE, json.dumps(probes, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        # Nothing secret is read, but a device may echo a value that is one (a community in sysContact): masked.
+        _write(into / WALK_FILE, REDACTOR.scrub(render_walk(values)))
+        _write(into / PROBES_FILE, REDACTOR.scrub(json.dumps(probes, indent=2, sort_keys=True,
+                                                             ensure_ascii=False) + "\n"))
 
     def parse(self, raw: Path) -> dict[str, Any]:
         """OfflineParser: the unstamped facts of DIR/<host>/ (snmpwalk.txt required, probes.json optional)."""
