@@ -364,3 +364,85 @@ def test_a_v2c_session_needs_the_community_and_never_shows_it() -> None:
 
     with pytest.raises(SecretError, match="snmp_community"):
         SnmpSession(target(snmp_extras={"version": "2c"}, credentials=Credentials(name="mfp", username="")))
+
+
+# -- the whole pass, with a stand-in SNMP session -------------------------------------------------------------------
+class FakeSession:
+    """Answers like a RICOH agent read with a v2c community; `fail` makes the identity GET raise."""
+
+    def __init__(self, target: Target, timeout: float = 2.0, retries: int = 1, fail: Exception | None = None) -> None:
+        import asyncio as aio
+
+        self.loop = aio.new_event_loop()
+        self.version = "2c"
+        self.timeout = timeout
+        self.fail = fail
+        self.probes: list[tuple[str, str]] = []
+
+    def run(self, awaitable: Any) -> Any:
+        return self.loop.run_until_complete(awaitable)
+
+    async def aget(self, oids: Any) -> dict[str, Any]:
+        from hardening.platforms.mfp.walk import SnmpValue
+
+        if self.fail is not None:
+            raise self.fail
+        known = {".1.3.6.1.2.1.1.1.0": SnmpValue("STRING", "RICOH IM C3000"),
+                 ".1.3.6.1.2.1.1.2.0": SnmpValue("OID", ".1.3.6.1.4.1.367.1.1"),
+                 ".1.3.6.1.2.1.1.5.0": SnmpValue("STRING", "mfp-ricoh-09"),
+                 ".1.3.6.1.2.1.25.1.2.0": SnmpValue("Hex-STRING", "07 EA 0B 1E 0A 00 00 00 2B 09 00"),
+                 ".1.3.6.1.4.1.367.3.2.1.1.1.2.0": SnmpValue("STRING", "1.07")}
+        return {oid: known[oid] for oid in oids if oid in known}
+
+    async def acolumns(self, prefixes: Any) -> dict[str, Any]:
+        return {}
+
+    async def aprobe_community(self, community: str, version: str, oid: str, timeout: float) -> bool:
+        self.probes.append((community, version))
+        return community == "public" and version == "2c"
+
+    def __enter__(self) -> FakeSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.close()
+
+
+def test_one_pass_writes_a_capture_parse_reads_and_no_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from hardening.platforms.mfp import driver
+
+    sessions: list[FakeSession] = []
+
+    def make(target: Target, *args: Any, **kwargs: Any) -> FakeSession:
+        sessions.append(FakeSession(target))
+        return sessions[-1]
+
+    monkeypatch.setattr(driver, "SnmpSession", make)
+    creds = Credentials(name="mfp", username="", snmp_community=Secret("city-secret-community"))
+    live = target(https_port=free_port(), snmp_extras={"version": "2c"}, credentials=creds)
+    driver.MfpPlatform().fetch(live, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["probes.json", "snmpwalk.txt"]
+    for path in tmp_path.iterdir():
+        assert "city-secret-community" not in path.read_text(encoding="utf-8")
+        assert path.stat().st_mode & 0o077 == 0
+    # one probe per factory community and version, never more
+    assert sorted(sessions[0].probes) == [("private", "1"), ("private", "2c"), ("public", "1"), ("public", "2c")]
+    document = driver.MfpPlatform().parse(tmp_path)
+    facts = document["facts"]
+    assert facts["os"]["vendor"] == "ricoh"
+    assert facts["os"]["version"] == "1.07"
+    assert {"service": "snmp", "account": "community:read", "detail": "answered over v2c"} in \
+        facts["accounts"]["default_credentials_accepted"]
+    assert [item["protocol"] for item in facts["management"]["insecure_protocols"]] == ["snmp_v1_v2c"]
+    assert facts["management"]["web_admin"]["https"] is False          # nothing listens on that port
+    assert facts["management"]["web_admin"]["tls_versions"] == []
+    assert facts["time"]["offset_ms_abs"] >= 0
+
+
+def test_a_failed_snmp_read_is_the_collection_error_not_a_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hardening.platforms.mfp import driver
+
+    monkeypatch.setattr(driver, "SnmpSession", lambda target, *a, **k: FakeSession(
+        target, fail=AuthenticationFailed("mfp-test", "SNMPv3 authentication key refused")))
+    with pytest.raises(AuthenticationFailed, match="authentication key refused"):
+        driver.MfpPlatform().collect(target(https_port=free_port()))
