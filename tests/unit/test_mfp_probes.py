@@ -397,6 +397,9 @@ class FakeSession:
     async def acolumns(self, prefixes: Any) -> dict[str, Any]:
         return {}
 
+    async def aread(self, scalars: Any, columns: Any) -> dict[str, Any]:
+        return await self.aget(scalars)
+
     async def aprobe_community(self, community: str, version: str, oid: str, timeout: float) -> bool:
         self.probes.append((community, version))
         return community == "public" and version == "2c"
@@ -446,3 +449,53 @@ def test_a_failed_snmp_read_is_the_collection_error_not_a_group(monkeypatch: pyt
         target, fail=AuthenticationFailed("mfp-test", "SNMPv3 authentication key refused")))
     with pytest.raises(AuthenticationFailed, match="authentication key refused"):
         driver.MfpPlatform().collect(target(https_port=free_port()))
+
+
+# -- factory-community probe: one datagram, a real SNMP message ----------------------------------------------------
+def test_community_get_is_a_valid_snmp_message() -> None:
+    from pyasn1.codec.ber import decoder
+    from pysnmp.proto import api
+
+    from hardening.platforms.mfp.snmp import community_get
+
+    for version, module in (("2c", api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]),
+                            ("1", api.PROTOCOL_MODULES[api.SNMP_VERSION_1])):
+        message, _rest = decoder.decode(community_get("public", version, ".1.3.6.1.2.1.1.1.0", 4242),
+                                        asn1Spec=module.Message())
+        assert str(module.apiMessage.get_community(message)) == "public"
+        pdu = module.apiMessage.get_pdu(message)
+        assert int(module.apiPDU.get_request_id(pdu)) == 4242
+        assert [str(oid) for oid, _ in module.apiPDU.get_varbinds(pdu)] == ["1.3.6.1.2.1.1.1.0"]
+
+
+@pytest.mark.parametrize(("answer", "expected"), [("echo", True), ("silent", False), ("other-id", False)])
+def test_probe_community_one_datagram(answer: str, expected: bool) -> None:
+    from hardening.platforms.mfp.snmp import probe_community
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind((LOCAL, 0))
+    server.settimeout(3)
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        try:
+            data, peer = server.recvfrom(2048)
+        except TimeoutError:
+            return
+        seen.append(data)
+        if answer == "echo":           # the request turned into a GetResponse: same request id
+            server.sendto(data.replace(b"\xa0", b"\xa2", 1), peer)
+        elif answer == "other-id":         # a response, but to another request
+            from hardening.platforms.mfp.snmp import community_get
+
+            other = community_get("public", "2c", ".1.3.6.1.2.1.1.1.0", 1).replace(b"\xa0", b"\xa2", 1)
+            server.sendto(other, peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        assert probe_community(LOCAL, server.getsockname()[1], "public", "2c", 0.5) is expected
+    finally:
+        thread.join(3)
+        server.close()
+    assert len(seen) == 1                  # one packet, never retried

@@ -160,15 +160,16 @@ async def _identity(session: SnmpSession, values: dict[str, SnmpValue | None],
                     probes: dict[str, Any]) -> Profile | None:
     data = platform_data()
     oids = [str(oid) for oid in data["standard_oids"].values()]
+    columns = [str(column) for column in data["walked_oids"].values()]
     before = time.time()
-    got = await session.aget(oids)
+    got = await session.aread(oids, columns)
     after = time.time()
     # The device read hrSystemDate somewhere between our request and its answer: the midpoint is the auditor's
     # clock at the read (the error is at most half the round trip).
     probes["read_at"] = dt.datetime.fromtimestamp((before + after) / 2, tz=dt.UTC).isoformat(timespec="milliseconds")
     probes["snmp"]["answered"] = True
     values.update({oid: got.get(oid) for oid in oids})
-    values.update(await session.acolumns([str(column) for column in data["walked_oids"].values()]))
+    values.update({oid: value for oid, value in got.items() if oid not in values})
     descr = got.get(str(data["standard_oids"]["sysDescr"]))
     object_id = got.get(str(data["standard_oids"]["sysObjectID"]))
     return recognise(str(object_id.value) if object_id else None, descr.text() if descr else None)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -186,6 +187,41 @@ class SnmpSession:
             found.update(inside)
         return found
 
+    async def aread(self, scalars: Sequence[str], columns: Sequence[str],
+                    repetitions: int = 24) -> dict[str, SnmpValue]:
+        """The scalar instances `scalars` and every object of the table `columns`, in ONE GETBULK on v2c/v3: each
+        scalar as a non-repeater GETNEXT of its parent (kept only when the agent returns that very instance), the
+        columns as the repeaters; a column that fills all `repetitions` rows is walked on. v1 (no GETBULK), or an
+        agent refusing the request: a GET and the columns' walks."""
+        if self.version == "1":
+            found = await self.aget(scalars)
+            found.update(await self.acolumns(columns))
+            return found
+        hlapi = _hlapi()
+        parents = [oid.rstrip(".").rsplit(".", 1)[0] for oid in scalars]
+        binds = [hlapi.ObjectType(hlapi.ObjectIdentity(oid.strip("."))) for oid in (*parents, *columns)]
+        error, status, index, answer = await hlapi.bulk_cmd(self.engine, self.auth, await self.transport(),
+                                                            self.context, len(scalars), repetitions, *binds,
+                                                            lookupMib=False)
+        if error is None and status:
+            found = await self.aget(scalars)
+            found.update(await self.acolumns(columns))
+            return found
+        self._check(error, status, index, [*scalars, *columns])
+        rows = list(answer)
+        found = {}
+        for oid, bind in zip(scalars, rows[:len(scalars)], strict=False):
+            value = _values([bind]).get(oid)
+            if value is not None:
+                found[oid] = value
+        repeated = _values(rows[len(scalars):])
+        for prefix in columns:
+            inside = {oid: value for oid, value in repeated.items() if oid.startswith(prefix.rstrip(".") + ".")}
+            if len(inside) >= repetitions:
+                inside = await self.awalk(prefix)
+            found.update(inside)
+        return found
+
     async def aset(self, values: Mapping[str, SnmpValue]) -> None:
         hlapi = _hlapi()
         binds = [hlapi.ObjectType(hlapi.ObjectIdentity(oid.strip(".")), _pysnmp_value(value))
@@ -200,7 +236,7 @@ class SnmpSession:
 
     async def aprobe_community(self, community: str, version: str, oid: str, timeout: float) -> bool:
         """One GET of `oid` with `community` over v1/v2c (one packet, never retried): did the agent answer?"""
-        return await _probe(self.engine, self.address, community, version, oid, timeout)
+        return await _probe(self.address, community, version, oid, timeout)
 
     def _check(self, error: Any, status: Any, index: Any, oids: Sequence[str]) -> None:
         if error is not None:
@@ -290,26 +326,99 @@ async def _engine() -> Any:
     return _hlapi().SnmpEngine()
 
 
-async def _probe(engine: Any, address: tuple[str, int], community: str, version: str, oid: str,
-                 timeout: float) -> bool:
-    hlapi = _hlapi()
-    auth = hlapi.CommunityData(community, mpModel=1 if version == "2c" else 0)
-    transport = await hlapi.UdpTransportTarget.create(address, timeout=timeout, retries=0)
-    error, status, _index, answer = await hlapi.get_cmd(
-        engine, auth, transport, hlapi.ContextData(), hlapi.ObjectType(hlapi.ObjectIdentity(oid.strip("."))),
-        lookupMib=False)
-    return error is None and (bool(answer) or bool(status))
+def _ber_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    data = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(data)]) + data
+
+
+def _tlv(tag: int, value: bytes) -> bytes:
+    return bytes([tag]) + _ber_length(len(value)) + value
+
+
+def _ber_int(number: int) -> bytes:
+    return _tlv(0x02, number.to_bytes(max(1, (number.bit_length() + 8) // 8), "big", signed=True))
+
+
+def _ber_oid(oid: str) -> bytes:
+    parts = [int(part) for part in oid.strip(".").split(".")]
+    body = bytearray([40 * parts[0] + parts[1]])
+    for part in parts[2:]:
+        rest = part >> 7
+        chunk = [part & 0x7F]
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
+        body.extend(reversed(chunk))
+    return _tlv(0x06, bytes(body))
+
+
+def community_get(community: str, version: str, oid: str, request_id: int) -> bytes:
+    """The datagram of one SNMP v1/v2c GetRequest of `oid` (RFC 1157 / RFC 3416 message, BER)."""
+    varbind = _tlv(0x30, _ber_oid(oid) + b"\x05\x00")
+    pdu = _tlv(0xA0, _ber_int(request_id) + _ber_int(0) + _ber_int(0) + _tlv(0x30, varbind))
+    return _tlv(0x30, _ber_int(1 if version == "2c" else 0) + _tlv(0x04, community.encode("utf-8")) + pdu)
+
+
+def _read_tlv(data: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, start of the value, end of the value) of the BER element at `at`; ValueError when cut."""
+    if at + 2 > len(data):
+        raise ValueError("cut")
+    tag, length, start = data[at], data[at + 1], at + 2
+    if length & 0x80:
+        size = length & 0x7F
+        length = int.from_bytes(data[start:start + size], "big")
+        start += size
+    if start + length > len(data):
+        raise ValueError("cut")
+    return tag, start, start + length
+
+
+def is_response(datagram: bytes, request_id: int) -> bool:
+    """A Response PDU to our request id: the agent accepted the community (an agent that refuses one sends
+    nothing, RFC 1157 4.1, RFC 3584)."""
+    try:
+        tag, start, _end = _read_tlv(datagram, 0)
+        if tag != 0x30:
+            return False
+        _tag, _start, after_version = _read_tlv(datagram, start)
+        _tag, _start, after_community = _read_tlv(datagram, after_version)
+        tag, pdu_start, _end = _read_tlv(datagram, after_community)
+        if tag != 0xA2:
+            return False
+        tag, id_start, id_end = _read_tlv(datagram, pdu_start)
+        return tag == 0x02 and int.from_bytes(datagram[id_start:id_end], "big", signed=True) == request_id
+    except ValueError:
+        return False
+
+
+async def _probe(address: tuple[str, int], community: str, version: str, oid: str, timeout: float) -> bool:
+    """One GetRequest datagram with `community`, never repeated: True when the agent answered it in `timeout`."""
+    loop = asyncio.get_running_loop()
+    request_id = secrets.randbelow(2**31 - 1) + 1
+    answered: asyncio.Future[bool] = loop.create_future()
+
+    class Client(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            if is_response(data, request_id) and not answered.done():
+                answered.set_result(True)
+
+        def error_received(self, exc: Exception) -> None:      # ICMP port unreachable: nobody there
+            if not answered.done():
+                answered.set_result(False)
+
+    transport, _ = await loop.create_datagram_endpoint(Client, remote_addr=address)
+    try:
+        transport.sendto(community_get(community, version, oid, request_id))
+        return await asyncio.wait_for(answered, timeout)
+    except TimeoutError:
+        return False
+    finally:
+        transport.close()
 
 
 def probe_community(host: str, port: int, community: str, version: str, timeout: float) -> bool:
     """One GET of sysDescr with `community` over v1 or v2c, one packet, never retried: True when the agent
     answered (any answer, even an error status, proves the community is accepted)."""
-    loop = asyncio.new_event_loop()
-    engine = loop.run_until_complete(_engine())
-    try:
-        return loop.run_until_complete(_probe(engine, (host, port), community, version, ".1.3.6.1.2.1.1.1.0",
-                                              timeout))
-    finally:
-        with contextlib.suppress(Exception):
-            engine.close_dispatcher()
-        _finish(loop)
+    return asyncio.run(_probe((host, port), community, version, ".1.3.6.1.2.1.1.1.0", timeout))
