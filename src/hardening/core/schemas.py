@@ -124,7 +124,7 @@ def _version_at_least(
     if not isinstance(instance, dict):
         return
     vendor, model, version = instance.get("vendor"), instance.get("model"), instance.get("version")
-    if not isinstance(version, str) or not version_tokens(version):
+    if not isinstance(version, str) or not any(isinstance(t, int) for t in version_tokens(version)):
         yield ValidationError(f"no readable version ({version!r}): it cannot be compared with the site's bulletins")
         return
     if not isinstance(vendor, str) or not vendor:
@@ -140,10 +140,11 @@ def _version_at_least(
     matching = []
     for index, entry in enumerate(bulletins):
         fields = [entry.get(k) if isinstance(entry, dict) else None for k in ("vendor", "model", "min_version")]
-        if not all(isinstance(f, str) and f for f in fields):
+        texts = [f for f in fields if isinstance(f, str) and f]
+        if len(texts) != len(fields):
             yield ValidationError(f"bulletin table entry {index} lacks vendor, model or min_version: {entry!r}")
             return
-        if fields[0].casefold() == vendor.casefold() and fnmatch.fnmatchcase(model.casefold(), fields[1].casefold()):
+        if texts[0].casefold() == vendor.casefold() and fnmatch.fnmatchcase(model.casefold(), texts[1].casefold()):
             matching.append(entry)
     if not matching:
         yield ValidationError(f"no bulletin recorded for {vendor} model {model!r}: the site must record the "
