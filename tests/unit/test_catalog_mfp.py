@@ -316,9 +316,14 @@ def test_failing_covers_every_automated_printer_requirement() -> None:
 def test_the_firmware_finding_names_the_model_without_a_bulletin() -> None:
     finding = evaluate("PATCH-SLA", facts(**{"os/model": "RICOH IM C6000"}))
     assert "no bulletin recorded for ricoh model 'RICOH IM C6000'" in finding.violations[0].message
+    assert finding.violations[0].expected == {"vendor": "ricoh", "model": "RICOH IM C6000", "min_version": None,
+                                              "bulletin": None}
+    assert finding.violations[0].actual["model"] == "RICOH IM C6000"
     older = evaluate("PATCH-SLA", facts(**{"os/version": "1.09"}))
     assert "'1.10'" in older.violations[0].message
     assert "demo" in older.violations[0].message
+    # the report shows the record that decided it, not the whole table
+    assert older.violations[0].expected == SITE["mfp_firmware_bulletins"][0]
     # the site's table is a parameter like any other: a host's (or its group's) own table replaces it
     own = [{"vendor": "ricoh", "model": "*IM C6000*", "min_version": "2.00", "bulletin": "host record"}]
     on = host(parameters={"mfp_firmware_bulletins": own})
