@@ -377,7 +377,6 @@ MANUAL: list[tuple[str, str]] = [
     ("MFP-STORAGE", "/storage/overwrite_enabled"),
     ("LOG-FORWARD", "/logging/audit_log_enabled"),
     ("LOG-FORWARD", "/logging/remote_targets"),
-    ("TIME-SYNC", "/time/ntp_servers"),
     ("PATCH-SLA", "/os/version"),
 ]
 
@@ -392,6 +391,22 @@ def test_a_fact_the_profile_cannot_read_makes_the_finding_manual(rid: str, point
     # the same fact not obtained at all is an error, never a pass
     assert evaluate(rid, document).status is Status.ERROR
     assert evaluate(rid, document, errors={pointer: "no SNMP answer"}).status is Status.ERROR
+
+
+def test_the_clock_decides_where_the_sntp_servers_cannot_be_read() -> None:
+    """TIME-SYNC on printers reads the clock (positive evidence of the right time); the SNTP servers are judged only
+    where the vendor profile reads them: listed under `manual` or absent, the offset alone decides."""
+    document = facts(**{"time/ntp_servers!": None})
+    no_object = {"/time/ntp_servers": "RICOH profile: no SNMP object for the SNTP servers"}
+    assert evaluate("TIME-SYNC", document, manual=no_object).status is Status.PASS
+    assert evaluate("TIME-SYNC", document).status is Status.PASS
+    late = facts(**{"time/ntp_servers!": None, "time/offset_ms_abs": 960000})
+    finding = evaluate("TIME-SYNC", late, manual=no_object)
+    assert finding.status is Status.FAIL
+    assert pointers(finding) == ["/time/offset_ms_abs"]
+    # read and wrong: a fail even with the clock right now (SNTP off drifts)
+    assert evaluate("TIME-SYNC", facts(**{"time/ntp_servers": []})).status is Status.FAIL
+    assert CATALOG["TIME-SYNC"].facts_for("mfp") == ("/os/family", "/time/offset_ms_abs")
 
 
 def test_a_definite_drift_still_fails_beside_a_manual_fact() -> None:
