@@ -294,9 +294,9 @@ FAILING: list[tuple[str, dict[str, Any], list[str]]] = [
      ["/accounts/default_credentials_accepted"]),
     ("MFP-STORAGE", {"storage/encrypted": False}, ["/storage/encrypted"]),
     ("MFP-STORAGE", {"storage/overwrite_enabled": False}, ["/storage/overwrite_enabled"]),
-    ("PATCH-SLA", {"os/version": "1.07"}, ["/os"]),
-    ("PATCH-SLA", {"os/model": "RICOH IM C6000"}, ["/os"]),
-    ("PATCH-SLA", {"os/vendor": None}, ["/os"]),
+    ("PATCH-SLA", {"os/version": "1.07"}, ["/os/version"]),
+    ("PATCH-SLA", {"os/model": "RICOH IM C6000"}, ["/os/model"]),
+    ("PATCH-SLA", {"os/vendor": None}, ["/os/vendor"]),
 ]
 
 
@@ -331,6 +331,22 @@ def test_the_firmware_finding_names_the_model_without_a_bulletin() -> None:
         is Status.PASS
     assert evaluate("PATCH-SLA", facts(**{"os/model": "RICOH IM C6000", "os/version": "2.0"}), on=on,
                     site={**SITE, "mfp_firmware_bulletins": []}).status is Status.PASS
+
+
+def test_no_bulletin_fails_even_when_the_firmware_cannot_be_read() -> None:
+    """Whether the site recorded a bulletin for the model does not depend on the version: an unknown vendor or an
+    unrecorded model is a definite fail even where the vendor profile has no firmware object (version `manual`);
+    a recorded model with an unreadable version is `manual`."""
+    no_firmware = {"/os/version": "profile: no SNMP object for the firmware version"}
+    unknown = facts(**{"os/version!": None, "os/vendor": None, "os/model": "Network Printer NP-4200"})
+    finding = evaluate("PATCH-SLA", unknown, manual=no_firmware)
+    assert finding.status is Status.FAIL
+    assert pointers(finding) == ["/os/vendor"]
+    unrecorded = facts(**{"os/version!": None, "os/model": "RICOH IM C6000"})
+    finding = evaluate("PATCH-SLA", unrecorded, manual=no_firmware)
+    assert finding.status is Status.FAIL
+    assert pointers(finding) == ["/os/model"]
+    assert evaluate("PATCH-SLA", facts(**{"os/version!": None}), manual=no_firmware).status is Status.MANUAL
 
 
 def test_without_a_site_table_every_printer_fails() -> None:

@@ -120,21 +120,23 @@ def _version_at_least(
     (the facts' `/os`): the version is at least the `min_version` of every entry whose `vendor` equals the object's
     (case-insensitively) and whose `model` glob (fnmatch, case-insensitive) matches its model, i.e. the strictest
     of them. No matching entry is a violation naming the vendor and model: the site has to record the vendor's
-    bulletin for it. A missing version, vendor or model, or a version that cannot be compared, never holds. The
-    violation's expected value is the entry that decided it (the strictest one failed; for no entry, the vendor and
-    model with neither version nor bulletin), not the whole table."""
+    bulletin for it. A missing version, vendor or model, or a version that cannot be compared, never holds.
+
+    Each violation points at the member it is about: `vendor` (not identified), `model` (not reported, or no
+    entry recorded for it: this does not depend on the version, so it stays a definite failure when the version
+    itself could not be read) or `version` (missing, unreadable, older, not comparable). Its expected value is the
+    entry that decided it (the strictest one failed; for no entry, the vendor and model with neither version nor
+    bulletin), not the whole table."""
     if not isinstance(instance, dict):
         return
     vendor, model, version = instance.get("vendor"), instance.get("model"), instance.get("version")
-    if not isinstance(version, str) or not any(isinstance(t, int) for t in version_tokens(version)):
-        yield ValidationError(f"no readable version ({version!r}): it cannot be compared with the site's bulletins")
-        return
     if not isinstance(vendor, str) or not vendor:
         yield ValidationError(f"vendor not identified ({vendor!r}), model {model!r}: no bulletin of the site can "
-                              "apply; identify the device and record its vendor's bulletin")
+                              "apply; identify the device and record its vendor's bulletin", path=["vendor"])
         return
     if not isinstance(model, str) or not model:
-        yield ValidationError(f"{vendor}: model not reported ({model!r}): no bulletin of the site can apply")
+        yield ValidationError(f"{vendor}: model not reported ({model!r}): no bulletin of the site can apply",
+                              path=["model"])
         return
     if not isinstance(bulletins, list):
         yield ValidationError(f"the bulletin table is not a list: {bulletins!r}")
@@ -150,8 +152,12 @@ def _version_at_least(
             matching.append(entry)
     if not matching:
         yield ValidationError(f"no bulletin recorded for {vendor} model {model!r}: the site must record the "
-                              "vendor's bulletin (minimum firmware) for this model",
+                              "vendor's bulletin (minimum firmware) for this model", path=["model"],
                               validator_value={"vendor": vendor, "model": model, "min_version": None, "bulletin": None})
+        return
+    if not isinstance(version, str) or not any(isinstance(t, int) for t in version_tokens(version)):
+        yield ValidationError(f"no readable version ({version!r}) of {vendor} {model!r}: it cannot be compared with "
+                              "the site's bulletins", path=["version"], validator_value=matching)
         return
     verdicts = [(entry, compare_versions(version, entry["min_version"])) for entry in matching]
     unreadable = [entry for entry, verdict in verdicts if verdict is None]
@@ -159,7 +165,7 @@ def _version_at_least(
         entry = unreadable[0]
         yield ValidationError(f"version {version!r} of {vendor} {model!r} cannot be compared with "
                               f"{entry['min_version']!r} ({entry.get('bulletin', '')}): record min_version in the "
-                              "form the device reports", validator_value=entry)
+                              "form the device reports", path=["version"], validator_value=entry)
         return
     older = [entry for entry, verdict in verdicts if verdict is not None and verdict < 0]
     if older:
@@ -168,7 +174,7 @@ def _version_at_least(
             if (compare_versions(entry["min_version"], strictest["min_version"]) or 0) > 0:
                 strictest = entry
         yield ValidationError(f"version {version!r} of {vendor} {model!r} is older than {strictest['min_version']!r}"
-                              f" ({strictest.get('bulletin', '')})", validator_value=strictest)
+                              f" ({strictest.get('bulletin', '')})", path=["version"], validator_value=strictest)
 
 
 # The requirement vocabulary: Draft 2020-12 plus `x-within-networks` and `x-version-at-least` (docs/catalog.md).
