@@ -43,6 +43,7 @@ SYS_NAME = "1.3.6.1.2.1.1.5.0"
 HR_SYSTEM_UPTIME = "1.3.6.1.2.1.25.1.1.0"
 HR_SYSTEM_DATE = "1.3.6.1.2.1.25.1.2.0"
 HR_DEVICE_PRINTER = "1.3.6.1.2.1.25.3.1.5"
+HR_DEVICE_DISK = "1.3.6.1.2.1.25.3.1.6"
 # SNMPv2-MIB's read-write scalars: writable on every printer (writecache), `set_fails` may name them too
 STANDARD_WRITABLE = {"sysContact": "1.3.6.1.2.1.1.4.0", "sysName": SYS_NAME, "sysLocation": "1.3.6.1.2.1.1.6.0"}
 
@@ -79,6 +80,7 @@ class PrinterState:
     tls_versions: list[str]
     default_password_kept: list[str]    # accounts still accepting the factory password
     services: list[str]
+    disk: str                           # hrDeviceDescr of the internal storage; "" = none
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -166,7 +168,8 @@ def load_state(path: Path, profiles: Mapping[str, Any]) -> PrinterState:
         vault_community=bool(snmp.get("vault_community", False)), bad=bad,
         https=bool(web.get("https", True)), http=bool(web.get("http", True)),
         http_plain=bool(web.get("http_plain", False)), tls_versions=tls, default_password_kept=kept,
-        services=services, extra=dict(data.get("extra") or {}))
+        services=services, disk=str(data.get("disk", "Internal Storage (HDD)") or ""),
+        extra=dict(data.get("extra") or {}))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -272,6 +275,12 @@ def snmprec_lines(state: PrinterState, profiles: Mapping[str, Any]) -> list[str]
     put("1.3.6.1.2.1.25.3.2.1.3.1", *_split(_string("x", _vendor_name(profile) + state.model)))
     put("1.3.6.1.2.1.25.3.2.1.4.1", "6", "0.0")
     put("1.3.6.1.2.1.25.3.2.1.5.1", "2", "2")
+    if state.disk:      # row 2: the internal storage (hrDeviceDiskStorage), what /storage/present is read from
+        put("1.3.6.1.2.1.25.3.2.1.1.2", "2", "2")
+        put("1.3.6.1.2.1.25.3.2.1.2.2", "6", HR_DEVICE_DISK)
+        put("1.3.6.1.2.1.25.3.2.1.3.2", "4", state.disk)
+        put("1.3.6.1.2.1.25.3.2.1.4.2", "6", "0.0")
+        put("1.3.6.1.2.1.25.3.2.1.5.2", "2", "2")
     put("1.3.6.1.2.1.25.3.5.1.1.1", "2", "3")
     put("1.3.6.1.2.1.25.3.5.1.2.1", "4x", "00")
     # ENTITY-MIB entPhysicalTable row 1 (chassis): descr, class, name, firmware/software revision, serial, model
