@@ -1338,8 +1338,10 @@ def build_mfpsim_specs(lab: dict[str, Any], inv_dir: Path) -> list[MfpSpec]:
         return []
     inv = _Inventory(inv_dir)
     extra: dict[str, Any] = {}
-    if mfpsim.get("inventory"):
-        extra = (yaml.safe_load((REPO_DIR / str(mfpsim["inventory"])).read_text()) or {}).get("hosts") or {}
+    if mfpsim.get("inventory"):   # pending demo printers (hosts, groups) and the lab-only fault printers
+        pending = yaml.safe_load((REPO_DIR / str(mfpsim["inventory"])).read_text()) or {}
+        extra = {**(pending.get("hosts") or {}), **(pending.get("lab_only") or {})}
+        inv.groups = {**(pending.get("groups") or {}), **inv.groups}
     specs = []
     for name, given in hosts.items():
         entry = given or {}

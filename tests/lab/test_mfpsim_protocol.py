@@ -49,7 +49,8 @@ def printers() -> dict[str, dict[str, Any]]:
     """name -> {ip, state, secrets} of every simulated printer; fails (does not skip) when the lab is down."""
     spec = yaml.safe_load((ROOT / "lab" / "lab.yaml").read_text(encoding="utf-8"))["mfpsim"]
     hosts = yaml.safe_load((ROOT / "inventory" / "hosts.yaml").read_text(encoding="utf-8"))
-    hosts.update(yaml.safe_load((ROOT / spec["inventory"]).read_text(encoding="utf-8"))["hosts"])
+    pending = yaml.safe_load((ROOT / spec["inventory"]).read_text(encoding="utf-8"))
+    hosts.update({**(pending.get("hosts") or {}), **(pending.get("lab_only") or {})})
     secrets = json.loads((LAB_STATE / "mfpsim-secrets.json").read_text(encoding="utf-8"))
     profiles = model.load_profiles()
     out = {}
