@@ -34,13 +34,17 @@ def _run_path(path: str, init_globals: dict[str, Any]) -> dict[str, Any]:
     return init_globals
 
 
-builder.compile = _compile  # type: ignore[attr-defined]
-builder.runpy = types.SimpleNamespace(run_path=_run_path)  # type: ignore[attr-defined]
+def cache_mib_compilation() -> None:
+    """Make pysnmp's MibBuilder compile each MIB module once per process (every SnmpEngine loads them again: about
+    0.9 s per engine on this machine without the cache, 0.1 s with it). A manager process benefits the same way."""
+    builder.compile = _compile  # type: ignore[attr-defined]
+    builder.runpy = types.SimpleNamespace(run_path=_run_path)  # type: ignore[attr-defined]
 
 
 def main() -> int:
     from snmpsim.commands.responder import main as responder_main
 
+    cache_mib_compilation()
     sys.argv[0] = "snmpsim-command-responder"
     return int(responder_main() or 0)
 
