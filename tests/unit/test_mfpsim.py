@@ -76,8 +76,11 @@ def _profiles_with_settings() -> dict[str, Any]:
 def test_vendor_settings_only_where_the_profile_has_the_object(tmp_path: Path) -> None:
     settings = {"storage_encrypted": False, "audit_log_enabled": False, "overwrite_enabled": False,
                 "sntp_servers": ["10.203.0.10", "10.203.0.12"]}
-    plain = _records(model.snmprec_lines(_state(tmp_path, {**RICOH, "settings": settings}), PROFILES))
-    assert not any(oid.startswith("1.3.6.1.4.1.367.3") for oid in plain)       # main's profile: no objects yet
+    without = copy.deepcopy(PROFILES)
+    without["ricoh"]["settings"], without["ricoh"]["writable"] = {}, {}
+    plain = _records(model.snmprec_lines(_state(tmp_path, {**RICOH, "settings": settings}, profiles=without), without))
+    bare = _records(model.snmprec_lines(_state(tmp_path, RICOH, profiles=without), without))
+    assert plain == bare        # a profile without the objects: the settings are not served at all
     profiles = _profiles_with_settings()
     recs = _records(model.snmprec_lines(_state(tmp_path, {**RICOH, "settings": settings}, profiles=profiles),
                                         profiles))
