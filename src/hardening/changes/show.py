@@ -74,7 +74,7 @@ def render_terminal(plan: dict[str, Any], lang: str = "ja", color: bool = False)
     for name, host in plan["hosts"].items():
         lines.append(bold(f"== {s(name)}  ({ZONES[lang][host['zone']]} / {s(host['system'])})"))
         for f in host["failing"]:
-            how = t["fix"] if f["fix"] == "automated" else t["manual"]
+            how = t["fix"] if f["requirement"] in host["fix"] else t["manual"]
             lines.append(f"  - {s(f['requirement'])} {s(f['clause'])} {s(f['title'][lang])}  [{how}]")
         for step in host.get("manual_steps", []):
             lines.append(f"  {t['steps']} {s(step['requirement'])} ({SOURCES[lang][step['source']]}):")
@@ -105,7 +105,7 @@ def render_markdown(plan: dict[str, Any], lang: str = "ja") -> str:
         if host["failing"]:
             out += [f"| {t['failing']} | 条項 / clause | {t['fix']} |", "|---|---|---|"]
             out += [f"| {m(f['requirement'])} {m(f['title'][lang])} | {m(f['clause'])} | "
-                    f"{'✓' if f['fix'] == 'automated' else t['manual']} |" for f in host["failing"]]
+                    f"{'✓' if f['requirement'] in host['fix'] else t['manual']} |" for f in host["failing"]]
             out.append("")
         for step in host.get("manual_steps", []):
             out += [f"### {t['steps']}: {m(step['requirement'])} ({SOURCES[lang][step['source']]})", "",
@@ -151,7 +151,8 @@ def render_html(plan: dict[str, Any], lang: str = "ja") -> str:
         if host["failing"]:
             parts.append(f"<table><tr><th>{e(t['failing'])}</th><th>clause</th><th>{e(t['fix'])}</th></tr>")
             parts += [f"<tr><td>{e(f['requirement'])} {e(f['title'][lang])}</td><td>{e(f['clause'])}</td>"
-                      f"<td>{'✓' if f['fix'] == 'automated' else e(t['manual'])}</td></tr>" for f in host["failing"]]
+                      f"<td>{'✓' if f['requirement'] in host['fix'] else e(t['manual'])}</td></tr>"
+                      for f in host["failing"]]
             parts.append("</table>")
         for step in host.get("manual_steps", []):
             parts.append(f"<h3>{e(t['steps'])}: {e(step['requirement'])} ({e(SOURCES[lang][step['source']])})</h3>"

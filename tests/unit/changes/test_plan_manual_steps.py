@@ -81,6 +81,8 @@ def plan_with_steps() -> dict[str, Any]:
                                "title": CATALOG["TIME-SYNC"].title, "fix": "manual", "violations": []}],
                      manual_steps=[manual_steps(Printer(), facts(vendor), CATALOG["TIME-SYNC"], PARAMS)])
         plan["hosts"][name] = entry
+    # the catalog may call a fix automated while this printer's vendor cannot write it: manual on this host
+    plan["hosts"]["mfp-test-01"]["failing"][0]["fix"] = "automated"
     plan["summary"]["hosts"] = 4
     return plan
 
@@ -108,6 +110,9 @@ def test_the_plan_file_holds_the_steps_and_every_rendering_shows_them(tmp_path: 
     assert GENERIC_JA in sections["mfp-generic-01"]
     assert VENDOR_JA not in sections["mfp-generic-01"]
     assert "手動対応の手順" not in sections["jumin-ap02"]
+    assert "TIME-SYNC" in sections["mfp-test-01"]
+    assert "[手動対応が必要]" in sections["mfp-test-01"]
+    assert "[自動是正]" in sections["jumin-ap02"]
     english = render_terminal(read, "en")
     assert "Manual steps" in english
     assert "Under [System] > [Date/Time]" in english
