@@ -317,5 +317,11 @@ def test_manual_steps_per_vendor_then_generic(monkeypatch: pytest.MonkeyPatch) -
     assert unknown is not None
     assert unknown["ja"].startswith("機器の Web 管理画面に管理者でログインし")
     assert unknown["en"].startswith("Log in to the device's web administration page")
+    # a vendor's step given as a menu path alone is prefixed with the vendor's web admin
+    monkeypatch.setitem(PROFILE.manual_steps, "SVC-MINIMAL", {"ja": "「ネットワーク」で Telnet を無効にする。",
+                                                              "en": "Disable Telnet under Network."})
+    assert platform.manual_steps(mfp_facts("testvendor"), "SVC-MINIMAL") == {
+        "ja": "テスト社の Test Admin: 「ネットワーク」で Telnet を無効にする。",
+        "en": "TestVendor Test Admin: Disable Telnet under Network."}
     # nothing in the platform's data: None, the plan shows the catalog's text
     assert platform.manual_steps(mfp_facts(None), "NO-SUCH-REQ") is None

@@ -46,8 +46,10 @@ def facts(vendor: str | None) -> dict[str, Any]:
 def test_steps_come_from_the_vendor_then_the_neutral_data_then_the_catalog() -> None:
     own = manual_steps(Printer(), facts("testvendor"), CATALOG["TIME-SYNC"], PARAMS)
     assert own == {"requirement": "TIME-SYNC", "source": "platform", "note": MANUAL_NOTE,
-                   "steps": {"ja": "［システム設定］→［日付/時刻］で SNTP サーバに 10.0.0.1, 10.0.0.2 を設定する。",
-                             "en": "Under [System] > [Date/Time], set the SNTP server to 10.0.0.1, 10.0.0.2."}}
+                   "steps": {"ja": "テスト社の Test Admin: ［システム設定］→［日付/時刻］で SNTP サーバに 10.0.0.1, "
+                                   "10.0.0.2 を設定する。",
+                             "en": "TestVendor Test Admin: Under [System] > [Date/Time], set the SNTP server to "
+                                   "10.0.0.1, 10.0.0.2."}}
     generic = manual_steps(Printer(), facts(None), CATALOG["TIME-SYNC"], PARAMS)
     assert generic["source"] == "platform"
     assert generic["steps"]["ja"] == ("機器の Web 管理画面の日付・時刻の設定で SNTP（NTP）による時刻合わせを有効にし、"
@@ -87,7 +89,7 @@ def plan_with_steps() -> dict[str, Any]:
     return plan
 
 
-VENDOR_JA = "［システム設定］→［日付/時刻］で SNTP サーバに 10.0.0.1, 10.0.0.2 を設定する。"
+VENDOR_JA = "テスト社の Test Admin: ［システム設定］→［日付/時刻］で SNTP サーバに 10.0.0.1, 10.0.0.2 を設定する。"
 GENERIC_JA = "機器の Web 管理画面の日付・時刻の設定で"
 
 

@@ -266,7 +266,11 @@ class MfpRemediator:
             text = remediation.manual_steps.get(requirement)
         if not (isinstance(text, dict) and isinstance(text.get("ja"), str) and isinstance(text.get("en"), str)):
             return None
-        return {lang: _fill_product(text[lang], product[lang], vendor[lang]) for lang in ("ja", "en")}
+        steps = {lang: _fill_product(text[lang], product[lang], vendor[lang]) for lang in ("ja", "en")}
+        if profile is not None and not all(profile.product in steps[lang] for lang in steps):
+            # a vendor's step written as a menu path alone: say whose web administration it is in
+            steps = {lang: f"{product[lang]}: {steps[lang]}" for lang in steps}
+        return steps
 
     # -- what to change ------------------------------------------------------------------------------------------
 
