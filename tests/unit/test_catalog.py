@@ -126,7 +126,7 @@ def _declared_fixes(platform: str) -> set[str]:
 # Where each platform's automated fixes live, as the requirement ids they are tagged with. A platform that claims an
 # automated fix in the catalog must be listed here, so that the claim is checked against real content.
 FIX_CONTENT = {"linux": _linux_fix_tags, **{name: (lambda name=name: _declared_fixes(name))
-                                            for name in ("cisco_ios", "yamaha_rtx", "fortios", "windows")}}
+                                            for name in ("cisco_ios", "yamaha_rtx", "fortios", "windows", "mfp")}}
 
 # Issue 8 lands in parallel branches: the catalog already names the network platforms, while their packages
 # (yamaha_rtx, fortios) and their remediation (all three) are other branches' work. Until a platform is
@@ -136,7 +136,7 @@ FIX_CONTENT = {"linux": _linux_fix_tags, **{name: (lambda name=name: _declared_f
 # Issue 9 the same way: the catalog names `windows` while its package (winplat) and remediation (winchange) are
 # parallel branches.
 # Issue 10 too: the catalog names `mfp` while its package is helper mfpplat's parallel branch.
-PENDING_PACKAGE: set[str] = {"mfp"}
+PENDING_PACKAGE: set[str] = set()
 # Platforms whose facts include the ones the server rule reads (see TestRequirement._check_fail_closed). Printers
 # too: their MGMT-SECURE-PROTOCOLS and LOG-FORWARD rules add to the rule every host gets
 # (tests/unit/test_catalog_mfp.py checks that the tool gives `error` without /os/family).

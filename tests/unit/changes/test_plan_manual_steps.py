@@ -152,3 +152,28 @@ def test_approval_covers_the_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     edited["hosts"]["mfp-test-01"]["manual_steps"][0]["steps"]["ja"] = "何もしなくてよい。"
     with pytest.raises(PlanModifiedError):
         verified_scope(edited, plan_digest(edited), "yamada", [approval], registry)
+
+
+def test_every_real_vendor_profile_gives_its_own_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the shipped profiles.yaml (no test profile): each maker's step for each id it lists, prefixed with its
+    web administration where the step is a menu path alone; an unknown maker the vendor-neutral step; and the
+    catalog's mfp text only for an id neither has. No profile can write anything today: every fix is manual."""
+    monkeypatch.undo()
+    from hardening.platforms.mfp.profiles import profiles
+
+    printer = Printer()
+    assert profiles(), "no vendor profile shipped"
+    for key, profile in profiles().items():
+        assert printer.fixes_on(facts(key)) == frozenset()
+        for rid, text in profile.manual_steps.items():
+            entry = manual_steps(printer, facts(key), CATALOG[rid], PARAMS)
+            assert entry["source"] == "platform"
+            assert text["ja"].split("{")[0] in entry["steps"]["ja"]
+            assert profile.product in entry["steps"]["ja"]
+    ricoh = manual_steps(printer, facts("ricoh"), CATALOG["TIME-SYNC"], PARAMS)["steps"]["ja"]
+    assert ricoh.startswith("リコーの Web Image Monitor: ")
+    assert "日付/時刻" in ricoh
+    unknown = manual_steps(printer, facts(None), CATALOG["PW-VENDOR-DEFAULT"], PARAMS)
+    assert unknown["steps"]["ja"].startswith("機器の Web 管理画面に管理者でログインし")
+    erase = manual_steps(printer, facts(None), CATALOG["MFP-ERASE"], PARAMS)
+    assert erase["source"] == "catalog"
