@@ -11,12 +11,15 @@ Every value this test changes is put back at the end.
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.lab.labtools import LAB_ENV, ROOT
+import yaml
+from tests.lab.labtools import LAB_ENV, ROOT, run_cli
 
 from hardening.audit import load_inputs
 from hardening.core.platform import Target
@@ -50,17 +53,39 @@ def lab_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mfpchange, "recognise", lambda oid, descr: stand_in(real(oid, descr)))
 
 
-def target(name: str, tmp_path: Path) -> Target:
-    inputs = load_inputs(ROOT / "inventory", ROOT / "schemas" / "requirements")
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo inventory with the printers that wait in lab/mfpsim/inventory.yaml (`groups`, `hosts`) added, as
+    the lab's other printer tests do; the demo inventory itself where they have moved there."""
+    folder = tmp_path_factory.mktemp("inventory") / "inventory"
+    shutil.copytree(ROOT / "inventory", folder)
+    pending = yaml.safe_load((ROOT / "lab" / "mfpsim" / "inventory.yaml").read_text(encoding="utf-8"))
+    for section in ("groups", "hosts"):
+        path = folder / f"{section}.yaml"
+        merged = yaml.safe_load(path.read_text(encoding="utf-8"))
+        merged.update({k: v for k, v in (pending.get(section) or {}).items() if k not in merged})
+        if section == "groups":
+            # inventory/defaults.yaml's `port: 22` would be every kind's port of a host that sets none: the
+            # printers' SNMP and HTTPS ports are said here (the pending section does not say them yet)
+            options = merged["mfps"].setdefault("connection_options", {})
+            options.setdefault("snmp", {}).setdefault("port", 161)
+            options.setdefault("https", {}).setdefault("port", 443)
+        path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return folder
+
+
+def target(name: str, inventory: Path, tmp_path: Path) -> Target:
+    inputs = load_inputs(inventory, ROOT / "schemas" / "requirements")
     secrets = SecretStore(LAB_ENV["HARDENING_VAULT"], LAB_ENV["HARDENING_VAULT_PASSWORD_FILE"])
     return build_target(inputs.inventory.hosts[name], secrets, RunOptions(timeout=20),
                         backup_file=tmp_path / f"{name}.json")
 
 
 @pytest.fixture
-def device(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Target, dict[str, SnmpValue]]]:
+def device(request: pytest.FixtureRequest, inventory: Path,
+           tmp_path: Path) -> Iterator[tuple[Target, dict[str, SnmpValue]]]:
     """A lab printer's target and its two stand-in values before the test; they are put back afterwards."""
-    tgt = target(request.param, tmp_path)
+    tgt = target(request.param, inventory, tmp_path)
     with SnmpSession(tgt) as session:
         before = session.get([SYS_CONTACT, SYS_LOCATION])
     assert set(before) == {SYS_CONTACT, SYS_LOCATION}, "the lab printer does not answer: labctl up"
@@ -118,3 +143,30 @@ def test_a_refused_set_is_rolled_back_with_proof_on_a_real_agent(
     assert result.rolled_back is True, result.rollback_problems
     with SnmpSession(tgt) as session:
         assert session.get([SYS_CONTACT, SYS_LOCATION]) == before
+
+
+def test_the_plan_of_lab_printers_lists_manual_steps_per_vendor(inventory: Path, tmp_path: Path) -> None:
+    """`hardening plan` on a drifted Ricoh and the unknown-vendor printer (no profile writes anything: every
+    failing requirement is manual): per host, the Japanese steps of the vendor, or the vendor-neutral ones, and the
+    note that the requirement keeps failing until a re-audit or an attestation; `show` prints them."""
+    out = tmp_path / "plan.json"
+    proc = run_cli("plan", "-i", str(inventory), "-H", "mfp-ricoh-02", "-H", "mfp-generic-01", "--out", str(out),
+                   "--no-progress", "--timeout", "30")
+    assert out.exists(), proc.stderr
+    plan = json.loads(out.read_text(encoding="utf-8"))
+    for name in ("mfp-ricoh-02", "mfp-generic-01"):
+        host = plan["hosts"][name]
+        assert host["error"] is None, host["error"]
+        assert host["fix"] == []
+        assert host["changes"] == []
+        assert host["manual"], f"{name}: no failing requirement planted?"
+        assert [s["requirement"] for s in host["manual_steps"]] == host["manual"]
+        assert all("再監査" in s["note"]["ja"] for s in host["manual_steps"])
+    ricoh = {s["requirement"]: s for s in plan["hosts"]["mfp-ricoh-02"]["manual_steps"]}
+    generic = {s["requirement"]: s for s in plan["hosts"]["mfp-generic-01"]["manual_steps"]}
+    assert any(s["steps"]["ja"].startswith("リコーの Web Image Monitor") for s in ricoh.values())
+    assert any(s["steps"]["ja"].startswith("機器の Web 管理画面") for s in generic.values())
+    shown = run_cli("show", str(out))
+    assert shown.returncode == 0, shown.stderr
+    assert "手動対応の手順" in shown.stdout
+    assert "リコーの Web Image Monitor" in shown.stdout
