@@ -26,7 +26,7 @@ from hardening.core.platform import Target
 from hardening.core.run import RunOptions, build_target
 from hardening.core.secrets import SecretStore
 from hardening.platforms.mfp import change as mfpchange
-from hardening.platforms.mfp.change import MfpRemediator
+from hardening.platforms.mfp.change import MfpRemediator, plain
 from hardening.platforms.mfp.profiles import Profile, profiles
 from hardening.platforms.mfp.snmp import SnmpSession, SnmpValue
 
@@ -102,8 +102,8 @@ def test_plan_apply_verify_on_a_real_agent(device: tuple[Target, dict[str, SnmpV
     remediator = MfpRemediator()
     planned = remediator.plan(tgt, FIX, PARAMS)
     assert [c.diff for c in planned] == [
-        f'syslog 転送先 (syslog server): "{before[SYS_CONTACT].value}" → "10.203.0.53"\n',
-        f'SNTP サーバ (SNTP server): "{before[SYS_LOCATION].value}" → "10.203.0.123"\n']
+        f'syslog 転送先 (syslog server): "{plain(before[SYS_CONTACT])}" → "10.203.0.53"\n',   # Japanese: decoded
+        f'SNTP サーバ (SNTP server): "{plain(before[SYS_LOCATION])}" → "10.203.0.123"\n']
     result = remediator.apply(tgt, FIX, PARAMS, planned)
     assert result.failed is None, result
     assert result.applied == planned
@@ -112,7 +112,7 @@ def test_plan_apply_verify_on_a_real_agent(device: tuple[Target, dict[str, SnmpV
     assert (now[SYS_CONTACT].value, now[SYS_LOCATION].value) == ("10.203.0.53", "10.203.0.123")
     assert remediator.plan(tgt, FIX, PARAMS) == []          # idempotent: nothing left to change
     assert tgt.backup_file is not None
-    assert str(before[SYS_LOCATION].value) in tgt.backup_file.read_text(encoding="utf-8")
+    assert str(before[SYS_LOCATION].value) in tgt.backup_file.read_text(encoding="utf-8")   # as the agent holds it
 
 
 @pytest.mark.parametrize("device", ["mfp-ricoh-02"], indirect=True)
