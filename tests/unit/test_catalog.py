@@ -126,7 +126,7 @@ def _declared_fixes(platform: str) -> set[str]:
 # Where each platform's automated fixes live, as the requirement ids they are tagged with. A platform that claims an
 # automated fix in the catalog must be listed here, so that the claim is checked against real content.
 FIX_CONTENT = {"linux": _linux_fix_tags, **{name: (lambda name=name: _declared_fixes(name))
-                                            for name in ("cisco_ios", "yamaha_rtx", "fortios", "windows")}}
+                                            for name in ("cisco_ios", "yamaha_rtx", "fortios", "windows", "mfp")}}
 
 # Issue 8 lands in parallel branches: the catalog already names the network platforms, while their packages
 # (yamaha_rtx, fortios) and their remediation (all three) are other branches' work. Until a platform is

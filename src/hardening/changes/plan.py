@@ -1,8 +1,10 @@
 """`hardening plan`: collect, evaluate, and dry-run the fix of every failing automatable requirement.
 
-The plan records, per host, the failing requirements, the exact diff of each change, and a
-fingerprint of the collected state it was made from (the facts its requirements read, volatile
-facts excluded), so `apply` can refuse a host that changed since. Exit 0 nothing to change,
+The plan records, per host, the failing requirements, the exact diff of each change, the steps a person
+takes for every failing requirement no automated fix covers (`manual_steps`, Japanese and English: the
+platform's own words for this device where it is a ManualGuide, else the catalog's remediation text for the
+platform), and a fingerprint of the collected state it was made from (the facts its requirements read,
+volatile facts excluded), so `apply` can refuse a host that changed since. Exit 0 nothing to change,
 2 changes planned, 1 error.
 """
 
@@ -21,8 +23,17 @@ from hardening.core.errors import ChangeError, CollectionError, HardeningError, 
 from hardening.core.evaluate import MISSING, resolve_pointer
 from hardening.core.models import CollectResult, Host, Requirement
 from hardening.core.outcome import exit_code
-from hardening.core.params import resolve
-from hardening.core.platform import BatchPlanner, Change, Remediator, Target, get_platform
+from hardening.core.params import fill, resolve
+from hardening.core.platform import (
+    BatchPlanner,
+    Change,
+    HostFixes,
+    ManualGuide,
+    Platform,
+    Remediator,
+    Target,
+    get_platform,
+)
 from hardening.core.run import RunOptions, build_target
 from hardening.core.schemas import check, load_schema, validator
 from hardening.core.scope import Selection
@@ -31,7 +42,13 @@ from hardening.engines.nornir_runner import run_each
 from hardening.report.build import canonical_digest, canonical_json, operator
 from hardening.report.files import atomic_write
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"   # 1.1: hosts.*.manual_steps
+# What a manual step does NOT do: the plan changes nothing there, so the finding stays as it is until evidence shows
+# otherwise.
+MANUAL_NOTE = {"ja": "手動で設定しても、再監査で適合が確認されるか、有効な証明（hardening attest）が記録されるまで、"
+                     "この要件は不適合のままです。",
+               "en": "Set by hand, the requirement keeps failing until a re-audit shows it complies or a valid "
+                     "attestation (hardening attest) is recorded."}
 
 
 class PlanFileError(InputError):
@@ -95,6 +112,26 @@ def automatable(requirement: Requirement, platform: str, violations: list[dict[s
     if not manual:
         return True
     return any(not any(v["pointer"] == p or v["pointer"].startswith(p + "/") for p in manual) for v in violations)
+
+
+def manual_steps(platform: Platform, facts_document: Mapping[str, Any] | None, requirement: Requirement,
+                 parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The plan's entry of what a person does on this host for a failing `requirement` no automated fix covers:
+    {requirement, source, steps: {ja, en}, note: {ja, en}}. `source` is `platform` when the platform (a
+    ManualGuide) has steps for this very device (e.g. its vendor's web-admin page), else `catalog` (the catalog's
+    remediation text for the platform). Parameters are filled in as in the drift report. A guide that fails is
+    not the plan's failure: the catalog's words stand in."""
+    steps: dict[str, str] | None = None
+    if isinstance(platform, ManualGuide) and facts_document is not None:
+        try:
+            steps = platform.manual_steps(facts_document, requirement.id)
+        except Exception:
+            steps = None
+    source = "platform"
+    if not (isinstance(steps, dict) and isinstance(steps.get("ja"), str) and isinstance(steps.get("en"), str)):
+        steps, source = requirement.remediation_for(platform.name), "catalog"
+    filled = fill({"ja": steps["ja"], "en": steps["en"]}, dict(parameters))
+    return {"requirement": requirement.id, "source": source, "steps": filled, "note": dict(MANUAL_NOTE)}
 
 
 def dry_runs(jobs: Mapping[str, tuple[Target, list[str], dict[str, Any]]], *, workers: int,
@@ -168,6 +205,8 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
         # Only a platform with the remediation capability fixes, only what it declares it can fix, and only where the
         # catalog's automation for this platform says the fix is automated.
         fixable = platform.fixes if isinstance(platform, Remediator) else frozenset()
+        if fixable and isinstance(platform, HostFixes) and result.facts is not None:
+            fixable = fixable & platform.fixes_on(result.facts)  # e.g. what this printer's vendor can write
         fix = sorted(f["requirement"] for f in host_failing
                      if f["requirement"] in fixable
                      and automatable(catalog[f["requirement"]], host.platform, f["violations"],
@@ -184,9 +223,14 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
                          "violations": f["violations"]} for f in host_failing],
             "fix": fix,
             "manual": sorted(f["requirement"] for f in host_failing if f["requirement"] not in fix),
+            "manual_steps": [],
             "changes": [],
             "error": None,
         }
+        site = inputs.inventory.parameters
+        entry["manual_steps"] = [
+            manual_steps(platform, result.facts, catalog[rid], host_parameters(host, [catalog[rid]], site))
+            for rid in entry["manual"]]
         if result.facts is None:
             entry["error"] = f"facts could not be collected: {result.error}"
             entry["fix"] = []
@@ -224,7 +268,7 @@ def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
         if isinstance(value, BaseException):
             value = {"zone": host.zone, "system": host.system.name, "platform": host.platform,
                      "security_managers": list(host.system.security_managers), "fingerprint": None,
-                     "failing": [], "fix": [], "manual": [], "changes": [],
+                     "failing": [], "fix": [], "manual": [], "manual_steps": [], "changes": [],
                      "error": REDACTOR.scrub(f"{type(value).__name__}: {value}")[:500]}
         host_entries[host.name] = value
     changes = sum(len(e["changes"]) for e in host_entries.values())

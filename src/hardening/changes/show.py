@@ -20,14 +20,19 @@ LABELS = {
                       "変更 {changes} 件、エラー {errors} 台",
            "host": "ホスト", "zone": "ゾーン", "system": "情報システム", "managers": "情報セキュリティ管理者",
            "failing": "不適合の要件", "fix": "自動是正", "manual": "手動対応が必要", "error": "エラー",
-           "change": "変更", "none": "変更なし", "approve": "承認は計画者以外の者が行うこと（第2章 1(7)①、6(1)④ウ）"},
+           "change": "変更", "none": "変更なし", "steps": "手動対応の手順",
+           "approve": "承認は計画者以外の者が行うこと（第2章 1(7)①、6(1)④ウ）"},
     "en": {"title": "Change plan (dry run)", "plan": "Plan ID", "by": "Planned by", "at": "Created",
            "summary": "{hosts} host(s), {with_changes} with changes, {changes} change(s), {errors} in error",
            "host": "Host", "zone": "Zone", "system": "System", "managers": "Security managers",
            "failing": "Failing requirements", "fix": "Automated fix", "manual": "Needs a person", "error": "Error",
-           "change": "Change", "none": "no change", "approve": "Approval must come from someone other than the "
+           "change": "Change", "none": "no change", "steps": "Manual steps",
+           "approve": "Approval must come from someone other than the "
                                                              "planner (第2章 1(7)①, 6(1)④ウ)"},
 }
+# Where a manual step comes from (plan.manual_steps: the platform's words for this device, or the catalog's).
+SOURCES = {"ja": {"platform": "この機器での手順", "catalog": "カタログの是正方法"},
+           "en": {"platform": "on this device", "catalog": "the catalog's remediation"}}
 _ANSI = {"red": "\033[31m", "green": "\033[32m", "cyan": "\033[36m", "bold": "\033[1m", "reset": "\033[0m"}
 
 
@@ -69,8 +74,12 @@ def render_terminal(plan: dict[str, Any], lang: str = "ja", color: bool = False)
     for name, host in plan["hosts"].items():
         lines.append(bold(f"== {s(name)}  ({ZONES[lang][host['zone']]} / {s(host['system'])})"))
         for f in host["failing"]:
-            how = t["fix"] if f["fix"] == "automated" else t["manual"]
+            how = t["fix"] if f["requirement"] in host["fix"] else t["manual"]
             lines.append(f"  - {s(f['requirement'])} {s(f['clause'])} {s(f['title'][lang])}  [{how}]")
+        for step in host.get("manual_steps", []):
+            lines.append(f"  {t['steps']} {s(step['requirement'])} ({SOURCES[lang][step['source']]}):")
+            lines += [f"    {line}" for line in s(step["steps"][lang], multiline=True).splitlines()]
+            lines.append(f"    ※ {s(step['note'][lang])}")
         if host["error"]:
             lines.append(f"  {t['error']}: {s(host['error'])}")
         if not host["changes"]:
@@ -96,8 +105,11 @@ def render_markdown(plan: dict[str, Any], lang: str = "ja") -> str:
         if host["failing"]:
             out += [f"| {t['failing']} | 条項 / clause | {t['fix']} |", "|---|---|---|"]
             out += [f"| {m(f['requirement'])} {m(f['title'][lang])} | {m(f['clause'])} | "
-                    f"{'✓' if f['fix'] == 'automated' else t['manual']} |" for f in host["failing"]]
+                    f"{'✓' if f['requirement'] in host['fix'] else t['manual']} |" for f in host["failing"]]
             out.append("")
+        for step in host.get("manual_steps", []):
+            out += [f"### {t['steps']}: {m(step['requirement'])} ({SOURCES[lang][step['source']]})", "",
+                    m(step["steps"][lang]), "", f"> {m(step['note'][lang])}", ""]
         if host["error"]:
             out += [f"**{t['error']}**: {m(host['error'])}", ""]
         for change in host["changes"]:
@@ -139,8 +151,12 @@ def render_html(plan: dict[str, Any], lang: str = "ja") -> str:
         if host["failing"]:
             parts.append(f"<table><tr><th>{e(t['failing'])}</th><th>clause</th><th>{e(t['fix'])}</th></tr>")
             parts += [f"<tr><td>{e(f['requirement'])} {e(f['title'][lang])}</td><td>{e(f['clause'])}</td>"
-                      f"<td>{'✓' if f['fix'] == 'automated' else e(t['manual'])}</td></tr>" for f in host["failing"]]
+                      f"<td>{'✓' if f['requirement'] in host['fix'] else e(t['manual'])}</td></tr>"
+                      for f in host["failing"]]
             parts.append("</table>")
+        for step in host.get("manual_steps", []):
+            parts.append(f"<h3>{e(t['steps'])}: {e(step['requirement'])} ({e(SOURCES[lang][step['source']])})</h3>"
+                         f"<p class=\"steps\">{e(step['steps'][lang])}</p><p><em>{e(step['note'][lang])}</em></p>")
         if host["error"]:
             parts.append(f"<p class=\"err\">{e(t['error'])}: {e(host['error'])}</p>")
         for change in host["changes"]:

@@ -12,6 +12,9 @@ Everything else is optional and detected by protocol:
 - `BatchPlanner`: `plan_many(targets, …)`, the dry run of many hosts at once (one ansible-playbook process).
 - `Fetcher`: `fetch(target, into)` saves the raw capture of a live device in the layout `parse` reads.
   A platform with both need not write `collect` itself: `CapturePlatform.collect` is fetch, then parse.
+- `ManualGuide`: `manual_steps(facts, requirement)`, what a person does on this very device (which page of its
+  web administration, which setting) for a failing requirement no automated fix covers; the plan lists it, and
+  the catalog's remediation text for the platform where the platform has nothing more specific.
 
 Core, not the platform, stamps every facts document with the inventory's host, device class and platform and
 validates it against schemas/facts.schema.json (`collect_facts`), for every platform alike.
@@ -160,6 +163,31 @@ class Remediator(Protocol):
               planned: Sequence[Change]) -> ApplyResult:
         """Apply the changes for `fix` after backing up every target in `planned`; on any failure
         restore the backup and return failed + rolled_back (never raise for a failure on the host)."""
+        ...
+
+
+@runtime_checkable
+class HostFixes(Protocol):
+    """Optional part of remediation: which of the platform's `fixes` it can fix on ONE host, judged from that host's
+    collected facts (a printer: only the settings its vendor's profile can write). `plan` fixes the intersection
+    and lists the host's other failing requirements as manual, with their steps."""
+
+    def fixes_on(self, facts: Mapping[str, Any]) -> frozenset[str]:
+        """The requirement ids fixable on the host whose stamped facts document is `facts` (no contact)."""
+        ...
+
+
+@runtime_checkable
+class ManualGuide(Protocol):
+    """Optional capability: the steps a person takes on one device to make a failing requirement pass where no
+    automated fix can (a printer's web-admin page and the setting on it), from the platform's data and the host's
+    collected facts (e.g. its vendor). `hardening plan` lists them per host under `manual_steps`, falling back to
+    the catalog's remediation text for the platform when this returns None; the requirement keeps failing until a
+    re-audit or an attestation proves it."""
+
+    def manual_steps(self, facts: Mapping[str, Any], requirement: str) -> dict[str, str] | None:
+        """{"ja": …, "en": …} for `requirement` on the host whose stamped facts document is `facts`, or None
+        (nothing more specific than the catalog). Must not contact the host: the plan is made from the audit."""
         ...
 
 

@@ -1,4 +1,6 @@
-"""Multifunction printers (platform `mfp`): one pass per device over SNMP, TCP, TLS and HTTP(S); check-only.
+"""Multifunction printers (platform `mfp`): one pass per device over SNMP, TCP, TLS and HTTP(S).
+
+Changes: SNMP SET of the settings a vendor profile lists as writable, and manual steps per vendor (change.py).
 
 fetch (live, one event loop per device, the checks concurrent):
 - SNMP session (snmp.py: v3 authPriv from the vault, or v2c/v1 with `snmp_community` where the inventory says so):
@@ -34,6 +36,7 @@ from hardening.core.errors import CollectionError, SavedFactsError
 from hardening.core.platform import CapturePlatform, Target
 from hardening.core.secrets import REDACTOR
 from hardening.platforms.mfp import probes as wire
+from hardening.platforms.mfp.change import MfpRemediator
 from hardening.platforms.mfp.data import platform_data, port_table
 from hardening.platforms.mfp.parse import build
 from hardening.platforms.mfp.profiles import Profile, recognise
@@ -46,8 +49,9 @@ PROBE = {"name": "hardening.platforms.mfp", "version": "1"}
 PROBES_FORMAT = "hardening-mfp-probes/1"
 
 
-class MfpPlatform(CapturePlatform):
-    """Multifunction printers of any maker (vendor profiles in profiles.yaml); see the module docstring."""
+class MfpPlatform(MfpRemediator, CapturePlatform):
+    """Multifunction printers of any maker (vendor profiles in profiles.yaml); see the module docstring. Plan/apply
+    by SNMP SET where a profile lists a writable setting, and the manual steps per vendor: change.MfpRemediator."""
 
     name: ClassVar[str] = "mfp"
     device_classes: ClassVar[frozenset[str]] = frozenset({"mfp"})

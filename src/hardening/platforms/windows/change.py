@@ -28,8 +28,6 @@ in a plan, an ApplyResult, a log line or an exception: the plan shows `(set from
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
@@ -37,9 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
 
-from hardening.core.errors import ChangeError, CollectionError, HardeningError, SecretError
+from hardening.core.errors import ChangeError, HardeningError, SecretError
 from hardening.core.platform import ApplyResult, Change, Target
 from hardening.core.secrets import REDACTOR
+from hardening.platforms.common.valuechange import ApplyFailure, drifted
+from hardening.platforms.common.valuechange import reason as _reason
+from hardening.platforms.common.valuechange import save_backup as _save_backup
 from hardening.platforms.windows.session import WinRMSession
 from hardening.platforms.windows.settings import (
     OPT_IN_KINDS,
@@ -74,10 +75,6 @@ class SessionLike(Protocol):
     def run(self, command: str) -> CommandOutputLike: ...
 
     def close(self) -> None: ...
-
-
-class ApplyFailure(Exception):
-    """Why an apply stopped (one line, no secret): the rollback follows."""
 
 
 @dataclass(frozen=True)
@@ -214,11 +211,8 @@ class WindowsRemediator:
         except Exception as exc:
             result.refuse(f"the current values could not be read, nothing applied: {_reason(exc)}")
             return None
-        now = self.changes(state)
-        wanted = sorted((c.requirement, c.task, c.diff) for c in approved if c.requirement in fix)
-        got = sorted((c.requirement, c.task, c.diff) for c in now)
-        if wanted != got:
-            differing = sorted({r for r, _, _ in set(wanted) ^ set(got)})
+        differing = drifted(approved, self.changes(state), fix)
+        if differing:
             result.refuse(f"the host's values differ from the approved plan for {', '.join(differing)}: the host "
                              "changed since planning; nothing applied, make a new plan")
             return None
@@ -366,25 +360,3 @@ class _Run:
     def close(self) -> None:
         with suppress(Exception):
             self.session.close()
-
-
-def _save_backup(target: Target, values: Mapping[str, Any]) -> None:
-    """The values an apply will change, before it changes them (mode 0600; no secret: the BIOS password's state
-    only)."""
-    if target.backup_file is None:
-        return
-    from hardening.report.files import atomic_write
-
-    target.backup_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    atomic_write(target.backup_file, json.dumps({
-        "host": target.host.name, "taken_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "values": values}, ensure_ascii=False))
-
-
-def _reason(exc: BaseException) -> str:
-    """One line, no secret."""
-    if isinstance(exc, CollectionError):
-        text = exc.message
-    else:
-        text = str(exc) if isinstance(exc, ApplyFailure | HardeningError) else f"{type(exc).__name__}: {exc}"
-    return REDACTOR.scrub(" ".join(text.split()) or type(exc).__name__)[:500]
