@@ -8,7 +8,6 @@ from jsonschema, and the findings of every requirement are the same with and wit
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 from pathlib import Path
@@ -74,15 +73,18 @@ def _pointers() -> list[str]:
                   | {p for r in CATALOG.values() for e in r.platforms.values() for p in e.get("facts", [])})
 
 
-def _put(facts: dict[str, Any], pointer: str, value: Any) -> None:
+def _with(facts: dict[str, Any], pointer: str, value: Any) -> dict[str, Any]:
+    """A copy of `facts` with `value` at `pointer` (the objects on the way copied, the rest shared)."""
     parts = pointer.strip("/").split("/")
-    node = facts
+    top = dict(facts)
+    node = top
     for part in parts[:-1]:
         child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
+        child = dict(child) if isinstance(child, dict) else {}
+        node[part] = child
         node = child
     node[parts[-1]] = value
+    return top
 
 
 def _variants(facts: dict[str, Any], pointers: list[str] | None = None) -> list[dict[str, Any]]:
@@ -90,10 +92,7 @@ def _variants(facts: dict[str, Any], pointers: list[str] | None = None) -> list[
     by each odd value."""
     out = [facts]
     for pointer in _pointers() if pointers is None else pointers:
-        for value in ODD:
-            variant = copy.deepcopy(facts)
-            _put(variant, pointer, value)
-            out.append(variant)
+        out += [_with(facts, pointer, value) for value in ODD]
     return out
 
 
@@ -129,7 +128,7 @@ def test_the_quick_path_gives_the_same_findings_as_jsonschema_alone(monkeypatch:
     pairs = []
     for case, document in zip(CASES, _cases(), strict=True):
         host = _host(document, case)
-        for facts in _variants(document["facts"])[::97]:
+        for facts in _variants(document["facts"])[::251]:
             result = CollectResult("h1", {**document, "facts": facts}, None, None, 0.1)
             pairs.append((host, result))
     requirements = list(CATALOG.values())
