@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
 
 from hardening.core.errors import SecretError
-from hardening.core.secrets import REDACTOR, RedactingFilter, Secret, SecretStore
+from hardening.core.secrets import REDACTOR, RedactingFilter, Redactor, Secret, SecretStore
 
 
 def test_secret_does_not_print() -> None:
@@ -204,3 +205,34 @@ def test_indented_lines_with_a_secret_are_found_and_json_lines_skipped() -> None
     assert not _ANY_CONFIG_SECRET.match('    "Name":  "password s3cr3t",')
     text = '{\n    "Name":  "Administrator",\n    "Enabled":  true\n}\n  enable secret 5 s3cr3t\n'
     assert mask_config_secrets(text) == text.replace("s3cr3t", "***")
+
+
+def test_scrub_obj_finds_a_secret_anywhere_and_leaves_a_clean_structure_as_it_is() -> None:
+    """scrub_obj's quick look (the pickle's bytes) finds a secret in a nested string, a non-ASCII one, one with a
+    newline or a quote; a structure without any comes back as it is."""
+    redactor = Redactor()
+    for value in ("p@ss-w0rd-1", "パスワード秘密", 'he said "x"\nline two of it', "Zx\\q9w"):
+        redactor.register(value)
+    for value in ("p@ss-w0rd-1", "パスワード秘密", 'he said "x"\nline two of it', "Zx\\q9w"):
+        report = {"hosts": [{"name": "h", "note": f"before {value} after", "n": 1}], "tuple": ("keep",)}
+        scrubbed = redactor.scrub_obj(report)
+        assert scrubbed["hosts"][0]["note"] == "before *** after"
+        assert value not in repr(scrubbed)
+        assert value in report["hosts"][0]["note"]      # the original is left untouched
+    clean = {"hosts": [{"name": "h", "note": "nothing secret here", "n": 1.5, "ok": None}]}
+    assert redactor.scrub_obj(clean) is clean
+    assert Redactor().scrub_obj(clean) is clean          # nothing registered
+
+
+def test_scrub_obj_walks_what_does_not_pickle() -> None:
+    redactor = Redactor()
+    redactor.register("s3cr3t-value")
+    holder = {"lock": threading.Lock(), "text": "x s3cr3t-value y"}
+    assert redactor.scrub_obj(holder)["text"] == "x *** y"
+
+
+def test_scrub_takes_the_longest_secret_first() -> None:
+    redactor = Redactor()
+    redactor.register("abcd")
+    redactor.register("abcdefgh")
+    assert redactor.scrub("xx abcdefgh yy abcd") == "xx *** yy ***"

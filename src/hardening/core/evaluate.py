@@ -21,7 +21,7 @@ from hardening.core import params as params_mod
 from hardening.core.attestations import NONE, Attestations
 from hardening.core.catalog import substitute
 from hardening.core.models import AttestationMatch, CollectResult, Finding, Host, Requirement, Status, Violation
-from hardening.core.schemas import offline_validator
+from hardening.core.schemas import FastValidity, fast_validity, offline_validator, plain_json
 from hardening.core.scope import applies
 from hardening.core.waivers import Waiver, match
 
@@ -43,18 +43,21 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
 
 
 class _ValidatorCache:
-    """Compiled validators per (requirement, resolved parameters): hosts mostly share parameters."""
+    """Compiled validators per (requirement, resolved parameters): hosts mostly share parameters. Each is jsonschema's
+    (whose errors become the violations) with jsonschema-rs's quick `valid?` beside it when it can answer
+    (schemas.fast_validity)."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], Draft202012Validator] = {}
+        self._cache: dict[tuple[str, str], tuple[Draft202012Validator, FastValidity | None]] = {}
         self._lock = threading.Lock()
 
-    def get(self, requirement: Requirement, values: dict[str, Any]) -> Draft202012Validator:
+    def get(self, requirement: Requirement, values: dict[str, Any]) -> tuple[Draft202012Validator, FastValidity | None]:
         key = (requirement.id, json.dumps(values, sort_keys=True, default=str))
         with self._lock:
             found = self._cache.get(key)
             if found is None:
-                found = offline_validator(substitute(requirement.schema, values))
+                schema = substitute(requirement.schema, values)
+                found = (offline_validator(schema), fast_validity(schema, formats=False))
                 self._cache[key] = found
             return found
 
@@ -149,8 +152,11 @@ def evaluate_requirement(
     result: CollectResult,
     requirement: Requirement,
     site_parameters: dict[str, Any],
+    *,
+    plain: bool | None = None,
 ) -> Finding:
-    """The finding of one requirement on one host, before waivers."""
+    """The finding of one requirement on one host, before waivers. `plain`: whether the facts are plain JSON data
+    (schemas.plain_json), when the caller already knows it."""
     values = params_mod.resolve(requirement, host, site_parameters)
     expected = params_mod.fill(requirement.expected, values)
 
@@ -193,7 +199,9 @@ def evaluate_requirement(
             undetermined.append(pointer)
         else:
             actual[pointer] = value
-    violations = [v for e in _VALIDATORS.get(requirement, values).iter_errors(facts) for v in _violations(e)]
+    schema_validator, quick = _VALIDATORS.get(requirement, values)
+    violations = [] if quick is not None and quick(facts, plain=plain) else \
+        [v for e in schema_validator.iter_errors(facts) for v in _violations(e)]
     if problems:
         # A fact that could not be determined is never a pass. A definite violation of a fact that WAS
         # determined is still a fail (an unsynchronised clock is a fail even though its offset is unknown);
@@ -293,8 +301,9 @@ def evaluate_host(
 ) -> list[Finding]:
     """Every requirement's finding for one host: evaluated, then attestations (evidence), then waivers
     (exceptions)."""
+    plain = result.facts is not None and plain_json(result.facts.get("facts", {}))
     return [
-        apply_waiver(apply_attestation(evaluate_requirement(host, result, requirement, site_parameters),
+        apply_waiver(apply_attestation(evaluate_requirement(host, result, requirement, site_parameters, plain=plain),
                                        attestations, today), waivers, today)
         for requirement in requirements
     ]

@@ -16,7 +16,7 @@ from typing import Any
 from hardening.core.errors import CollectionError, ProbeError
 from hardening.core.jsonio import NonFiniteNumber, loads_finite
 from hardening.core.models import Host
-from hardening.core.schemas import validator
+from hardening.core.schemas import fast_valid, validator
 
 
 def parse_document(host: str, data: str | bytes, what: str,
@@ -36,7 +36,10 @@ def parse_document(host: str, data: str | bytes, what: str,
 def validate_document(host: str, document: dict[str, Any], what: str,
                       kind: type[CollectionError] = ProbeError) -> dict[str, Any]:
     """`document` if it is valid against facts.schema.json, else `kind` naming the first place."""
-    errors = sorted(validator("facts.schema.json").iter_errors(document), key=lambda e: list(e.path))
+    schema_validator = validator("facts.schema.json")
+    if fast_valid(schema_validator, document):
+        return document
+    errors = sorted(schema_validator.iter_errors(document), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
         where = "/" + "/".join(str(p) for p in first.absolute_path)

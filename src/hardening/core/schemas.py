@@ -6,12 +6,16 @@ import fnmatch
 import functools
 import ipaddress
 import json
+import math
 import os
 import re
+import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
@@ -183,6 +187,154 @@ RequirementValidator = validators.extend(  # type: ignore[no-untyped-call]
 )
 
 
+# Keywords only the project's validators know (jsonschema-rs would ignore them): a schema using one is checked by
+# jsonschema alone. Derived from RequirementValidator, so a keyword added there is covered here.
+CUSTOM_KEYWORDS = frozenset(RequirementValidator.VALIDATORS) - frozenset(Draft202012Validator.VALIDATORS)
+
+_JSON_SCALARS = (str, bool, type(None))
+_RS_INT = 2**63
+
+
+def plain_json(value: Any) -> bool:
+    """Whether `value` is JSON data exactly as jsonschema sees it: dict with str keys, list, str, int, finite float,
+    bool, None, and nothing else (no tuple, subclass, NaN or int beyond 64 bits). Only such an instance may be
+    answered by jsonschema-rs, which reads a tuple as an array and compares big or non-finite numbers its own way."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(key) is str and plain_json(item) for key, item in value.items())
+    if kind is list:
+        return all(plain_json(item) for item in value)
+    if kind in _JSON_SCALARS:
+        return True
+    if kind is int:
+        return bool(-_RS_INT < value < _RS_INT)
+    if kind is float:
+        return math.isfinite(value)
+    return False
+
+
+def _uses_custom_keyword(schema: Any) -> bool:
+    if isinstance(schema, dict):
+        return any(key in CUSTOM_KEYWORDS for key in schema) or any(_uses_custom_keyword(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(_uses_custom_keyword(item) for item in schema)
+    return False
+
+
+# The `format`s jsonschema-rs checks at least as strictly as jsonschema's FORMAT_CHECKER does here (jsonschema
+# checks date-time only with an optional package, and date and uuid as RFC 3339 / RFC 4122 say); a schema with any
+# other format is judged by jsonschema alone when formats are checked.
+_FAST_FORMATS = frozenset({"date-time", "date", "uuid"})
+
+
+def _formats(schema: Any) -> set[str]:
+    if isinstance(schema, dict):
+        found = {str(schema["format"])} if isinstance(schema.get("format"), str) else set()
+        for value in schema.values():
+            found |= _formats(value)
+        return found
+    if isinstance(schema, list):
+        return set().union(*(_formats(item) for item in schema)) if schema else set()
+    return set()
+
+
+def _no_retrieval(uri: str) -> Any:
+    raise ValueError(f"{uri}: references are resolved inside the schema only")
+
+
+class FastValidity(Protocol):
+    def __call__(self, instance: Any, *, plain: bool | None = None) -> bool: ...
+
+
+def fast_validity(schema: Any, formats: bool) -> FastValidity | None:
+    """A quick `valid?` for `schema` by jsonschema-rs (Rust; Draft 2020-12, references inside the schema only;
+    `formats`: check `format` as the jsonschema validator it stands beside does), or None when only jsonschema can
+    answer: the schema uses a keyword of CUSTOM_KEYWORDS (or, with `formats`, a format outside _FAST_FORMATS), or
+    jsonschema-rs cannot compile it.
+
+    Only a `valid` of a plain_json instance is an answer (`plain`: the caller already knows whether it is, e.g. once
+    for all the requirements of one facts document): jsonschema-rs is at least as strict as jsonschema on every
+    keyword the project's schemas use (stricter on `format` and on `$` before a final newline), so an instance it
+    finds invalid is for jsonschema to judge and to explain (its messages, paths and anyOf branches are what the
+    reports carry). False means "ask jsonschema", never "invalid"."""
+    if _uses_custom_keyword(schema) or (formats and _formats(schema) - _FAST_FORMATS):
+        return None
+    try:
+        compiled = jsonschema_rs.Draft202012Validator(schema, validate_formats=formats, retriever=_no_retrieval)
+    except Exception:  # whatever it cannot compile, jsonschema judges alone
+        return None
+    rs_valid = compiled.is_valid
+
+    def valid(instance: Any, *, plain: bool | None = None) -> bool:
+        if not (plain_json(instance) if plain is None else plain):
+            return False
+        try:
+            return rs_valid(instance) is True
+        except Exception:  # an instance it cannot read is jsonschema's to judge
+            return False
+
+    return valid
+
+
+_FAST: dict[int, tuple[weakref.ref[Draft202012Validator], FastValidity | None]] = {}
+_FAST_LOCK = threading.Lock()
+
+
+def fast_valid(schema_validator: Draft202012Validator, instance: Any) -> bool:
+    """True when `instance` is certainly valid under `schema_validator` (a Draft 2020-12 jsonschema validator of the
+    project, custom keywords included), answered by fast_validity; False means "ask schema_validator". The quick
+    validator is built once per validator object (and forgotten with it)."""
+    key = id(schema_validator)
+    with _FAST_LOCK:
+        entry = _FAST.get(key)
+        if entry is None or entry[0]() is not schema_validator:
+            quick = fast_validity(schema_validator.schema, schema_validator.format_checker is not None)
+            entry = (weakref.ref(schema_validator, lambda _ref: _FAST.pop(key, None)), quick)
+            _FAST[key] = entry
+    return entry[1] is not None and entry[1](instance)
+
+
+DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+# The formats the Draft 2020-12 meta-schemas use, and those of them jsonschema's FORMAT_CHECKER checks here (`regex`
+# by re.compile; the URI ones only when an optional package is installed). jsonschema-rs checks none of them when
+# it validates a schema, so schema_surely_valid compiles the regexes itself and stands aside for the URI ones.
+_META_FORMATS = frozenset({"uri", "uri-reference", "regex"})
+_META_FORMATS_CHECKED = _META_FORMATS & frozenset(Draft202012Validator.FORMAT_CHECKER.checkers)
+
+
+def _regexes_compile(schema: Any) -> bool:
+    """Every `pattern` and `patternProperties` name in `schema` compiles as Python's re (what the `regex` format of
+    jsonschema's meta-schema check asks)."""
+    if isinstance(schema, list):
+        return all(_regexes_compile(item) for item in schema)
+    if not isinstance(schema, dict):
+        return True
+    texts = [schema["pattern"]] if isinstance(schema.get("pattern"), str) else []
+    if isinstance(schema.get("patternProperties"), dict):
+        texts += list(schema["patternProperties"])
+    try:
+        for text in texts:
+            re.compile(text)
+    except (re.error, TypeError, ValueError, OverflowError, RecursionError):
+        return False
+    return all(_regexes_compile(value) for value in schema.values())
+
+
+def schema_surely_valid(schema: Any) -> bool:
+    """True when `schema` is certainly a valid Draft 2020-12 schema as Draft202012Validator.check_schema judges it
+    (jsonschema-rs's meta-schema check, plus the regexes compiled as jsonschema's format checker does); False
+    means "ask check_schema", which names the problem."""
+    if not isinstance(schema, dict) or schema.get("$schema", DRAFT_2020_12) != DRAFT_2020_12:
+        return False
+    if _META_FORMATS_CHECKED - {"regex"} or not plain_json(schema):
+        return False
+    try:
+        valid = jsonschema_rs.meta.is_valid(schema) is True
+    except Exception:  # what it cannot read, check_schema judges
+        return False
+    return valid and _regexes_compile(schema)
+
+
 def offline_validator(schema: Any) -> Draft202012Validator:
     """A validator for a requirement schema that resolves references inside the schema only."""
     found: Draft202012Validator = RequirementValidator(schema, registry=_OFFLINE)
@@ -210,6 +362,8 @@ def check(
     prefix: list[str | int] | None = None,
 ) -> None:
     """Raise `error` for the most relevant validation error, naming file, JSON pointer and line."""
+    if fast_valid(schema_validator, instance):
+        return
     errors = list(schema_validator.iter_errors(instance))
     if not errors:
         return

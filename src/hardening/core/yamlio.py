@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.composer import ComposerError
-from yaml.constructor import ConstructorError
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.cyaml import CParser  # type: ignore[attr-defined]
 from yaml.events import AliasEvent
+from yaml.reader import Reader
+from yaml.resolver import Resolver
 
 from hardening.core.errors import InputError
 
@@ -31,13 +34,16 @@ from hardening.core.errors import InputError
 ALIAS_GROWTH_LIMIT = 10_000
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_NOT_PRINTABLE = Reader.NON_PRINTABLE
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without implicit timestamps, with duplicate-key, non-finite-number and alias checks."""
+class _Strict:
+    """What the project's loaders add to PyYAML's safe loading: duplicate-key, non-finite-number and alias checks
+    (mixed into a loader before its Composer and SafeConstructor)."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    anchors: dict[Any, yaml.Node]
+
+    def _strict_init(self) -> None:
         self._expanded_sizes: dict[int, int] = {}
         self._alias_growth = 0
         self._composing: list[str | None] = []  # anchors of the collections being composed (innermost last)
@@ -62,8 +68,8 @@ class _Loader(yaml.SafeLoader):
         return size
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        if self.check_event(AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
+        if self.check_event(AliasEvent):  # type: ignore[attr-defined]
+            event = self.peek_event()  # type: ignore[attr-defined]
             anchor = event.anchor
             if anchor in self._composing:
                 raise ComposerError(None, None, f"recursive alias *{anchor} (a node that contains itself)",
@@ -74,19 +80,19 @@ class _Loader(yaml.SafeLoader):
                 if self._alias_growth > ALIAS_GROWTH_LIMIT:
                     raise ComposerError(None, None, f"aliases expand the document by more than "
                                         f"{ALIAS_GROWTH_LIMIT} nodes (alias bomb?)", event.start_mark)
-        return super().compose_node(parent, index)
+        return super().compose_node(parent, index)  # type: ignore[misc,no-any-return]
 
     def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
         self._composing.append(anchor)
         try:
-            return super().compose_sequence_node(anchor)
+            return super().compose_sequence_node(anchor)  # type: ignore[misc,no-any-return]
         finally:
             self._composing.pop()
 
     def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
         self._composing.append(anchor)
         try:
-            return super().compose_mapping_node(anchor)
+            return super().compose_mapping_node(anchor)  # type: ignore[misc,no-any-return]
         finally:
             self._composing.pop()
 
@@ -97,7 +103,7 @@ class _Loader(yaml.SafeLoader):
         for key_node, _ in node.value:
             if key_node.tag == _MERGE_TAG:
                 continue  # `<<: *base` merges on purpose; keys written here override it (YAML merge spec)
-            key = self.construct_object(key_node, deep=True)
+            key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
             try:
                 seen = first_line.get(key)
             except TypeError:
@@ -106,22 +112,46 @@ class _Loader(yaml.SafeLoader):
                 raise ConstructorError(None, None, f"key {key!r} given a second time (first at line {seen}; "
                                        "YAML would silently keep only the last)", key_node.start_mark)
             first_line[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc,no-any-return]
 
     # -- numbers: finite only ----------------------------------------------------------------------------------------
 
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
-        value: float = super().construct_yaml_float(node)
+        value: float = super().construct_yaml_float(node)  # type: ignore[misc]
         if not math.isfinite(value):
             raise ConstructorError(None, None, f"{node.value!r} is not a finite number", node.start_mark)
         return value
 
 
-_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
-_Loader.yaml_implicit_resolvers = {
+class _Loader(_Strict, yaml.SafeLoader):
+    """SafeLoader (pure Python) without implicit timestamps, with the _Strict checks: the loader whose errors
+    (their words and places) users see."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.SafeLoader.__init__(self, stream)
+        self._strict_init()
+
+
+class _CLoader(_Strict, Composer, CParser, SafeConstructor, Resolver):
+    """The same loader over libyaml's scanner and parser (C, ~10x faster on a large hosts.yaml): the events feed
+    the same Python composer and constructor, so the checks and the data are _Loader's. Used only for a text it
+    reads without any error; whatever it refuses is read again by _Loader, which names the problem."""
+
+    def __init__(self, stream: str) -> None:
+        CParser.__init__(self, stream)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self._strict_init()
+
+
+_IMPLICIT = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)  # type: ignore[type-var]
+_CLoader.add_constructor("tag:yaml.org,2002:float", _CLoader.construct_yaml_float)  # type: ignore[type-var]
+_Loader.yaml_implicit_resolvers = _CLoader.yaml_implicit_resolvers = _IMPLICIT
 
 
 class LoadedYaml:
@@ -206,6 +236,15 @@ def parse_yaml(text: str, path: Path, error: type[InputError] = InputError) -> L
     The error's place (`where`) holds only keys and line numbers, never a value: callers holding secrets
     may show `where` and drop the message.
     """
+    if not _NOT_PRINTABLE.search(text):   # PyYAML's reader refuses these characters; libyaml may not
+        fast = _CLoader(text)
+        try:
+            found = fast.get_single_node()
+            return LoadedYaml(path, fast.construct_document(found) if found is not None else None, found)
+        except Exception:  # noqa: S110 - _Loader reads it again and names the problem
+            pass
+        finally:
+            fast.dispose()
     loader = _Loader(text)
     node: yaml.Node | None = None
     try:
