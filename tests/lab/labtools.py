@@ -144,13 +144,14 @@ def mfpsim_expected_failures(spec: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def mfpsim_attempts() -> dict[tuple[str, str], int]:
-    """The web-admin simulator's login attempts so far, (host, account) -> count (lab/mfpsim writes
-    attempts.json: host -> account -> count); none yet = {}."""
+    """The web-admin simulator's login attempts so far, (host, account) -> count (lab/mfpsim/web.py writes
+    attempts.json: host -> account -> {attempts, accepted, last_at}); none yet = {}."""
     path = MFPSIM_STATE / "attempts.json"
     if not path.exists():
         return {}
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {(host, account): int(count) for host, accounts in data.items() for account, count in accounts.items()}
+    return {(host, account): int(entry["attempts"] if isinstance(entry, dict) else entry)
+            for host, accounts in data.items() for account, entry in accounts.items()}
 
 
 def vault_credentials() -> dict[str, dict[str, Any]]:
@@ -164,38 +165,31 @@ def vault_credentials() -> dict[str, dict[str, Any]]:
 
 def mfpsim_secrets(spec: dict[str, Any], hosts: dict[str, Any], inventory: Path) -> set[str]:
     """Every secret of the simulated printers: the vault entries' SNMPv3 keys, communities and passwords (demo and
-    lab-only hosts), the generated secrets file, the communities and web passwords of the host states, and the
-    vendors' factory passwords (public, yet never printed). None may reach any artifact."""
+    lab-only hosts), the generated secrets file, the device-side secrets of the fault hosts (a wrong v3 key or
+    community derived from the vault's, lab/mfpsim/model.py), and the vendors' factory passwords (public, yet
+    never printed). The factory communities public/private are words, not searched here. None may reach any
+    artifact."""
+    from lab.mfpsim.model import derived_wrong
+
     inv_hosts = {**hosts, **(yaml.safe_load((inventory / "hosts.yaml").read_text(encoding="utf-8")) or {})}
     vault = vault_credentials()
-    found: set[str] = set()
+    entries: list[dict[str, Any]] = []
     for name in mfpsim_hosts(spec):
-        entry = vault.get(((inv_hosts.get(name) or {}).get("data") or {}).get("credentials", name)) or {}
-        found.update(str(v) for k, v in entry.items() if k != "username" and v)
+        entries.append(vault.get(((inv_hosts.get(name) or {}).get("data") or {}).get("credentials", name)) or {})
     generated = LAB_STATE / "mfpsim-secrets.json"
     if generated.exists():
-        for entry in json.loads(generated.read_text(encoding="utf-8")).values():
-            found.update(str(v) for k, v in entry.items() if k != "username" and v)
-    states = ROOT / "lab" / "mfpsim" / "hosts"
-    for path in sorted(states.glob("*.yaml")):
-        state = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        found.update(_state_secrets(state))
+        entries += list(json.loads(generated.read_text(encoding="utf-8")).values())
+    found: set[str] = set()
+    for entry in entries:
+        values = [str(v) for k, v in entry.items() if k != "username" and v]
+        found.update(values)
+        found.update(derived_wrong(v, prefix) for v in values for prefix in ("Auth-", "c", "A", "P"))
     profiles = yaml.safe_load((ROOT / "src" / "hardening" / "platforms" / "mfp" / "profiles.yaml").read_text(
         encoding="utf-8"))["profiles"]
     for profile in profiles.values():
         found.update(a["password"] for a in profile["web_admin"]["default_accounts"]
                      if a["password"] != a["account"])
     return {s for s in found if len(s) >= 6}
-
-
-def _state_secrets(node: Any, key: str = "") -> set[str]:
-    """Values under password/community/key-named keys of a host state file (at any depth)."""
-    if isinstance(node, dict):
-        return {s for k, v in node.items() for s in _state_secrets(v, str(k))}
-    if isinstance(node, list):
-        return {s for v in node for s in _state_secrets(v, key)}
-    secretish = any(word in key.lower() for word in ("password", "community", "communities", "key", "secret"))
-    return {str(node)} if secretish and isinstance(node, str | int) and not isinstance(node, bool) else set()
 
 
 def netsim_secrets(lab: dict[str, Any]) -> set[str]:
