@@ -15,8 +15,9 @@ One module fixture runs the story once, in order, and records it; the tests asse
 4. the attestation lifecycle of MFP-ERASE on one printer: `manual` -> the host's administrator attesting is refused
    (exit 1, nothing written) -> a registry person who is not its administrator attests -> `pass` (attested, evidence
    hash in the JSON report) -> `fail` (expired) when evaluated after the expiry;
-5. where platform `mfp` plans (hardening.platforms.mfp.change): the plan of each drifted printer shows its vendor's
-   manual steps in Japanese;
+5. the plan of the drifted printers shows each vendor's manual steps in Japanese; where a profile can write a
+   setting by SNMP SET: second-person approval -> apply -> the re-audit passes -> the second plan is empty, and a
+   printer whose state plants a failing SET ends with its prior values (rolled back);
 6. no device password, community or SNMPv3 key in any artifact of the run (reports, captures, facts, plans,
    attestation, ledger, stdout/stderr of every command).
 """
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -38,11 +38,13 @@ import yaml
 from tests.lab.labtools import (
     ROOT,
     TEST_STATE,
+    approve_plan,
     host_args,
     mfpsim_attempts,
     mfpsim_expected_failures,
     mfpsim_hosts,
     mfpsim_secrets,
+    reset_devices,
     run_cli,
     simulator_manual,
 )
@@ -164,17 +166,42 @@ def _attestation_story(story: Story, printers: list[str]) -> None:
 
 
 def _plan_story(story: Story, drifted: list[str]) -> None:
-    """Step 5 (only once platform mfp plans): the drifted printers planned, the plan shown in Japanese."""
+    """Step 5: the drifted printers planned and shown in Japanese; where the plan holds SNMP SETs (settings a
+    profile can write), approved by a second person and applied (a printer with a planted SET failure among them),
+    then planned again."""
     r = story.record
-    if importlib.util.find_spec("hardening.platforms.mfp.change") is None:
-        r["plan"] = None
+    r["plan"] = _plan(story, "plan", drifted)
+    r["show"] = story.cli("show", str(r["plan"]["path"]), "--format", "markdown", "--lang", "ja")
+    with_sets = [name for name, entry in r["plan"]["plan"]["hosts"].items() if entry.get("changes")]
+    r["set_hosts"] = with_sets
+    if not with_sets:
         return
-    path = story.work / "plan.json"
-    proc = story.cli("plan", *host_args(drifted), "--inventory", str(story.inventory), "--out", str(path),
+    r["set_state_before"] = {name: _settings(story, "audit", name) for name in with_sets}
+    approved = approve_plan(r["plan"]["path"])
+    story.runs.append(approved)
+    assert approved.returncode == 0, approved.stderr
+    result = story.work / "apply.result.json"
+    proc = story.cli("apply", str(r["plan"]["path"]), "--inventory", str(story.inventory), "--out", str(result),
+                     "--no-progress", "--timeout", str(TIMEOUT), HARDENING_OPERATOR=PLANNER)
+    assert result.exists(), proc.stdout + proc.stderr
+    r["apply"] = {"proc": proc, "result": json.loads(result.read_text(encoding="utf-8"))}
+    r["after_apply"] = story.audit("audit-after-apply", with_sets)
+    r["second_plan"] = _plan(story, "second-plan", with_sets)
+
+
+def _plan(story: Story, name: str, hosts: list[str]) -> dict[str, Any]:
+    path = story.work / f"{name}.json"
+    proc = story.cli("plan", *host_args(hosts), "--inventory", str(story.inventory), "--out", str(path),
                      "--no-progress", "--timeout", str(TIMEOUT), HARDENING_OPERATOR=PLANNER)
     assert path.exists(), proc.stdout + proc.stderr
-    show = story.cli("show", str(path), "--format", "markdown", "--lang", "ja")
-    r["plan"] = {"proc": proc, "plan": json.loads(path.read_text(encoding="utf-8")), "show": show}
+    return {"proc": proc, "path": path, "plan": json.loads(path.read_text(encoding="utf-8"))}
+
+
+def _settings(story: Story, run: str, name: str) -> dict[str, Any]:
+    """The printer's settings as its audit read them (/storage, /logging, /time: what an SNMP SET can change)."""
+    facts = story.facts(run, name)["facts"]
+    return {"storage": facts.get("storage"), "logging": facts.get("logging"),
+            "ntp_servers": (facts.get("time") or {}).get("ntp_servers")}
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +238,11 @@ def story(lab: dict[str, Any]) -> Story:
     _attestation_story(s, printers)
     # 5. plan
     expected = mfpsim_expected_failures(lab["spec"])
-    _plan_story(s, [name for name in printers if expected.get(name)])
+    try:
+        _plan_story(s, [name for name in printers if expected.get(name)])
+    finally:
+        if r.get("set_hosts"):
+            reset_devices(r["set_hosts"])   # the printers' planted values again, for the other lab tests
     r["duration_s"] = time.monotonic() - started
     return s
 
@@ -475,23 +506,81 @@ def test_expired_attestation_is_fail_with_the_expiry(story: Story) -> None:
 
 
 def test_the_plan_shows_each_drifted_printers_manual_steps_in_japanese(lab: dict[str, Any], story: Story) -> None:
-    planned = story.record["plan"]
-    if planned is None:
-        pytest.skip("platform mfp does not plan yet (no hardening.platforms.mfp.change)")
-    assert planned["proc"].returncode in (0, 2), planned["proc"].stderr
+    r = story.record
+    planned = r["plan"]
+    assert planned["proc"].returncode == 2, planned["proc"].stdout + planned["proc"].stderr
+    if not any("manual_steps" in entry for entry in planned["plan"]["hosts"].values()):
+        pytest.skip("plans carry no manual steps yet (plan format 1.1)")
     expected = mfpsim_expected_failures(lab["spec"])
-    shown = planned["show"].stdout
+    shown = r["show"].stdout
+    assert r["show"].returncode == 0, r["show"].stderr
     checked = 0
     for name, entry in planned["plan"]["hosts"].items():
         vendor = story.facts("audit", name)["facts"]["os"]["vendor"]
-        steps = (PROFILES.get(vendor) or {}).get("manual_steps") or {}
-        for rid in sorted(expected.get(name, set()) & set(steps)):
-            if rid in entry["fix"]:
-                continue                      # set over SNMP: in the changes, not a manual step
-            assert rid in entry["manual"], (name, rid)
-            assert steps[rid]["ja"] in shown, (name, rid)
-            checked += 1
-    assert checked, "no drifted printer with a vendor's manual step planned"
+        profile_steps = (PROFILES.get(vendor) or {}).get("manual_steps") or {}
+        steps = {step["requirement"]: step for step in entry["manual_steps"]}
+        assert set(steps) == set(entry["manual"]), name
+        for rid in sorted(expected.get(name, set()) - set(entry["fix"])):
+            if rid not in entry["manual"]:
+                continue
+            step = steps[rid]
+            assert step["steps"]["ja"] in shown, (name, rid)
+            assert step["note"]["ja"] in shown, (name, rid)
+            if rid in profile_steps:       # the vendor's web-admin page and setting, not the catalog's words
+                assert step["source"] == "platform", (name, rid, step)
+                assert step["steps"]["ja"] == profile_steps[rid]["ja"].strip(), (name, rid)
+                checked += 1
+    assert checked, "no drifted printer with a vendor's own manual step planned"
+
+
+def _set_story(story: Story) -> dict[str, Any]:
+    r = story.record
+    if not r.get("set_hosts"):
+        pytest.skip("no profile has an SNMP-writable setting a drifted printer fails")
+    return r
+
+
+def _set_failures() -> set[str]:
+    """Printers whose state plants a failing SNMP SET (lab/mfpsim/hosts/<h>.yaml `set_fails`)."""
+    found = set()
+    for path in HOST_STATES.glob("*.yaml"):
+        if (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("set_fails"):
+            found.add(path.stem)
+    return found
+
+
+def test_snmp_set_round_trip_plan_approve_apply_pass_empty_plan(story: Story) -> None:
+    r = _set_story(story)
+    fixed = [name for name in r["set_hosts"] if name not in _set_failures()]
+    assert fixed, "every printer with SETs planned has a planted SET failure"
+    before, after = _findings(r["audit"]["report"]), _findings(r["after_apply"]["report"])
+    for name in fixed:
+        entry = r["plan"]["plan"]["hosts"][name]
+        record = r["apply"]["result"]["hosts"][name]
+        assert record["status"] == "applied", record
+        for rid in entry["fix"]:
+            assert before[(name, rid)]["evaluated_status"] == "fail"
+            assert record["verify"].get(rid) == "fixed", (name, rid, record["verify"])
+            assert after[(name, rid)]["status"] == "pass", (name, rid)
+        second = r["second_plan"]["plan"]["hosts"][name]
+        assert second["changes"] == [], name
+        assert second["fix"] == [], name
+
+
+def test_a_failed_set_restores_the_prior_value(story: Story) -> None:
+    r = _set_story(story)
+    failing = [name for name in r["set_hosts"] if name in _set_failures()]
+    if not failing:
+        pytest.skip("no printer with SETs planned has a planted SET failure")
+    assert r["apply"]["proc"].returncode == 1
+    for name in failing:
+        record = r["apply"]["result"]["hosts"][name]
+        assert record["status"] == "rolled_back", record
+        assert record["message"], record
+        assert _settings(story, "after_apply", name) == r["set_state_before"][name]
+        again = r["second_plan"]["plan"]["hosts"][name]
+        before = r["plan"]["plan"]["hosts"][name]
+        assert again["changes"] == before["changes"], name
 
 
 # -- 6. secrets and the budget ------------------------------------------------------------------------------------
