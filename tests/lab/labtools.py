@@ -12,8 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[2]
 LAB_STATE = Path("/var/lib/hardening-lab")
 LAB_ENV = {
@@ -64,15 +62,11 @@ def wait_synced(names: list[str], timeout: float = 60) -> None:
 
 
 def expected_failures(spec: dict[str, Any]) -> dict[str, set[str]]:
-    """host -> requirement ids its planted drifts break (from lab/lab.yaml, the one place: `hosts:`, and for a
-    simulated printer also `mfpsim.hosts.<h>.drifts`; each names a drift of `drifts:`)."""
+    """host -> requirement ids its planted drifts break (from lab/lab.yaml, the one place)."""
     drifts = spec["drifts"]
     result: dict[str, set[str]] = {}
     for host, drift_ids in (spec.get("hosts") or {}).items():
         result[host] = {req for drift in drift_ids or [] for req in drifts[drift]["requirements"]}
-    for host, entry in ((spec.get("mfpsim") or {}).get("hosts") or {}).items():   # a printer's drifts may sit there
-        for drift in (entry or {}).get("drifts") or []:
-            result.setdefault(host, set()).update(drifts[drift]["requirements"])
     return result
 
 
@@ -115,81 +109,6 @@ def winsim_manual(spec: dict[str, Any]) -> set[tuple[str, str]]:
     """(host, requirement) pairs lab.yaml's winsim says a person judges (an unknown BIOS vendor's BOOT-PW)."""
     return {(name, rid) for name, entry in ((spec.get("winsim") or {}).get("hosts") or {}).items()
             for rid in (entry or {}).get("manual") or []}
-
-
-def simulator_manual(spec: dict[str, Any]) -> set[tuple[str, str]]:
-    """(host, requirement) pairs a person judges on a simulated device (lab.yaml `netsim.devices.<h>.manual`,
-    `winsim.hosts.<h>.manual`, `mfpsim.hosts.<h>.manual`: the platform or the vendor's profile cannot read the
-    fact); the lab expects `manual` there, never `pass`."""
-    found = set()
-    for section, key in (("netsim", "devices"), ("winsim", "hosts"), ("mfpsim", "hosts")):
-        for name, entry in ((spec.get(section) or {}).get(key) or {}).items():
-            found |= {(name, rid) for rid in (entry or {}).get("manual") or []}
-    return found
-
-
-# --- the simulated printers (lab/mfpsim) ---------------------------------------------------------------------------
-
-MFPSIM_STATE = LAB_STATE / "mfpsim"
-
-
-def mfpsim_hosts(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """lab.yaml `mfpsim.hosts`: every simulated printer (demo inventory and lab-only fault hosts) -> its entry."""
-    return {name: entry or {} for name, entry in ((spec.get("mfpsim") or {}).get("hosts") or {}).items()}
-
-
-def mfpsim_expected_failures(spec: dict[str, Any]) -> dict[str, set[str]]:
-    """printer -> requirement ids its planted drifts break (expected_failures of the simulated printers)."""
-    return {name: reqs for name, reqs in expected_failures(spec).items() if name in mfpsim_hosts(spec)}
-
-
-def mfpsim_attempts() -> dict[tuple[str, str], int]:
-    """The web-admin simulator's login attempts so far, (host, account) -> count (lab/mfpsim/web.py writes
-    attempts.json: host -> account -> {attempts, accepted, last_at}); none yet = {}."""
-    path = MFPSIM_STATE / "attempts.json"
-    if not path.exists():
-        return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {(host, account): int(entry["attempts"] if isinstance(entry, dict) else entry)
-            for host, accounts in data.items() for account, entry in accounts.items()}
-
-
-def vault_credentials() -> dict[str, dict[str, Any]]:
-    """The lab vault's credential entries (decrypted as the product does; root-only files)."""
-    from ansible.parsing.vault import VaultLib, VaultSecret
-
-    password = (LAB_STATE / "vault-pass").read_bytes().strip()
-    plain = VaultLib([("default", VaultSecret(password))]).decrypt((LAB_STATE / "vault.yml").read_bytes())
-    return (yaml.safe_load(plain) or {}).get("credentials") or {}
-
-
-def mfpsim_secrets(spec: dict[str, Any], hosts: dict[str, Any], inventory: Path) -> set[str]:
-    """Every secret of the simulated printers: the vault entries' SNMPv3 keys, communities and passwords (demo and
-    lab-only hosts), the generated secrets file, the device-side secrets of the fault hosts (a wrong v3 key or
-    community derived from the vault's, lab/mfpsim/model.py), and the vendors' factory passwords (public, yet
-    never printed). The factory communities public/private are words, not searched here. None may reach any
-    artifact."""
-    from lab.mfpsim.model import derived_wrong
-
-    inv_hosts = {**hosts, **(yaml.safe_load((inventory / "hosts.yaml").read_text(encoding="utf-8")) or {})}
-    vault = vault_credentials()
-    entries: list[dict[str, Any]] = []
-    for name in mfpsim_hosts(spec):
-        entries.append(vault.get(((inv_hosts.get(name) or {}).get("data") or {}).get("credentials", name)) or {})
-    generated = LAB_STATE / "mfpsim-secrets.json"
-    if generated.exists():
-        entries += list(json.loads(generated.read_text(encoding="utf-8")).values())
-    found: set[str] = set()
-    for entry in entries:
-        values = [str(v) for k, v in entry.items() if k != "username" and v]
-        found.update(values)
-        found.update(derived_wrong(v, prefix) for v in values for prefix in ("Auth-", "c", "A", "P"))
-    profiles = yaml.safe_load((ROOT / "src" / "hardening" / "platforms" / "mfp" / "profiles.yaml").read_text(
-        encoding="utf-8"))["profiles"]
-    for profile in profiles.values():
-        found.update(a["password"] for a in profile["web_admin"]["default_accounts"]
-                     if a["password"] != a["account"])
-    return {s for s in found if len(s) >= 6}
 
 
 def netsim_secrets(lab: dict[str, Any]) -> set[str]:

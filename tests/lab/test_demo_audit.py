@@ -14,10 +14,8 @@ from tests.lab.labtools import (
     ROOT,
     expected_failures,
     lab_planted_secrets,
-    mfpsim_hosts,
-    mfpsim_secrets,
     netsim_devices,
-    simulator_manual,
+    winsim_manual,
     winsim_secrets,
 )
 
@@ -53,17 +51,12 @@ def pending_for_device(lab: dict[str, Any], host: str, requirement: str) -> bool
     return device_class not in CATALOG[requirement].device_classes
 
 
-def attestation_only(report: dict[str, Any], host: str, requirement: str) -> bool:
-    """A requirement no remote read can prove on the host's platform (check: manual, e.g. MFP-ERASE: erasure before
-    disposal): `manual` until someone attests it, and the demo attests nothing."""
-    platform = next(h["platform"] for h in report["hosts"] if h["name"] == host)
-    return bool(CATALOG[requirement].automation_for(platform)["check"] == "manual")
-
-
 def test_every_planted_drift_fails_and_everything_else_passes(lab: dict[str, Any],
                                                               demo_audit: dict[str, Any]) -> None:
     expected = expected_failures(lab["spec"])
-    for_a_person = simulator_manual(lab["spec"])
+    devices = (lab["spec"].get("netsim") or {}).get("devices") or {}
+    for_a_person = {(name, rid) for name, entry in devices.items() for rid in (entry or {}).get("manual") or []}
+    for_a_person |= winsim_manual(lab["spec"])
     findings = _findings(demo_audit["report"])
     wrong: list[str] = []
     for (host, requirement), finding in findings.items():
@@ -75,8 +68,7 @@ def test_every_planted_drift_fails_and_everything_else_passes(lab: dict[str, Any
             continue
         if planted and evaluated != "fail":
             wrong.append(f"{host} {requirement}: drift planted, evaluated {evaluated}")
-        if not planted and ((host, requirement) in for_a_person
-                                or attestation_only(demo_audit["report"], host, requirement)):
+        if not planted and (host, requirement) in for_a_person:
             if evaluated != "manual":
                 wrong.append(f"{host} {requirement}: the platform cannot read it, yet evaluated {evaluated}")
             continue
@@ -87,21 +79,11 @@ def test_every_planted_drift_fails_and_everything_else_passes(lab: dict[str, Any
 
 
 def test_both_directions_for_every_requirement(demo_audit: dict[str, Any]) -> None:
-    """Every requirement passes somewhere and fails somewhere in the demo; one that only an attestation proves on
-    every platform it applies to (MFP-ERASE) is `manual` on every host instead (its pass and fail are the
-    attestation lifecycle of tests/lab/test_mfp_lab.py)."""
     seen: dict[str, set[str]] = {rid: set() for rid in CATALOG}
-    attested_only = set(CATALOG)
     for finding in demo_audit["report"]["findings"]:
         seen[finding["requirement"]].add(finding["evaluated_status"])
-        if finding["evaluated_status"] != "not_applicable" and not attestation_only(
-                demo_audit["report"], finding["host"], finding["requirement"]):
-            attested_only.discard(finding["requirement"])
-    attested_only &= {rid for rid, statuses in seen.items() if statuses - {"not_applicable"}}
-    missing = {rid: sorted(statuses) for rid, statuses in seen.items()
-               if rid not in attested_only and not {"pass", "fail"} <= statuses}
+    missing = {rid: sorted(statuses) for rid, statuses in seen.items() if not {"pass", "fail"} <= statuses}
     assert missing == {}
-    assert {rid: seen[rid] - {"not_applicable"} for rid in attested_only} == {rid: {"manual"} for rid in attested_only}
 
 
 def test_fail_names_fact_and_values(demo_audit: dict[str, Any]) -> None:
@@ -169,8 +151,6 @@ def test_no_secret_in_any_output(demo_audit: dict[str, Any], lab: dict[str, Any]
     devices = netsim_devices(lab["spec"], lab["hosts"])   # the simulated network devices' generated credentials
     secrets += [value for d in devices.values() for key, value in d["credentials"].items() if key != "username"]
     secrets += winsim_secrets()   # the simulated Windows hosts' WinRM and BIOS passwords
-    if mfpsim_hosts(lab["spec"]):   # the simulated printers' SNMPv3 keys, communities, web passwords
-        secrets += sorted(s for s in mfpsim_secrets(lab["spec"], lab["hosts"], ROOT / "inventory") if len(s) >= 8)
     planted = lab_planted_secrets(lab["spec"])
     assert len(planted) >= 2, "the lab plants an SNMP community and an MD5 hash: both are looked for"
     secrets += planted
