@@ -10,8 +10,9 @@ its state opens (lab/mfpsim/web.py, one process). The printers take the states o
 vendor's compliant and drifted printer, the unknown vendor), renamed. Then, in this process and with the same W
 workers, it measures alternately, `--rounds` times:
 
-(a) the floor: per printer a fresh pysnmp 7 SnmpEngine (v3arch asyncio, on its own event loop in a worker thread, as
-    one SNMP session of the audit is) doing ONE SNMPv3 authPriv GET of sysDescr.0, in a pool of W threads;
+(a) the floor: ONE SNMPv3 authPriv GET of sysDescr.0 per printer with pysnmp 7 (v3arch asyncio): one SnmpEngine, one
+    event loop, at most W GETs in flight (pysnmp imported beforehand; the cost of an SnmpEngine of its own per
+    printer, as a session per device pays, is printed beside);
 (b) our audit through the product's own path, as `hardening audit` runs it: load the inventory (from
     `write_inventory`, keys in the environment as HARDENING_CRED_BENCHMFP_*) and the catalog, `run_audit`
     (collect_all over Nornir: per printer one pass of platform mfp: the SNMP reads, the factory-community probes, the
@@ -39,7 +40,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -110,37 +110,42 @@ class Sims:
             raise
 
     def _start_snmp(self, states: list[Any], profiles: dict[str, Any], processes: int) -> None:
-        """One snmpsim-command-responder per part: an engine per printer (lab/mfpsim/model.py engine_args) in its
-        --args-from-file, the variation modules (mfpsim's clock, snmpsim's own writecache/error) on the command
-        line, as labctl starts the lab's."""
+        """One snmpsim-command-responder per part, started as labctl starts the lab's (lab/labctl.py mfpsim_up): an
+        engine per printer (lab/mfpsim/model.py engine_args) in its --args-from-file (0600: the keys stay off the
+        command line), a variation directory holding only snmpsim's writecache/error and mfpsim's clock, a
+        writecache instance per printer."""
         import snmpsim
 
         addresses = dict(self.printers)
-        own_variations = Path(snmpsim.__file__).parent / "variation"
+        variations = self.work / "variation"
+        variations.mkdir()
+        for module in (Path(snmpsim.__file__).parent / "variation" / "writecache.py",
+                       Path(snmpsim.__file__).parent / "variation" / "error.py",
+                       ROOT / "lab" / "mfpsim" / "variation" / "mfpclock.py"):
+            shutil.copy(module, variations / module.name)
         for part in range(processes):
             engines: list[str] = []
-            options: list[str] = []
-            for state in states[part::processes]:
+            mine = states[part::processes]
+            for state in mine:
                 data = self.work / "data" / state.name
                 data.mkdir(parents=True)
                 records = "\n".join(model.snmprec_lines(state, profiles)) + "\n"
                 for community in model.data_files(state, self.secrets):
                     (data / f"{community}.snmprec").write_text(records, encoding="utf-8")
                 engines += model.engine_args(state, addresses[state.name], data, self.secrets, V3_USER)
-                writable = (profiles.get(state.vendor or "") or {}).get("writable") or {}
-                if any((entry or {}).get("oid") for entry in writable.values()):
-                    options.append(f"--variation-module-options=writecache={model.writecache_alias(state.name)}")
             spec = self.work / f"snmpsim-{part}.args"
             fd = os.open(spec, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write("\n".join(engines) + "\n")
-            command = [str(Path(sys.executable).with_name("snmpsim-command-responder")), f"--args-from-file={spec}",
-                       f"--variation-modules-dir={ROOT / 'lab' / 'mfpsim' / 'variation'}",
-                       f"--variation-modules-dir={own_variations}", f"--cache-dir={self.work / f'cache-{part}'}",
-                       "--logging-method=stderr", "--log-level=error", *options]
+            command = [str(Path(sys.executable).with_name("snmpsim-command-responder")), "--log-level=error",
+                       f"--cache-dir={self.work / f'cache-{part}'}", f"--variation-modules-dir={variations}",
+                       *(f"--variation-module-options=writecache={model.writecache_alias(state.name)}:"
+                         for state in mine),
+                       f"--args-from-file={spec}"]
             log = (self.work / f"snmpsim-{part}.log").open("ab")
-            self.procs.append(subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
-                                               stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}))
+            self.procs.append(subprocess.Popen(
+                command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(self.work), "SNMPSIM_ALLOW_ROOT": "true"}))
             log.close()
         self._wait_snmp()
 
@@ -153,9 +158,8 @@ class Sims:
                 logs = "".join((self.work / f"snmpsim-{i}.log").read_text(errors="replace")[-1500:]
                                for i in range(len(self.procs)))
                 raise RuntimeError(f"snmpsim did not answer for {waiting[:5]}…:\n{logs}")
-            with ThreadPoolExecutor(max_workers=50) as pool:
-                answered = list(pool.map(lambda n: sys_descr(self, n, timeout=1.0, retries=0) is not None, waiting))
-            waiting = [n for n, ok in zip(waiting, answered, strict=True) if not ok]
+            answered = sys_descrs(self, waiting, 50, timeout=1.0, retries=0)
+            waiting = [n for n in waiting if n not in answered]
             if waiting:
                 time.sleep(0.5)
 
@@ -214,44 +218,56 @@ class Sims:
                 proc.wait()
 
 
-def sys_descr(sim: Sims, name: str, timeout: float = 2.0, retries: int = 1) -> str | None:
-    """One SNMPv3 authPriv GET of sysDescr.0 with a fresh engine on a fresh event loop (what one printer costs a
-    bare script); None when no answer."""
+def sys_descrs(sim: Sims, names: list[str], workers: int, timeout: float = 2.0, retries: int = 1) -> dict[str, str]:
+    """name -> sysDescr.0 of each printer that answered one SNMPv3 authPriv GET: one pysnmp SnmpEngine on one event
+    loop, at most `workers` GETs in flight (the cheapest way pysnmp offers to ask N devices one thing each)."""
     from pysnmp.hlapi.v3arch import asyncio as hlapi
 
-    address = dict(sim.printers)[name]
+    addresses = dict(sim.printers)
 
-    async def get() -> str | None:
+    async def run_all() -> list[str | None]:
         engine = hlapi.SnmpEngine()
+        user = hlapi.UsmUserData(V3_USER, authKey=sim.auth_key, privKey=sim.priv_key,
+                                 authProtocol=hlapi.usmHMACSHAAuthProtocol, privProtocol=hlapi.usmAesCfb128Protocol)
+        gate = asyncio.Semaphore(workers)
+
+        async def one(name: str) -> str | None:
+            async with gate:
+                transport = await hlapi.UdpTransportTarget.create((addresses[name], 161), timeout=timeout,
+                                                                  retries=retries)
+                error, status, _index, binds = await hlapi.get_cmd(
+                    engine, user, transport, hlapi.ContextData(), hlapi.ObjectType(hlapi.ObjectIdentity(SYS_DESCR)))
+                return None if error or status else str(binds[0][1])
+
         try:
-            user = hlapi.UsmUserData(V3_USER, authKey=sim.auth_key, privKey=sim.priv_key,
-                                     authProtocol=hlapi.usmHMACSHAAuthProtocol,
-                                     privProtocol=hlapi.usmAesCfb128Protocol)
-            transport = await hlapi.UdpTransportTarget.create((address, 161), timeout=timeout, retries=retries)
-            error, status, _index, binds = await hlapi.get_cmd(engine, user, transport, hlapi.ContextData(),
-                                                                hlapi.ObjectType(hlapi.ObjectIdentity(SYS_DESCR)))
-            if error or status:
-                return None
-            return str(binds[0][1])
+            return await asyncio.gather(*(one(name) for name in names))
         finally:
             engine.close_dispatcher()
 
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(get())
-    finally:
-        loop.close()
+    answers = asyncio.run(run_all())
+    return {name: answer for name, answer in zip(names, answers, strict=True) if answer}
+
+
+def engine_cpu_ms(count: int = 5) -> float:
+    """CPU milliseconds of one pysnmp SnmpEngine() (it compiles and runs its MIB modules each time): what one
+    engine per printer costs on top of the floor."""
+    from pysnmp.hlapi.v3arch import asyncio as hlapi
+
+    hlapi.SnmpEngine()
+    start = time.process_time()
+    for _ in range(count):
+        hlapi.SnmpEngine()
+    return (time.process_time() - start) / count * 1000
 
 
 def floor(sim: Sims, workers: int) -> Round:
-    """(a): one bare SNMPv3 GET of sysDescr per printer, W threads."""
+    """(a): one bare SNMPv3 GET of sysDescr per printer, at most W in flight (pysnmp imported beforehand)."""
     names = [name for name, _ in sim.printers]
     cpu, sim_before = time.process_time(), sim.cpu()
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        answers = list(pool.map(lambda name: sys_descr(sim, name), names))
+    answers = sys_descrs(sim, names, workers)
     result = Round(time.perf_counter() - start, time.process_time() - cpu, sim.cpu() - sim_before)
-    missing = [name for name, answer in zip(names, answers, strict=True) if not answer]
+    missing = [name for name in names if name not in answers]
     if missing:
         raise RuntimeError(f"the floor got no sysDescr from {len(missing)} printers, e.g. {missing[:3]}")
     return result
@@ -316,6 +332,8 @@ def run_size(count: int, workers: int, rounds: int, processes: int, sample: int)
                   f"simulators {a.sim_cpu:4.1f} s]   (b) our audit {b.wall:6.2f} s  [cpu {b.cpu:5.1f} s, "
                   f"simulators {b.sim_cpu:4.1f} s]   b/a {b.wall / a.wall:4.2f}", flush=True)
             print(f"           (b): {b.note}", flush=True)
+        print(f"  pysnmp SnmpEngine() alone: {engine_cpu_ms():.0f} ms CPU each (an engine per printer pays it per "
+              f"printer; the floor makes one)")
         print(f"  login attempts: at most {attempts_per_account(sim)} per printer x account after {rounds} audits "
               f"(the simulator's counter; one per account per run)")
         sample_run = RunOptions(timeout=30, workers=1, progress=False)
