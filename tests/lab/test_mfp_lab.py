@@ -24,6 +24,7 @@ One module fixture runs the story once, in order, and records it; the tests asse
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -176,9 +177,8 @@ def _attest(story: Story, person: str, evidence: Path, expires: dt.date) -> subp
         key.write_bytes((ROOT / "lab" / "keys" / f"{person}.key").read_bytes())
         key.chmod(0o600)
     return story.cli("attest", "--host", ATTEST_HOST, "--requirement", ATTESTED, "--evidence", str(evidence),
-                     "--expires", expires.isoformat(), "--key", str(key), "--attester", person,
-                     "--inventory", str(story.inventory), "--statement", "HDD erased by the vendor (certificate)",
-                     HARDENING_OPERATOR=person)
+                     "--expires", expires.isoformat(), "--key", str(key), "--inventory", str(story.inventory),
+                     "--statement", "HDD erased by the vendor (certificate)", HARDENING_OPERATOR=person)
 
 
 def _ledger() -> list[dict[str, Any]]:
@@ -211,9 +211,30 @@ def _attestation_story(story: Story, printers: list[str]) -> None:
     r["ledger_after_refusal"] = len(_ledger()) - before
     r["attest_ok"] = _attest(story, r["attester"], evidence, r["expires"])
     r["attested"] = story.audit("audit-attested", [ATTEST_HOST])
-    later = r["expires"] + dt.timedelta(days=1)
-    r["expired"] = story.audit("audit-expired", [ATTEST_HOST], "--today", later.isoformat())
+    r["expired"] = evaluate_on(story, r["expires"] + dt.timedelta(days=1), r["attested"]["out"] / "captures")
     del printers
+
+
+def evaluate_on(story: Story, day: dt.date, captures: Path) -> dict[str, Any]:
+    """The attested printer evaluated on a later `day` (the CLI has no clock override, evaluation has: run_audit's
+    `today`), offline from the captures of its last audit, with the attestations the CLI reads (the ledger's
+    verified attest entries, hardening.cli._with_attestations): the report document."""
+    from hardening.audit import load_inputs, run_audit
+    from hardening.changes.attest import read_attestations
+    from hardening.changes.ledger import Ledger
+    from hardening.core.run import RunOptions
+    from hardening.core.scope import Selection
+    from hardening.core.secrets import SecretStore
+
+    inputs = load_inputs(story.inventory, ROOT / "schemas" / "requirements")
+    found = read_attestations(Ledger(TEST_STATE / "ledger.jsonl"), ROOT / "inventory" / "approvers.yaml",
+                              inputs.inventory.hosts, inputs.catalog)
+    assert found.error is None, found.error
+    inputs = dataclasses.replace(inputs, attestations=found)
+    report, _results = run_audit(inputs, Selection(hosts=[ATTEST_HOST]), SecretStore(),
+                                 RunOptions(timeout=TIMEOUT, workers=1, progress=False), today=day,
+                                 offline_from=captures)
+    return {"report": report}
 
 
 def _plan_story(story: Story, drifted: list[str]) -> None:
@@ -542,7 +563,7 @@ def test_attested_is_pass_with_the_evidence_hash(story: Story) -> None:
     assert finding["status"] == "pass", finding
     attestation = finding["attestation"]
     assert attestation["evidence_sha256"].removeprefix("sha256:") == r["evidence_sha256"]
-    assert attestation["attester"] == r["attester"]
+    assert attestation["attester"] == r["attester"]     # the registry names the attester by the key
     assert attestation["expires"] == r["expires"].isoformat()
     assert attestation["expired"] is False
     assert attestation["ledger_seq"] == entry["seq"]
@@ -552,6 +573,8 @@ def test_attested_is_pass_with_the_evidence_hash(story: Story) -> None:
 
 def test_expired_attestation_is_fail_with_the_expiry(story: Story) -> None:
     r = story.record
+    same_day = _findings(evaluate_on(story, r["expires"], r["attested"]["out"] / "captures")["report"])
+    assert same_day[(ATTEST_HOST, ATTESTED)]["status"] == "pass", "valid through its expiry day"
     finding = _findings(r["expired"]["report"])[(ATTEST_HOST, ATTESTED)]
     assert finding["status"] == "fail", finding
     assert finding["attestation"]["expired"] is True
