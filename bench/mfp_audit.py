@@ -284,7 +284,7 @@ def write_inventory(sim: Sims, work: Path) -> Path:
         "snmp": {"extras": {"version": "3", "v3_user": V3_USER, "security_level": "authPriv", "auth_protocol": "SHA",
                             "priv_protocol": "AES"}}}, "data": {
         "device_class": "mfp", "zone": "lgwan", "system": "情報基盤", "classification": {"c": 2, "i": 2, "a": 2},
-        "roles": [], "credentials": CREDENTIALS}}}
+        "roles": ["mfp"], "credentials": CREDENTIALS}}}
     (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts, allow_unicode=True), encoding="utf-8")
     (inventory / "groups.yaml").write_text(yaml.safe_dump(groups, allow_unicode=True), encoding="utf-8")
     (inventory / "defaults.yaml").write_text("{}\n", encoding="utf-8")
