@@ -282,7 +282,8 @@ def write_inventory(sim: Sims, work: Path) -> Path:
     hosts = {name: {"hostname": address, "groups": ["printers"]} for name, address in sim.printers}
     groups = {"printers": {"platform": "mfp", "connection_options": {
         "snmp": {"extras": {"version": "3", "v3_user": V3_USER, "security_level": "authPriv", "auth_protocol": "SHA",
-                            "priv_protocol": "AES"}}}, "data": {
+                            "priv_protocol": "AES"}},
+        "https": {"extras": {"verify": True, "ca_file": str(sim.ca)}}}, "data": {
         "device_class": "mfp", "zone": "lgwan", "system": "情報基盤", "classification": {"c": 2, "i": 2, "a": 2},
         "roles": ["mfp"], "credentials": CREDENTIALS}}}
     (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts, allow_unicode=True), encoding="utf-8")
