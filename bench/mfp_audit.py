@@ -150,8 +150,9 @@ class Sims:
         self._wait_snmp()
 
     def _wait_snmp(self) -> None:
-        """Until every printer answers the floor's GET (snmpsim indexes its data files first)."""
-        deadline = time.monotonic() + 180
+        """Until every printer answers the floor's GET (snmpsim indexes every data file first: minutes for 200
+        printers on a busy machine)."""
+        deadline = time.monotonic() + 1200
         waiting = [name for name, _ in self.printers]
         while waiting:
             if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
