@@ -6,8 +6,9 @@ network/mount/pid/uts/ipc namespaces on an overlay of one cached debootstrap roo
 
     base      build (once) the cached base root /var/cache/hardening-lab/base-bookworm
     up        bring up one host per inventory host in 10.203.0.0/16 (+ lab.yaml extra_hosts), and the
-              simulated network devices of lab.yaml `netsim` (routers, switches, firewalls; real SSH) and the
-              simulated Windows hosts of lab.yaml `winsim` (WinRM over HTTP/HTTPS)
+              simulated network devices of lab.yaml `netsim` (routers, switches, firewalls; real SSH), the
+              simulated Windows hosts of lab.yaml `winsim` (WinRM over HTTP/HTTPS) and the simulated
+              printers of lab.yaml `mfpsim` (snmpsim agents, web admin, service listeners)
     down      stop every lab host, remove netns/veths/bridge, unmount overlays (--purge: state too)
     status    table of the lab hosts
     exec      run a command inside a running host (nsenter, no ssh)
@@ -19,7 +20,8 @@ needed for writing the ansible-vault file):  .venv/bin/python lab/labctl.py up
 
 Only stdlib + PyYAML (+ ansible's vault lib). Everything the lab creates on the machine:
 /var/cache/hardening-lab (base root), /var/lib/hardening-lab (keys, vault, per-host state),
-network namespaces hlab-<host> (+ hlab-netsim), veths hlv*, bridge hlab0 (10.203.0.1/16, no uplink, no forwarding).
+network namespaces hlab-<host> (+ hlab-netsim, hlab-winsim, hlab-mfpsim), veths hlv*, bridge hlab0 (10.203.0.1/16,
+no uplink, no forwarding).
 """
 from __future__ import annotations
 
@@ -96,6 +98,14 @@ WINSIM_DIR = STATE_DIR / "winsim"                 # spec.json (0600), winsim.log
 WINSIM_SECRETS = STATE_DIR / "winsim-secrets.json"   # generated Windows/BIOS passwords (0600; kept by --purge)
 WINSIM_CODE = LAB_DIR / "winsim"
 WINSIM_CA = WINSIM_DIR / "pki" / "ca.pem"        # the inventory's ca_trust_path for HTTPS hosts
+
+MFPSIM_NS = NETNS_PREFIX + "mfpsim"
+MFPSIM_VETH = VETH_PREFIX + "mfpsim"
+MFPSIM_DIR = STATE_DIR / "mfpsim"                 # spec.json + snmpsim.args (0600), logs, data/, cache/, pki/,
+                                                  # attempts.json (web login attempts per host and account)
+MFPSIM_SECRETS = STATE_DIR / "mfpsim-secrets.json"   # generated SNMPv3 keys, communities, web passwords (0600)
+MFPSIM_CODE = LAB_DIR / "mfpsim"
+MFPSIM_ATTEMPTS = MFPSIM_DIR / "attempts.json"
 
 # Base recipe. Anything here changes the recipe hash and so triggers a rebuild of the base.
 SUITE = "bookworm"
@@ -1306,6 +1316,223 @@ def winsim_up(hosts: list[WinHostSpec], creds: dict[str, dict[str, str]], timeou
 
 
 # --------------------------------------------------------------------------------------------------
+# Simulated multifunction printers (lab/mfpsim): snmpsim agents, web admin (443/80), risky-service listeners
+# --------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class MfpSpec:
+    """One simulated printer: lab.yaml `mfpsim.hosts.<name>`, its address and credentials entry from the default
+    inventory (the lab-only fault hosts from lab.yaml `mfpsim.inventory`)."""
+    name: str
+    ip: str
+    credentials: str
+    v3_user: str
+    snmp_version: str                 # "3" (v3 keys in the vault) or "2c"/"1" (a community in the vault)
+    host_file: Path
+    drifts: list[str]
+
+
+def build_mfpsim_specs(lab: dict[str, Any], inv_dir: Path) -> list[MfpSpec]:
+    mfpsim = lab.get("mfpsim") or {}
+    hosts = mfpsim.get("hosts") or {}
+    if not hosts or inv_dir.resolve() != DEFAULT_INVENTORY.resolve():
+        return []
+    inv = _Inventory(inv_dir)
+    extra: dict[str, Any] = {}
+    if mfpsim.get("inventory"):   # pending demo printers (hosts, groups) and the lab-only fault printers
+        pending = yaml.safe_load((REPO_DIR / str(mfpsim["inventory"])).read_text()) or {}
+        extra = {**(pending.get("hosts") or {}), **(pending.get("lab_only") or {})}
+        inv.groups = {**(pending.get("groups") or {}), **inv.groups}
+    specs = []
+    for name, given in hosts.items():
+        entry = given or {}
+        if name not in inv.hosts and name not in extra:
+            raise LabError(f"lab.yaml mfpsim.hosts.{name}: not a host of {inv_dir}/hosts.yaml nor of mfpsim.inventory")
+        h = (inv.hosts.get(name) if name in inv.hosts else extra[name]) or {}
+        chain = [h, *inv._group_chain(h.get("groups") or [], set()), inv.defaults]
+        data: dict[str, Any] = {}
+        snmp: dict[str, Any] = {}
+        for layer in reversed(chain):
+            data.update(layer.get("data") or {})
+            snmp.update((((layer.get("connection_options") or {}).get("snmp") or {}).get("extras")) or {})
+        ip = str(h.get("hostname"))
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            raise LabError(f"{name}: hostname {ip!r} is not an IP") from None
+        if address not in SUBNET or ip == BRIDGE_ADDR:
+            raise LabError(f"{name}: {ip} is not a lab address")
+        host_file = MFPSIM_CODE / "hosts" / str(entry.get("host_file") or f"{name}.yaml")
+        if not host_file.is_file():
+            raise LabError(f"lab.yaml mfpsim.hosts.{name}: host file {host_file} not found")
+        credentials = data.get("credentials")
+        if not credentials or credentials == "lab":
+            raise LabError(f"{name}: data.credentials must name the printer's own vault entry (not `lab`)")
+        specs.append(MfpSpec(name=name, ip=ip, credentials=str(credentials),
+                             v3_user=str(snmp.get("v3_user") or "hardening-audit"),
+                             snmp_version=str(snmp.get("version") or "3"), host_file=host_file,
+                             drifts=list((lab.get("hosts") or {}).get(name) or [])))
+    return specs
+
+
+def mfpsim_credentials(hosts: list[MfpSpec]) -> dict[str, dict[str, str]]:
+    """Vault entries of the simulated printers: the web administrator's own password (username = the vendor's
+    administrator account) and the SNMPv3 keys, or a v2c community for a printer managed over v2c."""
+    sys.path.insert(0, str(REPO_DIR))
+    from lab.mfpsim import model
+
+    profiles = model.load_profiles()
+    wanted = []
+    for h in hosts:
+        vendor = (yaml.safe_load(h.host_file.read_text()) or {}).get("vendor")
+        accounts = (profiles.get(vendor) or {}).get("web_admin", {}).get("default_accounts") or [{"account": "admin"}]
+        fields = {"password": "Web-"}
+        fields.update({"snmp_auth_key": "Auth-", "snmp_priv_key": "Priv-"} if h.snmp_version == "3"
+                      else {"snmp_community": "Comm-"})
+        wanted.append((h.credentials, str(accounts[0]["account"]), fields))
+    return generated_credentials(MFPSIM_SECRETS, wanted)
+
+
+def mfpsim_pids() -> list[int]:
+    return netns_pids().get(MFPSIM_NS, [])
+
+
+def mfpsim_down() -> None:
+    """Stop the printers' agents and web simulator and release their netns/veth (attempts.json is kept)."""
+    netns_down(MFPSIM_NS, MFPSIM_VETH)
+
+
+def udp_bound(namespace: str) -> set[str]:
+    """"address:port" of the UDP sockets bound inside a netns."""
+    out = run(["ip", "netns", "exec", namespace, "ss", "-Hlun"], check=False).stdout
+    return {line.split()[3] for line in out.splitlines() if len(line.split()) > 3}
+
+
+def _write_if_changed(path: Path, text: str, mode: int = 0o644) -> None:
+    """Keep the mtime of an unchanged data file: snmpsim's index cache stays valid (a 10x faster start)."""
+    if not path.exists() or path.read_text() != text:
+        write_file(path, text, mode)
+
+
+def mfpsim_up(hosts: list[MfpSpec], creds: dict[str, dict[str, str]], timeout: float) -> dict[str, str]:
+    """Generate the agents' data from the host states and the vendor profiles, start (or keep) the snmpsim
+    responder and the web simulator in netns hlab-mfpsim; host name -> state or error text."""
+    sys.path.insert(0, str(REPO_DIR))
+    from lab.mfpsim import model
+    from lab.winsim import pki
+
+    MFPSIM_DIR.mkdir(parents=True, exist_ok=True)
+    os.chmod(MFPSIM_DIR, 0o700)
+    profiles = model.load_profiles()
+    try:
+        states = {h.name: model.load_state(h.host_file, profiles) for h in hosts}
+    except model.StateError as e:
+        raise LabError(str(e)) from None
+    cert, key = pki.issue_server_cert(MFPSIM_DIR / "pki", [h.name for h in hosts], [h.ip for h in hosts])
+    data_root = MFPSIM_DIR / "data"
+    engine_args: list[str] = []
+    web_hosts = []
+    records: dict[str, str] = {}
+    for h in hosts:
+        st, secret = states[h.name], creds[h.credentials]
+        try:
+            text = "\n".join(model.snmprec_lines(st, profiles)) + "\n"
+            names = model.data_files(st, secret)
+            args = model.engine_args(st, h.ip, data_root / h.name, secret, h.v3_user)
+        except model.StateError as e:
+            raise LabError(f"{h.host_file}: {e}") from None
+        records[h.name] = text
+        d = data_root / h.name
+        d.mkdir(parents=True, exist_ok=True)
+        for old in d.glob("*.snmprec"):
+            if old.stem not in names:
+                old.unlink()
+        for n in names:
+            _write_if_changed(d / f"{n}.snmprec", text, 0o600)
+        engine_args += args
+        passwords = {a["account"]: (str(a.get("password") or "") if a["account"] in st.default_password_kept
+                                    else secret["password"]) for a in model.vendor_accounts(st, profiles)}
+        web_hosts.append({"name": h.name, "address": h.ip, "vendor": st.vendor, "model": st.model,
+                          "firmware": st.firmware, "web": (profiles.get(st.vendor or "") or {}).get("web_admin") or {},
+                          "passwords": passwords, "https": st.https, "http": st.http, "http_plain": st.http_plain,
+                          "tls_versions": st.tls_versions, "services": st.services})
+    # snmpsim's own writecache/error modules and ours, nothing else (redis/sql would only log load errors)
+    vdir = MFPSIM_DIR / "variation"
+    vdir.mkdir(exist_ok=True)
+    import snmpsim
+
+    wanted = {"writecache.py": Path(snmpsim.__file__).parent / "variation" / "writecache.py",
+              "error.py": Path(snmpsim.__file__).parent / "variation" / "error.py",
+              "mfpclock.py": MFPSIM_CODE / "variation" / "mfpclock.py"}
+    for f in vdir.iterdir():
+        if f.name not in wanted:
+            f.unlink()
+    for fname, src in wanted.items():
+        _write_if_changed(vdir / fname, src.read_text())
+    args_file = MFPSIM_DIR / "snmpsim.args"        # keys: 0600 and off the command line
+    write_file(args_file, "\n".join(engine_args) + "\n", 0o600)
+    # snmpsim's command responder, MIB modules compiled once per process (lab/mfpsim/responder.py: 4.5 s instead
+    # of 20 s for 15 engines)
+    responder = [sys.executable, "-m", "lab.mfpsim.responder", "--log-level=error",
+                 f"--cache-dir={MFPSIM_DIR / 'cache'}", f"--variation-modules-dir={vdir}",
+                 *(f"--variation-module-options=writecache={model.writecache_alias(h.name)}:" for h in hosts),
+                 f"--args-from-file={args_file}"]
+    spec = {"cert": str(cert), "key": str(key), "attempts_file": str(MFPSIM_ATTEMPTS), "hosts": web_hosts}
+    code = {str(p.relative_to(MFPSIM_CODE)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(MFPSIM_CODE.rglob("*.py"))}
+    fingerprint = sha256_json({"spec": spec, "engines": engine_args, "responder": responder, "records": records,
+                               "code": code})
+    fp_file = MFPSIM_DIR / "running.fingerprint"
+    if mfpsim_pids() and fp_file.exists() and fp_file.read_text().strip() == fingerprint:
+        return {h.name: "running" for h in hosts}
+    mfpsim_down()
+    spec_file = MFPSIM_DIR / "spec.json"
+    write_file(spec_file, json.dumps(spec, indent=1, ensure_ascii=False), 0o600)
+    run(["ip", "netns", "add", MFPSIM_NS])
+    run(["ip", "link", "add", MFPSIM_VETH, "type", "veth", "peer", "name", "eth0", "netns", MFPSIM_NS])
+    run(["ip", "link", "set", MFPSIM_VETH, "master", BRIDGE, "up"])
+    run(["ip", "-n", MFPSIM_NS, "-b", "-"], input="link set eth0 address 02:68:6c:61:62:03\n" + "".join(
+        f"addr add {h.ip}/{SUBNET.prefixlen} dev eth0\n" for h in hosts) + "link set lo up\nlink set eth0 up\n")
+    for h in hosts:
+        run(["ip", "neigh", "flush", "to", h.ip], check=False)
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(REPO_DIR),
+           "HOME": str(MFPSIM_DIR), "SNMPSIM_ALLOW_ROOT": "true"}
+    nsenter = ["nsenter", f"--net=/run/netns/{MFPSIM_NS}", "--"]
+    started = time.monotonic()
+    for cmd, logname in ((responder, "snmpsim.log"), ([sys.executable, "-m", "lab.mfpsim", str(spec_file)],
+                                                     "web.log")):
+        if cmd is responder and not engine_args:
+            continue
+        with open(MFPSIM_DIR / logname, "ab") as logf:
+            subprocess.Popen([*nsenter, *cmd], cwd=REPO_DIR, env=env, stdin=subprocess.DEVNULL, stdout=logf,
+                             stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    want_udp = {f"{h.ip}:161" for h in hosts if states[h.name].snmp_agent}
+    want_tcp = [(h.ip, 443 if states[h.name].https else 80) for h in hosts
+                if states[h.name].https or states[h.name].http]
+    pending_udp, pending_tcp = set(want_udp), list(want_tcp)
+    while (pending_udp or pending_tcp) and time.monotonic() < started + timeout:
+        pending_udp -= udp_bound(MFPSIM_NS) if pending_udp else set()
+        pending_tcp = [(ip, port) for ip, port in pending_tcp if not tcp_open(ip, port)]
+        if pending_udp or pending_tcp:
+            if time.monotonic() - started > 10 and len(mfpsim_pids()) < 2:
+                break
+            time.sleep(0.1)
+    ready = time.monotonic() - started
+    out = {h.name: f"started ({ready:.1f}s)" for h in hosts}
+    for h in hosts:
+        missing = ["udp/161" for a in pending_udp if a == f"{h.ip}:161"]
+        missing += [f"tcp/{port}" for ip, port in pending_tcp if ip == h.ip]
+        if missing:
+            tail = ""
+            for logname in ("snmpsim.log", "web.log"):
+                lines = (MFPSIM_DIR / logname).read_text(errors="replace").splitlines()[-8:]
+                tail += f"\n{logname}:\n" + "\n".join(lines)
+            out[h.name] = f"FAILED: {', '.join(missing)} not answering on {h.ip}{tail}"
+    if not pending_udp and not pending_tcp:
+        fp_file.write_text(fingerprint + "\n")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
 # Teardown
 # --------------------------------------------------------------------------------------------------
 def kill_netns_processes(only: set[str] | None = None, timeout: float = 10.0) -> None:
@@ -1468,7 +1695,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     specs, notes = build_specs(lab, inv_dir)
     devices = build_device_specs(lab, inv_dir)
     windows = build_winsim_specs(lab, inv_dir)
-    simulated = {d.name for d in devices} | {w.name for w in windows}
+    printers = build_mfpsim_specs(lab, inv_dir)
+    simulated = {d.name for d in devices} | {w.name for w in windows} | {m.name for m in printers}
     for n in notes:
         if n.split(":", 1)[0] not in simulated:
             log(f"note: {n}")
@@ -1479,7 +1707,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     ensure_host_packages()               # ssh-keygen/openssl are needed for the secrets
     device_creds = device_credentials(devices)
     windows_creds = winsim_credentials(windows)
-    sec = ensure_secrets({**device_creds, **windows_creds})
+    printer_creds = mfpsim_credentials(printers)
+    sec = ensure_secrets({**device_creds, **windows_creds, **printer_creds})
     if not base_is_current():
         log("base missing or outdated: building it first")
         cmd_base()
@@ -1487,7 +1716,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     # name/IP clashes with hosts from other inventories that are already part of the lab
     by_ip = {h["ip"]: h["name"] for h in saved_hosts() if h["name"] in running}
     seen: dict[str, str] = {}
-    for d in [*devices, *windows]:
+    for d in [*devices, *windows, *printers]:
         if seen.get(d.ip, d.name) != d.name:
             raise LabError(f"IP {d.ip} is claimed by {d.name} and {seen[d.ip]}")
         seen[d.ip] = d.name
@@ -1569,7 +1798,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         errors[s.name] = f"sshd not answering on {s.ip}:22 after {args.timeout:.0f}s:\n{console_tail(s)}"
     device_states = netsim_up(devices, device_creds, args.timeout) if devices else {}
     windows_states = winsim_up(windows, windows_creds, args.timeout) if windows else {}
-    for name, state in [*device_states.items(), *windows_states.items()]:
+    printer_states = mfpsim_up(printers, printer_creds, args.timeout) if printers else {}
+    for name, state in [*device_states.items(), *windows_states.items(), *printer_states.items()]:
         if state.startswith("FAILED"):
             errors[name] = state
     write_client_files(devices)
@@ -1585,6 +1815,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     for w in windows:
         rows.append([w.name, w.ip, w.device_class, "-", "winsim:5985,5986", ",".join(w.drifts) or "-",
                      "FAILED" if w.name in errors else windows_states.get(w.name, "?")])
+    for m in printers:
+        rows.append([m.name, m.ip, "mfp", "-", f"mfpsim:snmp{m.snmp_version}", ",".join(m.drifts) or "-",
+                     "FAILED" if m.name in errors else printer_states.get(m.name, "?")])
     log(_table(rows, ["HOST", "IP", "CLASS", "ZONE", "SERVICES", "DRIFTS", "STATE"]))
     n_new = sum(1 for s in specs if s.name in procs and s.name not in errors)
     if devices:
@@ -1593,6 +1826,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     if windows:
         log(f"winsim: {len(windows)} simulated Windows host(s) in netns {WINSIM_NS} (log {WINSIM_DIR / 'winsim.log'}, "
             f"CA {WINSIM_CA})")
+    if printers:
+        log(f"mfpsim: {len(printers)} simulated printer(s) in netns {MFPSIM_NS} (logs {MFPSIM_DIR}/snmpsim.log, "
+            f"web.log; login attempts {MFPSIM_ATTEMPTS})")
     log(f"up: {len(specs) - len(errors)}/{len(specs)} hosts up ({n_new} started) in "
         f"{time.monotonic() - t0:.1f}s (prepare {t_prep - t0:.1f}s, start {t_started - t_prep:.1f}s, "
         f"ssh ready {time.monotonic() - t_started:.1f}s)")
@@ -1636,6 +1872,10 @@ def cmd_down(args: argparse.Namespace) -> int:
     if args.purge and (WINSIM_DIR / "hosts").exists():
         shutil.rmtree(WINSIM_DIR / "hosts")
         msg += f", simulated Windows hosts' state {WINSIM_DIR / 'hosts'} deleted"
+    if args.purge and (MFPSIM_DIR / "data").exists():
+        shutil.rmtree(MFPSIM_DIR / "data")
+        MFPSIM_ATTEMPTS.unlink(missing_ok=True)
+        msg += f", simulated printers' data and login counts under {MFPSIM_DIR} deleted"
     log(f"{msg} [{time.monotonic() - t0:.1f}s]")
     return 0
 
@@ -1661,8 +1901,10 @@ def cmd_reset(args: argparse.Namespace) -> int:
     inv_dir, specs = _specs_of(args)
     devices = build_device_specs(load_lab(), inv_dir)
     windows = build_winsim_specs(load_lab(), inv_dir)
+    printers = build_mfpsim_specs(load_lab(), inv_dir)
     wanted = set(args.hosts)
-    unknown = wanted - {s.name for s in specs} - {d.name for d in devices} - {w.name for w in windows}
+    unknown = (wanted - {s.name for s in specs} - {d.name for d in devices} - {w.name for w in windows}
+               - {m.name for m in printers})
     if unknown:
         raise LabError(f"not lab hosts of {inv_dir}: {', '.join(sorted(unknown))}")
     with _lock():
@@ -1676,6 +1918,8 @@ def cmd_reset(args: argparse.Namespace) -> int:
             for w in windows:
                 if w.name in wanted and w.state.exists():
                     shutil.rmtree(w.state)
+        if wanted & {m.name for m in printers}:
+            mfpsim_down()   # `up` starts it again: SET values (kept in memory) back to the host states
         for spec in specs:
             if spec.name in wanted:
                 host_down(spec)
@@ -1705,6 +1949,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         windows = build_winsim_specs(load_lab(), DEFAULT_INVENTORY)
     except LabError:
         windows = []
+    try:
+        printers = build_mfpsim_specs(load_lab(), DEFAULT_INVENTORY)
+    except LabError:
+        printers = []
+    mfp_up = bool(mfpsim_pids())
+    for m in printers:
+        rows.append([m.name, m.ip, "mfp", "mfpsim", "up" if mfp_up else "down", "-", ",".join(m.drifts) or "-"])
     win_up = bool(winsim_pids())
     for w in windows:
         rows.append([w.name, w.ip, w.device_class, "winsim", "up" if win_up else "down",
@@ -1731,6 +1982,7 @@ def cmd_wait_sync(args: argparse.Namespace) -> int:
     specs = build_specs(lab, DEFAULT_INVENTORY)[0]
     devices = {d.name for d in build_device_specs(lab, DEFAULT_INVENTORY)}   # no chrony: their clock is simulated
     devices |= {w.name for w in build_winsim_specs(lab, DEFAULT_INVENTORY)}
+    devices |= {m.name for m in build_mfpsim_specs(lab, DEFAULT_INVENTORY)}   # their clock is the host state's
     unknown = set(args.hosts) - {s.name for s in specs} - devices
     if unknown:
         raise LabError(f"not demo lab hosts: {', '.join(sorted(unknown))}")

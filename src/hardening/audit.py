@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hardening.core.attestations import NONE, Attestations
 from hardening.core.catalog import load_catalog
 from hardening.core.evaluate import evaluate_host
 from hardening.core.inventory import Inventory, load_inventory
@@ -35,6 +36,8 @@ class Inputs:
     catalog: dict[str, Requirement]
     waivers: list[Waiver]
     catalog_digest: str
+    # What `hardening attest` recorded, verified (hardening.changes.attest.read_attestations); NONE: not read.
+    attestations: Attestations = NONE
 
 
 def catalog_digest(directory: Path) -> str:
@@ -81,7 +84,7 @@ def run_audit(
     by_name = {host.name: host for host in hosts}
     evaluated: dict[str, tuple[CollectResult, list[Finding]]] = {}
 
-    shared = (requirements, inputs.inventory.parameters, inputs.waivers, day)
+    shared = (requirements, inputs.inventory.parameters, inputs.waivers, day, inputs.attestations)
 
     def evaluate(host: Host, result: CollectResult) -> list[Finding]:
         return evaluate_host(host, result, *shared)
@@ -123,5 +126,6 @@ def run_audit(
         started=started,
         finished=dt.datetime.now(dt.UTC).astimezone(),
         offline=offline,
+        attestations=inputs.attestations.summary(),
     )
     return report, results

@@ -115,6 +115,19 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
                         help="change ledger (default: HARDENING_LEDGER or /var/lib/hardening/ledger.jsonl)")
 
 
+def _add_approvers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--approvers", type=Path, default=None,
+                        help="approver registry that verifies attestations (default: <inventory>/approvers.yaml)")
+
+
+def _add_attest_inputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--inventory", "-i", type=Path, default=None)
+    parser.add_argument("--catalog", type=Path, default=None)
+    parser.add_argument("--waivers", type=Path, default=None, help=argparse.SUPPRESS)
+    _add_approvers(parser)
+    parser.add_argument("--ledger", type=Path, default=None)
+
+
 def _ledger(args: argparse.Namespace) -> Any:
     from hardening.changes.ledger import Ledger
 
@@ -140,12 +153,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="offline: evaluate saved data instead of contacting hosts: DIR/<host>.json (a report's "
                             "facts/) or DIR/<host>/root/ (a saved Linux file tree); see docs/offline.md")
     _add_connection(audit)
+    _add_approvers(audit)
     audit.add_argument("--color", choices=["auto", "always", "never"], default="auto")
 
     plan = sub.add_parser("plan", help="audit, then dry-run the fix of every failing automatable requirement")
     _add_inputs(plan)
     _add_selection(plan)
     _add_connection(plan)
+    _add_approvers(plan)
     plan.add_argument("--out", "-o", type=Path, default=None, help="plan file (default: plans/<timestamp>.json)")
     plan.add_argument("--lang", choices=["ja", "en"], default="ja")
 
@@ -193,6 +208,24 @@ def _parser() -> argparse.ArgumentParser:
                                    "refuses a ledger that was tampered with")
     repair.add_argument("--ledger", type=Path, default=None)
 
+    attest = sub.add_parser("attest", help="attest on evidence what no remote read can prove (a person other than "
+                            "the host's administrators); `attest list` lists the attestations")
+    attest.add_argument("action", nargs="?", choices=["list"], help="list: the attestations and their status")
+    attest.add_argument("--host", "-H", default=None, help="the inventory host attested (list: only this host)")
+    attest.add_argument("--requirement", "-r", default=None, help="the requirement id attested (list: only this one)")
+    attest.add_argument("--evidence", type=Path, default=None,
+                        help="the evidence file (certificate, photo …): only its name, size and SHA-256 are kept")
+    attest.add_argument("--expires", default=None, metavar="YYYY-MM-DD", help="valid through this day (future)")
+    attest.add_argument("--key", type=Path, default=None, help="your Ed25519 key (the registry names you by it)")
+    attest.add_argument("--passphrase-file", type=Path, default=None, help="file holding the key's passphrase")
+    attest.add_argument("--statement", default="", help="what you state (optional, kept in the record)")
+    _add_attest_inputs(attest)
+    attestations = sub.add_parser("attestations", help="list the attestations in the ledger: valid, expired or "
+                                  "invalid (same as `attest list`)")
+    attestations.add_argument("--host", "-H", default=None)
+    attestations.add_argument("--requirement", "-r", default=None)
+    _add_attest_inputs(attestations)
+
     keygen = sub.add_parser("keygen", help="create an approver's Ed25519 key pair")
     keygen.add_argument("name")
     keygen.add_argument("--dir", type=Path, default=Path())
@@ -213,6 +246,22 @@ def _inputs(args: argparse.Namespace) -> Any:
     inventory = args.inventory or _default("inventory")
     catalog = args.catalog or _default("schemas/requirements")
     return load_inputs(inventory, catalog, args.waivers)
+
+
+def _registry_path(args: argparse.Namespace, inputs: Any) -> Path:
+    return Path(args.approvers or inputs.inventory.directory / "approvers.yaml")
+
+
+def _with_attestations(args: argparse.Namespace, inputs: Any) -> Any:
+    """The inputs with the ledger's verified attestations (audit and plan evaluate with them)."""
+    import dataclasses
+
+    from hardening.changes.attest import read_attestations
+
+    found = read_attestations(_ledger(args), _registry_path(args, inputs), inputs.inventory.hosts, inputs.catalog)
+    for line in ([found.error] if found.error else []) + list(found.warnings):
+        say(f"警告 (warning): {line}", err=True)
+    return dataclasses.replace(inputs, attestations=found)
 
 
 def _stamp() -> str:
@@ -291,7 +340,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     if args.offline_from is None:
         _check_known_hosts(args)
-    inputs = _inputs(args)
+    inputs = _with_attestations(args, _inputs(args))
     from hardening.report import writers
     selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
                           device_classes=args.device_classes, requirements=args.requirements)
@@ -344,7 +393,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from hardening.changes.show import render_terminal
 
     _check_known_hosts(args)
-    inputs = _inputs(args)
+    inputs = _with_attestations(args, _inputs(args))
     selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
                           device_classes=args.device_classes, requirements=args.requirements)
     plan, report = make_plan(inputs, selection, SecretStore(), _run_options(args))
@@ -484,6 +533,92 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     return 1
 
 
+def _key_passphrase(path: Path | None) -> str | None:
+    """--passphrase-file (its first line), else HARDENING_APPROVER_PASSPHRASE or a prompt."""
+    if path is None:
+        return _passphrase()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError(str(path), "--passphrase-file", f"cannot read the passphrase ({reason})") from None
+    lines = text.splitlines()
+    return (lines[0] if lines else "") or None
+
+
+def _expiry(text: str | None) -> dt.date:
+    if not text:
+        raise InputError("--expires", "/", "required: the last day the attestation holds (YYYY-MM-DD)")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError("--expires", text, "not a date (YYYY-MM-DD)") from None
+
+
+def cmd_attest(args: argparse.Namespace) -> int:
+    if args.command == "attestations" or args.action == "list":
+        return _list_attestations(args)
+    from hardening.changes.approval import load_registry
+    from hardening.changes.attest import attestation_entries, record_attestation, sign_attestation
+
+    missing = [flag for flag, value in (("--host", args.host), ("--requirement", args.requirement),
+                                        ("--evidence", args.evidence), ("--expires", args.expires),
+                                        ("--key", args.key)) if value is None]
+    if missing:
+        raise InputError("hardening attest", "/", f"missing {', '.join(missing)}")
+    inputs = _inputs(args)
+    host = inputs.inventory.hosts.get(args.host)
+    if host is None:
+        raise InputError("--host", args.host, f"unknown host (not in {inputs.inventory.directory / 'hosts.yaml'})")
+    requirement = inputs.catalog.get(args.requirement)
+    if requirement is None:
+        raise InputError("--requirement", args.requirement, "unknown requirement (not in the catalog)")
+    expires = _expiry(args.expires)
+    registry = load_registry(_registry_path(args, inputs))
+    ledger = _ledger(args)
+    attestation_entries(ledger)  # a ledger that does not verify would ignore the record: refuse it now
+    record = sign_attestation(host=host, requirement=requirement, evidence=args.evidence, expires=expires,
+                              key_path=args.key, registry=registry, passphrase=_key_passphrase(args.passphrase_file),
+                              statement=args.statement)
+    entry = record_attestation(ledger, record)
+    say(f"証跡による確認を記録しました (attested): {host.name} {requirement.id} by {record['attester']}, "
+        f"evidence {record['evidence_name']} {record['evidence_sha256']}, expires {record['expires']}; "
+        f"ledger seq {entry['seq']}")
+    return 0
+
+
+def _list_attestations(args: argparse.Namespace) -> int:
+    from hardening.changes.approval import load_registry
+    from hardening.changes.attest import attestation_entries, examine
+
+    inputs = _inputs(args)
+    ledger = _ledger(args)
+    entries = attestation_entries(ledger)  # a ledger that does not verify: its error, exit 1
+    registry = load_registry(_registry_path(args, inputs)) if entries else None
+    today = dt.date.today()
+    shown = 0
+    for entry in entries:
+        subject = entry["subject"] if isinstance(entry["subject"], dict) else {}
+        if args.host and subject.get("host") != args.host:
+            continue
+        if args.requirement and subject.get("requirement") != args.requirement:
+            continue
+        shown += 1
+        verdict = examine(entry, registry, inputs.inventory.hosts, inputs.catalog) if registry else "no registry"
+        if isinstance(verdict, str):
+            state = f"無効 (invalid: {verdict})"
+        elif verdict.expired(today):
+            state = "期限切れ (expired)"
+        else:
+            state = "有効 (valid)"
+        say(f"seq {entry['seq']}  {subject.get('host')}  {subject.get('requirement')}  {state}  "
+            f"attester {subject.get('attester')}  at {subject.get('attested_at')}  expires {subject.get('expires')}  "
+            f"{subject.get('evidence_name')} {subject.get('evidence_sha256')}")
+    if not shown:
+        say("証跡による確認はありません (no attestations)")
+    return 0
+
+
 def cmd_keygen(args: argparse.Namespace) -> int:
     from hardening.changes.approval import generate_keypair
 
@@ -534,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("paramiko").setLevel(logging.DEBUG if args.debug else logging.CRITICAL)
     commands = {"audit": cmd_audit, "validate": cmd_validate, "catalog": cmd_catalog, "plan": cmd_plan,
                 "show": cmd_show, "approve": cmd_approve, "apply": cmd_apply, "ledger": cmd_ledger,
-                "keygen": cmd_keygen}
+                "keygen": cmd_keygen, "attest": cmd_attest, "attestations": cmd_attest}
     try:
         return commands[args.command](args)
     except InputError as exc:

@@ -37,8 +37,12 @@ def run_cli(*args: str, timeout: float = 600, **env: str) -> subprocess.Complete
 
 def management_port(entry: dict[str, Any]) -> int:
     """The port a demo host is managed on: WinRM over HTTP (5985, always listening on the simulated Windows
-    hosts) for the Windows groups, SSH (22) for every other host."""
-    return 5985 if any(str(g).startswith("windows") for g in entry.get("groups") or []) else 22
+    hosts) for the Windows groups, the web admin's HTTPS (443, listening on every simulated printer) for the
+    printers, SSH (22) for every other host."""
+    groups = [str(g) for g in entry.get("groups") or []]
+    if "mfps" in groups:
+        return 443
+    return 5985 if any(g.startswith("windows") for g in groups) else 22
 
 
 def reachable(ip: str, port: int = 22) -> bool:
@@ -103,6 +107,20 @@ def winsim_secrets() -> list[str]:
     """The simulated Windows hosts' generated WinRM and BIOS passwords (root-only): none may reach any artifact."""
     generated = json.loads((LAB_STATE / "winsim-secrets.json").read_text(encoding="utf-8"))
     return [value for entry in generated.values() for key, value in entry.items() if key != "username"]
+
+
+def mfpsim_secrets() -> list[str]:
+    """The simulated printers' generated SNMPv3 keys, communities and web passwords (root-only): none may reach any
+    artifact."""
+    generated = json.loads((LAB_STATE / "mfpsim-secrets.json").read_text(encoding="utf-8"))
+    return [value for entry in generated.values() for key, value in entry.items() if key != "username"]
+
+
+def mfpsim_manual(spec: dict[str, Any]) -> set[tuple[str, str]]:
+    """(host, requirement) pairs lab.yaml's mfpsim says a person judges (no SNMP object in the vendor profile, or
+    attestation only)."""
+    return {(name, rid) for name, entry in ((spec.get("mfpsim") or {}).get("hosts") or {}).items()
+            for rid in (entry or {}).get("manual") or []}
 
 
 def winsim_manual(spec: dict[str, Any]) -> set[tuple[str, str]]:

@@ -14,6 +14,8 @@ from tests.lab.labtools import (
     ROOT,
     expected_failures,
     lab_planted_secrets,
+    mfpsim_manual,
+    mfpsim_secrets,
     netsim_devices,
     winsim_manual,
     winsim_secrets,
@@ -57,6 +59,7 @@ def test_every_planted_drift_fails_and_everything_else_passes(lab: dict[str, Any
     devices = (lab["spec"].get("netsim") or {}).get("devices") or {}
     for_a_person = {(name, rid) for name, entry in devices.items() for rid in (entry or {}).get("manual") or []}
     for_a_person |= winsim_manual(lab["spec"])
+    for_a_person |= mfpsim_manual(lab["spec"])
     findings = _findings(demo_audit["report"])
     wrong: list[str] = []
     for (host, requirement), finding in findings.items():
@@ -151,6 +154,7 @@ def test_no_secret_in_any_output(demo_audit: dict[str, Any], lab: dict[str, Any]
     devices = netsim_devices(lab["spec"], lab["hosts"])   # the simulated network devices' generated credentials
     secrets += [value for d in devices.values() for key, value in d["credentials"].items() if key != "username"]
     secrets += winsim_secrets()   # the simulated Windows hosts' WinRM and BIOS passwords
+    secrets += mfpsim_secrets()   # the simulated printers' SNMPv3 keys, communities and web passwords
     planted = lab_planted_secrets(lab["spec"])
     assert len(planted) >= 2, "the lab plants an SNMP community and an MD5 hash: both are looked for"
     secrets += planted

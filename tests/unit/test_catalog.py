@@ -64,6 +64,10 @@ EXPECTED_IDS = {
     "LOG-TIMESTAMPS",
     "PRIV-RENAME",
     "FW-ACCESS-CONTROL",
+    "PW-VENDOR-DEFAULT",
+    "MFP-STORAGE",
+    "MFP-ERASE",
+    "PATCH-SLA",
 }
 
 FILES = sorted(CATALOG_DIR.glob("*.json"))
@@ -131,17 +135,20 @@ FIX_CONTENT = {"linux": _linux_fix_tags, **{name: (lambda name=name: _declared_f
 # entry is removed and the full check applies.
 # Issue 9 the same way: the catalog names `windows` while its package (winplat) and remediation (winchange) are
 # parallel branches.
-PENDING_PACKAGE: set[str] = set()
-# Platforms whose facts include the ones the server rule reads (see TestRequirement._check_fail_closed).
-SERVER_FACTS_TOO = {"windows"}
+# Issue 10 too: the catalog names `mfp` while its package is helper mfpplat's parallel branch.
+PENDING_PACKAGE: set[str] = {"mfp"}
+# Platforms whose facts include the ones the server rule reads (see TestRequirement._check_fail_closed). Printers
+# too: their MGMT-SECURE-PROTOCOLS and LOG-FORWARD rules add to the rule every host gets
+# (tests/unit/test_catalog_mfp.py checks that the tool gives `error` without /os/family).
+SERVER_FACTS_TOO = {"windows", "mfp"}
 PENDING_REMEDIATION: set[str] = set()
 
 
 def _skip_if_pending(platform: str, remediation: bool = False) -> None:
     if platform in PENDING_PACKAGE and platform not in known_platforms():
-        pytest.skip(f"platform {platform} is not registered in this checkout yet (issue 8 or 9, parallel branch)")
+        pytest.skip(f"platform {platform} is not registered in this checkout yet (issue 8, 9 or 10, parallel branch)")
     if remediation and platform in PENDING_REMEDIATION and not isinstance(get_platform(platform), Remediator):
-        pytest.skip(f"platform {platform} has no remediation in this checkout yet (issue 8 or 9, parallel branch)")
+        pytest.skip(f"platform {platform} has no remediation in this checkout yet (issue 8, 9 or 10, parallel branch)")
 
 
 def _automation_cell(meta: dict[str, Any]) -> str:

@@ -97,7 +97,9 @@ def normalise_name(name: str) -> str:
     return text.split("@", 1)[0]
 
 
-def _same_person(planner: str, approver: str, aliases: Iterable[str] = ()) -> bool:
+def same_person(planner: str, approver: str, aliases: Iterable[str] = ()) -> bool:
+    """Whether `planner` names the same person as `approver` or one of the approver's registry aliases
+    (normalise_name); also how an attester is compared with a host's administrators."""
     who = normalise_name(planner)
     return any(who == normalise_name(name) for name in (approver, *aliases))
 
@@ -219,7 +221,8 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
     return key
 
 
-def _raw(key: Ed25519PublicKey) -> bytes:
+def raw_public_key(key: Ed25519PublicKey) -> bytes:
+    """The 32 raw bytes of an Ed25519 public key: what identifies a person in the registry."""
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -288,7 +291,7 @@ def parse_registry(data: Any, source: str, loaded: LoadedYaml | None = None) -> 
         except ValueError as exc:
             raise RegistryError(source, where(["approvers", name, "public_key"]),
                                 f"{exc} (expected 'ssh-ed25519 AAAA…' or a PEM public key)") from None
-        raw = _raw(public_key)
+        raw = raw_public_key(public_key)
         if raw in key_owner:
             # One key under two names would let one person approve their own plan under the other name.
             raise RegistryError(source, where(["approvers", name, "public_key"]),
@@ -380,7 +383,7 @@ def sign_approval(
             raise UnknownApproverError(f"{registry.source}: /approvers: no approver {approver_name!r}")
     if not isinstance(planner, str) or not isinstance(approver_name, str):
         raise ApprovalFormatError(source, "/planner", "planner and approver must be names (strings)")
-    if _same_person(planner, approver_name, approver.aliases if approver else ()):
+    if same_person(planner, approver_name, approver.aliases if approver else ()):
         raise SelfApprovalError(f"{source}: approver {approver_name!r} is the planner {planner!r}: the requester "
                                 "and the approver must be different people (第2章 1(7)①, 6(1)④ウ)")
     body: dict[str, Any] = {
@@ -395,7 +398,8 @@ def sign_approval(
     # Check the fields before asking for the key (and its passphrase): a placeholder stands in for the signature.
     check({**body, "signature": "A" * 86 + "=="}, validator(SCHEMA), source, ApprovalFormatError)
     key = load_private_key(private_key_path, passphrase)
-    if registry is not None and approver is not None and _raw(key.public_key()) != _raw(approver.public_key):
+    if registry is not None and approver is not None \
+            and raw_public_key(key.public_key()) != raw_public_key(approver.public_key):
         raise BadSignatureError(f"{private_key_path}: not the key {registry.source} trusts for approver "
                                 f"{approver_name!r}")
     record = {**body, "signature": base64.b64encode(key.sign(signed_bytes(body))).decode("ascii")}
@@ -448,7 +452,7 @@ def verify_approval(
     if normalise_name(record["planner"]) != normalise_name(planner):
         raise PlanModifiedError(f"{source}: /planner: approval is for a plan by {record['planner']!r}, "
                                 f"this plan is by {planner!r}")
-    if _same_person(planner, name, approver.aliases) or _same_person(record["planner"], name, approver.aliases):
+    if same_person(planner, name, approver.aliases) or same_person(record["planner"], name, approver.aliases):
         raise SelfApprovalError(f"{source}: /approver: {name!r} is the planner {planner!r}: the requester and the "
                                 "approver must be different people (第2章 1(7)①, 6(1)④ウ)")
     approved: dict[str, list[str]] = record["scope"]["hosts"]

@@ -63,7 +63,7 @@ from hardening.report.build import canonical_digest
 SCHEMA = "ledger-entry.schema.json"
 GENESIS = "sha256:" + "0" * 64
 #: The actions the project writes; the schema accepts any lower-case word so later stages can add their own.
-ACTIONS = ("audit", "plan", "approve", "apply_started", "apply", "rollback", "verify", "repair")
+ACTIONS = ("audit", "plan", "approve", "apply_started", "apply", "rollback", "verify", "repair", "attest")
 #: An entry larger than this is refused: the ledger records *what* happened, the evidence lives in reports.
 MAX_ENTRY_BYTES = 1024 * 1024
 _CHUNK = 64 * 1024

@@ -18,8 +18,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from hardening.core import params as params_mod
+from hardening.core.attestations import NONE, Attestations
 from hardening.core.catalog import substitute
-from hardening.core.models import CollectResult, Finding, Host, Requirement, Status, Violation
+from hardening.core.models import AttestationMatch, CollectResult, Finding, Host, Requirement, Status, Violation
 from hardening.core.schemas import offline_validator
 from hardening.core.scope import applies
 from hardening.core.waivers import Waiver, match
@@ -228,13 +229,48 @@ def evaluate_requirement(
     return finding(Status.PASS, "要件を満たしている", "meets the requirement", actual=actual, evidence=evidence)
 
 
+def apply_attestation(finding: Finding, attestations: Attestations, today: dt.date) -> Finding:
+    """An attestation is evidence: it decides a MANUAL finding only (never upgrades FAIL or ERROR, never touches a
+    measured PASS). Valid on `today`: PASS; expired: FAIL naming the expiry. The evaluated status stays MANUAL, so
+    a reader sees the pass was attested, not measured."""
+    if finding.evaluated_status is not Status.MANUAL:
+        return finding
+    found = attestations.for_finding(finding.host, finding.requirement, today)
+    if found is None:
+        return finding
+    expired = found.expired(today)
+    finding.attestation = AttestationMatch(
+        ledger_seq=found.ledger_seq, attester=found.attester, attested_at=found.attested_at,
+        evidence_sha256=found.evidence_sha256, evidence_name=found.evidence_name,
+        expires=found.expires.isoformat(), expired=expired, statement=found.statement)
+    what = (f"{found.attester} が {found.attested_at} に証明、証跡 {found.evidence_name} "
+            f"{found.evidence_sha256}、台帳 seq {found.ledger_seq}")
+    what_en = (f"by {found.attester} at {found.attested_at}, evidence {found.evidence_name} "
+               f"{found.evidence_sha256}, ledger seq {found.ledger_seq}")
+    if expired:
+        finding.status = Status.FAIL
+        finding.message = {
+            "ja": f"証跡による確認の有効期限（{found.expires}）が切れている：再確認が必要（{what}）",
+            "en": f"the attestation expired on {found.expires}: attest again ({what_en})",
+        }
+    else:
+        finding.status = Status.PASS
+        finding.message = {
+            "ja": f"証跡による確認で適合（{what}、有効期限 {found.expires}）",
+            "en": f"attested ({what_en}, expires {found.expires})",
+        }
+    return finding
+
+
 def apply_waiver(finding: Finding, waivers: list[Waiver], today: dt.date) -> Finding:
-    """Waivers change the reported status of a FAIL only; the evaluated status is always kept."""
+    """Waivers change the reported status of a FAIL only (measured, or a MANUAL finding whose attestation expired:
+    a waiver is an exception to a failing requirement, applied after the evidence); the evaluated status is always
+    kept."""
     waiver = match(waivers, finding.host, finding.requirement, today)
     if waiver is None:
         return finding
     finding.waiver = waiver
-    if finding.evaluated_status is not Status.FAIL:
+    if finding.status is not Status.FAIL:
         return finding
     if waiver.expired:
         finding.message = {
@@ -253,9 +289,12 @@ def evaluate_host(
     site_parameters: dict[str, Any],
     waivers: list[Waiver],
     today: dt.date,
+    attestations: Attestations = NONE,
 ) -> list[Finding]:
-    """Every requirement's finding for one host."""
+    """Every requirement's finding for one host: evaluated, then attestations (evidence), then waivers
+    (exceptions)."""
     return [
-        apply_waiver(evaluate_requirement(host, result, requirement, site_parameters), waivers, today)
+        apply_waiver(apply_attestation(evaluate_requirement(host, result, requirement, site_parameters),
+                                       attestations, today), waivers, today)
         for requirement in requirements
     ]

@@ -146,6 +146,7 @@ def load_inventory(directory: Path) -> Inventory:
             credentials=data["credentials"],
             become=bool(data.get("become", True)),
             parameters=dict(data.get("parameters") or {}),
+            administrators=tuple(data.get("administrators") or ()),
             connection_layers=tuple({"connection_options": dict(layer.get("connection_options") or {})}
                                     for layer in layers if layer.get("connection_options")),
         )

@@ -62,6 +62,9 @@ class Host:
     # The inventory layers that may set connection_options, host first, then its groups, then the defaults
     # (each {"connection_options": …}); hardening.core.run resolves them per connection kind.
     connection_layers: tuple[Mapping[str, Any], ...] = ()
+    # The people who administer this host (inventory data `administrators`): none of them may attest a
+    # requirement on it (separation of duties, as for approvals).
+    administrators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,21 @@ class WaiverMatch:
     expired: bool
 
 
+@dataclass(frozen=True)
+class AttestationMatch:
+    """The signed attestation (hardening attest, a ledger entry) that decided a `manual` finding: pass while it
+    holds, fail once expired. Only the evidence file's name and SHA-256 are known here, never its content."""
+
+    ledger_seq: int
+    attester: str
+    attested_at: str
+    evidence_sha256: str
+    evidence_name: str
+    expires: str
+    expired: bool
+    statement: str = ""
+
+
 @dataclass
 class Finding:
     """The verdict of one requirement on one host."""
@@ -158,6 +176,7 @@ class Finding:
     evidence: list[dict[str, str]] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
     waiver: WaiverMatch | None = None
+    attestation: AttestationMatch | None = None
 
 
 @dataclass

@@ -41,8 +41,11 @@ def exit_code(*, errors: bool, drift: bool) -> ExitCode:
     return ExitCode.OK
 
 
-def report_exit_code(host_statuses: Iterable[str], finding_statuses: Iterable[str]) -> ExitCode:
-    """The exit code of an audit: its hosts' statuses and its findings' statuses."""
+def report_exit_code(host_statuses: Iterable[str], finding_statuses: Iterable[str], *,
+                     unreadable_evidence: bool = False) -> ExitCode:
+    """The exit code of an audit: its hosts' statuses and its findings' statuses; `unreadable_evidence`: the
+    attestations could not be read (a ledger that does not verify), so what they would have decided is unknown."""
     hosts = set(host_statuses)
     findings = {str(s) for s in finding_statuses}
-    return exit_code(errors="error" in hosts or Status.ERROR in findings, drift=Status.FAIL in findings)
+    return exit_code(errors=unreadable_evidence or "error" in hosts or Status.ERROR in findings,
+                     drift=Status.FAIL in findings)

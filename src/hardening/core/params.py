@@ -31,7 +31,8 @@ def _validate_value(spec: ParameterSpec, value: Any, file: str, where: str) -> N
 def _validate_plain(spec: ParameterSpec, value: Any, file: str, where: str) -> None:
     errors = list(Draft202012Validator(spec.schema).iter_errors(value))
     if errors:
-        raise InventoryError(file, where, f"parameter {spec.name!r}: {errors[0].message}")
+        inside = "".join(f"/{part}" for part in errors[0].absolute_path)  # the item of a list or table parameter
+        raise InventoryError(file, where + inside, f"parameter {spec.name!r}: {errors[0].message}")
 
 
 def validate_parameters(inventory: Inventory, catalog: dict[str, Requirement]) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import ipaddress
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,9 +84,102 @@ def _within_networks(
     yield ValidationError(f"{instance!r} is not inside any of {list(networks or [])!r}")
 
 
-# The requirement vocabulary: Draft 2020-12 plus `x-within-networks` (docs/catalog.md).
+# A version is read as runs of ASCII digits and runs of ASCII letters; anything else (. - _ space …) only separates.
+_VERSION_TOKEN = re.compile(r"[0-9]+|[A-Za-z]+")
+
+
+def version_tokens(text: str) -> list[int | str]:
+    """`"E1.30"` -> `["e", 1, 30]`: numbers as integers (leading zeros drop), letters case-folded."""
+    return [int(t) if t.isdigit() else t.casefold() for t in _VERSION_TOKEN.findall(text)]
+
+
+def compare_versions(found: str, wanted: str) -> int | None:
+    """-1, 0 or 1 as `found` is older than, equal to or newer than `wanted`; None when they cannot be compared.
+
+    Token by token: numbers numerically ("1.07" < "1.10", "E1.30" > "E1.4", "1.7" = "1.07"), letters
+    case-insensitively by code point ("v1.0a" < "V1.0b"). A number against letters at the first difference, or a
+    version without any digit, cannot be compared (the bulletin is written in another format than the device
+    reports: fail closed). When one is the other plus more tokens, the longer is newer ("1.2" < "1.2.1",
+    "1.2" < "1.2a") unless the rest is zeros ("1.2" = "1.2.0")."""
+    a, b = version_tokens(found), version_tokens(wanted)
+    if not any(isinstance(t, int) for t in a) or not any(isinstance(t, int) for t in b):
+        return None
+    for x, y in zip(a, b, strict=False):
+        if isinstance(x, int) != isinstance(y, int):
+            return None
+        if x != y:
+            return -1 if x < y else 1  # type: ignore[operator]
+    rest, sign = (a[len(b):], 1) if len(a) > len(b) else (b[len(a):], -1)
+    return 0 if all(t == 0 for t in rest) else sign
+
+
+def _version_at_least(
+    _validator: Any, bulletins: Any, instance: Any, _schema: Any
+) -> Iterator[ValidationError]:
+    """`x-version-at-least: [{vendor, model, min_version, bulletin} …]` over an object `{vendor, model, version}`
+    (the facts' `/os`): the version is at least the `min_version` of every entry whose `vendor` equals the object's
+    (case-insensitively) and whose `model` glob (fnmatch, case-insensitive) matches its model, i.e. the strictest
+    of them. No matching entry is a violation naming the vendor and model: the site has to record the vendor's
+    bulletin for it. A missing version, vendor or model, or a version that cannot be compared, never holds.
+
+    Each violation points at the member it is about: `vendor` (not identified), `model` (not reported, or no
+    entry recorded for it: this does not depend on the version, so it stays a definite failure when the version
+    itself could not be read) or `version` (missing, unreadable, older, not comparable). Its expected value is the
+    entry that decided it (the strictest one failed; for no entry, the vendor and model with neither version nor
+    bulletin), not the whole table."""
+    if not isinstance(instance, dict):
+        return
+    vendor, model, version = instance.get("vendor"), instance.get("model"), instance.get("version")
+    if not isinstance(vendor, str) or not vendor:
+        yield ValidationError(f"vendor not identified ({vendor!r}), model {model!r}: no bulletin of the site can "
+                              "apply; identify the device and record its vendor's bulletin", path=["vendor"])
+        return
+    if not isinstance(model, str) or not model:
+        yield ValidationError(f"{vendor}: model not reported ({model!r}): no bulletin of the site can apply",
+                              path=["model"])
+        return
+    if not isinstance(bulletins, list):
+        yield ValidationError(f"the bulletin table is not a list: {bulletins!r}")
+        return
+    matching = []
+    for index, entry in enumerate(bulletins):
+        fields = [entry.get(k) if isinstance(entry, dict) else None for k in ("vendor", "model", "min_version")]
+        texts = [f for f in fields if isinstance(f, str) and f]
+        if len(texts) != len(fields):
+            yield ValidationError(f"bulletin table entry {index} lacks vendor, model or min_version: {entry!r}")
+            return
+        if texts[0].casefold() == vendor.casefold() and fnmatch.fnmatchcase(model.casefold(), texts[1].casefold()):
+            matching.append(entry)
+    if not matching:
+        yield ValidationError(f"no bulletin recorded for {vendor} model {model!r}: the site must record the "
+                              "vendor's bulletin (minimum firmware) for this model", path=["model"],
+                              validator_value={"vendor": vendor, "model": model, "min_version": None, "bulletin": None})
+        return
+    if not isinstance(version, str) or not any(isinstance(t, int) for t in version_tokens(version)):
+        yield ValidationError(f"no readable version ({version!r}) of {vendor} {model!r}: it cannot be compared with "
+                              "the site's bulletins", path=["version"], validator_value=matching)
+        return
+    verdicts = [(entry, compare_versions(version, entry["min_version"])) for entry in matching]
+    unreadable = [entry for entry, verdict in verdicts if verdict is None]
+    if unreadable:
+        entry = unreadable[0]
+        yield ValidationError(f"version {version!r} of {vendor} {model!r} cannot be compared with "
+                              f"{entry['min_version']!r} ({entry.get('bulletin', '')}): record min_version in the "
+                              "form the device reports", path=["version"], validator_value=entry)
+        return
+    older = [entry for entry, verdict in verdicts if verdict is not None and verdict < 0]
+    if older:
+        strictest = older[0]
+        for entry in older[1:]:
+            if (compare_versions(entry["min_version"], strictest["min_version"]) or 0) > 0:
+                strictest = entry
+        yield ValidationError(f"version {version!r} of {vendor} {model!r} is older than {strictest['min_version']!r}"
+                              f" ({strictest.get('bulletin', '')})", path=["version"], validator_value=strictest)
+
+
+# The requirement vocabulary: Draft 2020-12 plus `x-within-networks` and `x-version-at-least` (docs/catalog.md).
 RequirementValidator = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator, {"x-within-networks": _within_networks}
+    Draft202012Validator, {"x-within-networks": _within_networks, "x-version-at-least": _version_at_least}
 )
 
 

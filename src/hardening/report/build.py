@@ -20,7 +20,8 @@ from hardening.core.secrets import REDACTOR
 
 # 1.1: run.offline (audit --from). 2.0: per-platform remediation: requirements[].automation is gone, replaced by
 # requirements[].platforms.<platform>.{automation, remediation}; findings[].remediation is the host platform's text.
-FORMAT_VERSION = "2.0"
+# 2.1: attestations: findings[].attestation, summary.attested, run.attestations.
+FORMAT_VERSION = "2.1"
 POLICY = {"title": "坂戸市情報セキュリティポリシー", "edition": "令和5年4月"}
 
 
@@ -39,9 +40,20 @@ def operator() -> str:
     return os.environ.get("HARDENING_OPERATOR") or getpass.getuser()
 
 
-def exit_code(hosts: list[dict[str, Any]], findings: list[dict[str, Any]]) -> int:
-    """1 if anything could not be evaluated, else 2 if anything drifted, else 0 (hardening.core.outcome)."""
-    return int(report_exit_code((h["status"] for h in hosts), (f["status"] for f in findings)))
+def exit_code(hosts: list[dict[str, Any]], findings: list[dict[str, Any]],
+              attestations: dict[str, Any] | None = None) -> int:
+    """1 if anything could not be evaluated (attestations that could not be read included: run.attestations.error),
+    else 2 if anything drifted, else 0 (hardening.core.outcome)."""
+    unread = attestations is not None and attestations.get("error") is not None
+    return int(report_exit_code((h["status"] for h in hosts), (f["status"] for f in findings),
+                                unreadable_evidence=unread))
+
+
+def attested_counts(findings: list[dict[str, Any]]) -> dict[str, int]:
+    """summary.attested: findings decided by an attestation, valid (counted as pass) and expired (counted as fail
+    or, under an active waiver, waived)."""
+    decided = [f["attestation"] for f in findings if f.get("attestation")]
+    return {"valid": sum(1 for a in decided if not a["expired"]), "expired": sum(1 for a in decided if a["expired"])}
 
 
 def _finding(finding: Finding, requirement: Requirement, host: Host) -> dict[str, Any]:
@@ -59,6 +71,7 @@ def _finding(finding: Finding, requirement: Requirement, host: Host) -> dict[str
         "evidence": finding.evidence,
         "parameters": finding.parameters,
         "waiver": dataclasses.asdict(finding.waiver) if finding.waiver else None,
+        "attestation": dataclasses.asdict(finding.attestation) if finding.attestation else None,
         # What to do on this host: its platform's own words (else the intent), with its parameters filled in.
         "remediation": fill(requirement.remediation_for(host.platform), finding.parameters),
     }
@@ -95,8 +108,10 @@ def build_report(
     started: dt.datetime,
     finished: dt.datetime,
     offline: dict[str, Any] | None = None,
+    attestations: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The whole report as plain JSON data, secrets scrubbed."""
+    """The whole report as plain JSON data, secrets scrubbed. `attestations`: run.attestations (Attestations.summary:
+    the ledger read, how many verified, the records ignored and why, or why none could be used); None: not read."""
     by_id = {r.id: r for r in requirements}
     host_entries: list[dict[str, Any]] = []
     finding_entries: list[dict[str, Any]] = []
@@ -142,12 +157,14 @@ def build_report(
             "catalog_digest": catalog_digest,
             # audit --from: no host was contacted; the saved sources read, with their sha256 (null: a live run)
             "offline": offline,
+            "attestations": attestations,
         },
         "summary": {
             "hosts": len(host_entries),
             "hosts_by_status": {s: sum(1 for h in host_entries if h["status"] == s) for s in ("pass", "fail", "error")},
             "findings": counts,
-            "exit_code": exit_code(host_entries, finding_entries),
+            "attested": attested_counts(finding_entries),
+            "exit_code": exit_code(host_entries, finding_entries, attestations),
         },
         "requirements": [requirement_entry(r, {h.platform for h in hosts}) for r in requirements],
         "hosts": host_entries,

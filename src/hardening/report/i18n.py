@@ -114,6 +114,35 @@ LABELS: dict[str, tuple[str, str]] = {
     "waiver_active_note": (
         "有効な例外措置により承認済み（評価結果は不適合）", "Covered by an active waiver (evaluated: fail)"
     ),
+    "attestation": ("証跡による確認", "Attestation"),
+    "attested": ("証跡による確認", "Attested"),
+    "attested_expired": ("証跡による確認（期限切れ）", "Attestation expired"),
+    "attested_note": (
+        "自動では点検できない要件を、ホストの管理者以外の者が証跡に基づき確認した（評価結果は手動確認）",
+        "A requirement no remote read can check, attested on evidence by a person other than the host's "
+        "administrators (evaluated: manual)",
+    ),
+    "attested_expired_note": (
+        "証跡による確認の有効期限が切れている：この所見は不適合として扱われる（再確認が必要）",
+        "The attestation has expired: this finding counts as a failure (attest again)",
+    ),
+    "attester": ("確認者", "Attester"),
+    "attested_at": ("確認日時", "Attested at"),
+    "evidence_file": ("証跡ファイル", "Evidence file"),
+    "evidence_sha256": ("証跡のSHA-256", "Evidence SHA-256"),
+    "attestation_expires": ("有効期限", "Expires"),
+    "attestation_statement": ("確認内容", "Statement"),
+    "ledger_seq": ("台帳の記録番号", "Ledger seq"),
+    "expired": ("期限切れ", "Expired"),
+    "attested_count": ("証跡による確認", "Attested"),
+    "attested_valid": ("有効（適合として計上）", "valid (counted as pass)"),
+    "attested_expired_count": ("期限切れ（不適合として計上）", "expired (counted as fail)"),
+    "attestations_ledger": ("証跡による確認の台帳", "Attestation ledger"),
+    "attestations_verified": ("署名を検証した記録", "records verified"),
+    "attestations_warnings": ("無視した証跡による確認", "Attestations ignored"),
+    "attestations_error": ("証跡による確認を読めなかった（すべて無視）",
+                           "Attestations could not be read (all ignored)"),
+    "attested_findings": ("証跡による確認の所見", "Attested findings"),
     "automation": ("自動化", "Automation"),
     "count": ("件数", "Count"),
     "not_evaluated": ("件の要件を評価できなかった", "requirement(s) could not be evaluated"),
@@ -180,6 +209,11 @@ CSV_HEADER: dict[str, tuple[str, str]] = {
     "waiver_id": ("例外措置ID", "waiver_id"),
     "waiver_expires": ("例外措置の有効期限", "waiver_expires"),
     "waiver_expired": ("例外措置の期限切れ", "waiver_expired"),
+    "attester": ("確認者", "attester"),
+    "attested_at": ("確認日時", "attested_at"),
+    "evidence_sha256": ("証跡のSHA-256", "evidence_sha256"),
+    "attestation_expires": ("証跡による確認の有効期限", "attestation_expires"),
+    "attestation_expired": ("証跡による確認の期限切れ", "attestation_expired"),
 }
 
 _TABLES: dict[str, dict[str, tuple[str, str]]] = {
@@ -255,3 +289,11 @@ class Translator:
 
     def join(self, items: list[str]) -> str:
         return ("、" if self.lang == "ja" else ", ").join(items)
+
+
+def attestation_line(attestation: dict[str, Any], t: Translator) -> str:
+    """One line saying who attested what evidence, when, until when (and expired when it is)."""
+    head = t("attested_expired") if attestation["expired"] else t("attested")
+    return (f"{head}: {t('attester')} {attestation['attester']}, {t('attested_at')} {attestation['attested_at']}, "
+            f"{t('evidence_file')} {attestation['evidence_name']}, {t('evidence_sha256')} "
+            f"{attestation['evidence_sha256']}, {t('attestation_expires')} {attestation['expires']}")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hardening.core.text import terminal_safe
-from hardening.report.i18n import Translator
+from hardening.report.i18n import Translator, attestation_line
 from hardening.report.views import STATUSES, ReportView, is_expired_fail
 
 _COLORS = {
@@ -31,6 +31,19 @@ def _safe(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _safe(v) for k, v in value.items()}
     return value
+
+
+def _attestation_run_lines(record: dict[str, Any] | None, t: Translator, paint: Any) -> list[str]:
+    """Why attestations were not used (the ledger does not verify) and each one ignored, loudly."""
+    if not record:
+        return []
+    lines = []
+    if record["error"]:
+        lines.append(paint("expired", f"{t('attestations_error')}: {record['error']}"))
+    if record["warnings"]:
+        lines.append(f"{t('attestations_warnings')}:")
+        lines += [f"  ! {w}" for w in record["warnings"]]
+    return lines
 
 
 def terminal_summary(
@@ -60,6 +73,11 @@ def terminal_summary(
         f"{t('findings_by_status')}: "
         + "  ".join(paint(s, f"{t.status(s)} {summary['findings'][s]}") for s in STATUSES),
     ]
+    attested = summary.get("attested") or {}  # absent in a 2.0 report
+    if attested.get("valid") or attested.get("expired"):
+        lines.append(f"{t('attested_count')}: " + paint("pass", f"{t('attested_valid')} {attested['valid']}") + "  "
+                     + paint("expired", f"{t('attested_expired_count')} {attested['expired']}"))
+    lines += _attestation_run_lines(report["run"].get("attestations"), t, paint)
     offline = report["run"].get("offline")  # null (a live run) or absent (a 1.0 report)
     if offline:
         lines.append(paint("bold", t("offline")) + f"  {t('offline_from')}: {offline['from']}")
@@ -86,11 +104,21 @@ def terminal_summary(
         for finding in problems:
             line = (f"      {paint(finding['status'], t.status(finding['status']))}"
                     f"  {finding['requirement'].ljust(width)}  {finding['clause']}")
+            if (finding.get("attestation") or {}).get("expired"):
+                line += "  " + paint("expired", f"[{t('attested_expired')} {finding['attestation']['expires']}]")
             if is_expired_fail(finding):
                 waiver = finding["waiver"]
                 line += "  " + paint("expired", f"[{t('waiver')} {waiver['id']} {t('waiver_expired')}"
                                                 f" {waiver['expires']}]")
             lines.append(line)
+    decided = [f for f in report["findings"] if f.get("attestation")]
+    if decided:
+        lines.append(f"{t('attested_findings')}:")
+        for finding in decided:
+            attestation = finding["attestation"]
+            style = "expired" if attestation["expired"] else "pass"
+            lines.append(f"  {paint(style, t.status(finding['status']))}  {finding['host']}  {finding['requirement']}"
+                         f"  {attestation_line(attestation, t)}")
     if paths:
         lines.append(f"{t('files')}:")
         width = max(len(k) for k in paths)

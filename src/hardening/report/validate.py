@@ -70,8 +70,11 @@ def _invariants(report: dict[str, Any]) -> None:
             if finding[key] != requirement[key]:
                 raise ReportError(f"{where}/{key}",
                                   f"{finding[key]!r} differs from the requirement's {requirement[key]!r}")
-        if finding["status"] != "waived" and finding["status"] != finding["evaluated_status"]:
-            raise ReportError(f"{where}/status", "status differs from evaluated_status without a waiver")
+        _check_attestation(finding, where)
+        if finding["status"] != "waived" and finding["status"] != finding["evaluated_status"] \
+                and finding["attestation"] is None:
+            raise ReportError(f"{where}/status", "status differs from evaluated_status without a waiver or an "
+                              "attestation")
         if host["facts_digest"] is None and finding["evaluated_status"] in ("pass", "fail"):
             # Fail closed: without collected facts nothing can have been evaluated.
             raise ReportError(f"{where}/evaluated_status",
@@ -92,9 +95,31 @@ def _invariants(report: dict[str, Any]) -> None:
         actual = sum(1 for f in report["findings"] if f["status"] == status)
         if number != actual:
             raise ReportError(f"/summary/findings/{status}", f"{number} but {actual} findings have it")
-    code = exit_code(report["hosts"], report["findings"])
+    attested = {"valid": 0, "expired": 0}
+    for finding in report["findings"]:
+        if finding["attestation"] is not None:
+            attested["expired" if finding["attestation"]["expired"] else "valid"] += 1
+    if summary["attested"] != attested:
+        raise ReportError("/summary/attested", f"{summary['attested']} but the findings give {attested}")
+    code = exit_code(report["hosts"], report["findings"], report["run"]["attestations"])
     if summary["exit_code"] != code:
         raise ReportError("/summary/exit_code", f"{summary['exit_code']} but the findings give {code}")
+
+
+def _check_attestation(finding: dict[str, Any], where: str) -> None:
+    """An attestation decides a manual finding only: valid -> pass, expired -> fail (or waived by an active
+    waiver). The evaluated status stays manual, so attested never reads as measured."""
+    attestation = finding["attestation"]
+    if attestation is None:
+        return
+    if finding["evaluated_status"] != "manual":
+        raise ReportError(f"{where}/attestation", f"an attestation on a finding evaluated "
+                          f"{finding['evaluated_status']!r}: attestations decide manual findings only")
+    allowed = ("fail", "waived") if attestation["expired"] else ("pass",)
+    if finding["status"] not in allowed:
+        state = "an expired" if attestation["expired"] else "a valid"
+        raise ReportError(f"{where}/status", f"{finding['status']!r} with {state} attestation "
+                          f"(expected {' or '.join(allowed)})")
 
 
 def validate_report(report: Any) -> None:

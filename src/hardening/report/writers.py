@@ -22,7 +22,7 @@ from hardening.core.secrets import REDACTOR
 from hardening.report.build import canonical_json
 from hardening.report.files import atomic_write
 from hardening.report.html import render_html, write_html
-from hardening.report.i18n import CSV_HEADER, Translator, check_lang, label
+from hardening.report.i18n import CSV_HEADER, Translator, attestation_line, check_lang, label
 from hardening.report.terminal import terminal_summary
 from hardening.report.validate import ReportError, validate_report
 from hardening.report.views import ReportView
@@ -119,6 +119,7 @@ def csv_rows(report: dict[str, Any], lang: str = "ja") -> Iterable[list[str]]:
         for finding in findings:
             requirement = view.requirement(finding["requirement"])
             waiver = finding["waiver"] or {}
+            attestation = finding["attestation"] or {}
             row = {
                 "host": name,
                 "zone": host["zone"],
@@ -137,6 +138,11 @@ def csv_rows(report: dict[str, Any], lang: str = "ja") -> Iterable[list[str]]:
                 "waiver_id": waiver.get("id", ""),
                 "waiver_expires": waiver.get("expires", ""),
                 "waiver_expired": ("true" if waiver["expired"] else "false") if waiver else "",
+                "attester": attestation.get("attester", ""),
+                "attested_at": attestation.get("attested_at", ""),
+                "evidence_sha256": attestation.get("evidence_sha256", ""),
+                "attestation_expires": attestation.get("expires", ""),
+                "attestation_expired": ("true" if attestation["expired"] else "false") if attestation else "",
             }
             yield [_cell(row[c]) for c in CSV_COLUMNS]
 
@@ -179,7 +185,21 @@ def _finding_body(finding: dict[str, Any], requirement: dict[str, Any], t: Trans
     if waiver:
         state = t("waiver_expired") if waiver["expired"] else ""
         lines.append(f"{t('waiver')}: {waiver['id']} {waiver['approver']} {waiver['expires']} {state}".rstrip())
+    attestation = finding["attestation"]
+    if attestation:
+        lines.append(attestation_line(attestation, t))
     return "\n".join(lines)
+
+
+def _attestation_properties(case: ET.Element, attestation: dict[str, Any] | None) -> None:
+    """The attestation of a finding as the testcase's properties (what a CI dashboard can show beside a pass)."""
+    if not attestation:
+        return
+    props = ET.SubElement(case, "properties")
+    for key in ("ledger_seq", "attester", "attested_at", "evidence_name", "evidence_sha256", "expires", "expired"):
+        value = attestation[key]
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        ET.SubElement(props, "property", name=f"attestation.{key}", value=text)
 
 
 def junit_tree(report: dict[str, Any], lang: str = "ja") -> ET.ElementTree[ET.Element]:
@@ -196,6 +216,8 @@ def junit_tree(report: dict[str, Any], lang: str = "ja") -> ET.ElementTree[ET.El
         props = ET.SubElement(suite, "properties")
         for key in ("zone", "system", "device_class", "facts_digest"):
             ET.SubElement(props, "property", name=key, value=str(host[key] or ""))
+        attested = sum(1 for f in findings if f["attestation"] and not f["attestation"]["expired"])
+        ET.SubElement(props, "property", name="attested", value=str(attested))
         counts = dict.fromkeys(totals, 0)
         if host["error"] is not None:
             case = ET.SubElement(suite, "testcase", classname=f"hardening.{name}", name="collect")
@@ -210,6 +232,7 @@ def junit_tree(report: dict[str, Any], lang: str = "ja") -> ET.ElementTree[ET.El
                 name=f"{finding['requirement']} {finding['clause']} {t.text(requirement['title'])}",
             )
             counts["tests"] += 1
+            _attestation_properties(case, finding["attestation"])
             message = t.text(finding["message"])
             status = finding["status"]
             if status == "fail":

@@ -30,7 +30,8 @@ def test_csv_one_row_per_finding(report: dict[str, Any], tmp_path: Path) -> None
     assert list(rows[0]) == [
         "ホスト", "ネットワーク区分", "情報システム", "情報セキュリティ管理者", "機器区分", "要件ID", "要件名",
         "ポリシー条項", "重要度", "判定", "評価結果", "期待される状態", "実際の値", "所見", "例外措置ID",
-        "例外措置の有効期限", "例外措置の期限切れ"]
+        "例外措置の有効期限", "例外措置の期限切れ", "確認者", "確認日時", "証跡のSHA-256", "証跡による確認の有効期限",
+        "証跡による確認の期限切れ"]
     pairs = {(r["ホスト"], r["要件ID"]) for r in rows}
     assert pairs == {(f["host"], f["requirement"]) for f in report["findings"]}
     expired = next(r for r in rows if r["ホスト"] == "zaimu-ap01" and r["要件ID"] == "LOGIN-BANNER")

@@ -55,7 +55,7 @@ def test_each_finding_has_its_host_platforms_remediation_with_parameters() -> No
     entry = report["requirements"][0]
     assert other["en"] == entry["remediation"]["en"].format(ntp_servers="10.201.0.10, 10.201.0.11",
                                                             ntp_max_offset_ms=1000)
-    assert set(entry["platforms"]) == {"linux", "cisco_ios", "yamaha_rtx", "fortios", "windows",
+    assert set(entry["platforms"]) == {"linux", "cisco_ios", "yamaha_rtx", "fortios", "windows", "mfp",
                                        "otheros"}  # catalog's + run's
     assert entry["platforms"]["linux"]["automation"]["fix"] == "automated"
     assert entry["platforms"]["otheros"]["automation"] == {"check": "automated", "fix": "none", "manual_facts": []}

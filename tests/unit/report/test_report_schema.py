@@ -185,7 +185,7 @@ def test_write_json_round_trips_utf8(report: dict[str, Any], tmp_path: Path) -> 
     write_json(report, target)
     text = target.read_text(encoding="utf-8")
     assert "坂戸市情報セキュリティポリシー" in text  # ensure_ascii False
-    assert '\n  "format_version": "2.0"' in text  # indent 2
+    assert '\n  "format_version": "2.1"' in text  # indent 2
     assert json.loads(text) == report
 
 
