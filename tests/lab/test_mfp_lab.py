@@ -4,10 +4,10 @@ services, in netns hlab-mfpsim), through the stock `hardening` CLI as admins, at
 
 One module fixture runs the story once, in order, and records it; the tests assert on the record:
 1. an audit of every printer of a copy of the demo inventory plus the lab-only fault hosts
-   (lab/mfpsim/inventory.yaml): per requirement and vendor profile, each drift lab.yaml plants fails with its clause,
-   the rest passes; what a vendor's profile has no object for is `manual` (lab.yaml `mfpsim.hosts.<h>.manual`), never
-   `pass`; mfp-silent, mfp-badkey, mfp-badcomm are `error` with the reason; the unknown vendor's vendor-neutral checks
-   are evaluated and its vendor settings `manual` with the reason;
+   (lab/mfpsim/inventory.yaml `lab_only`): per requirement and vendor profile, each drift lab.yaml plants fails with
+   its clause, the rest passes; what a vendor's profile has no object for is `manual` (lab.yaml
+   `mfpsim.hosts.<h>.manual`), never `pass`; mfp-silent, mfp-badkey, mfp-badcomm are `error` with the reason; the
+   unknown vendor's vendor-neutral checks are evaluated and its vendor settings `manual` with the reason;
 2. a second audit of the printers: the simulator's attempt counter (attempts.json) shows at most one login attempt per
    host x account for each run (deltas), and none for the unknown vendor;
 3. the offline audit of the first run's captures gives the live verdicts (and makes no login attempt); without
@@ -126,9 +126,8 @@ def attestation_only() -> set[str]:
 
 
 def _lab_only() -> dict[str, Any]:
-    if not MFP_INVENTORY.exists():
-        return {}
-    return (yaml.safe_load(MFP_INVENTORY.read_text(encoding="utf-8")) or {}).get("hosts") or {}
+    """The lab-only fault printers (lab/mfpsim/inventory.yaml `lab_only`), added to a copy of the inventory."""
+    return (yaml.safe_load(MFP_INVENTORY.read_text(encoding="utf-8")) or {}).get("lab_only") or {}
 
 
 def _host_data(inventory: Path, name: str) -> dict[str, Any]:
@@ -163,8 +162,10 @@ class Story:
         proc = self.cli("audit", *host_args(hosts), "--inventory", str(self.inventory), "--out", str(out),
                         "--no-progress", "--timeout", str(TIMEOUT), *extra)
         elapsed = time.monotonic() - start
-        assert (out / "report.json").exists(), proc.stdout + proc.stderr
-        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+        if (out / "report.json").exists():
+            report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+        else:   # recorded, not asserted here: each test that reads this run fails on its own, with the reason
+            report = {"hosts": [], "findings": [], "no_report": (proc.stdout + proc.stderr)[-2000:]}
         return {"proc": proc, "report": report, "out": out, "elapsed": elapsed}
 
     def facts(self, run: str, host: str) -> dict[str, Any]:
@@ -303,7 +304,8 @@ def story(lab: dict[str, Any]) -> Story:
     walks = work / "walks-only"
     for name in printers:
         (walks / name).mkdir(parents=True)
-        shutil.copy2(captures / name / "snmpwalk.txt", walks / name / "snmpwalk.txt")
+        if (captures / name / "snmpwalk.txt").exists():
+            shutil.copy2(captures / name / "snmpwalk.txt", walks / name / "snmpwalk.txt")
     r["walks_only"] = s.audit("offline-walks", printers, "--from", str(walks))
     r["attempts"].append(mfpsim_attempts())
     # 4. attestation lifecycle
