@@ -533,7 +533,10 @@ def test_the_walk_alone_differs_only_where_a_live_only_fact_is_missing(story: St
     assert len(differ) < len(live), "nothing agrees: the walks were not parsed like the live captures"
     for key in differ:
         assert walks[key]["status"] in ("error", "manual"), (key, live[key]["status"], walks[key]["status"])
+        assert "live only" in walks[key]["message"]["en"], (key, walks[key]["message"]["en"])
     for name in printers:
+        if _host(r["audit"]["report"], name)["facts_file"] is None:
+            continue      # no live capture of it (its own test says why)
         errors = json.loads((r["walks_only"]["out"] / "facts" / f"{name}.json").read_text(encoding="utf-8"))["errors"]
         assert "/management/web_admin" in errors or any(p.startswith("/management/web_admin") for p in errors)
 
@@ -589,7 +592,8 @@ def test_expired_attestation_is_fail_with_the_expiry(story: Story) -> None:
 def test_the_plan_shows_each_drifted_printers_manual_steps_in_japanese(lab: dict[str, Any], story: Story) -> None:
     r = story.record
     planned = r["plan"]
-    assert planned["proc"].returncode == 2, planned["proc"].stdout + planned["proc"].stderr
+    # 0: nothing SNMP can set (every printer setting is a manual step), 2: SETs planned
+    assert planned["proc"].returncode in (0, 2), planned["proc"].stdout + planned["proc"].stderr
     if not any("manual_steps" in entry for entry in planned["plan"]["hosts"].values()):
         pytest.skip("plans carry no manual steps yet (plan format 1.1)")
     expected = mfpsim_expected_failures(lab["spec"])
