@@ -52,7 +52,7 @@ demo: lab-up
 	[ $$rc -eq 0 ] || [ $$rc -eq 2 ]
 
 # All tests: unit tests and lab tests on real hosts. pytest exits 5 when no test ran: that fails too (with
-# pytest-xdist as without). Two workers: every lab test is in one xdist group (tests/lab/conftest.py), so the lab
+# pytest-xdist as without). Two workers: every lab test is in one work unit (tests/conftest.py), so the lab
 # tests run in order in one worker, one at a time on the shared lab, while the other worker runs the unit and
 # platform tests; the lab worker takes what is left of those when its group is done. The base temporary folder is
 # a short one of its own: a worker's tmp_path gains a `popen-gwN/` level, and the Ansible runs' sockets under it

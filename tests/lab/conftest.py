@@ -14,15 +14,10 @@ import yaml
 from tests.lab.labtools import ROOT, management_port, reachable, run_cli, run_network_story, wait_synced
 
 
-@pytest.hookimpl(tryfirst=True)   # before pytest-xdist reads the group marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every lab test is marked `lab`, and all of them form one xdist group: under `make test` (pytest-xdist,
-    `--dist loadgroup`) they run in order in one worker, one at a time on the shared lab, while the other worker runs
-    the unit and platform tests beside them."""
     for item in items:
         if "tests/lab/" in str(item.fspath):
             item.add_marker(pytest.mark.lab)
-            item.add_marker(pytest.mark.xdist_group("lab"))
 
 
 @pytest.fixture(scope="session")
