@@ -10,6 +10,7 @@ planted configurations before and after it."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -20,7 +21,8 @@ from tests.lab.labtools import NETWORK_REJECTS as REJECTS
 
 @pytest.fixture
 def story(network_story: dict[str, Any]) -> dict[str, Any]:
-    return network_story
+    """The session's record, a copy for each test: what one test does with it cannot change what another sees."""
+    return copy.deepcopy(network_story)
 
 
 def test_drift_fails_with_its_clause_and_the_plan_shows_the_lines(story: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ are reset to their planted configurations before and after it.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -49,7 +50,8 @@ def verdict_after_fix(lab: dict[str, Any], platform: str, requirement: str) -> s
 
 @pytest.fixture
 def story(network_story: dict[str, Any]) -> dict[str, Any]:
-    return network_story
+    """The session's record, a copy for each test: what one test does with it cannot change what another sees."""
+    return copy.deepcopy(network_story)
 
 
 def successful(story: dict[str, Any], name: str) -> dict[str, Any]:
