@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.lab.labtools import ROOT, management_port, reachable, run_cli, wait_synced
+from tests.lab.labtools import ROOT, management_port, reachable, run_cli, run_network_story, wait_synced
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -40,3 +40,11 @@ def demo_audit(lab: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) ->
     assert (out / "report.json").exists(), proc.stderr
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     return {"code": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr, "out": out, "report": report}
+
+
+@pytest.fixture(scope="session")
+def network_story(lab: dict[str, Any]) -> dict[str, Any]:
+    """One change-control story on the drifted network devices (labtools.run_network_story), run when a test first
+    needs it; test_network_change_control and test_network_round_trip assert on its record. The devices are back to
+    their planted configurations when it returns."""
+    return run_network_story(lab)

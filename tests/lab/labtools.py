@@ -195,3 +195,98 @@ def running_configurations(names: list[str], out: Path) -> dict[str, list[str]]:
         found[name] = [line.rstrip() for line in text.splitlines()
                        if line.strip() and not any(v.match(line) for v in volatile)]
     return found
+
+
+def round_trip_misses(rid: str, clause: str, before: dict[str, Any], lines: list[str], show: str,
+                      record: dict[str, Any], after: dict[str, Any], second: dict[str, Any], wanted: str = "pass",
+                      marker: str = "") -> list[str]:
+    """What went wrong in one requirement's round trip on one host (empty: the whole round trip was made): its
+    finding before the fix (`before`) failed with the catalog's `clause`, the plan's markdown (`show`) has each of
+    the change's `lines` (each with `marker` in it, e.g. Windows' from -> to arrow), the apply `record` applied it
+    and verified it `wanted` (pass, or manual where a person judges even a compliant device), the new audit's finding
+    (`after`) says `wanted`, and the second plan's entry for the host (`second`) has nothing left for it."""
+    checks = {
+        "failed before with its clause": before["evaluated_status"] == "fail" and before["clause"] == clause
+        and clause.startswith("第"),
+        "the plan shows its lines": bool(lines) and all(marker in line and line in show for line in lines),
+        "applied as planned": rid in {c["requirement"] for c in record["applied"]},
+        f"verified {wanted}": record["verify"].get(rid) == ("fixed" if wanted == "pass" else f"still {wanted}"),
+        f"the new audit says {wanted}": after["status"] == wanted,
+        "nothing left in the second plan": rid not in second["fix"]
+        and rid not in {c["requirement"] for c in second["changes"]},
+    }
+    return [what for what, ok in checks.items() if not ok]
+
+
+# --- the network change-control story (one run, asserted on by test_network_change_control and
+# test_network_round_trip; the fixture `network_story` in conftest runs it) -------------------------------------
+
+NETWORK_DEVICES = ["rt-ios-02", "sw-ios-01", "rt-rtx-02", "fw-fgt-02"]  # between them every automatic fix is planted
+NETWORK_REJECTS = "rt-ios-02"   # a line of its plan is refused by the device
+NETWORK_DROPS = "fw-fgt-02"     # the session is cut in the middle of its first change
+PLANNER = "yamada"
+
+
+def run_network_story(lab: dict[str, Any]) -> dict[str, Any]:
+    """The drifted devices from their planted configurations, through the CLI as admins and reviewers use it:
+    audit -> plan -> show -> second-person approval -> apply with two faults (a line rt-ios-02 refuses, fw-fgt-02's
+    session dropped mid-apply; the other two devices go on) -> the faulted devices planned, approved and applied
+    again without faults -> a new audit -> the second plan. Returns the record; the devices are reset to their
+    planted configurations before and after (so what runs next sees the lab as lab.yaml describes it)."""
+    work = TEST_STATE / "network-story"
+    work.mkdir(exist_ok=True)
+    devices = netsim_devices(lab["spec"], lab["hosts"])
+    faulted = [NETWORK_REJECTS, NETWORK_DROPS]
+    reset_devices(NETWORK_DEVICES)
+    s: dict[str, Any] = {}
+    try:
+        def audit(name: str) -> dict[str, Any]:
+            out = work / name
+            proc = run_cli("audit", *host_args(NETWORK_DEVICES), "--out", str(out), "--no-progress")
+            assert (out / "report.json").exists(), proc.stderr
+            return json.loads((out / "report.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+        def plan(name: str, names: list[str]) -> tuple[subprocess.CompletedProcess[str], Path, dict[str, Any]]:
+            path = work / f"{name}.json"
+            proc = run_cli("plan", *host_args(names), "--out", str(path), "--no-progress", HARDENING_OPERATOR=PLANNER)
+            assert path.exists(), proc.stderr
+            return proc, path, json.loads(path.read_text(encoding="utf-8"))
+
+        def apply(path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+            result = path.with_suffix(".result.json")
+            proc = run_cli("apply", str(path), "--out", str(result), "--no-progress", HARDENING_OPERATOR=PLANNER)
+            assert result.exists(), proc.stderr
+            return proc, json.loads(result.read_text(encoding="utf-8"))
+
+        s["before"] = audit("audit-before")
+        s["plan_run"], path, s["plan"] = plan("plan", NETWORK_DEVICES)
+        s["show"] = run_cli("show", str(path), "--format", "markdown")
+        s["approve"] = approve_plan(path)
+        # the faults: the last line of rt-ios-02's plan is refused; fw-fgt-02's session drops mid-apply
+        # (a change's diff is the exact lines the device gets; the last change's last line comes mid-apply)
+        lines = [ln for c in s["plan"]["hosts"][NETWORK_REJECTS]["changes"] for ln in c["diff"].splitlines()
+                 if ln.strip()]
+        s["rejected_line"] = lines[-1].strip()
+        s["prior"] = running_configurations(faulted, work / "prior")
+        (devices[NETWORK_REJECTS]["state"] / "faults.json").write_text(
+            json.dumps({"reject": ["^" + re.escape(s["rejected_line"]) + "$"]}), encoding="utf-8")
+        # every FortiOS session turns paging off first (`config system console` / `set output standard` / `end`,
+        # 3 configuration lines): the 6th line of the apply session is the 3rd line of the first change
+        (devices[NETWORK_DROPS]["state"] / "faults.json").write_text(json.dumps({"drop_after_config_lines": 6}),
+                                                                     encoding="utf-8")
+        s["apply"], s["result"] = apply(path)
+        for name in faulted:
+            (devices[name]["state"] / "faults.json").unlink(missing_ok=True)
+        s["after_fault"] = running_configurations(faulted, work / "after-fault")
+        # the faulted devices again, without faults
+        s["retry_plan"], retry, s["retry"] = plan("retry", faulted)
+        s["retry_approve"] = approve_plan(retry)
+        s["retry_apply"], s["retry_result"] = apply(retry)
+        s["after"] = audit("audit-after")
+        s["second_run"], _, s["second"] = plan("second", NETWORK_DEVICES)
+        s["ledger"] = [json.loads(line) for line in (TEST_STATE / "ledger.jsonl").read_text().splitlines()]
+        return s
+    finally:
+        for device in devices.values():
+            (device["state"] / "faults.json").unlink(missing_ok=True)
+        reset_devices(NETWORK_DEVICES)

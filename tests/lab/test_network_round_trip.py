@@ -6,26 +6,20 @@ second plan has nothing left for it.
 The set of requirements round-tripped per platform must equal the set the platform fixes automatically (the
 catalog's `fix: automated` for the platform, intersected with the platform's `fixes`): a requirement that becomes
 fixable without a planted drift and a round trip here fails the test. The drifts are planted in the devices'
-configurations (lab/lab.yaml, lab/netsim/devices/*.cfg). One module fixture runs the story once; the devices are
-reset to their planted configurations before and after.
+configurations (lab/lab.yaml, lab/netsim/devices/*.cfg). The story runs once per session (the fixture
+`network_story`, tests/lab/labtools.run_network_story, whose faults test_network_change_control asserts on): two of
+the devices are faulted in its first apply and make their round trip in the retry of the same changes. The devices
+are reset to their planted configurations before and after it.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+import copy
 from typing import Any
 
 import pytest
-from tests.lab.labtools import (
-    ROOT,
-    TEST_STATE,
-    approve_plan,
-    expected_failures,
-    host_args,
-    reset_devices,
-    run_cli,
-)
+from tests.lab.labtools import NETWORK_DEVICES as DEVICES
+from tests.lab.labtools import NETWORK_DROPS, NETWORK_REJECTS, ROOT, expected_failures, round_trip_misses
 
 from hardening.core.catalog import load_catalog
 from hardening.core.inventory import load_inventory
@@ -33,9 +27,7 @@ from hardening.core.platform import platform_class
 
 CATALOG = load_catalog(ROOT / "schemas" / "requirements")
 PLATFORMS = {name: host.platform for name, host in load_inventory(ROOT / "inventory").hosts.items()}
-# The drifted devices: between them, every requirement their platform fixes automatically is planted.
-DEVICES = ["rt-ios-02", "sw-ios-01", "rt-rtx-02", "fw-fgt-02"]
-PLANNER = "yamada"
+FAULTED = (NETWORK_REJECTS, NETWORK_DROPS)   # their first apply is rolled back; the retry applies the same plan
 
 
 def automatic_fixes(platform: str) -> set[str]:
@@ -56,41 +48,15 @@ def verdict_after_fix(lab: dict[str, Any], platform: str, requirement: str) -> s
     return "pass"
 
 
-def _audit(out_name: str) -> dict[str, Any]:
-    out = TEST_STATE / "round-trip" / out_name
-    proc = run_cli("audit", *host_args(DEVICES), "--out", str(out), "--no-progress")
-    assert (out / "report.json").exists(), proc.stderr
-    report: dict[str, Any] = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    return report
+@pytest.fixture
+def story(network_story: dict[str, Any]) -> dict[str, Any]:
+    """The session's record, a copy for each test: what one test does with it cannot change what another sees."""
+    return copy.deepcopy(network_story)
 
 
-def _plan(name: str) -> tuple[Any, dict[str, Any]]:
-    path = TEST_STATE / "round-trip" / f"{name}.json"
-    proc = run_cli("plan", *host_args(DEVICES), "--out", str(path), "--no-progress", HARDENING_OPERATOR=PLANNER)
-    assert path.exists(), proc.stderr
-    return proc, json.loads(path.read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def story(lab: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    (TEST_STATE / "round-trip").mkdir(exist_ok=True)
-    reset_devices(DEVICES)
-    s: dict[str, Any] = {}
-    try:
-        s["before"] = _audit("audit-before")
-        s["plan_run"], s["plan"] = _plan("plan")
-        plan = TEST_STATE / "round-trip" / "plan.json"
-        s["show"] = run_cli("show", str(plan), "--format", "markdown")
-        s["approve"] = approve_plan(plan)
-        result = TEST_STATE / "round-trip" / "apply.result.json"
-        s["apply"] = run_cli("apply", str(plan), "--out", str(result), "--no-progress", HARDENING_OPERATOR=PLANNER)
-        assert result.exists(), s["apply"].stderr
-        s["result"] = json.loads(result.read_text(encoding="utf-8"))
-        s["after"] = _audit("audit-after")
-        s["second_run"], s["second"] = _plan("second")
-        yield s
-    finally:
-        reset_devices(DEVICES)
+def successful(story: dict[str, Any], name: str) -> dict[str, Any]:
+    """The apply record that fixed the device: the first apply, or for a device faulted in it, the retry."""
+    return story["retry_result" if name in FAULTED else "result"]["hosts"][name]
 
 
 def _findings(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -104,25 +70,14 @@ def round_trips(lab: dict[str, Any], story: dict[str, Any], name: str) -> tuple[
     before, after = _findings(story["before"]), _findings(story["after"])
     entry = story["plan"]["hosts"][name]
     changes = {c["requirement"]: c for c in entry["changes"]}
-    record = story["result"]["hosts"][name]
+    record = successful(story, name)
     second = story["second"]["hosts"][name]
     done: set[str] = set()
     problems: list[str] = []
     for rid in entry["fix"]:
-        finding = before[(name, rid)]
-        wanted = verdict_after_fix(lab, platform, rid)
         lines = [line.strip() for line in changes[rid]["diff"].splitlines() if line.strip()] if rid in changes else []
-        checks = {
-            "failed before with its clause": finding["evaluated_status"] == "fail"
-            and finding["clause"] == CATALOG[rid].clause and finding["clause"].startswith("第"),
-            "the plan shows its lines": bool(lines) and all(line in story["show"].stdout for line in lines),
-            "applied as planned": rid in {c["requirement"] for c in record["applied"]},
-            f"verified {wanted}": record["verify"].get(rid) == ("fixed" if wanted == "pass" else f"still {wanted}"),
-            f"the new audit says {wanted}": after[(name, rid)]["status"] == wanted,
-            "nothing left in the second plan": rid not in second["fix"]
-            and rid not in {c["requirement"] for c in second["changes"]},
-        }
-        missed = [what for what, ok in checks.items() if not ok]
+        missed = round_trip_misses(rid, CATALOG[rid].clause, before[(name, rid)], lines, story["show"].stdout,
+                                   record, after[(name, rid)], second, verdict_after_fix(lab, platform, rid))
         if missed:
             problems.append(f"{name} {rid}: not {', '.join(missed)}")
         else:
@@ -135,9 +90,14 @@ def test_plan_approve_and_apply_ran(story: dict[str, Any]) -> None:
     assert story["show"].returncode == 0, story["show"].stderr
     assert story["approve"].returncode == 0, story["approve"].stderr
     for name in DEVICES:
-        record = story["result"]["hosts"][name]
+        record = successful(story, name)
         assert record["status"] in {"applied", "applied_with_drift"}, (name, record)
         assert record["plan_matches"] is True, (name, record)
+    assert story["retry_approve"].returncode == 0, story["retry_approve"].stderr
+    for name in FAULTED:   # the retry applied the changes the first plan (and its markdown) showed
+        first, again = story["plan"]["hosts"][name], story["retry"]["hosts"][name]
+        for key in ("fix", "changes"):
+            assert again[key] == first[key], (name, key)
     assert story["second_run"].returncode in {0, 2}, story["second_run"].stderr
     for name in DEVICES:
         assert story["second"]["hosts"][name]["changes"] == [], name

@@ -42,6 +42,7 @@ from tests.lab.labtools import (
     expected_failures,
     host_args,
     reset_devices,
+    round_trip_misses,
     run_cli,
     winsim_manual,
     winsim_secrets,
@@ -392,20 +393,8 @@ def round_trips(story: Story, opt_in: bool) -> tuple[set[str], list[str]]:
             changes.setdefault(change["requirement"], []).extend(
                 line.strip() for line in change["diff"].splitlines() if line.strip())
         for rid in entry["fix"]:
-            finding = before[(name, rid)]
-            lines = changes.get(rid, [])
-            checks = {
-                "failed before with its clause": finding["evaluated_status"] == "fail"
-                and finding["clause"] == CATALOG[rid].clause,
-                "the plan shows from -> to": bool(lines) and all("→" in line and line in show.stdout
-                                                                   for line in lines),
-                "applied as planned": rid in {c["requirement"] for c in record["applied"]},
-                "verified": record["verify"].get(rid) == "fixed",
-                "the new audit passes": after[(name, rid)]["status"] == "pass",
-                "nothing left in the second plan": rid not in second["fix"]
-                and rid not in {c["requirement"] for c in second["changes"]},
-            }
-            missed = [what for what, ok in checks.items() if not ok]
+            missed = round_trip_misses(rid, CATALOG[rid].clause, before[(name, rid)], changes.get(rid, []),
+                                       show.stdout, record, after[(name, rid)], second, marker="→")
             if missed:
                 problems.append(f"{name} {rid}: not {', '.join(missed)}")
             else:
