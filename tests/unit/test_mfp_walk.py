@@ -237,3 +237,12 @@ def test_a_vendor_setting_with_an_oid_reads_true_values_and_map(monkeypatch: pyt
     assert result.facts["storage"]["encrypted"] is True
     assert "/storage/overwrite_enabled" in result.errors          # 7 is no value the profile maps: never a guess
     assert result.facts["time"]["ntp_servers"] == ["10.203.0.1"]
+
+
+def test_a_clock_read_over_a_long_round_trip_is_no_offset() -> None:
+    walk = dict(IDENTITY)
+    slow = build(walk, {"read_at": "2026-11-30T01:00:00+00:00", "read_rtt_ms": 6500.0})
+    quick = build(walk, {"read_at": "2026-11-30T01:00:00+00:00", "read_rtt_ms": 12.0})
+    assert "/time/offset_ms_abs" in slow.errors
+    assert "time" not in slow.facts
+    assert quick.facts["time"]["offset_ms_abs"] == 0.0

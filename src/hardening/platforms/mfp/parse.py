@@ -172,6 +172,12 @@ def _clock(result: Result, walk: Mapping[str, SnmpValue], probes: Mapping[str, A
     if not isinstance(read_at, str):
         result.errors["/time/offset_ms_abs"] = "probes.json has no `read_at` (the auditor's clock at the read)"
         return
+    rtt = probes.get("read_rtt_ms")
+    limit = float(platform_data()["clock_read_max_rtt_ms"])
+    if isinstance(rtt, int | float) and rtt > limit:
+        result.errors["/time/offset_ms_abs"] = (f"the read of hrSystemDate took {rtt:g} ms (over {limit:g} ms): the "
+                                                "auditor's clock at the read is not known closely enough")
+        return
     zone = str(probes.get("time_zone") or platform_data()["default_time_zone"])
     try:
         device = date_and_time(value, zone)
