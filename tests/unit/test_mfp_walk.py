@@ -246,3 +246,18 @@ def test_a_clock_read_over_a_long_round_trip_is_no_offset() -> None:
     assert "/time/offset_ms_abs" in slow.errors
     assert "time" not in slow.facts
     assert quick.facts["time"]["offset_ms_abs"] == 0.0
+
+
+def test_firmware_from_entity_mib_where_the_profile_has_no_object() -> None:
+    walk = dict(IDENTITY)
+    walk[".1.3.6.1.2.1.1.1.0"] = SnmpValue("STRING", "SHARP MX-3661")
+    walk[".1.3.6.1.2.1.1.2.0"] = SnmpValue("OID", ".1.3.6.1.4.1.2385.3.1.9")
+    assert "/os/version" in build(walk, None).manual
+    walk[".1.3.6.1.2.1.47.1.1.1.1.10.1"] = SnmpValue("STRING", "3.50.00")
+    assert build(walk, None).facts["os"]["version"] == "3.50.00"
+    walk[".1.3.6.1.2.1.47.1.1.1.1.9.1"] = SnmpValue("STRING", "3.51.00")
+    assert build(walk, None).facts["os"]["version"] == "3.51.00"      # firmware revision before software
+    # a profile's own object wins over ENTITY-MIB
+    walk[".1.3.6.1.2.1.1.2.0"] = SnmpValue("OID", ".1.3.6.1.4.1.1347.41")
+    walk[".1.3.6.1.4.1.1347.43.5.4.1.5.1.1"] = SnmpValue("STRING", "2XC_S000.002.271")
+    assert build(walk, None).facts["os"]["version"] == "2XC_S000.002.271"
