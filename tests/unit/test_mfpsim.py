@@ -77,7 +77,8 @@ def test_vendor_settings_only_where_the_profile_has_the_object(tmp_path: Path) -
     settings = {"storage_encrypted": False, "audit_log_enabled": False, "overwrite_enabled": False,
                 "sntp_servers": ["10.203.0.10", "10.203.0.12"]}
     plain = _records(model.snmprec_lines(_state(tmp_path, {**RICOH, "settings": settings}), PROFILES))
-    assert not any(oid.startswith("1.3.6.1.4.1.367.3") for oid in plain)       # main's profile: no objects yet
+    # main's profile has no setting objects (only RICOH's identity objects under 367.3.2.1.1): none served
+    assert not any(oid.startswith("1.3.6.1.4.1.367.3.2.1.9") for oid in plain)
     profiles = _profiles_with_settings()
     recs = _records(model.snmprec_lines(_state(tmp_path, {**RICOH, "settings": settings}, profiles=profiles),
                                         profiles))
