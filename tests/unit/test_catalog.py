@@ -135,6 +135,7 @@ FIX_CONTENT = {"linux": _linux_fix_tags, **{name: (lambda name=name: _declared_f
 # entry is removed and the full check applies.
 # Issue 9 the same way: the catalog names `windows` while its package (winplat) and remediation (winchange) are
 # parallel branches.
+# Issue 10's `mfp` package has landed (helper mfpplat).
 PENDING_PACKAGE: set[str] = set()
 # Platforms whose facts include the ones the server rule reads (see TestRequirement._check_fail_closed). Printers
 # too: their MGMT-SECURE-PROTOCOLS and LOG-FORWARD rules add to the rule every host gets

@@ -58,12 +58,8 @@ def test_port_state_open_and_closed() -> None:
         server.listen()
         open_port = server.getsockname()[1]
         closed_port = free_port()
-        states = asyncio.run(_states([open_port, closed_port]))
-    assert states == ["open", "closed"]
-
-
-async def _states(ports: list[int]) -> list[str]:
-    return list(await asyncio.gather(*(wire.port_state(LOCAL, port, 1.0) for port in ports)))
+        states = wire.port_states(LOCAL, [open_port, closed_port], 1.0)
+    assert states == {open_port: "open", closed_port: "closed"}
 
 
 # -- TLS ---------------------------------------------------------------------------------------------------------------
@@ -247,7 +243,7 @@ def ricoh_on(port: int) -> Profile:
     return replace(ricoh, web_admin={**ricoh.web_admin, "http_port": port})
 
 
-NO_HTTPS: dict[str, Any] = {"tls_versions": {}}
+NO_HTTPS: dict[str, Any] = {"port_state": "closed", "tls_versions": {}}
 
 
 def test_factory_password_kept_is_accepted_with_one_attempt_and_nothing_kept(admin_sim: AdminSim) -> None:
@@ -286,6 +282,9 @@ def test_a_dropped_login_is_undetermined_and_never_retried(admin_sim: AdminSim) 
 def test_unknown_vendor_and_no_web_admin() -> None:
     assert web_login(target(), None, NO_HTTPS, True, 1.0) == {"page": "no_profile"}
     assert web_login(target(), profiles()["ricoh"], NO_HTTPS, False, 1.0)["page"] == "no_web_admin"
+    # HTTPS answers but no handshake completed: undetermined, never "no web admin" (that would pass the check)
+    no_handshake = {"port_state": "open", "tls_versions": {"TLSv1.2": "error"}}
+    assert web_login(target(), profiles()["ricoh"], no_handshake, False, 1.0)["page"] == "error"
 
 
 def test_https_login_verifies_the_certificate_unless_the_inventory_says_not(tls_server: TLSServer) -> None:

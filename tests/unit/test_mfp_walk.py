@@ -237,3 +237,27 @@ def test_a_vendor_setting_with_an_oid_reads_true_values_and_map(monkeypatch: pyt
     assert result.facts["storage"]["encrypted"] is True
     assert "/storage/overwrite_enabled" in result.errors          # 7 is no value the profile maps: never a guess
     assert result.facts["time"]["ntp_servers"] == ["10.203.0.1"]
+
+
+def test_a_clock_read_over_a_long_round_trip_is_no_offset() -> None:
+    walk = dict(IDENTITY)
+    slow = build(walk, {"read_at": "2026-11-30T01:00:00+00:00", "read_rtt_ms": 6500.0})
+    quick = build(walk, {"read_at": "2026-11-30T01:00:00+00:00", "read_rtt_ms": 12.0})
+    assert "/time/offset_ms_abs" in slow.errors
+    assert "time" not in slow.facts
+    assert quick.facts["time"]["offset_ms_abs"] == 0.0
+
+
+def test_firmware_from_entity_mib_where_the_profile_has_no_object() -> None:
+    walk = dict(IDENTITY)
+    walk[".1.3.6.1.2.1.1.1.0"] = SnmpValue("STRING", "SHARP MX-3661")
+    walk[".1.3.6.1.2.1.1.2.0"] = SnmpValue("OID", ".1.3.6.1.4.1.2385.3.1.9")
+    assert "/os/version" in build(walk, None).manual
+    walk[".1.3.6.1.2.1.47.1.1.1.1.10.1"] = SnmpValue("STRING", "3.50.00")
+    assert build(walk, None).facts["os"]["version"] == "3.50.00"
+    walk[".1.3.6.1.2.1.47.1.1.1.1.9.1"] = SnmpValue("STRING", "3.51.00")
+    assert build(walk, None).facts["os"]["version"] == "3.51.00"      # firmware revision before software
+    # a profile's own object wins over ENTITY-MIB
+    walk[".1.3.6.1.2.1.1.2.0"] = SnmpValue("OID", ".1.3.6.1.4.1.1347.41")
+    walk[".1.3.6.1.4.1.1347.43.5.4.1.5.1.1"] = SnmpValue("STRING", "2XC_S000.002.271")
+    assert build(walk, None).facts["os"]["version"] == "2XC_S000.002.271"

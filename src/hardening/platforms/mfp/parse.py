@@ -93,13 +93,21 @@ def _model(result: Result, walk: Mapping[str, SnmpValue], profile: Profile | Non
 
 
 def _firmware(result: Result, walk: Mapping[str, SnmpValue], profile: Profile | None) -> None:
+    if profile is None or profile.firmware_oid is None:
+        for name in ("entPhysicalFirmwareRev", "entPhysicalSoftwareRev"):
+            value = walk.get(std(name))
+            if value is not None and value.text().strip():
+                result.put("/os/version", value.text().strip())
+                result.cite("/os/version", "snmpwalk.txt", [f"{name}.1 = {value.text().strip()}"])
+                return
     if profile is None:
         result.manual["/os/version"] = ("unknown vendor: no profile says which SNMP object holds the firmware "
                                         "version; read it on the device's information page and attest it")
         return
     if profile.firmware_oid is None:
-        result.manual["/os/version"] = (f"{profile.name_en} profile: no SNMP object for the firmware version; read it "
-                                        f"on {profile.product}'s device/system information page and attest it")
+        result.manual["/os/version"] = (f"{profile.name_en} profile: no SNMP object for the firmware version (and no "
+                                        "ENTITY-MIB firmware/software revision answered); read it on "
+                                        f"{profile.product}'s device/system information page and attest it")
         return
     value = walk.get(profile.firmware_oid)
     if value is None or not value.text().strip():
@@ -171,6 +179,12 @@ def _clock(result: Result, walk: Mapping[str, SnmpValue], probes: Mapping[str, A
         return
     if not isinstance(read_at, str):
         result.errors["/time/offset_ms_abs"] = "probes.json has no `read_at` (the auditor's clock at the read)"
+        return
+    rtt = probes.get("read_rtt_ms")
+    limit = float(platform_data()["clock_read_max_rtt_ms"])
+    if isinstance(rtt, int | float) and rtt > limit:
+        result.errors["/time/offset_ms_abs"] = (f"the read of hrSystemDate took {rtt:g} ms (over {limit:g} ms): the "
+                                                "auditor's clock at the read is not known closely enough")
         return
     zone = str(probes.get("time_zone") or platform_data()["default_time_zone"])
     try:

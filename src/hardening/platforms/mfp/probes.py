@@ -32,19 +32,58 @@ def reason(exc: BaseException) -> str:
 
 
 # -- TCP ports -------------------------------------------------------------------------------------------------------
-async def port_state(host: str, port: int, timeout: float) -> str:
-    """open (the handshake completed), closed (refused: RST), filtered (no answer in `timeout`), or
-    `error: …` (unreachable network, …)."""
+def port_states(host: str, ports: list[int], timeout: float) -> dict[int, str]:
+    """Every port's state from ONE non-blocking connect each, decided by the kernel (poll), not by when a busy
+    process gets round to look: open (handshake completed), closed (RST), filtered (still pending after
+    `timeout`), `error: …`. A late look still sees what the kernel saw, so load never turns an open port into a
+    filtered one."""
+    import errno
+    import select
+    import socket
+    import time
+
     try:
-        _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except ConnectionRefusedError:
-        return "closed"
-    except TimeoutError:
-        return "filtered"
+        family, kind, proto, _name, address = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0]
     except OSError as exc:
-        return f"error: {reason(exc)}"
-    writer.transport.abort()
-    return "open"
+        return {port: f"error: {reason(exc)}" for port in ports}
+    states: dict[int, str] = {}
+    pending: dict[int, tuple[socket.socket, int]] = {}
+    poller = select.poll()
+    for port in ports:
+        sock = socket.socket(family, kind, proto)
+        sock.setblocking(False)
+        code = sock.connect_ex((address[0], port, *address[2:]))
+        if code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
+            pending[sock.fileno()] = (sock, port)
+            poller.register(sock, select.POLLOUT)
+            continue
+        states[port] = _connect_state(code)
+        sock.close()
+    deadline = time.monotonic() + timeout
+    while pending:
+        events = poller.poll(max(0.0, deadline - time.monotonic()) * 1000)
+        for fd, _event in events:
+            sock, port = pending.pop(fd)
+            poller.unregister(fd)
+            states[port] = _connect_state(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+            sock.close()
+        if not events and time.monotonic() >= deadline:
+            break
+    for sock, port in pending.values():
+        states[port] = "filtered"
+        sock.close()
+    return states
+
+
+def _connect_state(code: int) -> str:
+    import errno
+    import os
+
+    if code == 0:
+        return "open"
+    if code == errno.ECONNREFUSED:
+        return "closed"
+    return f"error: {os.strerror(code)}"
 
 
 # -- TLS -------------------------------------------------------------------------------------------------------------
