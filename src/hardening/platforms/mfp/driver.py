@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from hardening.core.errors import CollectionError, SavedFactsError
+from hardening.core.errors import CollectionError, DeviceTimeout, SavedFactsError
 from hardening.core.platform import CapturePlatform, Target
 from hardening.core.secrets import REDACTOR
 from hardening.platforms.mfp import probes as wire
@@ -40,7 +40,7 @@ from hardening.platforms.mfp.change import MfpRemediator
 from hardening.platforms.mfp.data import platform_data, port_table
 from hardening.platforms.mfp.parse import build
 from hardening.platforms.mfp.profiles import Profile, recognise
-from hardening.platforms.mfp.snmp import SnmpSession
+from hardening.platforms.mfp.snmp import NO_ANSWER, SnmpSession
 from hardening.platforms.mfp.walk import SnmpValue, WalkFormatError, parse_walk, render_walk
 
 WALK_FILE = "snmpwalk.txt"
@@ -108,10 +108,17 @@ def _write(path: Path, text: str) -> None:
 def capture(target: Target) -> tuple[dict[str, SnmpValue | None], dict[str, Any]]:
     """({oid: value or None = no such object}, probes.json) of one device, in one pass."""
     with SnmpSession(target) as session:
+        probes: dict[str, Any] = {"format": PROBES_FORMAT, "time_zone": _zone(target),
+                                  "snmp": {"version": session.version, "answered": False}}
         try:
-            return session.run(_capture(session, target))
+            # the host's deadline holds for the whole pass, whatever each check's own timeout
+            return session.run(asyncio.wait_for(_capture(session, target, probes), target.timeout))
         except BaseExceptionGroup as group:     # the TaskGroup of the checks: the device's own error first
             raise _first(group) from None
+        except TimeoutError:
+            what = "the checks did not finish" if probes["snmp"]["answered"] else NO_ANSWER
+            raise DeviceTimeout(target.host.name, f"{what} within the host's deadline of {target.timeout:g} s "
+                                                  f"({target.connection('snmp').hostname})") from None
 
 
 def _first(group: BaseExceptionGroup[Any]) -> BaseException:
@@ -127,15 +134,14 @@ def _first(group: BaseExceptionGroup[Any]) -> BaseException:
     return next((exc for exc in flat if isinstance(exc, CollectionError)), flat[0])
 
 
-async def _capture(session: SnmpSession, target: Target) -> tuple[dict[str, SnmpValue | None], dict[str, Any]]:
+async def _capture(session: SnmpSession, target: Target,
+                   probes: dict[str, Any]) -> tuple[dict[str, SnmpValue | None], dict[str, Any]]:
     data = platform_data()
     https = target.connection("https")
     host = https.hostname
     budget = target.timeout
     connect = min(float(data["connect_timeout"]), budget)
     values: dict[str, SnmpValue | None] = {}
-    probes: dict[str, Any] = {"format": PROBES_FORMAT, "time_zone": _zone(target),
-                              "snmp": {"version": session.version, "answered": False}}
     async with asyncio.TaskGroup() as group:
         identity = group.create_task(_identity(session, values, probes))
         ports = group.create_task(_ports(host, connect))

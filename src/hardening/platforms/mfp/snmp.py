@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import types
 from collections.abc import Awaitable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from hardening.core.errors import AuthenticationFailed, CollectionError, DeviceTimeout, DeviceUnreachable
@@ -60,7 +62,39 @@ def _secret(credentials: Any, field: str, purpose: str) -> str:
 def _hlapi() -> Any:
     from pysnmp.hlapi.v3arch import asyncio as hlapi
 
+    cache_mib_compilation()
     return hlapi
+
+
+_CODE: dict[tuple[str, str], types.CodeType] = {}
+
+
+def _compile(source: str, filename: str, mode: str) -> types.CodeType:
+    key = (filename, source)
+    if key not in _CODE:
+        _CODE[key] = compile(source, filename, mode)
+    return _CODE[key]
+
+
+def _run_path(path: str, init_globals: dict[str, Any]) -> dict[str, Any]:
+    code = next((c for (name, _), c in list(_CODE.items()) if name == path), None)
+    if code is None:
+        code = _compile(Path(path).read_text(encoding="utf-8"), path, "exec")
+    exec(code, init_globals)  # noqa: S102 - pysnmp's own MIB modules, as runpy.run_path would run them
+    return init_globals
+
+
+def cache_mib_compilation() -> None:
+    """Make pysnmp's MibBuilder compile each of its MIB modules once per process. Every SnmpEngine (one per device:
+    each printer has its own USM user and keys) loads the same modules again, and the builder compiles each source
+    twice per load (`read`, then `runpy.run_path`): about 0.9 s of CPU per engine on the lab machine, 0.1 s with the
+    code objects kept by path and source. Same modules, same execution: only the compilation is shared. Idempotent;
+    the lab's SNMP agents (lab/mfpsim/responder.py) use it too."""
+    from pysnmp.smi import builder
+
+    if getattr(builder, "compile", None) is not _compile:
+        builder.compile = _compile
+        builder.runpy = types.SimpleNamespace(run_path=_run_path)
 
 
 class SnmpSession:
