@@ -24,6 +24,10 @@ def fault_audit(lab: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -
     inventory = tmp_path_factory.mktemp("faults") / "inventory"
     shutil.copytree(ROOT / "inventory", inventory)
     hosts = yaml.safe_load((inventory / "hosts.yaml").read_text(encoding="utf-8"))
+    # the printers' pass (SNMP, TLS handshakes, the web login) is CPU-bound and holds the host's deadline: with the
+    # short deadline this test gives the hanging host, a loaded CI machine would time them out; their own faults
+    # are tests/lab/test_mfp_lab.py's
+    hosts = {name: entry for name, entry in hosts.items() if "mfps" not in (entry.get("groups") or [])}
     extra = lab["spec"]["extra_hosts"]["srv-hang01"]
     hosts["srv-hang01"] = {"hostname": extra["hostname"], "groups": ["kikan", "infra", "servers"],
                            "data": {"roles": ["app_server"]}}
@@ -66,9 +70,11 @@ def test_timeout_is_bounded(fault_audit: dict[str, Any]) -> None:
 
 
 def test_other_hosts_unaffected(fault_audit: dict[str, Any], demo_audit: dict[str, Any]) -> None:
+    audited = {h["name"] for h in fault_audit["report"]["hosts"]} - {"srv-hang01", "srv-gone01"}
+    assert len(audited) > 20
+
     def verdicts(report: dict[str, Any]) -> dict[tuple[str, str], str]:
-        return {(f["host"], f["requirement"]): f["status"] for f in report["findings"]
-                if f["host"] not in ("srv-hang01", "srv-gone01")}
+        return {(f["host"], f["requirement"]): f["status"] for f in report["findings"] if f["host"] in audited}
 
     assert verdicts(fault_audit["report"]) == verdicts(demo_audit["report"])
 

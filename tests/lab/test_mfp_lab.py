@@ -156,11 +156,11 @@ class Story:
         self.runs.append(proc)
         return proc
 
-    def audit(self, name: str, hosts: list[str], *extra: str) -> dict[str, Any]:
+    def audit(self, name: str, hosts: list[str], *extra: str, **env: str) -> dict[str, Any]:
         out = self.work / name
         start = time.monotonic()
         proc = self.cli("audit", *host_args(hosts), "--inventory", str(self.inventory), "--out", str(out),
-                        "--no-progress", "--timeout", str(TIMEOUT), *extra)
+                        "--no-progress", "--timeout", str(TIMEOUT), *extra, **env)
         elapsed = time.monotonic() - start
         if (out / "report.json").exists():
             report = json.loads((out / "report.json").read_text(encoding="utf-8"))
@@ -179,11 +179,17 @@ def _attest(story: Story, person: str, evidence: Path, expires: dt.date) -> subp
         key.chmod(0o600)
     return story.cli("attest", "--host", ATTEST_HOST, "--requirement", ATTESTED, "--evidence", str(evidence),
                      "--expires", expires.isoformat(), "--key", str(key), "--inventory", str(story.inventory),
-                     "--statement", "HDD erased by the vendor (certificate)", HARDENING_OPERATOR=person)
+                     "--statement", "HDD erased by the vendor (certificate)", HARDENING_OPERATOR=person,
+                     HARDENING_LEDGER=str(ATTEST_LEDGER))
+
+
+# The attestation story keeps its own ledger: an attestation in the session's ledger would change the verdicts of
+# the lab tests that run after this one (the offline demo audit compares with a live audit made before it).
+ATTEST_LEDGER = TEST_STATE / "mfp-attestations.jsonl"
 
 
 def _ledger() -> list[dict[str, Any]]:
-    path = TEST_STATE / "ledger.jsonl"
+    path = ATTEST_LEDGER
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
@@ -211,7 +217,7 @@ def _attestation_story(story: Story, printers: list[str]) -> None:
     r["attest_refused"] = _attest(story, r["attest_admin"], evidence, r["expires"])
     r["ledger_after_refusal"] = len(_ledger()) - before
     r["attest_ok"] = _attest(story, r["attester"], evidence, r["expires"])
-    r["attested"] = story.audit("audit-attested", [ATTEST_HOST])
+    r["attested"] = story.audit("audit-attested", [ATTEST_HOST], HARDENING_LEDGER=str(ATTEST_LEDGER))
     r["expired"] = evaluate_on(story, r["expires"] + dt.timedelta(days=1), r["attested"]["out"] / "captures")
     del printers
 
@@ -228,7 +234,7 @@ def evaluate_on(story: Story, day: dt.date, captures: Path) -> dict[str, Any]:
     from hardening.core.secrets import SecretStore
 
     inputs = load_inputs(story.inventory, ROOT / "schemas" / "requirements")
-    found = read_attestations(Ledger(TEST_STATE / "ledger.jsonl"), ROOT / "inventory" / "approvers.yaml",
+    found = read_attestations(Ledger(ATTEST_LEDGER), ROOT / "inventory" / "approvers.yaml",
                               inputs.inventory.hosts, inputs.catalog)
     assert found.error is None, found.error
     inputs = dataclasses.replace(inputs, attestations=found)
@@ -688,6 +694,7 @@ def test_no_device_secret_in_any_artifact(lab: dict[str, Any], story: Story) -> 
         if "inventory" not in path.relative_to(story.work).parts:
             texts[str(path)] = path.read_text(encoding="utf-8", errors="replace")
     texts["ledger"] = (TEST_STATE / "ledger.jsonl").read_text(encoding="utf-8")
+    texts["attestations"] = ATTEST_LEDGER.read_text(encoding="utf-8")
     assert any("captures" in name for name in texts)
     assert any(name.endswith("junit.xml") for name in texts)
     leaks = sorted({(name, secret) for name, text in texts.items() for secret in secrets if secret in text})
