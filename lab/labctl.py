@@ -1842,8 +1842,34 @@ def cmd_up(args: argparse.Namespace) -> int:
     # seconds to synchronise with ntp01.
     if not report_time_sync(lab, specs, args.sync_timeout):
         return 1
+    # ... and every daemon a host should run must be running (clamd loads its signatures for a while on a busy
+    # machine, and clamonacc starts only once clamd answers: an audit before that reports AV-RESIDENT fail)
+    if not report_services(lab, specs, args.sync_timeout):
+        return 1
     log(f"up: ready in {time.monotonic() - t0:.1f}s")
     return 0
+
+
+def report_services(lab: dict[str, Any], specs: list[HostSpec], timeout: float) -> bool:
+    """Wait (at most `timeout` s) until every service of every running host has a process with its `comm`."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    while True:
+        pids = netns_pids()
+        missing = []
+        for spec in specs:
+            comms = {_comm(pid) for pid in pids.get(NETNS_PREFIX + spec.name, [])}
+            if not comms:
+                continue
+            missing += [f"{spec.name}:{name}" for name in spec.services
+                        if lab["services"][name].get("comm") and lab["services"][name]["comm"] not in comms]
+        if not missing:
+            log(f"services: running on every host ({time.monotonic() - t0:.1f}s)")
+            return True
+        if time.monotonic() >= deadline:
+            log(f"services: still not running after {timeout:.0f}s: {', '.join(missing)}")
+            return False
+        time.sleep(0.5)
 
 
 def cmd_down(args: argparse.Namespace) -> int:
