@@ -130,3 +130,25 @@ class ReportView:
             if failed or host["status"] == "error":
                 group.problems[host["name"]] = failed
         return sorted(groups.values(), key=lambda g: (g.security_officer, g.system))
+
+
+def subset_report(report: dict[str, Any], host_names: set[str] | frozenset[str]) -> dict[str, Any]:
+    """The report restricted to some of its hosts: the same run, with those hosts, their findings, and the summary
+    counted again over them (requirements kept whole, so every finding still finds its clause and quote). A valid
+    report document in, a valid report document out: per-manager and per-zone pages and mails are made from it."""
+    from hardening.report.build import attested_counts, exit_code
+
+    hosts = [h for h in report["hosts"] if h["name"] in host_names]
+    findings = [f for f in report["findings"] if f["host"] in host_names]
+    tally = dict.fromkeys(report["summary"]["findings"], 0)
+    for finding in findings:
+        tally[finding["status"]] = tally.get(finding["status"], 0) + 1
+    summary = {
+        **report["summary"],
+        "hosts": len(hosts),
+        "hosts_by_status": {s: sum(1 for h in hosts if h["status"] == s) for s in ("pass", "fail", "error")},
+        "findings": tally,
+        "attested": attested_counts(findings),
+        "exit_code": exit_code(hosts, findings, report["run"].get("attestations")),
+    }
+    return {**report, "summary": summary, "hosts": hosts, "findings": findings}
