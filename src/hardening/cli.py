@@ -342,6 +342,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         _check_known_hosts(args)
     inputs = _with_attestations(args, _inputs(args))
     from hardening.report import writers
+    from hardening.report.outputs import write_run_outputs
     selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
                           device_classes=args.device_classes, requirements=args.requirements)
     for group in selection.groups:
@@ -358,18 +359,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 1
     _host_errors(report)
     out = _out_dir(args, report["run"]["id"])
-    paths = {
-        "JSON": out / "report.json",
-        "HTML": out / "report.html",
-        "CSV": out / "report.csv",
-        "JUnit": out / "junit.xml",
-    }
-    writers.write_json(report, paths["JSON"])
-    writers.write_facts(report, results, out)
-    writers.write_captures(results, out)
-    writers.write_html(report, paths["HTML"], lang=args.lang)
-    writers.write_csv(report, paths["CSV"], lang=args.lang)
-    writers.write_junit(report, paths["JUnit"], lang=args.lang)
+    paths = write_run_outputs(report, results, out, lang=args.lang)
     if args.out is None:
         _point_latest(out)
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())

@@ -152,3 +152,16 @@ def subset_report(report: dict[str, Any], host_names: set[str] | frozenset[str])
         "exit_code": exit_code(hosts, findings, report["run"].get("attestations")),
     }
     return {**report, "summary": summary, "hosts": hosts, "findings": findings}
+
+
+# 第2章 1(4)① 情報セキュリティ統括管理者: receives the drift of hosts whose system names no manager (systems.yaml's
+# routing_defaults: drift_on_unlisted_host, shared_network_devices).
+OVERALL_MANAGER = "情報政策課長"
+
+
+def responsible_managers(host: dict[str, Any]) -> list[str]:
+    """Who answers for a report host's drift (第3章 2): the 情報セキュリティ管理者 of its information system, all of
+    them if co-managed; the 情報セキュリティ統括管理者 when the system names none. Reports per manager, the
+    manager charts and filters, and the mail routing all use this one answer."""
+    managers = [m for m in host.get("security_managers") or [] if m]
+    return managers or [OVERALL_MANAGER]
