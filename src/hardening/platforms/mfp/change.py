@@ -30,16 +30,15 @@ import functools
 import ipaddress
 import json
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
 
 from hardening.core.errors import ChangeError, HardeningError
-from hardening.core.platform import ApplyResult, Change, Target
+from hardening.core.platform import Change, Target
 from hardening.core.secrets import REDACTOR
 from hardening.platforms.common.netcli import load_platform_data
-from hardening.platforms.common.valuechange import ApplyFailure, drifted, reason, save_backup
+from hardening.platforms.common.valuechange import ApplyFailure, ValueApply, ValueRun, reason
 from hardening.platforms.mfp.data import standard_oid
 from hardening.platforms.mfp.profiles import Profile, profiles, recognise
 from hardening.platforms.mfp.snmp import SnmpSession, SnmpValue
@@ -237,10 +236,11 @@ class State:
 
 # --- the mixin ----------------------------------------------------------------------------------------------------
 
-class MfpRemediator:
+class MfpRemediator(ValueApply[State]):
     """Plan, apply and manual steps for printers (see the module docstring). Mix in before the platform's base."""
 
     fixes: ClassVar[frozenset[str]] = all_fixes()
+    subject: ClassVar[str] = "device"
 
     def open_snmp_session(self, target: Target) -> SessionLike:
         """The device's SNMP session (snmp.SnmpSession; raises CollectionError subclasses)."""
@@ -322,69 +322,29 @@ class MfpRemediator:
         finally:
             session.close()
 
-    # -- apply ---------------------------------------------------------------------------------------------------
+    # -- apply (common/valuechange.ValueApply) ---------------------------------------------------------------------
 
-    def apply(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any],
-              planned: Sequence[Change]) -> ApplyResult:
-        """Read and save every prior value, refuse a drifted host, SET, verify by reading back; on any failure
-        restore every prior value and prove it by a re-read. Never raises for a failure on the host."""
-        result = ApplyResult(target.host.name)
-        if not fix:
-            return result
-        try:
-            session = self.open_snmp_session(target)
-        except Exception as exc:
-            result.refuse(f"no session, nothing applied: {reason(exc)}")
-            return result
-        run = _Run(self, target, session)
-        try:
-            state = self._prepare(run, fix, parameters, planned, result)
-            if state is None:
-                return result
-            try:
-                for name in state.changing():
-                    setting = state.settings[name]
-                    run.attempted.append(name)   # a timeout leaves unknown whether the agent applied it
-                    run.session.set({setting.oid: setting.wanted})
-                self._verify(run, state)
-            except Exception as exc:  # any failure on the host: restore and prove
-                result.failed = reason(exc)
-                self._roll_back(run, state, result)
-                return result
-            result.applied = self.changes(state)
-            return result
-        except Exception as exc:  # a failure in the bookkeeping itself: say so, never raise
-            result.failed = result.failed or reason(exc)
-            return result
-        finally:
-            run.close()
+    def _open(self, target: Target) -> SessionLike:
+        return self.open_snmp_session(target)
 
-    def _prepare(self, run: _Run, fix: Sequence[str], parameters: Mapping[str, Any], approved: Sequence[Change],
-                 result: ApplyResult) -> State | None:
-        """Read every prior value, refuse a host that drifted from the approved plan, save what will change.
-        The state to apply, or None with the result refused (nothing set)."""
-        try:
-            state = self._state(run.session, run.target, fix, parameters)
-        except Exception as exc:
-            result.refuse(f"the current values could not be read, nothing applied: {reason(exc)}")
-            return None
-        differing = drifted(approved, self.changes(state), fix)
-        if differing:
-            result.refuse(f"the device's values differ from the approved plan for {', '.join(differing)}: it "
-                          "changed since planning; nothing applied, make a new plan")
-            return None
-        run.saved = {name: state.current[name] for name in state.changing()}
-        try:
-            save_backup(run.target, {name: {"oid": state.settings[name].oid, "type": value.type,
-                                            "value": value.value} for name, value in run.saved.items()})
-        except Exception as exc:
-            run.saved = {}
-            result.refuse(f"backup before the change failed, nothing applied: {reason(exc)}")
-            return None
-        return state
+    def _read_state(self, session: SessionLike, target: Target, fix: Sequence[str],
+                    parameters: Mapping[str, Any]) -> State:
+        return self._state(session, target, fix, parameters)
 
-    def _verify(self, run: _Run, state: State) -> None:
-        """Every changed value read back is the value set (ApplyFailure otherwise)."""
+    def _prior(self, state: State) -> dict[str, Any]:
+        return {name: state.current[name] for name in state.changing()}
+
+    def _backup(self, state: State, saved: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {name: {"oid": state.settings[name].oid, "type": value.type, "value": value.value}
+                for name, value in saved.items()}
+
+    def _set(self, run: ValueRun, state: State) -> None:
+        for name in state.changing():
+            setting = state.settings[name]
+            run.attempted.append(name)   # a timeout leaves unknown whether the agent applied it
+            run.session.set({setting.oid: setting.wanted})
+
+    def _verify(self, run: ValueRun, state: State) -> None:
         settings = [state.settings[name] for name in run.saved]
         now = run.session.get([s.oid for s in settings])
         for setting in settings:
@@ -395,38 +355,26 @@ class MfpRemediator:
                 raise ApplyFailure(f"verify: {setting.label} reads {setting.show(value)} after the SET, not "
                                    f"{setting.show(setting.wanted)}")
 
-    def _roll_back(self, run: _Run, state: State, result: ApplyResult) -> None:
-        """SET every attempted setting back to its prior value, in reverse order, then prove every saved value
-        is back by reading it. Two attempts, each on a fresh session (the failed one is not trusted)."""
-        touched = [name for name in dict.fromkeys(run.attempted) if name in run.saved]
-        problems: list[str] = []
-        for attempt in (1, 2):
-            problems = []
+    def _restore(self, run: ValueRun, state: State, settings: Sequence[str]) -> list[str]:
+        problems = []
+        for name in settings:
+            setting = state.settings[name]
             try:
-                run.fresh()
-                for name in reversed(touched):
-                    setting = state.settings[name]
-                    try:
-                        run.session.set({setting.oid: run.saved[name]})
-                    except Exception as exc:  # only the proof below decides
-                        problems.append(f"restore {setting.label}: {reason(exc)}")
-                now = run.session.get([state.settings[name].oid for name in run.saved])
-            except Exception as exc:
-                problems.append(f"attempt {attempt}: {reason(exc)}")
-                continue
-            differ = []
-            for name, saved in run.saved.items():
-                setting = state.settings[name]
-                value = now.get(setting.oid)
-                if value is None or plain(value) != plain(saved):
-                    shown = "unreadable" if value is None else setting.show(value)
-                    differ.append(f"{setting.label} is {shown}, saved {setting.show(saved)}")
-            if not differ:
-                result.rolled_back = True
-                result.rollback_problems = []
-                return
-            problems = differ + problems
-        result.rollback_problems = [REDACTOR.scrub(p)[:300] for p in problems] or ["no restore was possible"]
+                run.session.set({setting.oid: run.saved[name]})
+            except Exception as exc:  # only the proof decides
+                problems.append(f"restore {setting.label}: {reason(exc)}")
+        return problems
+
+    def _read_back(self, run: ValueRun, state: State) -> dict[str, Any]:
+        now = run.session.get([state.settings[name].oid for name in run.saved])
+        return {name: now.get(state.settings[name].oid) for name in run.saved}
+
+    def _differs(self, state: State, name: str, now: Any, saved: Any) -> str | None:
+        if now is not None and plain(now) == plain(saved):
+            return None
+        setting = state.settings[name]
+        shown = "unreadable" if now is None else setting.show(now)
+        return f"{setting.label} is {shown}, saved {setting.show(saved)}"
 
 
 def _profile_of(facts: Mapping[str, Any]) -> Profile | None:
@@ -444,23 +392,3 @@ def _fill_product(text: str, product: str, vendor: str) -> str:
         return text.format_map(_Keep(product=product, vendor=vendor))
     except (ValueError, IndexError, AttributeError):
         return text
-
-
-class _Run:
-    """One apply's session (reopened for the restore), what was saved and what was attempted."""
-
-    def __init__(self, platform: MfpRemediator, target: Target, session: SessionLike) -> None:
-        self.platform = platform
-        self.target = target
-        self.session = session
-        self.saved: dict[str, SnmpValue] = {}
-        self.attempted: list[str] = []
-
-    def fresh(self) -> None:
-        """A new session: after a failure the old one may be stuck."""
-        self.close()
-        self.session = self.platform.open_snmp_session(self.target)
-
-    def close(self) -> None:
-        with suppress(Exception):
-            self.session.close()

@@ -30,17 +30,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast
 
-from hardening.core.errors import ChangeError, HardeningError, SecretError
-from hardening.core.platform import ApplyResult, Change, Target
+from hardening.core.errors import ChangeError, SecretError
+from hardening.core.platform import Change, Target
 from hardening.core.secrets import REDACTOR
-from hardening.platforms.common.valuechange import ApplyFailure, drifted
-from hardening.platforms.common.valuechange import reason as _reason
-from hardening.platforms.common.valuechange import save_backup as _save_backup
+from hardening.platforms.common.valuechange import ApplyFailure, ValueApply, ValueRun
 from hardening.platforms.windows.session import WinRMSession
 from hardening.platforms.windows.settings import (
     OPT_IN_KINDS,
@@ -86,7 +83,7 @@ class Planned:
     current: dict[str, Any]                      # ident -> value read
 
 
-class WindowsRemediator:
+class WindowsRemediator(ValueApply[Planned]):
     """Plan and apply for Windows (see the module docstring). Mix in before the platform's base class."""
 
     remediation_file: ClassVar[Path] = REMEDIATION_FILE
@@ -164,69 +161,26 @@ class WindowsRemediator:
             session.close()
         return self.changes(planned)
 
-    # -- apply ---------------------------------------------------------------------------------------------
+    # -- apply (common/valuechange.ValueApply) -----------------------------------------------------------------
 
-    def apply(self, target: Target, fix: Sequence[str], parameters: Mapping[str, Any],
-              planned: Sequence[Change]) -> ApplyResult:
-        """Re-read and save, set, verify; on any failure restore every saved value and prove it. Never raises
-        for a failure on the host."""
-        result = ApplyResult(target.host.name)
-        if not fix:
-            return result
-        try:
-            session = self.open_winrm_session(target)
-        except Exception as exc:
-            result.refuse(f"no session, nothing applied: {_reason(exc)}")
-            return result
-        run = _Run(self, target, session)
-        try:
-            state = self._prepare(run, fix, parameters, planned, result)
-            if state is None:
-                return result
-            try:
-                for batch in _batches(state):
-                    run.execute(batch, "set")
-                self._verify(run, state)
-            except Exception as exc:  # any failure on the host: restore and prove
-                result.failed = _reason(exc)
-                self._roll_back(run, state, result)
-                return result
-            result.applied = self.changes(state)
-            return result
-        except Exception as exc:  # a failure in the bookkeeping itself: say so, never raise
-            result.failed = result.failed or _reason(exc)
-            return result
-        finally:
-            run.close()
+    def _open(self, target: Target) -> SessionLike:
+        return self.open_winrm_session(target)
 
-    def _prepare(self, run: _Run, fix: Sequence[str], parameters: Mapping[str, Any], approved: Sequence[Change],
-                 result: ApplyResult) -> Planned | None:
-        """Read every value again, refuse a host that drifted from the approved plan, save what will change.
-        The state to apply, or None with result.failed set (nothing applied)."""
-        try:
-            state = self._planned(run.session, self._settings(run.target, fix, parameters))
-        except HardeningError as exc:
-            result.refuse(f"the current values could not be read, nothing applied: {_reason(exc)}")
-            return None
-        except Exception as exc:
-            result.refuse(f"the current values could not be read, nothing applied: {_reason(exc)}")
-            return None
-        differing = drifted(approved, self.changes(state), fix)
-        if differing:
-            result.refuse(f"the host's values differ from the approved plan for {', '.join(differing)}: the host "
-                             "changed since planning; nothing applied, make a new plan")
-            return None
-        changing = {ident: state.current[ident] for ident in _changing(state)}
-        try:
-            _save_backup(run.target, changing)
-        except Exception as exc:
-            result.refuse(f"backup before the change failed, nothing applied: {_reason(exc)}")
-            return None
-        run.saved = changing
-        return state
+    def _new_run(self, target: Target, session: Any) -> _Run:
+        return _Run(target, session, self._open)
 
-    def _verify(self, run: _Run, state: Planned) -> None:
-        """Every changed value read again is what was set (ApplyFailure otherwise)."""
+    def _read_state(self, session: SessionLike, target: Target, fix: Sequence[str],
+                    parameters: Mapping[str, Any]) -> Planned:
+        return self._planned(session, self._settings(target, fix, parameters))
+
+    def _prior(self, state: Planned) -> dict[str, Any]:
+        return {ident: state.current[ident] for ident in _changing(state)}
+
+    def _set(self, run: ValueRun, state: Planned) -> None:
+        for batch in _batches(state):
+            cast(_Run, run).execute(batch, "set")
+
+    def _verify(self, run: ValueRun, state: Planned) -> None:
         settings = {ident: state.settings[ident] for ident in run.saved}
         now = self._read(run.session, settings)
         for ident, setting in settings.items():
@@ -235,35 +189,25 @@ class WindowsRemediator:
                 raise ApplyFailure(f"verify: {setting.label} is {setting.show(now[ident])} after the change, "
                                    f"not {_shown_target(setting, target_value)}")
 
-    def _roll_back(self, run: _Run, state: Planned, result: ApplyResult) -> None:
-        """Restore every value changed or attempted, in reverse order, then prove each saved value is back.
-        Two attempts, each on a fresh session (the failed one is not trusted)."""
-        touched = [ident for ident in dict.fromkeys(run.attempted) if ident in run.saved]
-        problems: list[str] = []
-        for attempt in (1, 2):
-            problems = []
-            try:
-                run.fresh()
-                restores = [([state.settings[i]], command) for i in reversed(touched)
-                            for command in state.settings[i].restorer(run.saved[i])]
-                try:
-                    run.execute(restores, "restore")
-                except ApplyFailure as exc:
-                    # only the proof below decides: deleting a registry value the failed setter never created
-                    # fails, and the value is as saved all the same
-                    problems.append(f"restore: {exc}")
-                now = self._read(run.session, {ident: state.settings[ident] for ident in run.saved})
-            except Exception as exc:
-                problems.append(f"attempt {attempt}: {_reason(exc)}")
-                continue
-            differ = [f"{state.settings[i].label} is {state.settings[i].show(now[i])}, saved "
-                      f"{state.settings[i].show(run.saved[i])}" for i in run.saved if now[i] != run.saved[i]]
-            if not differ:
-                result.rolled_back = True
-                result.rollback_problems = []
-                return
-            problems = differ + problems
-        result.rollback_problems = [REDACTOR.scrub(p)[:300] for p in problems] or ["no restore was possible"]
+    def _restore(self, run: ValueRun, state: Planned, settings: Sequence[str]) -> list[str]:
+        restores = [([state.settings[i]], command) for i in settings
+                    for command in state.settings[i].restorer(run.saved[i])]
+        try:
+            cast(_Run, run).execute(restores, "restore")
+        except ApplyFailure as exc:
+            # only the proof decides: deleting a registry value the failed setter never created fails, and the
+            # value is as saved all the same
+            return [f"restore: {exc}"]
+        return []
+
+    def _read_back(self, run: ValueRun, state: Planned) -> dict[str, Any]:
+        return self._read(run.session, {ident: state.settings[ident] for ident in run.saved})
+
+    def _differs(self, state: Planned, ident: str, now: Any, saved: Any) -> str | None:
+        if now == saved:
+            return None
+        setting = state.settings[ident]
+        return f"{setting.label} is {setting.show(now)}, saved {setting.show(saved)}"
 
 
 def _changing(state: Planned) -> list[str]:
@@ -311,15 +255,8 @@ def _check_bios_password(target: Target) -> None:
                                             "no comma (the vendors' WMI interfaces)")
 
 
-class _Run:
-    """One apply's session (reopened for the restore), what was saved and what was attempted."""
-
-    def __init__(self, platform: WindowsRemediator, target: Target, session: SessionLike) -> None:
-        self.platform = platform
-        self.target = target
-        self.session = session
-        self.saved: dict[str, Any] = {}
-        self.attempted: list[str] = []
+class _Run(ValueRun):
+    """One apply's session with the Windows setter batches."""
 
     def execute(self, steps: Sequence[Step], what: str) -> None:
         """Setter blocks in one batch (one PowerShell process; ids `<what>_<n>`), every setting counted as
@@ -351,12 +288,3 @@ class _Run:
         if failures:
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
             raise ApplyFailure(f"{what} {failures[0]}{more}")
-
-    def fresh(self) -> None:
-        """A new session: after a failure the old one may be lost or stuck."""
-        self.close()
-        self.session = self.platform.open_winrm_session(self.target)
-
-    def close(self) -> None:
-        with suppress(Exception):
-            self.session.close()
