@@ -1101,6 +1101,32 @@ def netsim_fingerprint(spec: dict[str, Any]) -> str:
     return sha256_json({"spec": spec, "code": code})
 
 
+def sim_namespace_up(netns: str, veth: str, mac: str, ips: list[str], commands: list[tuple[list[str], Path]],
+                     env: dict[str, str]) -> float:
+    """The simulators' namespace: `netns` joined to the lab bridge by `veth` with a fixed MAC (the root namespace's
+    neighbour entries stay right across restarts: a new random MAC left them stale for seconds), every address of
+    `ips`, then each command of `commands` started inside it with its own log file. Returns the start time
+    (time.monotonic) the caller's readiness wait counts from."""
+    run(["ip", "netns", "add", netns])
+    run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns])
+    run(["ip", "link", "set", veth, "master", BRIDGE, "up"])
+    run(["ip", "-n", netns, "-b", "-"], input=f"link set eth0 address {mac}\n" + "".join(
+        f"addr add {ip}/{SUBNET.prefixlen} dev eth0\n" for ip in ips) + "link set lo up\nlink set eth0 up\n")
+    for ip in ips:
+        run(["ip", "neigh", "flush", "to", ip], check=False)
+    started = time.monotonic()
+    for cmd, log in commands:
+        with open(log, "ab") as logf:
+            subprocess.Popen(["nsenter", f"--net=/run/netns/{netns}", "--", *cmd], cwd=REPO_DIR, env=env,
+                             stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                             start_new_session=True, close_fds=True)
+    return started
+
+
+def sim_env(**extra: str) -> dict[str, str]:
+    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(REPO_DIR), **extra}
+
+
 def netsim_up(devices: list[DeviceSpec], creds: dict[str, dict[str, str]], timeout: float) -> dict[str, str]:
     """Start (or keep) the simulator process in its netns; device name -> state or error text.
     A device whose initial configuration changed starts from it again (like a re-provisioned host)."""
@@ -1136,22 +1162,9 @@ def netsim_up(devices: list[DeviceSpec], creds: dict[str, dict[str, str]], timeo
             states[d.name] = "started"
     spec_file = NETSIM_DIR / "spec.json"
     write_file(spec_file, json.dumps(spec, indent=1), 0o600)
-    run(["ip", "netns", "add", NETSIM_NS])
-    run(["ip", "link", "add", NETSIM_VETH, "type", "veth", "peer", "name", "eth0", "netns", NETSIM_NS])
-    run(["ip", "link", "set", NETSIM_VETH, "master", BRIDGE, "up"])
-    # A fixed MAC: the root namespace's neighbour entries stay right across restarts (a new random MAC left
-    # them stale for seconds).
-    run(["ip", "-n", NETSIM_NS, "-b", "-"], input="link set eth0 address 02:68:6c:61:62:01\n" + "".join(
-        f"addr add {d.ip}/{SUBNET.prefixlen} dev eth0\n" for d in devices) + "link set lo up\nlink set eth0 up\n")
-    for d in devices:
-        run(["ip", "neigh", "flush", "to", d.ip], check=False)
-    logf = open(NETSIM_DIR / "netsim.log", "ab")
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(REPO_DIR)}
-    subprocess.Popen(["nsenter", f"--net=/run/netns/{NETSIM_NS}", "--", sys.executable, "-m", "lab.netsim",
-                      str(spec_file)], cwd=REPO_DIR, env=env, stdin=subprocess.DEVNULL, stdout=logf,
-                     stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
-    logf.close()
-    started = time.monotonic()
+    started = sim_namespace_up(NETSIM_NS, NETSIM_VETH, "02:68:6c:61:62:01", [d.ip for d in devices],
+                               [([sys.executable, "-m", "lab.netsim", str(spec_file)], NETSIM_DIR / "netsim.log")],
+                               sim_env())
     deadline = started + timeout
     pending = list(devices)
     while pending and time.monotonic() < deadline:
@@ -1285,20 +1298,9 @@ def winsim_up(hosts: list[WinHostSpec], creds: dict[str, dict[str, str]], timeou
     winsim_down()
     spec_file = WINSIM_DIR / "spec.json"
     write_file(spec_file, json.dumps(spec, indent=1), 0o600)
-    run(["ip", "netns", "add", WINSIM_NS])
-    run(["ip", "link", "add", WINSIM_VETH, "type", "veth", "peer", "name", "eth0", "netns", WINSIM_NS])
-    run(["ip", "link", "set", WINSIM_VETH, "master", BRIDGE, "up"])
-    run(["ip", "-n", WINSIM_NS, "-b", "-"], input="link set eth0 address 02:68:6c:61:62:02\n" + "".join(
-        f"addr add {h.ip}/{SUBNET.prefixlen} dev eth0\n" for h in hosts) + "link set lo up\nlink set eth0 up\n")
-    for h in hosts:
-        run(["ip", "neigh", "flush", "to", h.ip], check=False)
-    logf = open(WINSIM_DIR / "winsim.log", "ab")
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(REPO_DIR)}
-    subprocess.Popen(["nsenter", f"--net=/run/netns/{WINSIM_NS}", "--", sys.executable, "-m", "lab.winsim",
-                      str(spec_file)], cwd=REPO_DIR, env=env, stdin=subprocess.DEVNULL, stdout=logf,
-                     stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
-    logf.close()
-    started = time.monotonic()
+    started = sim_namespace_up(WINSIM_NS, WINSIM_VETH, "02:68:6c:61:62:02", [h.ip for h in hosts],
+                               [([sys.executable, "-m", "lab.winsim", str(spec_file)], WINSIM_DIR / "winsim.log")],
+                               sim_env())
     pending = list(hosts)
     while pending and time.monotonic() < started + timeout:
         pending = [h for h in pending if not (tcp_open(h.ip, 5985) and tcp_open(h.ip, 5986))]
@@ -1487,24 +1489,10 @@ def mfpsim_up(hosts: list[MfpSpec], creds: dict[str, dict[str, str]], timeout: f
     mfpsim_down()
     spec_file = MFPSIM_DIR / "spec.json"
     write_file(spec_file, json.dumps(spec, indent=1, ensure_ascii=False), 0o600)
-    run(["ip", "netns", "add", MFPSIM_NS])
-    run(["ip", "link", "add", MFPSIM_VETH, "type", "veth", "peer", "name", "eth0", "netns", MFPSIM_NS])
-    run(["ip", "link", "set", MFPSIM_VETH, "master", BRIDGE, "up"])
-    run(["ip", "-n", MFPSIM_NS, "-b", "-"], input="link set eth0 address 02:68:6c:61:62:03\n" + "".join(
-        f"addr add {h.ip}/{SUBNET.prefixlen} dev eth0\n" for h in hosts) + "link set lo up\nlink set eth0 up\n")
-    for h in hosts:
-        run(["ip", "neigh", "flush", "to", h.ip], check=False)
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(REPO_DIR),
-           "HOME": str(MFPSIM_DIR), "SNMPSIM_ALLOW_ROOT": "true"}
-    nsenter = ["nsenter", f"--net=/run/netns/{MFPSIM_NS}", "--"]
-    started = time.monotonic()
-    for cmd, logname in ((responder, "snmpsim.log"), ([sys.executable, "-m", "lab.mfpsim", str(spec_file)],
-                                                     "web.log")):
-        if cmd is responder and not engine_args:
-            continue
-        with open(MFPSIM_DIR / logname, "ab") as logf:
-            subprocess.Popen([*nsenter, *cmd], cwd=REPO_DIR, env=env, stdin=subprocess.DEVNULL, stdout=logf,
-                             stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    commands = [(responder, MFPSIM_DIR / "snmpsim.log")] if engine_args else []
+    commands.append(([sys.executable, "-m", "lab.mfpsim", str(spec_file)], MFPSIM_DIR / "web.log"))
+    started = sim_namespace_up(MFPSIM_NS, MFPSIM_VETH, "02:68:6c:61:62:03", [h.ip for h in hosts], commands,
+                               sim_env(HOME=str(MFPSIM_DIR), SNMPSIM_ALLOW_ROOT="true"))
     want_udp = {f"{h.ip}:161" for h in hosts if states[h.name].snmp_agent}
     want_tcp = [(h.ip, 443 if states[h.name].https else 80) for h in hosts
                 if states[h.name].https or states[h.name].http]

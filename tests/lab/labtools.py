@@ -290,3 +290,37 @@ def run_network_story(lab: dict[str, Any]) -> dict[str, Any]:
         for device in devices.values():
             (device["state"] / "faults.json").unlink(missing_ok=True)
         reset_devices(NETWORK_DEVICES)
+
+
+def planted_drift_misses(findings: dict[tuple[str, str], dict[str, Any]], hosts: list[str],
+                         expected: dict[str, set[str]], for_a_person: set[tuple[str, str]],
+                         clauses: dict[str, str], only_attested: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """What is wrong in an audit of simulated hosts against lab.yaml's plan, one line each: every planted drift
+    must fail with its requirement's clause (as the policy numbers it), what a person judges (lab.yaml's manual
+    lists, requirements only an attestation decides) must be `manual`, everything else must pass, and every planted
+    drift must have a finding. `findings`: {(host, requirement): report finding}; `clauses`: {requirement: clause}."""
+    wrong: list[str] = []
+    for name in hosts:
+        mine = {rid: f for (host, rid), f in findings.items() if host == name}
+        if not mine:
+            wrong.append(f"{name}: no findings")
+            continue
+        for rid, finding in mine.items():
+            planted = rid in expected.get(name, set())
+            evaluated = finding["evaluated_status"]
+            if evaluated == "not_applicable":
+                if planted:
+                    wrong.append(f"{name} {rid}: drift planted but not applicable")
+                continue
+            if planted:
+                if evaluated != "fail" or finding["clause"] != clauses[rid] or not finding["clause"].startswith("第"):
+                    wrong.append(f"{name} {rid}: drift planted, evaluated {evaluated} (clause {finding['clause']})")
+            elif (name, rid) in for_a_person or rid in only_attested:
+                if evaluated != "manual":
+                    wrong.append(f"{name} {rid}: a person judges it, evaluated {evaluated}")
+            elif finding["status"] != "pass":
+                wrong.append(f"{name} {rid}: compliant, reported {finding['status']}: {finding['message']['en']}")
+        missing = expected.get(name, set()) - set(mine)
+        if missing:
+            wrong.append(f"{name}: no finding for planted {sorted(missing)}")
+    return wrong

@@ -10,7 +10,6 @@ own first.
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import json
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from catalogtools import edited, evaluate_on
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from tests.inventory_edit import edit_yaml
@@ -48,30 +48,15 @@ def host(roles: tuple[str, ...] = ("mfp",), parameters: dict[str, Any] | None = 
 
 
 def facts(**changes: Any) -> dict[str, Any]:
-    """The compliant printer's facts with `changes` applied: {"time/offset_ms_abs": 9000, …}; a key ending in `!`
-    deletes that fact."""
-    out = copy.deepcopy(PRINTER["facts"])
-    for where, value in changes.items():
-        parts = where.rstrip("!").split("/")
-        node = out
-        for part in parts[:-1]:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        last: Any = int(parts[-1]) if isinstance(node, list) else parts[-1]
-        if where.endswith("!"):
-            del node[last]
-        else:
-            node[last] = value
-    return out
+    return edited(PRINTER["facts"], **changes)
 
 
 def evaluate(rid: str, document_facts: dict[str, Any] | None = None, *, errors: dict[str, str] | None = None,
              manual: dict[str, str] | None = None, on: Host | None = None, site: dict[str, Any] | None = None
              ) -> Finding:
     target = on or host()
-    document = {**PRINTER, "facts": document_facts if document_facts is not None else facts(),
-                "errors": errors or {}, "manual": manual or {}}
-    result = CollectResult(target.name, document, None, None, 0.1)
-    return evaluate_requirement(target, result, CATALOG[rid], site or SITE)
+    chosen = document_facts if document_facts is not None else facts()
+    return evaluate_on(target, PRINTER, chosen, CATALOG[rid], site or SITE, errors=errors, manual=manual)
 
 
 def pointers(finding: Finding) -> list[str]:

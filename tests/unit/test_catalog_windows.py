@@ -8,13 +8,13 @@ and pins the verdict, with the boundary cases the Windows semantics bring: the 1
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from catalogtools import edited, evaluate_on
 
 from hardening.changes.plan import automatable, fingerprint
 from hardening.core.catalog import load_catalog
@@ -46,30 +46,16 @@ def host(device_class: str = "windows_pc", roles: tuple[str, ...] = ("windows_ho
 
 
 def facts(**changes: Any) -> dict[str, Any]:
-    """The compliant PC's facts with `changes` applied: {"time/source_type": "NT5DS", …}; None as a value of a key
-    ending in `!` deletes that fact."""
-    out = copy.deepcopy(PC["facts"])
-    for where, value in changes.items():
-        parts = where.rstrip("!").split("/")
-        node = out
-        for part in parts[:-1]:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        last: Any = int(parts[-1]) if isinstance(node, list) else parts[-1]
-        if where.endswith("!"):
-            del node[last]
-        else:
-            node[last] = value
-    return out
+    return edited(PC["facts"], **changes)
 
 
 def evaluate(rid: str, document_facts: dict[str, Any] | None = None, *, errors: dict[str, str] | None = None,
              manual: dict[str, str] | None = None, on: Host | None = None, site: dict[str, Any] | None = None
              ) -> Finding:
     target = on or host()
-    document = {**PC, "device_class": target.device_class, "facts": document_facts or facts(),
-                "errors": errors or {}, "manual": manual or {}}
-    result = CollectResult(target.name, document, None, None, 0.1)
-    return evaluate_requirement(target, result, CATALOG[rid], site or SITE)
+    document = {**PC, "device_class": target.device_class}
+    return evaluate_on(target, document, document_facts or facts(), CATALOG[rid], site or SITE, errors=errors,
+                       manual=manual)
 
 
 def pointers(finding: Finding) -> list[str]:
