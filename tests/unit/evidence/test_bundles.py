@@ -396,3 +396,25 @@ def test_a_bad_registry_names_the_file_and_the_place(tmp_path: Path, text: str, 
         load_collectors(path)
     assert error.value.file == str(path)
     assert error.value.where.startswith(where)
+
+
+def test_the_lab_makes_the_demo_collectors_keys_and_their_registry(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lab"))
+    try:
+        import labctl  # type: ignore[import-not-found,unused-ignore]
+    finally:
+        sys.path.pop(0)
+    monkeypatch.setattr(labctl, "COLLECTOR_KEYS_DIR", tmp_path / "keys")
+    monkeypatch.setattr(labctl, "COLLECTORS_FILE", tmp_path / "collectors.yaml")
+    registry = load_collectors(labctl.ensure_collector_keys())
+    demo = load_collectors()  # inventory/collectors.yaml: same collectors and zones
+    assert {n: c.zones for n, c in registry.collectors.items()} == {n: c.zones for n, c in demo.collectors.items()}
+    for name, collector in registry.collectors.items():
+        key = load_collector_key(tmp_path / "keys" / name)
+        assert key.public_key().public_bytes_raw() == collector.public_key.public_bytes_raw()
+    again = load_collectors(labctl.ensure_collector_keys())  # kept: the same keys the second time
+    assert all(again.collectors[n].public_key.public_bytes_raw() == c.public_key.public_bytes_raw()
+               for n, c in registry.collectors.items())
+    root = Path(__file__).resolve().parents[3]
+    assert not [p for d in ("inventory", "lab") for p in (root / d).rglob("collector-*")]  # no key committed
