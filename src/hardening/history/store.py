@@ -165,7 +165,7 @@ class Recorder:
                 self._head["summary"] = summary
                 if generated_at is not None:
                     self._head["generated_at"] = generated_at
-                counts = dict(self._db.execute(  # what the stored rows say (the same as a valid summary's)
+                counts: dict[str, int] = dict(self._db.execute(  # the stored rows
                     "SELECT status, COUNT(*) FROM findings WHERE run_id = ? GROUP BY status", (self.run_id,)))
                 self._db.execute(
                     "UPDATE runs SET generated_at = ?, zones = ?, scope_key = ?, exit_code = ?, hosts = ?, "
