@@ -50,10 +50,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def _open_history(location: str | None) -> Any:
-    try:
-        from hardening.history import open_history  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        raise HardeningError("the run history (hardening.history) is not part of this build") from None
+    from hardening.history import open_history
+
     return open_history(location)
 
 

@@ -29,12 +29,12 @@ class HistoryLike(Protocol):
 
 
 def last_sequence(history: HistoryLike, collector: str) -> int:
-    """The highest sequence imported from `collector` (0: none)."""
+    """The highest sequence imported from `collector` (0: none). History.runs() lists a run's origin kind with its
+    collector and bundle sequence beside it."""
     found = 0
     for run in history.runs():
-        origin = run.get("origin")
-        if isinstance(origin, dict) and origin.get("kind") == "bundle" and origin.get("collector") == collector:
-            found = max(found, int(origin.get("sequence") or 0))
+        if run.get("origin") == "bundle" and run.get("collector") == collector:
+            found = max(found, int(run.get("sequence") or 0))
     return found
 
 

@@ -33,7 +33,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         patch.setattr(audit, "collect_all", collect)
         for zone, members in ZONES.items():
             out = base / f"run-{zone}"
-            args = ["audit", "-i", str(INVENTORY), "--out", str(out), "--no-progress", "--ledger", str(ledger)]
+            args = ["audit", "-i", str(INVENTORY), "--out", str(out), "--no-progress", "--ledger", str(ledger),
+                    "--no-history"]
             for name in members:
                 args += ["-H", name]
             assert cli.main(args) in (0, 1, 2)

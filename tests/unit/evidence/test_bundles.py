@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 from evidence_lab import Lab, write_registry
@@ -37,41 +36,14 @@ from hardening.evidence.bundle import (
 from hardening.evidence.collectors import CollectorRegistryError, load_collector_key, load_collectors
 from hardening.evidence.importer import check_replay, city_report, import_bundle
 from hardening.evidence.verify import BundleRefused, verify_bundle
+from hardening.history import History, open_history
 from hardening.report.merge import merge_reports
 from hardening.report.validate import validate_report
 
 MOMENT = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
 
 
-class FakeHistory:
-    """The part of hardening.history.History that import and the city report use (record, runs, report)."""
-
-    def __init__(self) -> None:
-        self.stored: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
-
-    def record(self, report: dict[str, Any], *, origin: dict[str, Any] | None = None,
-               out_dir: str | None = None) -> str:
-        run_id: str = report["run"]["id"]
-        assert all(r["run"]["id"] != run_id for r, _ in self.stored), "already recorded"
-        self.stored.append((copy.deepcopy(report), origin))
-        return run_id
-
-    def runs(self, *, since: Any = None, zones: list[str] | None = None,
-             limit: int | None = None) -> list[dict[str, Any]]:
-        rows = [{"id": r["run"]["id"], "started_at": r["run"]["started_at"], "origin": origin,
-                 "collector": (origin or {}).get("collector"), "zones": sorted({h["zone"] for h in r["hosts"]})}
-                for r, origin in self.stored]
-        return sorted(rows, key=lambda row: row["started_at"], reverse=True)
-
-    def report(self, run_id: str) -> dict[str, Any]:
-        return next(copy.deepcopy(r) for r, _ in self.stored if r["run"]["id"] == run_id)
-
-
-def _history(tmp_path: Path) -> Any:
-    try:
-        from hardening.history import open_history  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return FakeHistory()
+def _history(tmp_path: Path) -> History:
     return open_history(tmp_path / "history.sqlite")
 
 
@@ -246,8 +218,10 @@ def test_two_zone_collectors_import_into_one_history_and_one_city_report(
         assert number == kikan["summary"]["findings"][status] + internet["summary"]["findings"][status]
     assert city["summary"]["hosts"] == kikan["summary"]["hosts"] + internet["summary"]["hosts"] == 4
     assert city["run"]["selection"]["merged_runs"] == sorted([kikan["run"]["id"], internet["run"]["id"]])
-    origins = [run["origin"] for run in history.runs()]
-    assert all(o["kind"] == "bundle" and len(o["bundle_sha256"]) == 64 for o in origins)
+    runs = history.runs()
+    assert [(r["origin"], r["collector"], r["sequence"]) for r in runs if r["id"] == kikan["run"]["id"]] == \
+        [("bundle", "collector-kikan", 1)]
+    assert all(len(r["bundle_sha256"]) == 64 for r in runs)
 
 
 def test_a_replayed_bundle_is_refused(lab: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -281,7 +255,7 @@ def test_a_host_outside_the_collectors_zones_is_refused(lab: Lab, tmp_path: Path
                             {lab.collectors["kikan"]: ["lgwan"], lab.collectors["internet"]: ["internet"]})
     bundle = _bundle(lab, "kikan", tmp_path)
     with pytest.raises(BundleRefused) as refused:
-        import_bundle(bundle, FakeHistory(), load_collectors(narrow))
+        import_bundle(bundle, _history(tmp_path), load_collectors(narrow))
     assert any("/zone" in p.file and "担当外" in p.ja for p in refused.value.problems)
 
 
