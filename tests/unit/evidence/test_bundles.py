@@ -392,3 +392,26 @@ def test_the_lab_makes_the_demo_collectors_keys_and_their_registry(tmp_path: Pat
                for n, c in registry.collectors.items())
     root = Path(__file__).resolve().parents[3]
     assert not [p for d in ("inventory", "lab") for p in (root / d).rglob("collector-*")]  # no key committed
+
+
+def test_export_a_history_ref_and_import_through_the_cli(lab: Lab, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    local = tmp_path / "collector.sqlite"
+    report = lab.report("internet")
+    open_history(local).record(report, out_dir=str(lab.runs["internet"]))
+    key = tmp_path / "collector-internet.key"
+    key.write_bytes(lab.keys["internet"].read_bytes())
+    key.chmod(0o600)
+    bundle = tmp_path / "b.tar"
+    assert cli.main(["export", report["run"]["id"][:8], "--history", str(local), "--key", str(key),
+                     "--ledger", str(lab.ledger), "--collectors", str(lab.registry), "--out", str(bundle)]) == 0
+    assert json.loads(read_members(bundle.read_bytes())[MANIFEST])["run_id"] == report["run"]["id"]
+    auditor = str(tmp_path / "auditor.sqlite")
+    capsys.readouterr()
+    assert cli.main(["import", str(bundle), "--history", auditor, "--collectors", str(lab.registry)]) == 0
+    assert capsys.readouterr().out.startswith("取り込みました (imported)")
+    assert cli.main(["import", str(bundle), "--history", auditor, "--collectors", str(lab.registry)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("取り込み拒否")
+    assert any(line.startswith("report.json: 実行") and "再送" in line for line in err)
+    assert [r["id"] for r in open_history(auditor).runs()] == [report["run"]["id"]]
