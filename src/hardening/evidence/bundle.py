@@ -122,18 +122,23 @@ def filled_members(report: Mapping[str, Any], catalog: Mapping[str, Requirement]
     members: dict[str, bytes] = {}
     index: dict[str, dict[str, Any]] = {}
     facts_of = {h["name"]: h["facts_file"] for h in report["hosts"]}
+    made: dict[tuple[str, str], tuple[str, list[str]]] = {}  # hosts mostly share parameters: one file for them all
     for finding in report["findings"]:
         if finding["evaluated_status"] not in ("pass", "fail") or facts_of.get(finding["host"]) is None:
             continue
-        requirement = catalog[finding["requirement"]]
-        schema = stock_schema(requirement, finding["parameters"])
-        data = json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
-        name = f"filled/{requirement.id}.{sha256_hex(data)[:16]}.schema.json"
-        members[name] = data
+        key = (finding["requirement"], canonical_json(finding["parameters"]))
+        if key not in made:
+            requirement = catalog[finding["requirement"]]
+            schema = stock_schema(requirement, finding["parameters"])
+            data = json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
+            name = f"filled/{requirement.id}.{sha256_hex(data)[:16]}.schema.json"
+            members[name] = data
+            made[key] = (name, uses_project_keywords(schema))
+        name, keywords = made[key]
         index.setdefault(finding["host"], {})[finding["requirement"]] = {
             "schema": name, "facts": facts_of[finding["host"]],
             "expect": "valid" if finding["evaluated_status"] == "pass" else "invalid",
-            "project_keywords": uses_project_keywords(schema),
+            "project_keywords": keywords,
         }
     members[FILLED_INDEX] = json.dumps(index, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
     return members

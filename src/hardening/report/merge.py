@@ -63,7 +63,7 @@ def merge_reports(reports: Iterable[dict[str, Any]], *, zones: Iterable[str] | N
     used: list[dict[str, Any]] = []
     for zone in sorted(owner):
         report = owner[zone]
-        if report not in used:
+        if not any(report is seen for seen in used):  # identity: == would compare whole reports
             used.append(report)
         taken = {h["name"] for h in report["hosts"] if h["zone"] == zone and h["name"] not in names}
         names |= taken
