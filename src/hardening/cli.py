@@ -241,9 +241,12 @@ def _parser() -> argparse.ArgumentParser:
     attestations.add_argument("--requirement", "-r", default=None)
     _add_attest_inputs(attestations)
 
-    keygen = sub.add_parser("keygen", help="create an approver's Ed25519 key pair")
+    keygen = sub.add_parser("keygen", help="create an approver's (or, with --collector, a zone collector's) "
+                            "Ed25519 key pair")
     keygen.add_argument("name")
     keygen.add_argument("--dir", type=Path, default=Path())
+    keygen.add_argument("--collector", action="store_true", help="a zone collector's key for signing evidence "
+                        "bundles (passphrase from HARDENING_COLLECTOR_PASSPHRASE, else none: exports run unattended)")
 
     validate = sub.add_parser("validate", help="validate inventory, site parameters, catalog and waivers only")
     _add_inputs(validate)
@@ -726,6 +729,13 @@ def _list_attestations(args: argparse.Namespace) -> int:
 def cmd_keygen(args: argparse.Namespace) -> int:
     from hardening.changes.approval import generate_keypair
 
+    if args.collector:
+        from hardening.evidence.collectors import generate_collector_key
+
+        key, pub = generate_collector_key(args.name, args.dir, os.environ.get("HARDENING_COLLECTOR_PASSPHRASE") or None)
+        say(f"private key: {key} (keep it on the collector, mode 0600)")
+        say(f"public key: {pub} (add it to the auditor's collectors.yaml with the collector's zones)")
+        return 0
     key, pub = generate_keypair(args.name, args.dir, passphrase=_passphrase())
     say(f"private key: {key} (keep it to yourself)")
     say(f"public key: {pub} (add it to approvers.yaml)")

@@ -415,3 +415,18 @@ def test_export_a_history_ref_and_import_through_the_cli(lab: Lab, tmp_path: Pat
     assert err[0].startswith("取り込み拒否")
     assert any(line.startswith("report.json: 実行") and "再送" in line for line in err)
     assert [r["id"] for r in open_history(auditor).runs()] == [report["run"]["id"]]
+
+
+def test_keygen_makes_a_collector_key_that_signs_bundles(lab: Lab, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["keygen", "collector-internet", "--collector", "--dir", str(tmp_path)]) == 0
+    assert "collectors.yaml" in capsys.readouterr().out
+    key = tmp_path / "collector-internet.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    registry = write_registry(tmp_path / "collectors.yaml", {"collector-internet": key}, {"collector-internet":
+                                                                                         ["internet"]})
+    bundle = tmp_path / "b.tar"
+    assert cli.main(["export", str(lab.runs["internet"]), "--key", str(key), "--ledger", str(lab.ledger),
+                     "--collectors", str(registry), "--out", str(bundle)]) == 0
+    assert cli.main(["verify", str(bundle), "--collectors", str(registry)]) == 0
+    assert cli.main(["verify", str(bundle), "--collectors", str(lab.registry)]) == 1  # another key for that name
