@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from evidence_lab import FIXTURES, INVENTORY, NOW, ZONES, Lab, write_registry
+from evidence_lab import FIXTURES, INVENTORY, NOW, ROOT, ZONES, Lab, write_registry
 
 from hardening import audit, cli
 from hardening.core.models import CollectResult, Host
@@ -28,13 +29,23 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             out[host.name] = CollectResult(host.name, document, None, None, 0.1)
         return out
 
+    # Waivers that decide verdicts in the kikan run: every requirement of log01 (active) and of ntp01 (expired),
+    # so verify re-derives `waived` and an expired waiver's `fail` too.
+    ids = sorted(p.stem for p in (ROOT / "schemas" / "requirements").glob("*.json"))
+    waivers = base / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        f"  - {{id: W-T-1, hosts: [log01], requirements: {json.dumps(ids)}, reason: test, approver: CISO, "
+        "expires: '2099-12-31'}\n"
+        f"  - {{id: W-T-2, hosts: [ntp01], requirements: {json.dumps(ids)}, reason: test, approver: CISO, "
+        "expires: '2020-01-01'}\n", encoding="utf-8")
     runs: dict[str, Path] = {}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(audit, "collect_all", collect)
         for zone, members in ZONES.items():
             out = base / f"run-{zone}"
             args = ["audit", "-i", str(INVENTORY), "--out", str(out), "--no-progress", "--ledger", str(ledger),
-                    "--no-history"]
+                    "--no-history", "--waivers", str(waivers)]
             for name in members:
                 args += ["-H", name]
             assert cli.main(args) in (0, 1, 2)

@@ -217,6 +217,10 @@ def test_two_zone_collectors_import_into_one_history_and_one_city_report(
     for status, number in city["summary"]["findings"].items():
         assert number == kikan["summary"]["findings"][status] + internet["summary"]["findings"][status]
     assert city["summary"]["hosts"] == kikan["summary"]["hosts"] + internet["summary"]["hosts"] == 4
+    # Verdicts decided by waivers were re-derived too (conftest: log01 active, ntp01 expired).
+    decided = {(f["host"], f["status"]) for f in kikan["findings"] if f["waiver"] and f["evaluated_status"] == "fail"}
+    assert ("log01", "waived") in decided
+    assert ("ntp01", "fail") in decided
     assert city["run"]["selection"]["merged_runs"] == sorted([kikan["run"]["id"], internet["run"]["id"]])
     runs = history.runs()
     assert [(r["origin"], r["collector"], r["sequence"]) for r in runs if r["id"] == kikan["run"]["id"]] == \
