@@ -172,12 +172,12 @@ class SmtpSink:
         sink = self
 
         class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 sink.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
                                       "data": envelope.original_content or envelope.content})
                 return "250 OK"
 
-            async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,  # noqa: N802
+            async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
                                   responses: list[str]) -> list[str]:
                 if sink._delay and not session.extended_smtp:
                     await asyncio.sleep(sink._delay)
@@ -189,7 +189,7 @@ class SmtpSink:
                   and data.password.decode() == sink.password)
             if ok:
                 sink.logins.append(sink.user)
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         context = None
         if self._starttls:

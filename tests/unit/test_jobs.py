@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from tests.jobkit import FIXTURE_OF, INVENTORY, ROOT, MemoryHistory, save_facts, write_job
 
 from hardening import cli
 from hardening.changes.ledger import Ledger
 from hardening.jobs import runner
 from hardening.jobs.jobfile import load_job
 from hardening.jobs.lock import JobRunningError, job_lock, lock_path
-from tests.jobkit import FIXTURE_OF, INVENTORY, ROOT, MemoryHistory, save_facts, write_job
 
 REPORT_SCHEMA = json.loads((ROOT / "schemas" / "drift-report.schema.json").read_text(encoding="utf-8"))
 

@@ -78,11 +78,11 @@ def render_body(mail: ManagerMail, report: dict[str, Any], job_name: str, run_di
     items = sorted(mail.drift, key=lambda f: (f["host"], clause_key(f["clause"]), f["requirement"]))
     run = report["run"]
     ja = [f"{one_line(mail.manager)} 様", "",
-          f"{_site(report, 'ja')} の定期点検（ジョブ {job_name}、実行 {run['id']}、{run['finished_at']}）で、"
+          f"{_site(report, 'ja')} の定期点検（ジョブ {job_name}、実行 {run['id']}、{run['started_at']}）で、"
           f"前回の点検にはなかった不適合が {len(items)} 件見つかりました。対象は貴職が管理する情報システムのホストです"
           "（第3章 2）。", ""]
     en = [f"To: {one_line(mail.manager)}", "",
-          f"The scheduled audit of {_site(report, 'en')} (job {job_name}, run {run['id']}, {run['finished_at']}) "
+          f"The scheduled audit of {_site(report, 'en')} (job {job_name}, run {run['id']}, {run['started_at']}) "
           f"found {len(items)} new drift(s) since the previous run, on hosts of the information systems you manage.",
           ""]
     for index, finding in enumerate(items, 1):
