@@ -1,6 +1,5 @@
 """Shared by the scheduled-job tests: saved facts of a few demo hosts (the Linux probe run over fixture roots, as
-tests/unit/test_offline_audit.py makes them), job files, a local SMTP sink with STARTTLS + AUTH, and an in-memory
-run history with the History API's drift semantics."""
+tests/unit/test_offline_audit.py makes them), job files, and a local SMTP sink with STARTTLS + AUTH."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import datetime as dt
 import json
 import ssl
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,69 +40,6 @@ def write_job(path: Path, **fields: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
-
-
-@dataclass
-class _Change:
-    host: str
-    requirement: str
-    clause: str
-    before: str | None
-    after: str | None
-
-
-@dataclass
-class _Drift:
-    new: list[_Change]
-    resolved: list[_Change]
-    persisting: list[_Change]
-    unknown: list[_Change]
-
-
-class MemoryHistory:
-    """Runs kept in memory, with History.record/previous/compare as BRIEF.md specifies them (same scope = same
-    selection and zones)."""
-
-    def __init__(self) -> None:
-        self.runs: list[tuple[str, dict[str, Any]]] = []
-
-    def record(self, report: dict[str, Any], *, origin: dict[str, Any] | None = None,
-               out_dir: str | None = None) -> str:
-        run_id = report["run"]["id"]
-        self.runs.append((run_id, report))
-        return str(run_id)
-
-    def _scope(self, report: dict[str, Any]) -> str:
-        return json.dumps([report["run"]["selection"], sorted({h["zone"] for h in report["hosts"]})])
-
-    def previous(self, run_id: str) -> str | None:
-        ids = [r for r, _ in self.runs]
-        index = ids.index(run_id)
-        scope = self._scope(self.runs[index][1])
-        earlier = [r for r, rep in self.runs[:index] if self._scope(rep) == scope]
-        return earlier[-1] if earlier else None
-
-    def compare(self, run_a: str, run_b: str) -> _Drift:
-        reports = dict(self.runs)
-
-        def statuses(report: dict[str, Any]) -> dict[tuple[str, str], tuple[str, str]]:
-            return {(f["host"], f["requirement"]): (f["status"], f["clause"]) for f in report["findings"]}
-
-        a, b = statuses(reports[run_a]), statuses(reports[run_b])
-        drift = _Drift([], [], [], [])
-        for key in sorted(set(a) | set(b)):
-            before, after = a.get(key, (None, ""))[0], b.get(key, (None, ""))[0]
-            clause = (b.get(key) or a.get(key) or (None, ""))[1]
-            change = _Change(key[0], key[1], clause, before, after)
-            if after == "fail" and before != "fail":
-                drift.new.append(change)
-            elif before == "fail" and after == "fail":
-                drift.persisting.append(change)
-            elif before == "fail" and after in ("pass", "waived", "not_applicable"):
-                drift.resolved.append(change)
-            elif before == "fail":
-                drift.unknown.append(change)
-        return drift
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path, Path]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from hardening.audit import Inputs, run_audit
 from hardening.changes.ledger import Ledger
@@ -25,16 +26,19 @@ from hardening.core.secrets import REDACTOR, SecretStore
 from hardening.report.build import canonical_digest
 from hardening.report.outputs import DEFAULT_FORMATS, write_run_outputs
 
+if TYPE_CHECKING:
+    from hardening.history import History
+
 
 class NoHostsError(HardeningError):
     """The selection matches no host of the inventory: nothing audited, nothing written."""
 
 
-class RunRecorder(Protocol):
-    """What the run database offers a run (hardening.history.History.record)."""
+def open_history(location: str | os.PathLike[str] | None) -> History:
+    """The run database at `location` (hardening.history.open_history; None: its default). Jobs open it here too."""
+    from hardening.history import open_history as open_location
 
-    def record(self, report: dict[str, Any], *, origin: dict[str, Any] | None = None,
-               out_dir: str | None = None) -> str: ...
+    return open_location(location)
 
 
 @dataclass
@@ -129,16 +133,18 @@ def audit_and_record(
     *,
     out_dir: Callable[[str], Path],
     ledger: Ledger,
-    history: RunRecorder | None = None,
+    history: str | os.PathLike[str] | None = None,
+    record: bool = True,
     offline_from: Path | None = None,
     lang: str = "ja",
     formats: Sequence[str] = DEFAULT_FORMATS,
     on_report: Callable[[dict[str, Any]], None] | None = None,
 ) -> AuditRun:
     """Audit the selection, write the run directory (`out_dir(run id)` makes it), append the ledger's audit entry
-    and record the run in `history`. `on_report` sees the report before anything is written (warnings, host
-    errors). Raises NoHostsError when nothing is selected; a history that cannot record is the run's problem
-    (AuditRun.problems, exit 1), never a lost report."""
+    and, with `record`, store the run in the history at `history` (None: its default location). `on_report` sees
+    the report before anything is written (warnings, host errors). Raises NoHostsError when nothing is selected;
+    a history that cannot be opened or cannot record is the run's problem (AuditRun.problems, exit 1), reported
+    after the report is written, never a lost report."""
     report, results = run_audit(inputs, selection, secrets, run, offline_from=offline_from)
     if on_report is not None:
         on_report(report)
@@ -148,12 +154,14 @@ def audit_and_record(
     paths = write_run_outputs(report, results, out, lang=lang, formats=formats)
     ledger.append(report["run"]["operator"], "audit", audit_subject(report))
     done = AuditRun(report, results, out, paths)
-    if history is not None:
+    if record:
         try:
-            done.history_id = history.record(report, origin={"kind": "local", "collector": None,
-                                                             "bundle_sha256": None, "sequence": None},
-                                             out_dir=str(out))
+            with open_history(history) as store:
+                done.history_id = store.record(report, origin={"kind": "local"}, out_dir=str(out.resolve()))
         except Exception as exc:  # the report is written: say why the history lacks it, exit 1
-            done.problems.append(REDACTOR.scrub(f"履歴に記録できません (history could not record the run): "
-                                                f"{type(exc).__name__}: {exc}")[:500])
+            from hardening.history import HistoryError
+
+            reason = str(exc) if isinstance(exc, HistoryError | OSError) else f"{type(exc).__name__}: {exc}"
+            done.problems.append(REDACTOR.scrub(f"エラー (error): 履歴に記録できません (history not recorded): "
+                                                f"{reason}")[:500])
     return done

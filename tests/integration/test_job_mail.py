@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.jobkit import FIXTURE_OF, MemoryHistory, SmtpSink, save_facts, write_job
+from tests.jobkit import FIXTURE_OF, SmtpSink, save_facts, write_job
 
 from hardening.core.secrets import SecretStore
-from hardening.jobs import runner
 from hardening.jobs.jobfile import load_job
 from hardening.jobs.runner import run_job
 
@@ -30,13 +29,6 @@ def sink(tmp_path: Path) -> Iterator[SmtpSink]:
     assert server is not None
     yield server
     server.stop()
-
-
-@pytest.fixture
-def history(monkeypatch: pytest.MonkeyPatch) -> MemoryHistory:
-    memory = MemoryHistory()
-    monkeypatch.setattr(runner, "open_history", lambda location: memory)
-    return memory
 
 
 def _job(tmp_path: Path, sink: SmtpSink, facts: Path, **notify: Any) -> Path:
@@ -74,7 +66,7 @@ def _no_password_anywhere(directory: Path, password: str) -> None:
 
 
 def test_one_mail_per_manager_with_their_new_drift_only(
-        tmp_path: Path, sink: SmtpSink, history: MemoryHistory, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, sink: SmtpSink, capsys: pytest.CaptureFixture[str]) -> None:
     facts = save_facts(tmp_path / "facts", {**FIXTURE_OF, "ntp01": "rsyslog"})
     job = load_job(_job(tmp_path, sink, facts))
     first = run_job(job, say=print, secrets=_secrets(sink))
@@ -141,7 +133,7 @@ def test_one_mail_per_manager_with_their_new_drift_only(
     assert sink.password not in capsys.readouterr().out
 
 
-def test_a_manager_without_an_address_is_reported(tmp_path: Path, sink: SmtpSink, history: MemoryHistory) -> None:
+def test_a_manager_without_an_address_is_reported(tmp_path: Path, sink: SmtpSink) -> None:
     facts = save_facts(tmp_path / "facts")
     to = {k: v for k, v in ADDRESSES.items() if k != "市民課長"}
     outcome = run_job(load_job(_job(tmp_path, sink, facts, to=to)), say=print, secrets=_secrets(sink))
@@ -156,7 +148,7 @@ def test_a_manager_without_an_address_is_reported(tmp_path: Path, sink: SmtpSink
     assert unsent[0]["error"].startswith("no address")
 
 
-def test_a_relay_without_starttls_is_refused(tmp_path: Path, history: MemoryHistory) -> None:
+def test_a_relay_without_starttls_is_refused(tmp_path: Path) -> None:
     (tmp_path / "tls").mkdir()
     clear = SmtpSink(tmp_path / "tls", starttls=False).start()
     try:
@@ -172,7 +164,7 @@ def test_a_relay_without_starttls_is_refused(tmp_path: Path, history: MemoryHist
 
 
 def test_a_relay_whose_certificate_does_not_verify_is_refused(
-        tmp_path: Path, sink: SmtpSink, history: MemoryHistory) -> None:
+        tmp_path: Path, sink: SmtpSink) -> None:
     facts = save_facts(tmp_path / "facts")
     path = _job(tmp_path, sink, facts)
     other = tmp_path / "other"
@@ -189,7 +181,7 @@ def test_a_relay_whose_certificate_does_not_verify_is_refused(
 
 
 def test_a_wrong_password_is_refused_without_showing_it(
-        tmp_path: Path, sink: SmtpSink, history: MemoryHistory) -> None:
+        tmp_path: Path, sink: SmtpSink) -> None:
     facts = save_facts(tmp_path / "facts")
     wrong = "Wr0ng-" + sink.password
     secrets = SecretStore(environ={"HARDENING_CRED_SMTP_USERNAME": sink.user, "HARDENING_CRED_SMTP_PASSWORD": wrong})

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from tests.jobkit import FIXTURE_OF, INVENTORY, ROOT, MemoryHistory, save_facts, write_job
+from tests.jobkit import FIXTURE_OF, INVENTORY, ROOT, save_facts, write_job
 
 from hardening import cli
 from hardening.changes.ledger import Ledger
-from hardening.jobs import runner
+from hardening.history import open_history
 from hardening.jobs.jobfile import load_job
 from hardening.jobs.lock import JobRunningError, job_lock, lock_path
 
@@ -25,13 +25,6 @@ REPORT_SCHEMA = json.loads((ROOT / "schemas" / "drift-report.schema.json").read_
 @pytest.fixture(scope="module")
 def facts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_facts(tmp_path_factory.mktemp("saved") / "facts")
-
-
-@pytest.fixture
-def history(monkeypatch: pytest.MonkeyPatch) -> MemoryHistory:
-    memory = MemoryHistory()
-    monkeypatch.setattr(runner, "open_history", lambda location: memory)
-    return memory
 
 
 def test_job_file_paths_are_read_from_its_directory(tmp_path: Path) -> None:
@@ -118,7 +111,7 @@ def test_a_lock_file_left_by_a_dead_process_never_blocks(tmp_path: Path) -> None
 
 
 def test_a_run_writes_its_directory_ledger_and_history(
-        tmp_path: Path, facts: Path, history: MemoryHistory, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, facts: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_job(tmp_path / "job.yaml", scope={"hosts": sorted(FIXTURE_OF)}, **{"from": str(facts)},
                      formats=["html", "csv"])
     code = cli.main(["job", "run", str(path)])
@@ -135,7 +128,9 @@ def test_a_run_writes_its_directory_ledger_and_history(
     assert (run / "report.html").is_file()
     assert (run / "report.csv").is_file()
     assert not (run / "junit.xml").exists()
-    assert [r for r, _ in history.runs] == [report["run"]["id"]]
+    with open_history(tmp_path / "history.sqlite") as history:
+        assert [r["id"] for r in history.runs()] == [report["run"]["id"]]
+        assert history.report(report["run"]["id"]) == report
     ledger = Ledger(tmp_path / "ledger.jsonl")
     assert ledger.verify().ok
     entries = [json.loads(line) for line in (tmp_path / "ledger.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -148,19 +143,17 @@ def test_a_run_writes_its_directory_ledger_and_history(
 
 def test_a_history_that_cannot_record_is_exit_1_after_the_report(
         tmp_path: Path, facts: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    class Broken(MemoryHistory):
-        def record(self, report: dict[str, Any], **kwargs: Any) -> str:
-            raise OSError("disk full")
-
-    monkeypatch.setattr(runner, "open_history", lambda location: Broken())
+    (tmp_path / "history.sqlite").mkdir()  # a directory where the database file should be
     path = write_job(tmp_path / "job.yaml", scope={"hosts": ["web01"]}, **{"from": str(facts)})
     assert cli.main(["job", "run", str(path)]) == 1
-    assert "履歴に記録できません (history could not record the run): OSError: disk full" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "エラー (error): 履歴に記録できません (history not recorded): " in err
+    assert "通知" not in err  # no notify configured: nothing else to say
     assert (tmp_path / "runs" / "latest" / "report.json").is_file()
 
 
 def test_plan_true_plans_from_the_audited_run_and_records_it(
-        tmp_path: Path, facts: Path, history: MemoryHistory, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, facts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A job with `plan: true` plans from the run it audited (no second collection), writes plan.json beside the
     report and records it in the ledger as `hardening plan` does (custody accepts it)."""
     from hardening import audit

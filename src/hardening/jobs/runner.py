@@ -9,7 +9,6 @@ be sent, a manager without an address or a history that could not record is 1).
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -18,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hardening import runs
 from hardening.audit import Inputs, load_inputs
 from hardening.changes.ledger import Ledger
 from hardening.core.run import RunOptions
 from hardening.core.schemas import project_root
 from hardening.core.secrets import REDACTOR, SecretStore
+from hardening.history import History
 from hardening.jobs.jobfile import Job, Notify
 from hardening.jobs.lock import job_lock
 from hardening.jobs.mail import MailError, ManagerMail, by_manager, compose, send
@@ -41,12 +42,6 @@ class JobOutcome:
     plan_file: Path | None = None
     mails: list[ManagerMail] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-
-
-def open_history(location: str | None) -> Any:
-    """hardening.history.open_history (imported here: the run database is the `history` package's)."""
-    module = importlib.import_module("hardening.history")
-    return module.open_history(location)
 
 
 def job_inputs(job: Job, ledger: Ledger, say: Say) -> Inputs:
@@ -81,7 +76,6 @@ def run_job(job: Job, *, say: Say, secrets: SecretStore | None = None) -> JobOut
 def _run_locked(job: Job, say: Say, secrets: SecretStore) -> JobOutcome:
     ledger = job_ledger(job)
     inputs = job_inputs(job, ledger, say)
-    history = open_history(job.history)
 
     def host_errors(report: dict[str, Any]) -> None:
         for warning in (report["run"]["offline"] or {}).get("warnings", []):
@@ -91,7 +85,7 @@ def _run_locked(job: Job, say: Say, secrets: SecretStore) -> JobOutcome:
                 say(f"{host['name']}: {host['error']} ({host['error_kind'] or 'error'})")
 
     done = audit_and_record(inputs, job.selection, secrets, run_options(job),
-                            out_dir=lambda run_id: new_run_dir(job.output, run_id), ledger=ledger, history=history,
+                            out_dir=lambda run_id: new_run_dir(job.output, run_id), ledger=ledger, history=job.history,
                             offline_from=job.offline_from, lang=job.lang, formats=job.formats,
                             on_report=host_errors)
     point_latest(done.out)
@@ -104,7 +98,7 @@ def _run_locked(job: Job, say: Say, secrets: SecretStore) -> JobOutcome:
             outcome.problems.append("通知できません: 履歴に記録されていないため新たな不適合を判定できません "
                                     "(cannot tell new drift: the run is not in the history)")
         else:
-            _notify(job, job.notify, done, done.history_id, history, secrets, outcome)
+            _notify(job, job.notify, done, done.history_id, secrets, outcome)
     if outcome.problems:
         outcome.exit_code = 1
     _write_summary(job, outcome)
@@ -130,7 +124,7 @@ def _plan(job: Job, inputs: Inputs, secrets: SecretStore, done: AuditRun, ledger
     return path, code
 
 
-def new_drift(history: Any, run_id: str, report: dict[str, Any]) -> tuple[str | None, list[tuple[str, str]]]:
+def new_drift(history: History, run_id: str, report: dict[str, Any]) -> tuple[str | None, list[tuple[str, str]]]:
     """(previous run id, the (host, requirement) pairs failing now and not before). The first run of a scope has
     no previous run: every fail is new."""
     previous = history.previous(run_id)
@@ -162,10 +156,11 @@ def write_manager_report(done: AuditRun, manager: str, hosts: set[str], lang: st
     return out, attach
 
 
-def _notify(job: Job, notify: Notify, done: AuditRun, history_id: str, history: Any, secrets: SecretStore,
+def _notify(job: Job, notify: Notify, done: AuditRun, history_id: str, secrets: SecretStore,
             outcome: JobOutcome) -> None:
     try:
-        previous, new = new_drift(history, history_id, done.report)
+        with runs.open_history(job.history) as history:
+            previous, new = new_drift(history, history_id, done.report)
     except Exception as exc:
         outcome.problems.append(REDACTOR.scrub(f"新たな不適合を判定できません (cannot compare with the previous run): "
                                                f"{type(exc).__name__}: {exc}")[:500])
