@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from tests.jobkit import FIXTURE_OF, INVENTORY, ROOT, save_facts, write_job
+from tests.jobkit import FIXTURE_OF, ROOT, save_facts, write_job
 
 from hardening import cli
 from hardening.changes.ledger import Ledger
@@ -212,7 +212,25 @@ def test_validate_names_a_manager_without_an_address(tmp_path: Path, capsys: pyt
 
 def test_inventory_errors_stop_the_job_before_anything(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_job(tmp_path / "job.yaml", scope={"groups": ["no-such-group"]}, **{"from": "saved"})
+    (tmp_path / "saved").mkdir()
     assert cli.main(["job", "run", str(path)]) == 1
     assert "unknown group (known: " in capsys.readouterr().err
     assert not (tmp_path / "ledger.jsonl").exists()
-    assert INVENTORY.is_dir()
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [".job-nightly.lock"]
+
+
+@pytest.mark.parametrize(("fields", "where"), [
+    ({"from": "absent"}, "/from: "),
+    ({"known_hosts": "absent_known_hosts"}, "/known_hosts: "),
+    ({"notify": {"smtp": {"host": "localhost", "ca_file": "absent.pem"}, "from": "a@b.example",
+                 "default": "c@d.example"}, "from": "."}, "/notify/smtp/ca_file: "),
+])
+def test_a_path_the_job_names_that_is_not_there(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 fields: dict[str, Any], where: str) -> None:
+    path = write_job(tmp_path / "job.yaml", scope={"hosts": ["web01"]}, **fields)
+    for command in ("validate", "run"):
+        assert cli.main(["job", command, str(path)]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1
+        assert err[0].startswith(f"入力エラー (input error): {path}: at {where}{tmp_path}/absent"), err
+    assert not (tmp_path / "ledger.jsonl").exists()

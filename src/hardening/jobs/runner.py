@@ -20,6 +20,7 @@ from typing import Any
 from hardening import runs
 from hardening.audit import Inputs, load_inputs
 from hardening.changes.ledger import Ledger
+from hardening.core.errors import HardeningError
 from hardening.core.run import RunOptions
 from hardening.core.schemas import project_root
 from hardening.core.secrets import REDACTOR, SecretStore
@@ -27,6 +28,7 @@ from hardening.history import History
 from hardening.jobs.jobfile import Job, Notify
 from hardening.jobs.lock import job_lock
 from hardening.jobs.mail import MailError, ManagerMail, by_manager, compose, send
+from hardening.jobs.validate import check_paths
 from hardening.report.files import atomic_write
 from hardening.report.views import responsible_managers
 from hardening.runs import AuditRun, audit_and_record, check_groups, new_run_dir, point_latest, with_attestations
@@ -45,7 +47,9 @@ class JobOutcome:
 
 
 def job_inputs(job: Job, ledger: Ledger, say: Say) -> Inputs:
-    """The job's inventory, catalog and waivers, with the ledger's verified attestations."""
+    """The job's inventory, catalog and waivers, with the ledger's verified attestations (after the paths it
+    names are checked)."""
+    check_paths(job)
     inventory = job.inventory or project_root() / "inventory"
     inputs = load_inputs(inventory, job.catalog or project_root() / "schemas" / "requirements", job.waivers)
     inputs, warnings = with_attestations(inputs, ledger, job.approvers or inventory / "approvers.yaml")
@@ -91,8 +95,11 @@ def _run_locked(job: Job, say: Say, secrets: SecretStore) -> JobOutcome:
     point_latest(done.out)
     outcome = JobOutcome(done.exit_code, run=done, problems=list(done.problems))
     if job.plan:
-        outcome.plan_file, plan_code = _plan(job, inputs, secrets, done, ledger)
-        outcome.exit_code = worst(outcome.exit_code, plan_code)
+        try:
+            outcome.plan_file, plan_code = _plan(job, inputs, secrets, done, ledger)
+            outcome.exit_code = worst(outcome.exit_code, plan_code)
+        except HardeningError as exc:  # the report is written: the plan's failure is the run's error, told last
+            outcome.problems.append(REDACTOR.scrub(f"計画を作成できません (plan not made): {exc}")[:500])
     if job.notify is not None:
         if done.history_id is None:
             outcome.problems.append("通知できません: 履歴に記録されていないため新たな不適合を判定できません "

@@ -15,6 +15,21 @@ from hardening.report.views import responsible_managers
 from hardening.runs import check_groups
 
 
+def check_paths(job: Job) -> None:
+    """The files and directories the job names exist (JobFileError naming the job file and the key otherwise)."""
+    from pathlib import Path
+
+    if job.offline_from is not None and not job.offline_from.is_dir():
+        raise JobFileError(str(job.path), "/from", f"{job.offline_from}: directory not found")
+    if job.offline_from is None and job.known_hosts and job.host_key_policy == "strict" \
+            and not Path(job.known_hosts).is_file():
+        raise JobFileError(str(job.path), "/known_hosts", f"{job.known_hosts}: file not found (the strict host-key "
+                           "policy checks every host key against it)")
+    ca_file = job.notify.relay.ca_file if job.notify is not None else None
+    if ca_file is not None and not ca_file.is_file():
+        raise JobFileError(str(job.path), "/notify/smtp/ca_file", f"{ca_file}: file not found")
+
+
 def validate_job(job: Job, secrets: SecretStore | None = None) -> list[str]:
     """Lines saying what the job would do; raises InputError (naming the file and place) for what it would refuse."""
     from hardening.audit import load_inputs
@@ -25,8 +40,7 @@ def validate_job(job: Job, secrets: SecretStore | None = None) -> list[str]:
     hosts, requirements = select(inputs, job.selection)
     if not hosts:
         raise JobFileError(str(job.path), "/scope", "no host of the inventory matches the scope")
-    if job.offline_from is not None and not job.offline_from.is_dir():
-        raise JobFileError(str(job.path), "/from", f"{job.offline_from}: directory not found")
+    check_paths(job)
     lines = [f"OK: job {job.name}: {len(hosts)} hosts, {len(requirements)} requirements; "
              f"formats {', '.join(job.formats)}; output {job.output}" + ("; plan" if job.plan else "")]
     if job.notify is None:
@@ -45,8 +59,6 @@ def validate_job(job: Job, secrets: SecretStore | None = None) -> list[str]:
                 "username", "password", purpose=f"SMTP AUTH on {relay.host}:{relay.port}")
         except SecretError as exc:
             raise InputError(str(job.path), "/notify/smtp/credentials", str(exc)) from None
-    if relay.ca_file is not None and not relay.ca_file.is_file():
-        raise JobFileError(str(job.path), "/notify/smtp/ca_file", f"{relay.ca_file}: file not found")
     lines.append(f"  notify: {relay.host}:{relay.port} (STARTTLS) -> "
                  + "; ".join(f"{m}: {', '.join(job.notify.addresses(m))}" for m in managers))
     return lines
