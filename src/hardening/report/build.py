@@ -17,6 +17,7 @@ from hardening.core.models import CollectResult, Finding, Host, Requirement, Sta
 from hardening.core.outcome import host_status, report_exit_code
 from hardening.core.params import fill
 from hardening.core.secrets import REDACTOR
+from hardening.report.safety import bound, bound_members
 
 # 1.1: run.offline (audit --from). 2.0: per-platform remediation: requirements[].automation is gone, replaced by
 # requirements[].platforms.<platform>.{automation, remediation}; findings[].remediation is the host platform's text.
@@ -64,11 +65,12 @@ def _finding(finding: Finding, requirement: Requirement, host: Host) -> dict[str
         "severity": requirement.severity,
         "status": finding.status.value,
         "evaluated_status": finding.evaluated_status.value,
-        "message": finding.message,
+        # device data is bounded and made valid UTF-8 once here (report.safety); the facts file keeps it whole
+        "message": bound_members(finding.message),
         "expected": finding.expected,
-        "actual": finding.actual,
-        "violations": [dataclasses.asdict(v) for v in finding.violations],
-        "evidence": finding.evidence,
+        "actual": bound_members(finding.actual),
+        "violations": [bound_members(dataclasses.asdict(v)) for v in finding.violations],
+        "evidence": [bound_members(e) for e in finding.evidence],
         "parameters": finding.parameters,
         "waiver": dataclasses.asdict(finding.waiver) if finding.waiver else None,
         "attestation": dataclasses.asdict(finding.attestation) if finding.attestation else None,
@@ -130,7 +132,7 @@ def build_report(
             "security_managers": list(host.system.security_managers),
             "roles": list(host.roles),
             "status": host_status(result.facts is not None, (f.status for f in host_findings)),
-            "error": result.error,
+            "error": bound(result.error),
             "error_kind": result.error_kind,
             "duration_s": round(result.duration_s, 3),
             # Digest of the facts as written (secrets scrubbed), so `sha256sum facts/<host>.json` re-checks it.

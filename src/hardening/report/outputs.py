@@ -16,6 +16,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "html": ("report.html", "HTML"),
     "csv": ("report.csv", "CSV"),
     "junit": ("junit.xml", "JUnit"),
+    "xlsx": ("report.xlsx", "XLSX"),
 }
 DEFAULT_FORMATS = ("json", "html", "csv", "junit")
 
@@ -37,4 +38,8 @@ def write_run_outputs(report: dict[str, Any], results: Mapping[str, CollectResul
         writers.write_csv(report, paths["CSV"], lang=lang)
     if "JUnit" in paths:
         writers.write_junit(report, paths["JUnit"], lang=lang)
+    if "XLSX" in paths:
+        from hardening.report.xlsx import write_xlsx  # xlsxwriter is loaded only when asked for
+
+        write_xlsx(report, paths["XLSX"], lang=lang)
     return paths
