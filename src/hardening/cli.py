@@ -272,6 +272,9 @@ def _parser() -> argparse.ArgumentParser:
     catalog.add_argument("--catalog", type=Path, default=None)
     catalog.add_argument("--lang", choices=["ja", "en"], default="ja")
     catalog.add_argument("--json", action="store_true")
+    from hardening.evidence.cli import add_parsers as add_evidence_parsers
+
+    add_evidence_parsers(sub)  # export, verify, import
     return parser
 
 
@@ -772,6 +775,9 @@ def main(argv: list[str] | None = None) -> int:
                 "show": cmd_show, "approve": cmd_approve, "apply": cmd_apply, "ledger": cmd_ledger,
                 "keygen": cmd_keygen, "attest": cmd_attest, "attestations": cmd_attest,
                 "history": cmd_history, "diff": cmd_diff}
+    from hardening.evidence.cli import COMMANDS as EVIDENCE_COMMANDS
+
+    commands.update(EVIDENCE_COMMANDS)
     try:
         return commands[args.command](args)
     except InputError as exc:
