@@ -275,6 +275,9 @@ def _parser() -> argparse.ArgumentParser:
     from hardening.evidence.cli import add_parsers as add_evidence_parsers
 
     add_evidence_parsers(sub)  # export, verify, import
+    from hardening.report.cli import add_parsers as add_report_parsers
+
+    add_report_parsers(sub)  # report
     return parser
 
 
@@ -778,6 +781,9 @@ def main(argv: list[str] | None = None) -> int:
     from hardening.evidence.cli import COMMANDS as EVIDENCE_COMMANDS
 
     commands.update(EVIDENCE_COMMANDS)
+    from hardening.report.cli import COMMANDS as REPORT_COMMANDS
+
+    commands.update(REPORT_COMMANDS)
     try:
         return commands[args.command](args)
     except InputError as exc:

@@ -73,3 +73,13 @@ def _cap(value: dict[str, Any] | list[Any], size: int) -> tuple[Any, int]:
 def bound_members(value: dict[str, Any]) -> dict[str, Any]:
     """`value` (an object the report schema requires) with each member bounded: the object stays an object."""
     return {clean_text(key): bound(item) for key, item in value.items()}
+
+
+def bound_report(report: dict[str, Any]) -> dict[str, Any]:
+    """A report document read from a file (not built by this run) with its device data bounded as build_report
+    bounds it: findings' message, actual, violations and evidence, and hosts' errors."""
+    findings = [{**f, "message": bound_members(f["message"]), "actual": bound_members(f["actual"]),
+                 "violations": [bound_members(v) for v in f["violations"]],
+                 "evidence": [bound_members(e) for e in f["evidence"]]} for f in report["findings"]]
+    hosts = [{**h, "error": bound(h["error"])} for h in report["hosts"]]
+    return {**report, "hosts": hosts, "findings": findings}

@@ -38,5 +38,6 @@ def scaled_report(hosts: int) -> dict[str, Any]:
     for finding in finding_entries:
         tally[finding["status"]] += 1
     summary = {**sample["summary"], "hosts": len(host_entries), "findings": tally,
-               "hosts_by_status": {s: sum(1 for h in host_entries if h["status"] == s) for s in ("pass", "fail", "error")}}
+               "hosts_by_status": {s: sum(1 for h in host_entries if h["status"] == s)
+                                   for s in ("pass", "fail", "error")}}
     return {**sample, "summary": summary, "hosts": host_entries, "findings": finding_entries}
