@@ -17,7 +17,7 @@ from hardening.core.models import CollectResult, Finding, Host, Requirement, Sta
 from hardening.core.outcome import host_status, report_exit_code
 from hardening.core.params import fill
 from hardening.core.secrets import REDACTOR
-from hardening.report.safety import bound, bound_members
+from hardening.report.safety import bound, bound_members, clean_text
 
 # 1.1: run.offline (audit --from). 2.0: per-platform remediation: requirements[].automation is gone, replaced by
 # requirements[].platforms.<platform>.{automation, remediation}; findings[].remediation is the host platform's text.
@@ -27,8 +27,11 @@ POLICY = {"title": "坂戸市情報セキュリティポリシー", "edition": "
 
 
 def canonical_json(document: Any) -> str:
-    """The canonical JSON text digests are computed over (sorted keys, no spaces, UTF-8 kept)."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """The canonical JSON text digests are computed over (sorted keys, no spaces, UTF-8 kept). A byte a device sent
+    that was not UTF-8 (a lone surrogate in the text) is U+FFFD here: the text always encodes, the facts file is
+    valid UTF-8 JSON, and its digest is over exactly what is written."""
+    return clean_text(json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                 allow_nan=False))
 
 
 def canonical_digest(document: Any) -> str:
