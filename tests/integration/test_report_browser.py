@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from hardening.report.html import write_html
 from tests.unit.report.report_sample import build_sample_report
 from tests.unit.report.report_scale import scaled_report
+
+from hardening.report.html import write_html
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -90,10 +90,12 @@ def _charts_render(page: Any, expected: int) -> None:
         "svg.chart", "els => els.map(e => { const r = e.getBoundingClientRect(); return [e.id, r.width, r.height]; })")
     assert len(boxes) == expected, boxes
     for chart_id, width, height in boxes:
-        assert width > 100 and height > 20, (chart_id, width, height)
+        assert width > 100, (chart_id, width, height)
+        assert height > 20, (chart_id, width, height)
     segments = page.eval_on_selector_all(
         "svg.chart rect.seg", "els => els.map(e => e.getBoundingClientRect().width)")
-    assert segments and all(w > 0 for w in segments)
+    assert segments
+    assert all(w > 0 for w in segments)
 
 
 def test_report_in_chromium(browser: Any, tmp_path: Path) -> None:
@@ -130,7 +132,8 @@ def test_report_in_chromium(browser: Any, tmp_path: Path) -> None:
         page.select_option("select[data-filter=clause]", "第3章 1 3(4)③")
         clauses = page.eval_on_selector_all(".finding", "els => els.filter(e => e.offsetParent !== null)"
                                             ".map(e => e.getAttribute('data-clause'))")
-        assert clauses and set(clauses) == {"第3章 1 3(4)③"}
+        assert clauses
+        assert set(clauses) == {"第3章 1 3(4)③"}
         page.select_option("select[data-filter=clause]", "")
         page.fill("#filters input[type=search]", "zaimu")
         assert _visible(page, "article.host") == ["zaimu-ap01"]

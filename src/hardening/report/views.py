@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ _STATUS_RANK = {"fail": 0, "error": 1, "waived": 2, "manual": 3, "pass": 4, "not
 _TOKEN = re.compile(r"[0-9]+|\S")
 
 
+@functools.lru_cache(maxsize=4096)  # a catalog has some dozens of clauses; reports sort 100,000s of findings by them
 def clause_key(clause: str) -> tuple[tuple[int, int, str], ...]:
     """Sort key that orders clauses as the policy numbers them (第2章 6(1)⑥ before 第2章 6(1)⑰ before 第3章)."""
     key: list[tuple[int, int, str]] = []
