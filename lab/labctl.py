@@ -634,6 +634,29 @@ def ensure_hostkeys(name: str) -> dict[str, str]:
     return pubs
 
 
+COLLECTOR_KEYS_DIR = STATE_DIR / "collector-keys"   # the demo zone collectors' Ed25519 keys (never committed)
+COLLECTORS_FILE = STATE_DIR / "collectors.yaml"     # inventory/collectors.yaml's collectors with the lab's keys
+
+
+def ensure_collector_keys() -> Path:
+    """The demo zone collectors of inventory/collectors.yaml with keys of the lab: each key generated once and kept
+    in COLLECTOR_KEYS_DIR/<name> (0600, OpenSSH format, what `hardening export --key` loads), and a registry of the
+    same names and zones with the lab's public keys written to COLLECTORS_FILE (for --collectors or
+    HARDENING_COLLECTORS). The committed registry holds no key anyone has: no private key is ever committed."""
+    demo = yaml.safe_load((REPO_DIR / "inventory" / "collectors.yaml").read_text(encoding="utf-8"))
+    COLLECTOR_KEYS_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    registry: dict[str, Any] = {"collectors": {}}
+    for name, entry in demo["collectors"].items():
+        key = COLLECTOR_KEYS_DIR / name
+        if not key.exists() or not Path(f"{key}.pub").exists():
+            key.unlink(missing_ok=True)
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)])
+        key.chmod(0o600)
+        registry["collectors"][name] = {**entry, "public_key": Path(f"{key}.pub").read_text().strip()}
+    write_file(COLLECTORS_FILE, yaml.safe_dump(registry, allow_unicode=True, sort_keys=False), 0o644)
+    return COLLECTORS_FILE
+
+
 # --------------------------------------------------------------------------------------------------
 # Runtime state: which hosts are up
 # --------------------------------------------------------------------------------------------------
@@ -2057,6 +2080,7 @@ def main(argv: list[str] | None = None) -> int:
     ws = sub.add_parser("wait-sync", help="wait until chrony is synchronised where no drift prevents it")
     ws.add_argument("hosts", nargs="*", help="demo hosts to wait for (default: all)")
     ws.add_argument("--timeout", type=float, default=SYNC_TIMEOUT)
+    sub.add_parser("collectors", help="the demo zone collectors' keys and their registry (no host is touched)")
     ex = sub.add_parser("exec", help="run a command inside a running host (no ssh): exec HOST -- CMD")
     ex.add_argument("host")
     ex.add_argument("command", nargs=argparse.REMAINDER)
@@ -2067,6 +2091,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.cmd == "base":
             cmd_base(args)
+            return 0
+        if args.cmd == "collectors":
+            print(f"registry: {ensure_collector_keys()}  keys: {COLLECTOR_KEYS_DIR}/<name>")
             return 0
         return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "exec": cmd_exec,
                 "reset": cmd_reset, "stop": cmd_stop, "wait-sync": cmd_wait_sync}[args.cmd](args)

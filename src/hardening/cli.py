@@ -280,6 +280,12 @@ def _parser() -> argparse.ArgumentParser:
     catalog.add_argument("--catalog", type=Path, default=None)
     catalog.add_argument("--lang", choices=["ja", "en"], default="ja")
     catalog.add_argument("--json", action="store_true")
+    from hardening.evidence.cli import add_parsers as add_evidence_parsers
+
+    add_evidence_parsers(sub)  # export, verify, import
+    from hardening.report.cli import add_parsers as add_report_parsers
+
+    add_report_parsers(sub)  # report
     return parser
 
 
@@ -760,6 +766,12 @@ def main(argv: list[str] | None = None) -> int:
                 "show": cmd_show, "approve": cmd_approve, "apply": cmd_apply, "ledger": cmd_ledger,
                 "keygen": cmd_keygen, "attest": cmd_attest, "attestations": cmd_attest,
                 "history": cmd_history, "diff": cmd_diff, "job": cmd_job}
+    from hardening.evidence.cli import COMMANDS as EVIDENCE_COMMANDS
+
+    commands.update(EVIDENCE_COMMANDS)
+    from hardening.report.cli import COMMANDS as REPORT_COMMANDS
+
+    commands.update(REPORT_COMMANDS)
     try:
         return commands[args.command](args)
     except InputError as exc:

@@ -97,6 +97,8 @@ def test_one_mail_per_manager_with_their_new_drift_only(
         attachments = list(message.iter_attachments())
         assert [a.get_filename() for a in attachments] == ["report.html"]
         html = attachments[0].get_content()
+        for host in MANAGER_HOSTS[manager]:
+            assert f">{host}<" in html
         for host in others:
             assert f">{host}<" not in html  # the manager's own report: their hosts only
         assert sink.password not in message.as_string()

@@ -31,22 +31,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from hardening.core import signing
 from hardening.core.errors import HardeningError, InputError
 from hardening.core.schemas import check, validator
-from hardening.core.secrets import REDACTOR
-from hardening.core.yamlio import LoadedYaml, load_yaml
+from hardening.core.signing import parse_public_key, raw_public_key
+from hardening.core.yamlio import LoadedYaml
 from hardening.report.files import atomic_write
 
 FORMAT_VERSION = "1.0"
 SCHEMA = "approval.schema.json"
 ALL_ZONES = "*"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_KEY_NAME = re.compile(r"^[^\s/\\.][^\s/\\]*$")
 
 
 class ApprovalError(HardeningError):
@@ -107,24 +105,6 @@ def same_person(planner: str, approver: str, aliases: Iterable[str] = ()) -> boo
 # -- keys --------------------------------------------------------------------------------------------------------------
 
 
-def _passphrase_bytes(passphrase: str | bytes | None) -> bytes | None:
-    if passphrase is None:
-        return None
-    text = passphrase.decode("utf-8", "replace") if isinstance(passphrase, bytes) else passphrase
-    REDACTOR.register(text)
-    return passphrase if isinstance(passphrase, bytes) else passphrase.encode("utf-8")
-
-
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
-    try:
-        os.fchmod(fd, mode)  # whatever the umask
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def generate_keypair(
     name: str,
     directory: str | os.PathLike[str],
@@ -136,39 +116,10 @@ def generate_keypair(
 
     Returns (private key path, public key path). The public key text is what goes into approvers.yaml.
     Raises ApprovalKeyError for a name unusable as a file name or when either file already exists (an approver
-    key is never overwritten).
+    key is never overwritten). (core/signing.py, shared with the collectors' keys.)
     """
-    if not isinstance(name, str) or not _KEY_NAME.match(name) or len(name) > 128:
-        raise ApprovalKeyError(f"approver name {name!r} cannot name a key file (no spaces, slashes or leading dot)")
-    folder = Path(directory)
-    key_path, pub_path = folder / f"{name}.key", folder / f"{name}.pub"
-    for path in (key_path, pub_path):
-        if path.exists():
-            raise ApprovalKeyError(f"{path} already exists; refusing to overwrite an approver key")
-    secret = _passphrase_bytes(passphrase)
-    if secret == b"":
-        raise ApprovalKeyError("an empty passphrase encrypts nothing; give none or a real one")
-    key = Ed25519PrivateKey.generate()
-    encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(secret) if secret else serialization.NoEncryption()
-    )
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-    public = key.public_key()
-    if public_format == "openssh":
-        comment = "".join(name.split())
-        public_text = public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        public_text += b" " + comment.encode("utf-8") + b"\n"
-    else:
-        public_text = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _write_new(key_path, private_pem, 0o600)
-        _write_new(pub_path, public_text, 0o644)
-    except FileExistsError as exc:
-        raise ApprovalKeyError(f"{exc.filename} already exists; refusing to overwrite an approver key") from None
-    except OSError as exc:
-        raise ApprovalKeyError(f"cannot write the key pair in {folder}: {exc.strerror}") from None
-    return key_path, pub_path
+    return signing.generate_keypair(name, directory, passphrase, public_format=public_format, kind="approver",
+                                    error=ApprovalKeyError)
 
 
 def load_private_key(path: str | os.PathLike[str], passphrase: str | bytes | None = None) -> Ed25519PrivateKey:
@@ -177,53 +128,7 @@ def load_private_key(path: str | os.PathLike[str], passphrase: str | bytes | Non
     Raises ApprovalKeyError naming the file (never its content) when it is missing, readable by group or others,
     encrypted without a passphrase, decrypted with a wrong one, or not an Ed25519 key.
     """
-    key_path = Path(path)
-    try:
-        mode = key_path.stat().st_mode
-        data = key_path.read_bytes()
-    except FileNotFoundError:
-        raise ApprovalKeyError(f"{key_path}: private key file not found") from None
-    except OSError as exc:
-        raise ApprovalKeyError(f"{key_path}: cannot read the private key ({exc.strerror})") from None
-    if mode & 0o077:
-        raise ApprovalKeyError(f"{key_path}: the private key is accessible by group or others "
-                               f"(mode {mode & 0o777:o}); chmod 600 it")
-    secret = _passphrase_bytes(passphrase)
-    try:
-        if data.lstrip().startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----"):
-            key: Any = serialization.load_ssh_private_key(data, secret)
-        else:
-            key = serialization.load_pem_private_key(data, secret)
-    except TypeError:
-        if secret is None:
-            raise ApprovalKeyError(f"{key_path}: the private key is encrypted: a passphrase is needed") from None
-        raise ApprovalKeyError(f"{key_path}: the private key is not encrypted but a passphrase was given") from None
-    except (ValueError, UnsupportedAlgorithm):
-        what = "wrong passphrase, or not a private key" if secret is not None else "not a private key"
-        raise ApprovalKeyError(f"{key_path}: cannot load the private key ({what})") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ApprovalKeyError(f"{key_path}: not an Ed25519 private key ({type(key).__name__})")
-    return key
-
-
-def parse_public_key(text: str) -> Ed25519PublicKey:
-    """An Ed25519 public key from an OpenSSH line (``ssh-ed25519 AAAA… comment``) or PEM. Raises ValueError."""
-    data = text.strip().encode("utf-8")
-    try:
-        if data.startswith(b"ssh-"):
-            key: Any = serialization.load_ssh_public_key(data)
-        else:
-            key = serialization.load_pem_public_key(data)
-    except (ValueError, UnsupportedAlgorithm):
-        raise ValueError("not a readable public key") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"not an Ed25519 public key ({type(key).__name__})")
-    return key
-
-
-def raw_public_key(key: Ed25519PublicKey) -> bytes:
-    """The 32 raw bytes of an Ed25519 public key: what identifies a person in the registry."""
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return signing.load_private_key(path, passphrase, error=ApprovalKeyError)
 
 
 # -- registry ----------------------------------------------------------------------------------------------------------
@@ -252,27 +157,6 @@ class Registry:
 
     def get(self, name: str) -> Approver | None:
         return self.approvers.get(name)
-
-
-def _duplicate_key(node: yaml.Node | None, path: list[str | int]) -> tuple[str, int] | None:
-    """(JSON pointer, line) of the first mapping key given a second time: YAML keeps the last one silently, and a
-    trust registry must not hide an entry below another of the same name."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                return "/" + "/".join(str(p) for p in [*path, key]), key_node.start_mark.line + 1
-            seen.add(key)
-            found = _duplicate_key(value_node, [*path, key])
-            if found:
-                return found
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            found = _duplicate_key(item, [*path, index])
-            if found:
-                return found
-    return None
 
 
 def parse_registry(data: Any, source: str, loaded: LoadedYaml | None = None) -> Registry:
@@ -313,14 +197,8 @@ def parse_registry(data: Any, source: str, loaded: LoadedYaml | None = None) -> 
 
 def load_registry(path: str | os.PathLike[str]) -> Registry:
     """Load and validate approvers.yaml. Raises RegistryError naming the file, the JSON pointer and the line."""
-    file = Path(path)
-    loaded = load_yaml(file, RegistryError)
-    duplicate = _duplicate_key(yaml.compose(file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader), [])
-    if duplicate:
-        pointer, line = duplicate
-        raise RegistryError(str(file), f"{pointer} (line {line})", "key given a second time (YAML would silently "
-                            "keep only the last)")
-    return parse_registry(loaded.data, str(file), loaded)
+    loaded = signing.load_trust_yaml(path, RegistryError)
+    return parse_registry(loaded.data, str(path), loaded)
 
 
 # -- records -----------------------------------------------------------------------------------------------------------
@@ -328,8 +206,7 @@ def load_registry(path: str | os.PathLike[str]) -> Registry:
 
 def signed_bytes(record: Mapping[str, Any]) -> bytes:
     """What the signature covers: canonical JSON of the record without ``signature``, UTF-8."""
-    body = {key: value for key, value in record.items() if key != "signature"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return signing.canonical_bytes(record, without="signature")
 
 
 def _normalise_scope(scope: Mapping[str, Iterable[str]], source: str) -> dict[str, list[str]]:

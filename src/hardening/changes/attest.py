@@ -41,7 +41,6 @@ from hardening.changes.approval import (
     load_private_key,
     load_registry,
     normalise_name,
-    raw_public_key,
     same_person,
     signed_bytes,
 )
@@ -52,6 +51,7 @@ from hardening.core.models import Host, Requirement
 from hardening.core.schemas import check, validator
 from hardening.core.scope import applies
 from hardening.core.secrets import REDACTOR
+from hardening.core.signing import raw_public_key
 
 FORMAT_VERSION = "1.0"
 SCHEMA = "attestation.schema.json"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +29,9 @@ from hardening.jobs.lock import job_lock
 from hardening.jobs.mail import MailError, ManagerMail, by_manager, compose, send
 from hardening.jobs.validate import check_paths
 from hardening.report.files import atomic_write
-from hardening.report.views import responsible_managers
+from hardening.report.outputs import write_manager_reports
 from hardening.runs import AuditRun, audit_and_record, check_groups, new_run_dir, point_latest, with_attestations
 
-_SAFE_DIR = re.compile(r"^\w[\w.-]{0,100}$")
 Say = Callable[[str], None]
 
 
@@ -141,26 +139,13 @@ def new_drift(history: History, run_id: str, report: dict[str, Any]) -> tuple[st
     return previous, sorted({(change.host, change.requirement) for change in drift.new})
 
 
-def manager_dir(name: str) -> str:
-    """A manager's directory name: the name itself when it is safe as one, else a digest of it."""
-    from hardening.changes.locks import lock_name
-
-    return name if _SAFE_DIR.match(name) else lock_name("manager", name).removesuffix(".lock")
-
-
-def write_manager_report(done: AuditRun, manager: str, hosts: set[str], lang: str,
-                         formats: tuple[str, ...]) -> tuple[Path, Path]:
-    """The manager's own report (their hosts only) in <run>/managers/<manager>/; (directory, file to attach)."""
-    from hardening.report.outputs import FORMATS, write_run_outputs
-    from hardening.report.views import subset_report
-
-    out = done.out / "managers" / manager_dir(manager)
-    out.mkdir(parents=True, exist_ok=True)
-    subset = subset_report(done.report, hosts)
-    results = {name: result for name, result in done.results.items() if name in hosts}
-    write_run_outputs(subset, results, out, lang=lang, formats=formats)
-    attach = out / (FORMATS["html"][0] if "html" in formats else FORMATS["json"][0])
-    return out, attach
+def attachment_of(files: list[Path]) -> Path | None:
+    """The file to attach from a manager's report files: its HTML summary page, else its JSON report."""
+    for suffix in (".html", ".json"):
+        found = [path for path in files if path.suffix == suffix]
+        if found:
+            return found[0]
+    return None
 
 
 def _notify(job: Job, notify: Notify, done: AuditRun, history_id: str, secrets: SecretStore,
@@ -173,15 +158,18 @@ def _notify(job: Job, notify: Notify, done: AuditRun, history_id: str, secrets: 
                                                f"{type(exc).__name__}: {exc}")[:500])
         return
     grouped = by_manager(done.report, new)
+    # Every manager's own report (their hosts only), once there is something to tell: what the mails attach.
+    reports = write_manager_reports(done.report, done.out / "managers", lang=job.lang,
+                                    formats=job.formats) if grouped else {}
     messages = []
     for manager, findings in grouped.items():
         hosts = sorted({f["host"] for f in findings})
         mail = ManagerMail(manager, notify.addresses(manager), findings, hosts=hosts)
         outcome.mails.append(mail)
-        all_hosts = {h["name"] for h in done.report["hosts"] if manager in responsible_managers(h)}
-        mail.report_dir, attachment = write_manager_report(done, manager, all_hosts, job.lang, job.formats)
+        files = reports.get(manager, [])
+        mail.report_dir = files[0].parent if files else None
         if notify.attach:
-            mail.attachment = attachment
+            mail.attachment = attachment_of(files)
         if not mail.addresses:
             mail.error = "no address (notify.to names no address for this manager and there is no default)"
             outcome.problems.append(f"通知先がありません (no address for manager {manager}): "
