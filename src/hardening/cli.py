@@ -248,6 +248,14 @@ def _parser() -> argparse.ArgumentParser:
     keygen.add_argument("--collector", action="store_true", help="a zone collector's key for signing evidence "
                         "bundles (passphrase from HARDENING_COLLECTOR_PASSPHRASE, else none: exports run unattended)")
 
+    job = sub.add_parser("job", help="scheduled jobs: `job run JOBFILE` (non-interactive, one run at a time), "
+                         "`job validate JOBFILE` (docs/jobs.md)")
+    job_sub = job.add_subparsers(dest="job_command", required=True)
+    job_run = job_sub.add_parser("run", help="run the job once: audit, report, history, plan, mail on new drift")
+    job_run.add_argument("jobfile", type=Path)
+    job_validate = job_sub.add_parser("validate", help="check the job file, its inventory and its recipients only")
+    job_validate.add_argument("jobfile", type=Path)
+
     validate = sub.add_parser("validate", help="validate inventory, site parameters, catalog and waivers only")
     _add_inputs(validate)
 
@@ -278,6 +286,9 @@ def _parser() -> argparse.ArgumentParser:
     from hardening.evidence.cli import add_parsers as add_evidence_parsers
 
     add_evidence_parsers(sub)  # export, verify, import
+    from hardening.report.cli import add_parsers as add_report_parsers
+
+    add_report_parsers(sub)  # report
     return parser
 
 
@@ -295,55 +306,27 @@ def _registry_path(args: argparse.Namespace, inputs: Any) -> Path:
 
 def _with_attestations(args: argparse.Namespace, inputs: Any) -> Any:
     """The inputs with the ledger's verified attestations (audit and plan evaluate with them)."""
-    import dataclasses
+    from hardening.runs import with_attestations
 
-    from hardening.changes.attest import read_attestations
-
-    found = read_attestations(_ledger(args), _registry_path(args, inputs), inputs.inventory.hosts, inputs.catalog)
-    for line in ([found.error] if found.error else []) + list(found.warnings):
+    inputs, warnings = with_attestations(inputs, _ledger(args), _registry_path(args, inputs))
+    for line in warnings:
         say(f"警告 (warning): {line}", err=True)
-    return dataclasses.replace(inputs, attestations=found)
+    return inputs
 
 
-def _stamp() -> str:
-    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+def _out_dir(args: argparse.Namespace) -> Callable[[str], Path]:
+    """--out as given (reused on purpose, files replaced atomically), else a new reports/<stamp>-<run id>
+    (runs.new_run_dir) that reports/latest then points at."""
+    from hardening import runs
 
+    def make(run_id: str) -> Path:
+        if args.out is not None:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            return out
+        return runs.new_run_dir(Path("reports"), run_id)
 
-def _run_suffix(run_id: str) -> str:
-    """The part of a run or plan id that names its file: a uuid4's first 8 hex digits."""
-    return run_id[:8]
-
-
-def _out_dir(args: argparse.Namespace, run_id: str) -> Path:
-    """--out as given (reused on purpose, files replaced atomically), else a new reports/<stamp>-<run id>:
-    created here by one mkdir that fails if it exists, so two runs never share a directory."""
-    if args.out is not None:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    out = Path("reports") / f"{_stamp()}-{_run_suffix(run_id)}"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        out.mkdir()
-    except FileExistsError:
-        raise HardeningError(f"{out}: run directory exists already (another run with the same id?)") from None
-    return out
-
-
-def _point_latest(out: Path) -> None:
-    """reports/latest -> out, replaced atomically (temporary symlink renamed over it); a real directory
-    named latest is left alone."""
-    latest = out.parent / "latest"
-    if latest.exists() and not latest.is_symlink():
-        return
-    temporary = out.parent / f".latest.{out.name}.tmp"
-    temporary.unlink(missing_ok=True)
-    temporary.symlink_to(out.name)
-    try:
-        temporary.replace(latest)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    return make
 
 
 def _check_known_hosts(args: argparse.Namespace) -> None:
@@ -377,60 +360,33 @@ def _host_errors(report: dict[str, Any]) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from hardening.audit import run_audit
+    from hardening.report import writers
+    from hardening.runs import audit_and_record, check_groups, point_latest
 
     if args.offline_from is None:
         _check_known_hosts(args)
     inputs = _with_attestations(args, _inputs(args))
-    from hardening.report import writers
-    from hardening.report.outputs import write_run_outputs
     selection = Selection(hosts=args.hosts, groups=args.groups, zones=args.zones, systems=args.systems,
                           device_classes=args.device_classes, requirements=args.requirements)
-    for group in selection.groups:
-        if group not in inputs.inventory.group_names:
-            known = ", ".join(sorted(inputs.inventory.group_names))
-            raise InputError("--group", group, f"unknown group (known: {known})")
-    report, results = run_audit(
-        inputs, selection, SecretStore(), _run_options(args), offline_from=args.offline_from,
-    )
-    for warning in (report["run"]["offline"] or {}).get("warnings", []):
-        say(f"警告 (warning): {warning}", err=True)
-    if not report["hosts"]:
-        say("対象ホストがありません (no host matches the selection)", err=True)
-        return 1
-    _host_errors(report)
-    out = _out_dir(args, report["run"]["id"])
-    paths = write_run_outputs(report, results, out, lang=args.lang)
+    check_groups(selection, inputs)
+
+    def before_writing(report: dict[str, Any]) -> None:
+        for warning in (report["run"]["offline"] or {}).get("warnings", []):
+            say(f"警告 (warning): {warning}", err=True)
+        _host_errors(report)
+
+    done = audit_and_record(inputs, selection, SecretStore(), _run_options(args), out_dir=_out_dir(args),
+                            ledger=_ledger(args), history=None if args.no_history else args.history,
+                            record=not args.no_history, offline_from=args.offline_from, lang=args.lang,
+                            on_report=before_writing)
     if args.out is None:
-        _point_latest(out)
+        point_latest(done.out)
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    print(writers.terminal_summary(report, lang=args.lang, color=color,
-                                   paths={k: str(v) for k, v in paths.items()}))
-    subject = {
-        "run_id": report["run"]["id"], "report_digest": canonical_digest(report), "hosts": len(report["hosts"]),
-        "findings": report["summary"]["findings"], "exit_code": report["summary"]["exit_code"],
-        "selection": report["run"]["selection"]}
-    if report["run"]["offline"] is not None:  # audit --from: which saved data, each source's digest
-        subject["offline"] = {"from": report["run"]["offline"]["from"],
-                              "sources": {s["host"]: s["sha256"] for s in report["run"]["offline"]["sources"]}}
-    _ledger(args).append(report["run"]["operator"], "audit", subject)
-    code: int = report["summary"]["exit_code"]
-    if not args.no_history and not _record_history(args, report, out):
-        return 1
-    return code
-
-
-def _record_history(args: argparse.Namespace, report: dict[str, Any], out: Path) -> bool:
-    """Record the run in the history; on failure one error line (the report is written already) and False."""
-    from hardening.history import HistoryError, open_history
-
-    try:
-        with open_history(args.history) as history:
-            history.record(report, origin={"kind": "local"}, out_dir=str(out.resolve()))
-    except (HistoryError, OSError) as exc:
-        say(f"エラー (error): 履歴に記録できません (history not recorded): {REDACTOR.scrub(str(exc))}", err=True)
-        return False
-    return True
+    print(writers.terminal_summary(done.report, lang=args.lang, color=color,
+                                   paths={k: str(v) for k, v in done.paths.items()}))
+    for problem in done.problems:
+        say(problem, err=True)
+    return done.exit_code
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -506,7 +462,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     plan, report = make_plan(inputs, selection, SecretStore(), _run_options(args))
     if report:
         _host_errors(report)
-    out = args.out or Path("plans") / f"{_stamp()}-{_run_suffix(plan['plan_id'])}.json"
+    from hardening.runs import run_suffix, stamp
+
+    out = args.out or Path("plans") / f"{stamp()}-{run_suffix(plan['plan_id'])}.json"
     digest = plan_digest(plan)
     record_plan(_ledger(args), plan, digest)  # first: a plan the ledger does not hold can never be approved
     write_plan(plan, out)
@@ -742,6 +700,39 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_job(args: argparse.Namespace) -> int:
+    from hardening.jobs.jobfile import load_job
+
+    job = load_job(args.jobfile)
+    if args.job_command == "validate":
+        from hardening.jobs.validate import validate_job
+
+        for line in validate_job(job):
+            say(line)
+        return 0
+    from hardening.jobs.lock import JobRunningError
+    from hardening.jobs.runner import run_job
+    from hardening.report import writers
+
+    try:
+        outcome = run_job(job, say=lambda text: say(text, err=True))
+    except JobRunningError as exc:
+        say(str(exc), err=True)
+        return 1
+    if outcome.run is not None:
+        print(writers.terminal_summary(outcome.run.report, lang=job.lang, color=False,
+                                       paths={k: str(v) for k, v in outcome.run.paths.items()}))
+        if outcome.plan_file is not None:
+            say(f"plan: {outcome.plan_file}")
+        say(f"job {job.name}: {outcome.run.out} (exit {outcome.exit_code})")
+    for mail in outcome.mails:
+        state = "送信済み (sent)" if mail.sent else f"未送信 (not sent: {mail.error})"
+        say(f"  mail {mail.manager} <{', '.join(mail.addresses) or '-'}>: {len(mail.drift)} new drift, {state}")
+    for problem in outcome.problems:
+        say(problem, err=True)
+    return outcome.exit_code
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     inputs = _inputs(args)
     print(f"OK: {len(inputs.inventory.hosts)} hosts, {len(inputs.catalog)} requirements, "
@@ -784,10 +775,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"audit": cmd_audit, "validate": cmd_validate, "catalog": cmd_catalog, "plan": cmd_plan,
                 "show": cmd_show, "approve": cmd_approve, "apply": cmd_apply, "ledger": cmd_ledger,
                 "keygen": cmd_keygen, "attest": cmd_attest, "attestations": cmd_attest,
-                "history": cmd_history, "diff": cmd_diff}
+                "history": cmd_history, "diff": cmd_diff, "job": cmd_job}
     from hardening.evidence.cli import COMMANDS as EVIDENCE_COMMANDS
 
     commands.update(EVIDENCE_COMMANDS)
+    from hardening.report.cli import COMMANDS as REPORT_COMMANDS
+
+    commands.update(REPORT_COMMANDS)
     try:
         return commands[args.command](args)
     except InputError as exc:

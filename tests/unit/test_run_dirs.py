@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from hardening import audit, cli
+from hardening import audit, cli, runs
 from hardening.changes import plan as plan_module
 from hardening.core.models import CollectResult, Host
 
@@ -32,7 +32,7 @@ class _FrozenDatetime(dt.datetime):
 @pytest.fixture
 def same_second(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every clock reading in the CLI is the same second."""
-    monkeypatch.setattr(cli, "dt", SimpleNamespace(datetime=_FrozenDatetime, timedelta=dt.timedelta))
+    monkeypatch.setattr(runs, "dt", SimpleNamespace(datetime=_FrozenDatetime, timedelta=dt.timedelta))
 
 
 def _run_concurrently(count: int, target: Any) -> list[Any]:
@@ -91,7 +91,7 @@ def test_run_directory_is_never_reused(tmp_path: Path, monkeypatch: pytest.Monke
                                        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(audit, "collect_all", lambda hosts, *a, **k: {
         h.name: CollectResult(h.name, None, "offline test", "DeviceUnreachable", 0.0) for h in hosts})
-    monkeypatch.setattr(cli, "_run_suffix", lambda run_id: "fixed")
+    monkeypatch.setattr(runs, "run_suffix", lambda run_id: "fixed")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "reports" / "20261129-120000-fixed").mkdir(parents=True)
     (tmp_path / "reports" / "20261129-120000-fixed" / "report.json").write_text("{}", encoding="utf-8")

@@ -31,6 +31,22 @@ def lock_name(kind: str, name: str) -> str:
     return f"{kind}-{safe}.lock"
 
 
+def try_flock(path: Path) -> tuple[int, str] | tuple[None, str]:
+    """Take an exclusive flock on `path` (created 0600) without waiting: (fd, "") when taken (close the fd to release
+    it), else (None, what the holder wrote into the file, at most 200 characters)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode("ascii", "replace")
+        os.close(fd)
+        return None, holder
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, ""
+
+
 @contextmanager
 def held(directory: Path, locks: list[tuple[str, str]]) -> Iterator[None]:
     """Hold every (kind, name) lock, in the given order, or raise ApplyBusyError naming the one that is taken."""
@@ -39,12 +55,9 @@ def held(directory: Path, locks: list[tuple[str, str]]) -> Iterator[None]:
     try:
         for kind, name in locks:
             path = directory / lock_name(kind, name)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 11, 0).decode("ascii", "replace").strip()
-                os.close(fd)
+            fd, holder = try_flock(path)
+            if fd is None:
+                holder = holder[:11].strip()
                 by = f" (pid {holder})" if holder.isdigit() else ""
                 raise ApplyBusyError(f"another apply holds {kind} {name!r}{by}, lock {path}: wait until it has "
                                      "finished; refused, nothing changed") from None

@@ -185,11 +185,14 @@ def record_dry_run(entry: dict[str, Any], fix: list[str],
             entry["error"] = f"dry run shows no change for failing requirement(s) {', '.join(without)}"
 
 
-def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore,
-              run: RunOptions) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Audit the selection and dry-run the fixes; return (plan document, drift report)."""
+def make_plan(inputs: Inputs, selection: Selection, secrets: SecretStore, run: RunOptions, *,
+              audited: tuple[dict[str, Any], Mapping[str, CollectResult]] | None = None,
+              ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Audit the selection and dry-run the fixes; return (plan document, drift report). `audited`: the (report,
+    collect results) of an audit of this very selection just made (a scheduled job plans from the run it
+    reports, instead of collecting every host a second time)."""
     created = dt.datetime.now(dt.UTC).astimezone()
-    report, results = run_audit(inputs, selection, secrets, run)
+    report, results = audited if audited is not None else run_audit(inputs, selection, secrets, run)
     hosts, _ = select(inputs, selection)
     catalog = inputs.catalog
     failing: dict[str, list[dict[str, Any]]] = {}

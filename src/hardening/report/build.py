@@ -17,6 +17,7 @@ from hardening.core.models import CollectResult, Finding, Host, Requirement, Sta
 from hardening.core.outcome import host_status, report_exit_code
 from hardening.core.params import fill
 from hardening.core.secrets import REDACTOR
+from hardening.report.safety import bound, bound_members, clean_text
 
 # 1.1: run.offline (audit --from). 2.0: per-platform remediation: requirements[].automation is gone, replaced by
 # requirements[].platforms.<platform>.{automation, remediation}; findings[].remediation is the host platform's text.
@@ -26,8 +27,11 @@ POLICY = {"title": "坂戸市情報セキュリティポリシー", "edition": "
 
 
 def canonical_json(document: Any) -> str:
-    """The canonical JSON text digests are computed over (sorted keys, no spaces, UTF-8 kept)."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """The canonical JSON text digests are computed over (sorted keys, no spaces, UTF-8 kept). A byte a device sent
+    that was not UTF-8 (a lone surrogate in the text) is U+FFFD here: the text always encodes, the facts file is
+    valid UTF-8 JSON, and its digest is over exactly what is written."""
+    return clean_text(json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                 allow_nan=False))
 
 
 def canonical_digest(document: Any) -> str:
@@ -64,11 +68,12 @@ def _finding(finding: Finding, requirement: Requirement, host: Host) -> dict[str
         "severity": requirement.severity,
         "status": finding.status.value,
         "evaluated_status": finding.evaluated_status.value,
-        "message": finding.message,
+        # device data is bounded and made valid UTF-8 once here (report.safety); the facts file keeps it whole
+        "message": bound_members(finding.message),
         "expected": finding.expected,
-        "actual": finding.actual,
-        "violations": [dataclasses.asdict(v) for v in finding.violations],
-        "evidence": finding.evidence,
+        "actual": bound_members(finding.actual),
+        "violations": [bound_members(dataclasses.asdict(v)) for v in finding.violations],
+        "evidence": [bound_members(e) for e in finding.evidence],
         "parameters": finding.parameters,
         "waiver": dataclasses.asdict(finding.waiver) if finding.waiver else None,
         "attestation": dataclasses.asdict(finding.attestation) if finding.attestation else None,
@@ -130,7 +135,7 @@ def build_report(
             "security_managers": list(host.system.security_managers),
             "roles": list(host.roles),
             "status": host_status(result.facts is not None, (f.status for f in host_findings)),
-            "error": result.error,
+            "error": bound(result.error),
             "error_kind": result.error_kind,
             "duration_s": round(result.duration_s, 3),
             # Digest of the facts as written (secrets scrubbed), so `sha256sum facts/<host>.json` re-checks it.

@@ -8,6 +8,7 @@ from typing import Any
 
 from hardening.core.text import terminal_safe
 from hardening.report.i18n import Translator, attestation_line
+from hardening.report.safety import clean_text
 from hardening.report.views import STATUSES, ReportView, is_expired_fail
 
 _COLORS = {
@@ -25,7 +26,7 @@ _COLORS = {
 def _safe(value: Any) -> Any:
     """Host data printed to a terminal: control characters (escape sequences) are shown, not obeyed."""
     if isinstance(value, str):
-        return terminal_safe(value)
+        return terminal_safe(clean_text(value))
     if isinstance(value, list):
         return [_safe(v) for v in value]
     if isinstance(value, dict):

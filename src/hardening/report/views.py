@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ _STATUS_RANK = {"fail": 0, "error": 1, "waived": 2, "manual": 3, "pass": 4, "not
 _TOKEN = re.compile(r"[0-9]+|\S")
 
 
+@functools.lru_cache(maxsize=4096)  # a catalog has some dozens of clauses; reports sort 100,000s of findings by them
 def clause_key(clause: str) -> tuple[tuple[int, int, str], ...]:
     """Sort key that orders clauses as the policy numbers them (第2章 6(1)⑥ before 第2章 6(1)⑰ before 第3章)."""
     key: list[tuple[int, int, str]] = []
@@ -165,3 +167,54 @@ def responsible_managers(host: dict[str, Any]) -> list[str]:
     manager charts and filters, and the mail routing all use this one answer."""
     managers = [m for m in host.get("security_managers") or [] if m]
     return managers or [OVERALL_MANAGER]
+
+
+# What counts toward compliance: a requirement that applies and was decided. pass and waived (an approved
+# exception) are compliant; fail, error and manual (not shown to hold) are not: fail closed.
+COMPLIANT = ("pass", "waived")
+NOT_ASSESSED = ("not_applicable",)
+CHART_DIMENSIONS = ("zone", "manager", "device_class", "clause")
+
+
+def compliance(tally: dict[str, int]) -> float | None:
+    """The share of applicable findings that are compliant (pass or waived); None when nothing applied."""
+    applicable = sum(n for s, n in tally.items() if s not in NOT_ASSESSED)
+    return sum(tally.get(s, 0) for s in COMPLIANT) / applicable if applicable else None
+
+
+def compliance_groups(report: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, int]]]]:
+    """Findings counted per status by zone, by responsible manager (a co-managed host counts for each), by device
+    class and by policy clause (in the policy's order); one pass over the findings."""
+    hosts = {h["name"]: h for h in report["hosts"]}
+    managers = {name: responsible_managers(h) for name, h in hosts.items()}
+    groups: dict[str, dict[str, dict[str, int]]] = {d: {} for d in CHART_DIMENSIONS}
+    for host in report["hosts"]:  # a host without findings (unreachable, nothing in scope) still has its bar
+        groups["zone"].setdefault(host["zone"], counts())
+        groups["device_class"].setdefault(host["device_class"], counts())
+        for manager in managers[host["name"]]:
+            groups["manager"].setdefault(manager, counts())
+    for finding in report["findings"]:
+        host = hosts.get(finding["host"])
+        if host is None:
+            continue
+        status = finding["status"]
+        keys = [("zone", host["zone"]), ("device_class", host["device_class"]), ("clause", finding["clause"])]
+        keys += [("manager", m) for m in managers[finding["host"]]]
+        for dimension, key in keys:
+            tally = groups[dimension].setdefault(key, counts())
+            tally[status] = tally.get(status, 0) + 1
+    ordered: dict[str, list[tuple[str, dict[str, int]]]] = {}
+    for dimension, items in groups.items():
+        sort_key: Any = (lambda kv: clause_key(kv[0])) if dimension == "clause" else (lambda kv: kv[0])
+        ordered[dimension] = sorted(items.items(), key=sort_key)
+    return ordered
+
+
+def hosts_by(report: dict[str, Any], dimension: str) -> dict[str, list[str]]:
+    """Host names per zone or per responsible manager (dimension "zone" or "manager"), keys sorted."""
+    result: dict[str, list[str]] = {}
+    for host in report["hosts"]:
+        keys = [host["zone"]] if dimension == "zone" else responsible_managers(host)
+        for key in keys:
+            result.setdefault(key, []).append(host["name"])
+    return dict(sorted(result.items()))

@@ -23,9 +23,10 @@ from hardening.report.build import canonical_json
 from hardening.report.files import atomic_write
 from hardening.report.html import render_html, write_html
 from hardening.report.i18n import CSV_HEADER, Translator, attestation_line, check_lang, label
+from hardening.report.safety import clean_text
 from hardening.report.terminal import terminal_summary
 from hardening.report.validate import ReportError, validate_report
-from hardening.report.views import ReportView
+from hardening.report.views import ReportView, responsible_managers
 
 __all__ = [
     "CSV_COLUMNS",
@@ -49,7 +50,7 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 def write_json(report: dict[str, Any], path: Path | str) -> None:
     """Validate the report (ReportError if invalid, nothing written) and write it as UTF-8 JSON, indent 2."""
     validate_report(report)
-    atomic_write(path, json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+    atomic_write(path, clean_text(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False)) + "\n")
 
 
 def write_facts(report: dict[str, Any], results: Mapping[str, CollectResult], directory: Path | str) -> list[Path]:
@@ -109,31 +110,36 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def csv_rows(report: dict[str, Any], lang: str = "ja") -> Iterable[list[str]]:
-    """The CSV header and one row per finding (hosts in report order, problems first within a host)."""
+def finding_rows(report: dict[str, Any], lang: str = "ja") -> Iterable[dict[str, str]]:
+    """One row per finding as text (hosts in report order, problems first within a host): the CSV columns plus
+    `quote`, `evidence` and `managers` (the responsible managers), which the XLSX sheets add."""
     t = Translator(lang)
     view = ReportView(report)
-    yield [label(c, lang, "csv") for c in CSV_COLUMNS]
     for name, findings in view.findings_by_host.items():
         host = view.hosts[name]
+        managers = t.join(responsible_managers(host))
         for finding in findings:
             requirement = view.requirement(finding["requirement"])
             waiver = finding["waiver"] or {}
             attestation = finding["attestation"] or {}
-            row = {
+            yield {
                 "host": name,
                 "zone": host["zone"],
                 "system": host["system"],
                 "security_managers": t.join(host["security_managers"]),
+                "managers": managers,
                 "device_class": host["device_class"],
                 "requirement": finding["requirement"],
                 "title": t.text(requirement["title"]),
                 "clause": finding["clause"],
+                "quote": requirement["quote_ja"],
                 "severity": finding["severity"],
                 "status": finding["status"],
                 "evaluated_status": finding["evaluated_status"],
                 "expected": t.text(finding["expected"]),
                 "actual": canonical_json(finding["actual"]) if finding["actual"] else "",
+                "evidence": "\n".join(f"{e['source']}: {e.get('excerpt', '')}".rstrip(": ")
+                                      for e in finding["evidence"]),
                 "message": t.text(finding["message"]),
                 "waiver_id": waiver.get("id", ""),
                 "waiver_expires": waiver.get("expires", ""),
@@ -144,7 +150,13 @@ def csv_rows(report: dict[str, Any], lang: str = "ja") -> Iterable[list[str]]:
                 "attestation_expires": attestation.get("expires", ""),
                 "attestation_expired": ("true" if attestation["expired"] else "false") if attestation else "",
             }
-            yield [_cell(row[c]) for c in CSV_COLUMNS]
+
+
+def csv_rows(report: dict[str, Any], lang: str = "ja") -> Iterable[list[str]]:
+    """The CSV header and one row per finding (hosts in report order, problems first within a host)."""
+    yield [label(c, lang, "csv") for c in CSV_COLUMNS]
+    for row in finding_rows(report, lang):
+        yield [_cell(row[c]) for c in CSV_COLUMNS]
 
 
 def write_csv(report: dict[str, Any], path: Path | str, lang: str = "ja") -> None:
@@ -157,7 +169,7 @@ def write_csv(report: dict[str, Any], path: Path | str, lang: str = "ja") -> Non
     validate_report(report)
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(csv_rows(report, lang))
-    atomic_write(path, buffer.getvalue(), encoding="utf-8-sig")
+    atomic_write(path, clean_text(buffer.getvalue()), encoding="utf-8-sig")
 
 
 def _xml(text: str) -> str:

@@ -9,6 +9,7 @@ and Markdown text is escaped, so a diff line cannot close the fence and render l
 from __future__ import annotations
 
 import copy
+import io
 import json
 import logging
 import re
@@ -226,3 +227,171 @@ def test_log_lines_are_inert(capsys: pytest.CaptureFixture[str]) -> None:
     line = handler.format(record)
     assert _clean(line)
     assert "\\x1b[2J\\u202e" in line
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hostile device data in every report format (issue 11): markup and script in host names, banners and evidence;
+# formula text for CSV/XLSX; bytes that were not UTF-8; a 10 MB output. Each format neutralises and bounds it.
+
+HTML_JS = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'><svg onload=alert(3)>"
+FORMULAS = ["=HYPERLINK(\"http://evil.example/\",\"x\")", "+1+1", "-2+3", "@SUM(A1:A9)", "\t=1+1",
+            "\r=cmd|'/C calc'!A0"]
+NON_UTF8 = b"caf\xe9 \xff\xfe \xed\xa0\x80".decode("utf-8", "surrogateescape") + " \ufffd"
+BIG = "A" * 10_000_000  # a device's 10 MB answer
+HOSTILE_HOST = 'web01"><script>alert(4)</script>'
+SURROGATES = re.compile("[\ud800-\udfff]")
+BOUND = 1_000_000  # bytes: the whole five-host report stays far below this in every format
+
+
+def _hostile_report() -> dict[str, Any]:
+    from report_sample import build_sample_report
+
+    def tweak(results: dict[str, Any]) -> None:
+        facts = results["pc-shimin01"].facts
+        facts["facts"]["login"]["banner"] = HTML_JS + NON_UTF8 + BIG
+        facts["evidence"]["/password_policy"] = [{"source": "cmd:" + HTML_JS, "excerpt": BIG + NON_UTF8}]
+        facts["evidence"]["/login"] = [{"source": FORMULAS[0], "excerpt": "\n".join(FORMULAS) + HTML_JS}]
+
+    report, _ = build_sample_report(tweak=tweak)
+    for index, host in enumerate(report["hosts"]):
+        host["system"] = FORMULAS[index % len(FORMULAS)] + HTML_JS
+        host["security_officer"] = FORMULAS[-1]
+        if host["name"] == "web01":
+            host["name"] = HOSTILE_HOST
+            host["hostname"] = "@SUM(1+1)" + NON_UTF8
+    for finding in report["findings"]:
+        if finding["host"] == "web01":
+            finding["host"] = HOSTILE_HOST
+    return report
+
+
+@pytest.fixture
+def hostile(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("HARDENING_OPERATOR", "監査担当")
+    return _hostile_report()
+
+
+def _utf8(path: Path) -> str:
+    data = path.read_bytes()
+    assert len(data) < BOUND, (path.name, len(data))
+    return data.decode("utf-8")  # strict: a lone surrogate would have made the file invalid UTF-8
+
+
+def test_hostile_data_is_bounded_in_the_report_document(hostile: dict[str, Any]) -> None:
+    pc = [f for f in hostile["findings"] if f["host"] == "pc-shimin01" and f["actual"]]
+    assert pc
+    for finding in pc:
+        for value in finding["actual"].values():
+            assert not isinstance(value, str) or len(value) < 20_000
+        for evidence in finding["evidence"]:
+            assert len(evidence["excerpt"]) < 20_000
+            assert not SURROGATES.search(evidence["excerpt"])
+    banner = next(f for f in pc if f["requirement"] == "LOGIN-BANNER")["actual"]["/login/banner"]
+    assert banner.startswith(HTML_JS)
+    assert "文字省略" in banner
+    assert "more characters cut" in banner
+
+
+def test_hostile_json(hostile: dict[str, Any], tmp_path: Path) -> None:
+    from hardening.report.writers import write_json
+
+    write_json(hostile, tmp_path / "report.json")
+    text = _utf8(tmp_path / "report.json")
+    document = json.loads(text)
+    assert not SURROGATES.search(text)
+    assert "\ufffd" in text
+    assert any(h["name"] == HOSTILE_HOST for h in document["hosts"])  # kept as data, verbatim
+    assert "<script>alert(1)</script>" in text  # JSON is data: the HTML writers escape it, JSON keeps it exact
+
+
+def test_hostile_html(hostile: dict[str, Any], tmp_path: Path) -> None:
+    from hardening.report.html import write_html
+
+    write_html(hostile, tmp_path / "report.html", trend=[{"run_id": HTML_JS, "started_at": HTML_JS, "hosts": 1,
+                                                          "findings": {"pass": 1}}])
+    page = _utf8(tmp_path / "report.html")
+    assert not SURROGATES.search(page)
+    assert "<script>alert" not in page
+    assert "<img" not in page
+    assert "<svg onload" not in page
+    assert page.count("<script>") == 1  # our own, pinned by the CSP
+    assert "&lt;script&gt;alert(4)&lt;/script&gt;" in page  # the host name, shown as text
+    assert 'data-host="web01&#34;&gt;&lt;script&gt;alert(4)&lt;/script&gt;"' in page
+    assert "Content-Security-Policy" in page
+    assert "default-src &#39;none&#39;" in page
+    # the filter data (JSON in an attribute) cannot close its quote either
+    assert re.search(r"data-managers='[^'<>]*'", page)
+
+
+def test_hostile_csv(hostile: dict[str, Any], tmp_path: Path) -> None:
+    import csv
+
+    from hardening.report.writers import write_csv
+
+    write_csv(hostile, tmp_path / "report.csv")
+    text = _utf8(tmp_path / "report.csv")
+    assert not SURROGATES.search(text)
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'" + FORMULAS[0] + HTML_JS in cells  # kept, but as text
+    assert max(len(c) for c in cells) < 70_000
+
+
+def test_hostile_xlsx(hostile: dict[str, Any], tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    from hardening.report.xlsx import EXCEL_CELL_MAX, cell_text, write_xlsx
+
+    write_xlsx(hostile, tmp_path / "report.xlsx")
+    assert (tmp_path / "report.xlsx").stat().st_size < BOUND
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    texts: list[str] = []
+    with zipfile.ZipFile(tmp_path / "report.xlsx") as book:
+        sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert len(sheets) == 6
+        shared = []
+        if "xl/sharedStrings.xml" in book.namelist():
+            shared = ["".join(t.text or "" for t in si.iter(f"{{{ns['m']}}}t"))
+                      for si in ET.fromstring(book.read("xl/sharedStrings.xml")).findall("m:si", ns)]  # noqa: S314 - written by this test
+        for name in sheets:
+            root = ET.fromstring(book.read(name))  # well-formed: no XML-illegal character got in  # noqa: S314 - written by this test
+            assert not root.findall(".//m:f", ns), f"{name} holds a formula"
+            for cell in root.iter(f"{{{ns['m']}}}c"):
+                assert cell.get("t") in ("inlineStr", "s", "n", None), cell.attrib
+                if cell.get("t") == "inlineStr":
+                    texts.append("".join(t.text or "" for t in cell.iter(f"{{{ns['m']}}}t")))
+                elif cell.get("t") == "s":
+                    texts.append(shared[int(cell.findtext("m:v", namespaces=ns) or 0)])
+    assert any(t.startswith(FORMULAS[0]) for t in texts)  # the formula text is there, as a string cell
+    assert any(HOSTILE_HOST in t for t in texts)
+    assert all(len(t) <= EXCEL_CELL_MAX for t in texts)
+    assert not any(SURROGATES.search(t) for t in texts)
+    # the cell cap itself, and characters XML 1.0 cannot hold
+    assert len(cell_text(BIG)) <= EXCEL_CELL_MAX
+    assert cell_text("a\x00b\x1bc\x0bd" + NON_UTF8) == "abcd" + SURROGATES.sub("\ufffd", NON_UTF8)
+
+def test_hostile_junit(hostile: dict[str, Any], tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from hardening.report.writers import write_junit
+
+    write_junit(hostile, tmp_path / "junit.xml")
+    text = _utf8(tmp_path / "junit.xml")
+    assert not SURROGATES.search(text)
+    root = ET.fromstring(text.encode("utf-8"))  # noqa: S314 - written by this test
+    assert any(s.get("name") == HOSTILE_HOST for s in root.iter("testsuite"))  # an attribute value, escaped
+    assert "<script>" not in text
+
+
+def test_hostile_terminal(hostile: dict[str, Any]) -> None:
+    hostile["hosts"][3]["error"] = "refused " + EVIL + NON_UTF8 + BIG  # a report read back from a file: bounded
+    from hardening.report.safety import bound_report
+
+    text = terminal_summary(bound_report(hostile), lang="ja", color=True)
+    assert _clean(text, allow_colors=True)
+    assert not SURROGATES.search(text)
+    text.encode("utf-8")
+    assert len(text) < 100_000
+    assert HOSTILE_HOST in text  # shown, and it cannot drive a terminal (no controls in it)

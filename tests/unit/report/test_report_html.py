@@ -50,7 +50,7 @@ def _parse(page: str) -> _Collector:
 
 def _finding_block(page: str, host: str, requirement: str) -> str:
     """The HTML of one finding (between its opening div and the next finding/host)."""
-    host_start = page.index(f'data-host="{host}"')
+    host_start = page.index(f'data-host="{host}"', page.index('<section id="details">'))
     start = page.index(f'<span class="rid">{requirement}</span>', host_start)
     start = page.rindex('<div class="finding', 0, start)
     ends = [i for i in (page.find('<div class="finding', start + 1), page.find("</article>", start)) if i > 0]
