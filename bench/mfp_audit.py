@@ -18,9 +18,8 @@ workers, it measures alternately, `--rounds` times:
     `write_inventory`, keys in the environment as HARDENING_CRED_BENCHMFP_*) and the catalog, `run_audit`
     (collect_all over Nornir: per printer one pass of platform mfp: the SNMP reads, the factory-community probes, the
     TCP port checks, the TLS versions and certificate, the plain-HTTP page, the default-credential check; parse;
-    facts schema check; evaluate every requirement; build the report). The process's SNMP engines are forgotten
-    before each round (snmp.reset_engines), so every round pays the engine set-up and every printer's discovery as
-    a new `hardening audit` process does.
+    facts schema check; evaluate every requirement; build the report). The process's shared MIB view is forgotten
+    before each round (snmp.forget_mib_view), so every round pays what a new `hardening audit` process pays.
 
 and prints each round's wall time, b/a, the CPU of this process and of the simulators, our CPU per printer split into
 parse + evaluate (saved captures of a sample of printers parsed and evaluated again in one thread, no I/O) and the
@@ -60,7 +59,7 @@ from lab.winsim import pki  # noqa: E402
 
 from hardening.core.run import RunOptions  # noqa: E402
 from hardening.platforms.mfp.driver import MfpPlatform  # noqa: E402
-from hardening.platforms.mfp.snmp import reset_engines  # noqa: E402
+from hardening.platforms.mfp.snmp import forget_mib_view  # noqa: E402
 
 STATES = ROOT / "lab" / "mfpsim" / "hosts"
 CREDENTIALS = "benchmfp"           # the inventory's credentials entry, filled from the environment
@@ -303,9 +302,9 @@ def write_inventory(sim: Sims, work: Path) -> Path:
 
 
 def audit(sim: Sims, inventory: Path, workers: int) -> Round:
-    """(b): the product's audit, from loading the inventory and catalog to the report document (the SNMP engines of
-    an earlier round forgotten first: a new run)."""
-    reset_engines()
+    """(b): the product's audit, from loading the inventory and catalog to the report document (the MIB view of an
+    earlier round forgotten first: a new run)."""
+    forget_mib_view()
     return product_audit(inventory, RunOptions(timeout=30, workers=workers, progress=False), sim.cpu)
 
 
@@ -343,8 +342,8 @@ def run_size(count: int, workers: int, rounds: int, processes: int, sample: int)
                   f"simulators {b.sim_cpu:4.1f} s]   b/a {b.wall / a.wall:4.2f}", flush=True)
             print(f"           (b): {b.note}{'' if not b.errors else '  INVALID: not every printer was audited'}",
                   flush=True)
-        print(f"  pysnmp SnmpEngine() alone: {engine_cpu_ms():.0f} ms CPU each (our audit makes one per process and "
-              f"SNMP credentials, the floor one per round)")
+        print(f"  pysnmp SnmpEngine() alone: {engine_cpu_ms():.0f} ms CPU each (our audit makes one per printer, the "
+              f"floor one per round)")
         print(f"  login attempts: at most {attempts_per_account(sim)} per printer x account after {rounds} audits "
               f"(the simulator's counter; one per account per run)")
         sample_run = RunOptions(timeout=30, workers=1, progress=False)

@@ -472,26 +472,23 @@ def test_the_clock_get_carries_the_profile_scalars_except_on_v1(monkeypatch: pyt
     assert document["facts"]["time"]["offset_ms_abs"] >= 0
 
 
-def test_sessions_share_one_engine_per_credentials_and_its_key_holds_no_secret() -> None:
-    """Every session's requests go to ONE SnmpEngine per set of credentials, on one loop thread; the key of an
-    engine is a salted digest, not the keys; the engines share one MIB view (pysnmp's compiler built once)."""
+def test_every_session_resolves_its_oids_against_one_mib_view() -> None:
+    """pysnmp's hlapi gives each engine (one per printer) a MIB view of its own and builds a MIB compiler for it at
+    the first OID: the sessions share ONE view, built once, and their requests still go out and time out as before."""
     from hardening.platforms.mfp import snmp
 
-    snmp.reset_engines()
+    snmp.forget_mib_view()
     port = free_port()
-    other = Credentials(name="mfp", username="", snmp_auth_key=Secret("another-auth-key"),
-                        snmp_priv_key=Secret("another-priv-key"))
-    for credentials in (None, None, other):
-        with SnmpSession(target(snmp_port=port, credentials=credentials), timeout=0.2, retries=0) as session, \
-                pytest.raises(DeviceTimeout):
-            session.get([".1.3.6.1.2.1.1.1.0"])
-    engines = dict(snmp._Engines._engines)
-    assert len(engines) == 2
-    for key in engines:
-        assert not any(secret in key for secret in ("auth-key-for-test", "priv-key-for-test", "another-auth-key"))
-    assert {id(engine.cache["mibViewController"]) for engine in engines.values()} == {id(snmp._Engines.view())}
-    snmp.reset_engines()
-    assert snmp._Engines._engines == {}
+    engines = []
+    for _ in range(2):
+        with SnmpSession(target(snmp_port=port), timeout=0.2, retries=0) as session:
+            engines.append(session.engine)
+            with pytest.raises(DeviceTimeout):
+                session.get([".1.3.6.1.2.1.1.1.0"])
+    views = {id(engine.cache["mibViewController"]) for engine in engines}
+    assert len(views) == 1
+    assert views == {id(snmp._VIEW[0])}
+    assert snmp._VIEW[0].mibBuilder.get_mib_compiler() is not None       # built once, on the shared view
 
 
 def test_a_failed_snmp_read_is_the_collection_error_not_a_group(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,14 +2,11 @@
 
 The session reads with the credentials of the inventory and the vault: SNMPv3 (USM user
 `connection_options.snmp.extras.v3_user`, keys `snmp_auth_key`/`snmp_priv_key`, authPriv unless the inventory
-says otherwise), or v2c/v1 with the `snmp_community` secret when `extras.version` says so. Each session has an
-event loop of its own (the device's other checks run on it at the same time: the async methods `aget`, `awalk`,
-`aprobe_community`), but the SNMP requests themselves go to ONE SnmpEngine per set of credentials in the process,
-on one event loop thread shared by every session (`_Engines`): an engine's set-up (its MIB instrumentation, the USM
-user and its passphrase hashing, the target tables) is paid once per process and credentials, not per printer,
-and pysnmp's discovery localises the keys for each printer's engine id as it meets it, exactly as a manager of many
-agents does. Every pysnmp object is touched only on that thread. OIDs are resolved against one shared MIB view
-(`_object_types`), so pysnmp builds its MIB compiler once per process instead of once per engine.
+says otherwise), or v2c/v1 with the `snmp_community` secret when `extras.version` says so. One SnmpEngine and one
+event loop per session (never one per request); the async methods (`aget`, `awalk`, `aprobe_community`) let the
+collection run the device's other checks on the same loop at the same time. OIDs are resolved against ONE MIB view
+per process (`_object_types`, under a lock): pysnmp's hlapi would give each engine a view of its own and build a MIB
+compiler for it at the first OID (ply generating its parser tables), which was half the CPU of a printer's pass.
 
 Errors: no answer -> DeviceTimeout ("no SNMP answer: silent device or wrong community"); a wrong v3 key or an
 unknown user (the agent's USM report) -> AuthenticationFailed. Never a key or community in a message.
@@ -21,13 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
-import os
 import secrets
 import threading
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -106,89 +100,37 @@ def cache_mib_compilation() -> None:
         builder.runpy = types.SimpleNamespace(run_path=_run_path)
 
 
-class _Engines:
-    """The process's SNMP engines: ONE event loop thread (a daemon, started at the first request) and on it one
-    pysnmp SnmpEngine per set of credentials (keyed by a digest of them: user, protocols, keys or community), made
-    at the first request with those credentials and kept for the life of the process. pysnmp is not thread-safe:
-    everything that touches an engine, a transport or an OID object runs on this loop (`call`)."""
-
-    _lock = threading.Lock()
-    _loop: asyncio.AbstractEventLoop | None = None
-    _pid = 0
-    _engines: dict[str, Any] = {}     # noqa: RUF012 - touched only on the loop's thread
-    _view: Any = None
-
-    @classmethod
-    def loop(cls) -> asyncio.AbstractEventLoop:
-        with cls._lock:
-            if cls._loop is None or cls._pid != os.getpid():    # first use, or a forked child (no thread there)
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="hardening-snmp", daemon=True).start()
-                cls._loop, cls._pid, cls._engines = loop, os.getpid(), {}
-            return cls._loop
-
-    @classmethod
-    async def call(cls, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Await `work()` run on the engines' loop, from any other event loop (cancelling this cancels it there)."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(), cls.loop()))
-
-    @classmethod
-    def engine(cls, key: str) -> Any:
-        """The engine for the credentials digest `key` (on the engines' loop only)."""
-        if key not in cls._engines:
-            engine = _hlapi().SnmpEngine()
-            engine.cache["mibViewController"] = cls.view()   # what pysnmp's hlapi would build per engine
-            cls._engines[key] = engine
-        return cls._engines[key]
-
-    @classmethod
-    def reset(cls) -> None:
-        """Close every engine and forget them and the MIB view: the next request starts as a new process would (the
-        benchmark's rounds each measure a whole run, engine set-up and discovery of every printer included)."""
-        async def close() -> None:
-            for engine in cls._engines.values():
-                with contextlib.suppress(Exception):       # an engine that never opened a transport
-                    engine.close_dispatcher()
-            cls._engines.clear()
-            cls._view = None
-        if cls._loop is not None and cls._pid == os.getpid():
-            asyncio.run_coroutine_threadsafe(close(), cls._loop).result()
-
-    @classmethod
-    def view(cls) -> Any:
-        """The one MIB view every request's OIDs are resolved against (on the engines' loop only)."""
-        if cls._view is None:
-            from pysnmp.smi import builder, view
-
-            cls._view = view.MibViewController(builder.MibBuilder())
-        return cls._view
+_VIEW_LOCK = threading.Lock()
+_VIEW: list[Any] = []
 
 
-def reset_engines() -> None:
-    """Forget the process's SNMP engines (see _Engines.reset)."""
-    _Engines.reset()
+def _view() -> Any:
+    """The process's one MIB view (call with _VIEW_LOCK held)."""
+    if not _VIEW:
+        from pysnmp.smi import builder, view
+
+        _VIEW.append(view.MibViewController(builder.MibBuilder()))
+    return _VIEW[0]
+
+
+def forget_mib_view() -> None:
+    """Drop the shared MIB view: the next request builds it as a new process would (the benchmark's rounds)."""
+    with _VIEW_LOCK:
+        _VIEW.clear()
 
 
 def _object_types(oids: Sequence[str], values: Sequence[Any] | None = None) -> list[Any]:
-    """pysnmp ObjectTypes of `oids` (with `values` for a SET), resolved against the shared MIB view as pysnmp's
-    command generator resolves them (it then finds them resolved). On the engines' loop only."""
+    """pysnmp ObjectTypes of `oids` (with `values` for a SET), resolved against the shared MIB view exactly as
+    pysnmp's command generator resolves them (it then finds them resolved and leaves them)."""
     hlapi = _hlapi()
-    view = _Engines.view()
-    found = []
-    for position, oid in enumerate(oids):
-        identity = hlapi.ObjectIdentity(oid.strip("."))
-        bind = hlapi.ObjectType(identity) if values is None else hlapi.ObjectType(identity, values[position])
-        found.append(bind.resolve_with_mib(view, ignoreErrors=False))
-    return found
-
-
-_SALT = secrets.token_bytes(16)
-
-
-def _digest(*parts: object) -> str:
-    """A key for the engine of these credentials: a keyed digest with a salt of this process (the secrets
-    themselves are no dictionary key, and the key tells nothing outside the process)."""
-    return hmac.new(_SALT, repr(parts).encode("utf-8"), hashlib.sha256).hexdigest()
+    with _VIEW_LOCK:
+        view = _view()
+        found = []
+        for position, oid in enumerate(oids):
+            identity = hlapi.ObjectIdentity(oid.strip("."))
+            bind = hlapi.ObjectType(identity) if values is None else hlapi.ObjectType(identity, values[position])
+            found.append(bind.resolve_with_mib(view, ignoreErrors=False))
+        return found
 
 
 class SnmpSession:
@@ -210,27 +152,23 @@ class SnmpSession:
             level = str(options.get("security_level") or "authPriv")
             auth_key = priv_key = None
             auth_protocol = priv_protocol = None
-            auth_name = priv_name = None
             if level in ("authPriv", "authNoPriv"):
                 auth_key = _secret(credentials, "snmp_auth_key", "SNMPv3 authentication")
-                auth_name = AUTH_PROTOCOLS[str(options.get("auth_protocol") or "SHA")]
-                auth_protocol = getattr(hlapi, auth_name)
+                auth_protocol = getattr(hlapi, AUTH_PROTOCOLS[str(options.get("auth_protocol") or "SHA")])
             if level == "authPriv":
                 priv_key = _secret(credentials, "snmp_priv_key", "SNMPv3 privacy")
-                priv_name = PRIV_PROTOCOLS[str(options.get("priv_protocol") or "AES")]
-                priv_protocol = getattr(hlapi, priv_name)
+                priv_protocol = getattr(hlapi, PRIV_PROTOCOLS[str(options.get("priv_protocol") or "AES")])
             self.auth: Any = hlapi.UsmUserData(str(user), authKey=auth_key, privKey=priv_key,
                                                authProtocol=auth_protocol, privProtocol=priv_protocol)
-            self._engine_key = _digest("3", str(user), level, auth_name, auth_key, priv_name, priv_key)
         elif self.version in ("2c", "1"):
-            community = _secret(credentials, "snmp_community", f"SNMP v{self.version}")
-            self.auth = hlapi.CommunityData(community, mpModel=1 if self.version == "2c" else 0)
-            self._engine_key = _digest(self.version, community)
+            self.auth = hlapi.CommunityData(_secret(credentials, "snmp_community", f"SNMP v{self.version}"),
+                                            mpModel=1 if self.version == "2c" else 0)
         else:
             raise CollectionError(self.host, f"SNMP version {self.version!r} is not 3, 2c or 1")
         self.context = hlapi.ContextData(contextName=str(options.get("context") or ""))
         self.loop = asyncio.new_event_loop()
-        self._transports: dict[tuple[float, int], Any] = {}     # touched only on the engines' loop
+        self.engine = self.run(_engine())      # made on the session's loop, which its dispatcher then uses
+        self._transports: dict[tuple[float, int], Any] = {}
 
     # -- synchronous API -------------------------------------------------------------------------------------------
     def run(self, awaitable: Awaitable[T]) -> T:
@@ -249,9 +187,10 @@ class SnmpSession:
         self.run(self.aset(values))
 
     def close(self) -> None:
-        """Close the session's loop (the shared engine stays for the next session with these credentials)."""
         if self.loop.is_closed():
             return
+        with contextlib.suppress(Exception):       # closing what may never have opened
+            self.engine.close_dispatcher()
         _finish(self.loop)
 
     def __enter__(self) -> SnmpSession:
@@ -260,16 +199,9 @@ class SnmpSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- asynchronous API (on self.loop; each request runs on the engines' loop) -----------------------------------
-    async def _request(self, work: Callable[[Any, Any], Awaitable[T]]) -> T:
-        """`work(engine, transport)` on the engines' loop, with this session's credentials' engine."""
-        async def there() -> T:
-            return await work(_Engines.engine(self._engine_key), await self._transport())
-        return await _Engines.call(there)
-
-    async def _transport(self) -> Any:
-        """The UDP target of the device (on the engines' loop)."""
-        key = (self.timeout, self.retries)
+    # -- asynchronous API (on self.loop) ---------------------------------------------------------------------------
+    async def transport(self, timeout: float | None = None, retries: int | None = None) -> Any:
+        key = (self.timeout if timeout is None else timeout, self.retries if retries is None else retries)
         if key not in self._transports:
             try:
                 self._transports[key] = await _hlapi().UdpTransportTarget.create(self.address, timeout=key[0],
@@ -280,38 +212,27 @@ class SnmpSession:
         return self._transports[key]
 
     async def aget(self, oids: Sequence[str]) -> dict[str, SnmpValue]:
-        async def get(engine: Any, transport: Any) -> dict[str, SnmpValue]:
-            error, status, index, answer = await _hlapi().get_cmd(engine, self.auth, transport, self.context,
-                                                                  *_object_types(oids), lookupMib=False)
-            self._check(error, status, index, oids)
-            return _values(answer)
-        return await self._request(get)
+        hlapi = _hlapi()
+        error, status, index, answer = await hlapi.get_cmd(self.engine, self.auth, await self.transport(),
+                                                           self.context, *_object_types(oids), lookupMib=False)
+        self._check(error, status, index, oids)
+        return _values(answer)
 
     async def awalk(self, prefix: str) -> dict[str, SnmpValue]:
-        async def walk(engine: Any, transport: Any) -> dict[str, SnmpValue]:
-            hlapi = _hlapi()
-            bind = _object_types([prefix])[0]
-            if self.version == "1":
-                walker = hlapi.walk_cmd(engine, self.auth, transport, self.context, bind,
-                                        lexicographicMode=False, lookupMib=False)
-            else:
-                walker = hlapi.bulk_walk_cmd(engine, self.auth, transport, self.context, 0, 16, bind,
-                                             lexicographicMode=False, lookupMib=False)
-            found: dict[str, SnmpValue] = {}
-            async for error, status, index, answer in walker:
-                self._check(error, status, index, [prefix])
-                found.update(_values(answer))
-            return found
-        return await self._request(walk)
-
-    async def _bulk(self, non_repeaters: int, repetitions: int, oids: Sequence[str]) -> tuple[Any, Any, Any, Any]:
-        """(error, status, index, var-binds) of one GETBULK, unchecked."""
-        async def bulk(engine: Any, transport: Any) -> tuple[Any, Any, Any, Any]:
-            error, status, index, answer = await _hlapi().bulk_cmd(engine, self.auth, transport, self.context,
-                                                                   non_repeaters, repetitions,
-                                                                   *_object_types(oids), lookupMib=False)
-            return error, status, index, list(answer)
-        return await self._request(bulk)
+        hlapi = _hlapi()
+        bind = _object_types([prefix])[0]
+        transport = await self.transport()
+        if self.version == "1":
+            walker = hlapi.walk_cmd(self.engine, self.auth, transport, self.context, bind,
+                                    lexicographicMode=False, lookupMib=False)
+        else:
+            walker = hlapi.bulk_walk_cmd(self.engine, self.auth, transport, self.context, 0, 16, bind,
+                                         lexicographicMode=False, lookupMib=False)
+        found: dict[str, SnmpValue] = {}
+        async for error, status, index, answer in walker:
+            self._check(error, status, index, [prefix])
+            found.update(_values(answer))
+        return found
 
     async def acolumns(self, prefixes: Sequence[str], repetitions: int = 24) -> dict[str, SnmpValue]:
         """Every object below each of `prefixes` (table columns) in one GETBULK where the columns are short (a
@@ -321,7 +242,10 @@ class SnmpSession:
             for prefix in prefixes:
                 found.update(await self.awalk(prefix))
             return found
-        error, status, index, answer = await self._bulk(0, repetitions, prefixes)
+        hlapi = _hlapi()
+        error, status, index, answer = await hlapi.bulk_cmd(self.engine, self.auth, await self.transport(),
+                                                            self.context, 0, repetitions, *_object_types(prefixes),
+                                                            lookupMib=False)
         self._check(error, status, index, list(prefixes))
         rows = _values(answer)
         found = {}
@@ -342,8 +266,12 @@ class SnmpSession:
             found = await self.aget(scalars)
             found.update(await self.acolumns(columns))
             return found
+        hlapi = _hlapi()
         parents = [oid.rstrip(".").rsplit(".", 1)[0] for oid in scalars]
-        error, status, index, answer = await self._bulk(len(scalars), repetitions, [*parents, *columns])
+        binds = _object_types([*parents, *columns])
+        error, status, index, answer = await hlapi.bulk_cmd(self.engine, self.auth, await self.transport(),
+                                                            self.context, len(scalars), repetitions, *binds,
+                                                            lookupMib=False)
         if error is None and status:
             found = await self.aget(scalars)
             found.update(await self.acolumns(columns))
@@ -364,12 +292,10 @@ class SnmpSession:
         return found
 
     async def aset(self, values: Mapping[str, SnmpValue]) -> None:
-        async def set_(engine: Any, transport: Any) -> tuple[Any, Any, Any]:
-            binds = _object_types(list(values), [_pysnmp_value(value) for value in values.values()])
-            error, status, index, _answer = await _hlapi().set_cmd(engine, self.auth, transport, self.context,
-                                                                   *binds, lookupMib=False)
-            return error, status, index
-        error, status, index = await self._request(set_)
+        hlapi = _hlapi()
+        binds = _object_types(list(values), [_pysnmp_value(value) for value in values.values()])
+        error, status, index, _answer = await hlapi.set_cmd(self.engine, self.auth, await self.transport(),
+                                                            self.context, *binds, lookupMib=False)
         if error is None and status:
             oids = list(values)
             where = oids[int(index) - 1] if index and 0 < int(index) <= len(oids) else ", ".join(oids)
@@ -462,6 +388,13 @@ def _finish(loop: asyncio.AbstractEventLoop) -> None:
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.close()
+
+
+async def _engine() -> Any:
+    engine = _hlapi().SnmpEngine()
+    with _VIEW_LOCK:
+        engine.cache["mibViewController"] = _view()     # never used to resolve: the OIDs come resolved
+    return engine
 
 
 def _ber_length(length: int) -> bytes:
