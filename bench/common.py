@@ -31,6 +31,7 @@ class Round:
     cpu: float          # this process
     sim_cpu: float      # the simulator process(es)
     note: str = ""
+    errors: int = 0     # hosts without facts (an incomplete audit)
 
 
 def process_cpu(pids: Sequence[int]) -> float:
@@ -70,7 +71,7 @@ def product_audit(inventory: Path, run: RunOptions, sim_cpu: Callable[[], float]
     note += f" ({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()) if v)})"
     if errors:
         note += f"; first error: {errors[0]}"
-    return Round(wall, time.process_time() - cpu, sim_cpu() - sim, note)
+    return Round(wall, time.process_time() - cpu, sim_cpu() - sim, note, len(errors))
 
 
 def parse_evaluate_cpu(platform: Any, inventory: Path, names: Sequence[str], run: RunOptions, work: Path,

@@ -377,6 +377,7 @@ class FakeSession:
         self.timeout = timeout
         self.fail = fail
         self.probes: list[tuple[str, str]] = []
+        self.gets: list[list[str]] = []
 
     def run(self, awaitable: Any) -> Any:
         return self.loop.run_until_complete(awaitable)
@@ -386,6 +387,7 @@ class FakeSession:
 
         if self.fail is not None:
             raise self.fail
+        self.gets.append(list(oids))
         known = {".1.3.6.1.2.1.1.1.0": SnmpValue("STRING", "RICOH IM C3000"),
                  ".1.3.6.1.2.1.1.2.0": SnmpValue("OID", ".1.3.6.1.4.1.367.1.1"),
                  ".1.3.6.1.2.1.1.5.0": SnmpValue("STRING", "mfp-ricoh-09"),
@@ -439,6 +441,54 @@ def test_one_pass_writes_a_capture_parse_reads_and_no_secret(monkeypatch: pytest
     assert facts["management"]["web_admin"]["https"] is False          # nothing listens on that port
     assert facts["management"]["web_admin"]["tls_versions"] == []
     assert facts["time"]["offset_ms_abs"] >= 0
+
+
+@pytest.mark.parametrize("version", ["2c", "1"])
+def test_the_clock_get_carries_the_profile_scalars_except_on_v1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                version: str) -> None:
+    """v2c/v3: hrSystemDate and the profile's model and firmware objects in ONE GET after the identity read (a
+    missing object is noSuchObject there); v1 (one missing object fails the whole GET): the clock alone first."""
+    from hardening.platforms.mfp import driver
+
+    sessions: list[FakeSession] = []
+
+    def make(target: Target, *args: Any, **kwargs: Any) -> FakeSession:
+        sessions.append(FakeSession(target))
+        sessions[-1].version = version
+        return sessions[-1]
+
+    monkeypatch.setattr(driver, "SnmpSession", make)
+    creds = Credentials(name="mfp", username="", snmp_community=Secret("city-secret-community"))
+    driver.MfpPlatform().fetch(target(https_port=free_port(), snmp_extras={"version": version}, credentials=creds),
+                               tmp_path)
+    clock, model, firmware = ".1.3.6.1.2.1.25.1.2.0", ".1.3.6.1.4.1.367.3.2.1.1.1.1.0", ".1.3.6.1.4.1.367.3.2.1.1.1.2.0"
+    gets = [get for get in sessions[0].gets if clock in get or firmware in get]
+    if version == "2c":
+        assert gets == [[clock, model, firmware]]
+    else:
+        assert gets == [[clock], [model, firmware]]
+    document = driver.MfpPlatform().parse(tmp_path)
+    assert document["facts"]["os"]["version"] == "1.07"
+    assert document["facts"]["time"]["offset_ms_abs"] >= 0
+
+
+def test_every_session_resolves_its_oids_against_one_mib_view() -> None:
+    """pysnmp's hlapi gives each engine (one per printer) a MIB view of its own and builds a MIB compiler for it at
+    the first OID: the sessions share ONE view, built once, and their requests still go out and time out as before."""
+    from hardening.platforms.mfp import snmp
+
+    snmp.forget_mib_view()
+    port = free_port()
+    engines = []
+    for _ in range(2):
+        with SnmpSession(target(snmp_port=port), timeout=0.2, retries=0) as session:
+            engines.append(session.engine)
+            with pytest.raises(DeviceTimeout):
+                session.get([".1.3.6.1.2.1.1.1.0"])
+    views = {id(engine.cache["mibViewController"]) for engine in engines}
+    assert len(views) == 1
+    assert views == {id(snmp._VIEW[0])}
+    assert snmp._VIEW[0].mibBuilder.get_mib_compiler() is not None       # built once, on the shared view
 
 
 def test_a_failed_snmp_read_is_the_collection_error_not_a_group(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -174,31 +174,43 @@ async def _identity(session: SnmpSession, values: dict[str, SnmpValue | None],
     columns = [str(column) for column in data["walked_oids"].values()]
     got = await session.aread(oids, columns)
     probes["snmp"]["answered"] = True
-    # hrSystemDate alone, once the session is up (engine discovery and key localisation done): the device read
-    # its clock between our request and its answer, so the midpoint is the auditor's clock at the read, within
-    # half the round trip, which probes.json keeps (parse refuses an offset measured over too long a one).
+    descr = got.get(str(data["standard_oids"]["sysDescr"]))
+    object_id = got.get(str(data["standard_oids"]["sysObjectID"]))
+    profile = recognise(str(object_id.value) if object_id else None, descr.text() if descr else None)
+    # hrSystemDate in a GET of its own once the session is up (engine discovery and key localisation done): the
+    # device read its clock between our request and its answer, so the midpoint is the auditor's clock at the read,
+    # within half the round trip, which probes.json keeps (parse refuses an offset measured over too long a one).
+    # On v2c/v3 the profile's model and firmware objects ride in the same GET (an object the agent has not comes
+    # back as noSuchObject, the others are answered all the same); on v1 one missing object fails the whole GET,
+    # so there they are read apart (_profile_objects).
+    riders = _profile_scalars(profile) if session.version != "1" else []
     before = time.time()
-    got.update(await session.aget([clock]))
+    got.update(await session.aget([clock, *riders]))
     after = time.time()
     probes["read_at"] = dt.datetime.fromtimestamp((before + after) / 2, tz=dt.UTC).isoformat(timespec="milliseconds")
     probes["read_rtt_ms"] = round((after - before) * 1000, 1)
     oids.append(clock)
     values.update({oid: got.get(oid) for oid in oids})
+    values.update({oid: got.get(oid) for oid in riders})
     values.update({oid: value for oid, value in got.items() if oid not in values})
-    descr = got.get(str(data["standard_oids"]["sysDescr"]))
-    object_id = got.get(str(data["standard_oids"]["sysObjectID"]))
-    return recognise(str(object_id.value) if object_id else None, descr.text() if descr else None)
+    return profile
+
+
+def _profile_scalars(profile: Profile | None) -> list[str]:
+    """The vendor profile's scalar objects: model, firmware and the settings that are no table."""
+    if profile is None:
+        return []
+    scalars = [oid for oid in (profile.model_oid, profile.firmware_oid) if oid]
+    scalars += ["." + str(spec["oid"]).strip(".") for spec in profile.settings.values() if not spec.get("table")]
+    return scalars
 
 
 async def _profile_objects(session: SnmpSession, profile: Profile | None,
                            values: dict[str, SnmpValue | None]) -> None:
     if profile is None:
         return
-    scalars = [oid for oid in (profile.model_oid, profile.firmware_oid) if oid]
-    tables: list[str] = []
-    for spec in profile.settings.values():
-        oid = "." + str(spec["oid"]).strip(".")
-        (tables if spec.get("table") else scalars).append(oid)
+    scalars = _profile_scalars(profile) if session.version == "1" else []    # v2c/v3: read with the clock
+    tables = ["." + str(spec["oid"]).strip(".") for spec in profile.settings.values() if spec.get("table")]
     if scalars:
         got = await session.aget(scalars)
         values.update({oid: got.get(oid) for oid in scalars})

@@ -4,7 +4,9 @@ The session reads with the credentials of the inventory and the vault: SNMPv3 (U
 `connection_options.snmp.extras.v3_user`, keys `snmp_auth_key`/`snmp_priv_key`, authPriv unless the inventory
 says otherwise), or v2c/v1 with the `snmp_community` secret when `extras.version` says so. One SnmpEngine and one
 event loop per session (never one per request); the async methods (`aget`, `awalk`, `aprobe_community`) let the
-collection run the device's other checks on the same loop at the same time.
+collection run the device's other checks on the same loop at the same time. OIDs are resolved against ONE MIB view
+per process (`_object_types`, under a lock): pysnmp's hlapi would give each engine a view of its own and build a MIB
+compiler for it at the first OID (ply generating its parser tables), which was half the CPU of a printer's pass.
 
 Errors: no answer -> DeviceTimeout ("no SNMP answer: silent device or wrong community"); a wrong v3 key or an
 unknown user (the agent's USM report) -> AuthenticationFailed. Never a key or community in a message.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import threading
 import types
 from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
@@ -95,6 +98,39 @@ def cache_mib_compilation() -> None:
     if getattr(builder, "compile", None) is not _compile:
         builder.compile = _compile
         builder.runpy = types.SimpleNamespace(run_path=_run_path)
+
+
+_VIEW_LOCK = threading.Lock()
+_VIEW: list[Any] = []
+
+
+def _view() -> Any:
+    """The process's one MIB view (call with _VIEW_LOCK held)."""
+    if not _VIEW:
+        from pysnmp.smi import builder, view
+
+        _VIEW.append(view.MibViewController(builder.MibBuilder()))
+    return _VIEW[0]
+
+
+def forget_mib_view() -> None:
+    """Drop the shared MIB view: the next request builds it as a new process would (the benchmark's rounds)."""
+    with _VIEW_LOCK:
+        _VIEW.clear()
+
+
+def _object_types(oids: Sequence[str], values: Sequence[Any] | None = None) -> list[Any]:
+    """pysnmp ObjectTypes of `oids` (with `values` for a SET), resolved against the shared MIB view exactly as
+    pysnmp's command generator resolves them (it then finds them resolved and leaves them)."""
+    hlapi = _hlapi()
+    with _VIEW_LOCK:
+        view = _view()
+        found = []
+        for position, oid in enumerate(oids):
+            identity = hlapi.ObjectIdentity(oid.strip("."))
+            bind = hlapi.ObjectType(identity) if values is None else hlapi.ObjectType(identity, values[position])
+            found.append(bind.resolve_with_mib(view, ignoreErrors=False))
+        return found
 
 
 class SnmpSession:
@@ -177,15 +213,14 @@ class SnmpSession:
 
     async def aget(self, oids: Sequence[str]) -> dict[str, SnmpValue]:
         hlapi = _hlapi()
-        binds = [hlapi.ObjectType(hlapi.ObjectIdentity(oid.strip("."))) for oid in oids]
         error, status, index, answer = await hlapi.get_cmd(self.engine, self.auth, await self.transport(),
-                                                           self.context, *binds, lookupMib=False)
+                                                           self.context, *_object_types(oids), lookupMib=False)
         self._check(error, status, index, oids)
         return _values(answer)
 
     async def awalk(self, prefix: str) -> dict[str, SnmpValue]:
         hlapi = _hlapi()
-        bind = hlapi.ObjectType(hlapi.ObjectIdentity(prefix.strip(".")))
+        bind = _object_types([prefix])[0]
         transport = await self.transport()
         if self.version == "1":
             walker = hlapi.walk_cmd(self.engine, self.auth, transport, self.context, bind,
@@ -208,9 +243,9 @@ class SnmpSession:
                 found.update(await self.awalk(prefix))
             return found
         hlapi = _hlapi()
-        binds = [hlapi.ObjectType(hlapi.ObjectIdentity(prefix.strip("."))) for prefix in prefixes]
         error, status, index, answer = await hlapi.bulk_cmd(self.engine, self.auth, await self.transport(),
-                                                            self.context, 0, repetitions, *binds, lookupMib=False)
+                                                            self.context, 0, repetitions, *_object_types(prefixes),
+                                                            lookupMib=False)
         self._check(error, status, index, list(prefixes))
         rows = _values(answer)
         found = {}
@@ -233,7 +268,7 @@ class SnmpSession:
             return found
         hlapi = _hlapi()
         parents = [oid.rstrip(".").rsplit(".", 1)[0] for oid in scalars]
-        binds = [hlapi.ObjectType(hlapi.ObjectIdentity(oid.strip("."))) for oid in (*parents, *columns)]
+        binds = _object_types([*parents, *columns])
         error, status, index, answer = await hlapi.bulk_cmd(self.engine, self.auth, await self.transport(),
                                                             self.context, len(scalars), repetitions, *binds,
                                                             lookupMib=False)
@@ -258,8 +293,7 @@ class SnmpSession:
 
     async def aset(self, values: Mapping[str, SnmpValue]) -> None:
         hlapi = _hlapi()
-        binds = [hlapi.ObjectType(hlapi.ObjectIdentity(oid.strip(".")), _pysnmp_value(value))
-                 for oid, value in values.items()]
+        binds = _object_types(list(values), [_pysnmp_value(value) for value in values.values()])
         error, status, index, _answer = await hlapi.set_cmd(self.engine, self.auth, await self.transport(),
                                                             self.context, *binds, lookupMib=False)
         if error is None and status:
@@ -357,7 +391,10 @@ def _finish(loop: asyncio.AbstractEventLoop) -> None:
 
 
 async def _engine() -> Any:
-    return _hlapi().SnmpEngine()
+    engine = _hlapi().SnmpEngine()
+    with _VIEW_LOCK:
+        engine.cache["mibViewController"] = _view()     # never used to resolve: the OIDs come resolved
+    return engine
 
 
 def _ber_length(length: int) -> bytes:
