@@ -4,10 +4,11 @@ ones (file modes, bad file paths) are left out. Plus the COPY path with many hos
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.pgserver import PostgresServer
+from tests.pgserver import PostgresServer, postgres_server
 from tests.unit.history import test_history_store as base
 
 from hardening.history import open_history
@@ -15,6 +16,13 @@ from hardening.history import open_history
 for _name in dir(base):
     if _name.startswith("test_") and not _name.startswith("test_sqlite_"):
         globals()[_name] = getattr(base, _name)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for this module (fails, never skips, when PostgreSQL is not installed)."""
+    with postgres_server() as server:
+        yield server
 
 
 @pytest.fixture
