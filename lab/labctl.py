@@ -129,6 +129,8 @@ HOST_PACKAGES = {
     "debootstrap": "debootstrap", "iproute2": "ip", "util-linux": "nsenter", "mount": "mount",
     "openssh-client": "ssh-keygen", "openssl": "openssl",
     "chromium": "chromium", "fonts-noto-cjk": "/usr/share/fonts/opentype/noto",
+    # the history's PostgreSQL tests start a server of their own (initdb + pg_ctl in a temporary directory)
+    "postgresql": "/usr/lib/postgresql",
 }
 # Runs inside the fresh debootstrap root (chroot). Nothing host-specific may stay in the base.
 BASE_POST_SCRIPT = r"""

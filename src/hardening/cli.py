@@ -115,6 +115,19 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
                         help="change ledger (default: HARDENING_LEDGER or /var/lib/hardening/ledger.jsonl)")
 
 
+def _add_history(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--history", default=None, metavar="LOC",
+                        help="run history: an SQLite file or a postgresql:// URL (default: HARDENING_HISTORY or "
+                             "/var/lib/hardening/history.sqlite)")
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _add_approvers(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--approvers", type=Path, default=None,
                         help="approver registry that verifies attestations (default: <inventory>/approvers.yaml)")
@@ -155,6 +168,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_connection(audit)
     _add_approvers(audit)
     audit.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    _add_history(audit)
+    audit.add_argument("--no-history", action="store_true", help="do not record this run in the history")
 
     plan = sub.add_parser("plan", help="audit, then dry-run the fix of every failing automatable requirement")
     _add_inputs(plan)
@@ -232,6 +247,26 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="validate inventory, site parameters, catalog and waivers only")
     _add_inputs(validate)
+
+    history = sub.add_parser("history", help="the recorded runs, newest first, with new/resolved drift against "
+                             "each run's previous run; --since: the drift since a day")
+    _add_history(history)
+    history.add_argument("--since", type=_day, default=None, metavar="YYYY-MM-DD",
+                         help="runs started on or after this day (local time), and the drift since then")
+    history.add_argument("--zone", "-z", dest="zones", action="append", default=[],
+                         choices=["kikan", "lgwan", "internet"], help="only runs that covered this zone")
+    history.add_argument("--limit", "-n", type=_bounded("runs", 100000, integer=True), default=20,
+                         help="at most this many runs (default 20)")
+    history.add_argument("--lang", choices=["ja", "en"], default="ja")
+    history.add_argument("--json", action="store_true")
+
+    diff = sub.add_parser("diff", help="drift of RUN_B against RUN_A: new, resolved, persisting, unknown "
+                          "(exit 0: no new drift, 2: new drift, 1: error)")
+    diff.add_argument("run_a", metavar="RUN_A", help="run id, unique prefix, latest or previous")
+    diff.add_argument("run_b", metavar="RUN_B", help="run id, unique prefix, latest or previous")
+    _add_history(diff)
+    diff.add_argument("--lang", choices=["ja", "en"], default="ja")
+    diff.add_argument("--json", action="store_true")
 
     catalog = sub.add_parser("catalog", help="list the requirements of the catalog")
     catalog.add_argument("--catalog", type=Path, default=None)
@@ -374,7 +409,83 @@ def cmd_audit(args: argparse.Namespace) -> int:
                               "sources": {s["host"]: s["sha256"] for s in report["run"]["offline"]["sources"]}}
     _ledger(args).append(report["run"]["operator"], "audit", subject)
     code: int = report["summary"]["exit_code"]
+    if not args.no_history and not _record_history(args, report, out):
+        return 1
     return code
+
+
+def _record_history(args: argparse.Namespace, report: dict[str, Any], out: Path) -> bool:
+    """Record the run in the history; on failure one error line (the report is written already) and False."""
+    from hardening.history import HistoryError, open_history
+
+    try:
+        with open_history(args.history) as history:
+            history.record(report, origin={"kind": "local"}, out_dir=str(out.resolve()))
+    except (HistoryError, OSError) as exc:
+        say(f"エラー (error): 履歴に記録できません (history not recorded): {REDACTOR.scrub(str(exc))}", err=True)
+        return False
+    return True
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from hardening.history import HistoryError, open_history
+    from hardening.history.render import drift_lines, run_line
+
+    with open_history(args.history) as history:
+        runs = history.runs(since=args.since, zones=args.zones or None, limit=args.limit)
+        listed = []
+        for run in runs:
+            previous = history.previous(run["id"])
+            drift = history.compare(previous, run["id"]) if previous else None
+            listed.append((run, previous, drift))
+        since = since_error = None
+        if args.since is not None:
+            latest = history.runs(zones=args.zones or None, limit=1)
+            try:
+                since = history.since(args.since, latest[0]["id"] if latest else None)
+            except HistoryError as exc:
+                since_error = str(exc)
+        location = history.location
+    if args.json:
+        print(json_terminal_safe(json.dumps({
+            "location": location,
+            "runs": [{**run, "previous": previous,
+                      "vs_previous": None if drift is None else {"new": len(drift.new),
+                                                                 "resolved": len(drift.resolved)}}
+                     for run, previous, drift in listed],
+            "since": None if args.since is None else {"day": args.since.isoformat(), "error": since_error,
+                                                      "drift": None if since is None else since.as_dict()}},
+            ensure_ascii=False, indent=2, allow_nan=False)))
+        return 0
+    say(f"実行履歴 (runs): {len(runs)} 件 — {location}")
+    for run, previous, drift in listed:
+        say(run_line(run, previous, drift))
+    if args.since is not None:
+        say(f"{args.since.isoformat()} 以降の変化 (drift since {args.since.isoformat()})"
+            + (f": {since.run_a} → {since.run_b}" if since else ""))
+        if since is None:
+            say(f"  比較できません (nothing to compare): {since_error}")
+        else:
+            for line in drift_lines(since, args.lang):
+                say(line)
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from hardening.history import open_history
+    from hardening.history.render import drift_lines
+
+    with open_history(args.history) as history:
+        run_a, run_b = history.resolve(args.run_a), history.resolve(args.run_b)
+        drift = history.compare(run_a, run_b)
+        started = {r: history.run(r)["started_at"] for r in (run_a, run_b)}
+    if args.json:
+        print(json_terminal_safe(json.dumps(drift.as_dict(), ensure_ascii=False, indent=2, allow_nan=False)))
+    else:
+        say(f"差分 (diff): {run_a} ({started[run_a]}) → {run_b} ({started[run_b]})")
+        for line in drift_lines(drift, args.lang):
+            say(line)
+    return 2 if drift.new else 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -659,7 +770,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("paramiko").setLevel(logging.DEBUG if args.debug else logging.CRITICAL)
     commands = {"audit": cmd_audit, "validate": cmd_validate, "catalog": cmd_catalog, "plan": cmd_plan,
                 "show": cmd_show, "approve": cmd_approve, "apply": cmd_apply, "ledger": cmd_ledger,
-                "keygen": cmd_keygen, "attest": cmd_attest, "attestations": cmd_attest}
+                "keygen": cmd_keygen, "attest": cmd_attest, "attestations": cmd_attest,
+                "history": cmd_history, "diff": cmd_diff}
     try:
         return commands[args.command](args)
     except InputError as exc:
