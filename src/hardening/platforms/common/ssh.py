@@ -55,8 +55,9 @@ def _refuse_revoked(index: knownhosts.KnownHosts | None, hostname: str, key: par
                               f"{index.path}")
 
 
-class _Refuse(paramiko.RejectPolicy):
-    """strict: an unknown host is refused (paramiko's RejectPolicy); a revoked key is named as such."""
+class _Refuse(paramiko.MissingHostKeyPolicy):
+    """strict: an unknown host is refused (as paramiko's RejectPolicy, same message); a revoked key is named as
+    such."""
 
     def __init__(self, index: knownhosts.KnownHosts | None) -> None:
         self.index = index
@@ -66,7 +67,7 @@ class _Refuse(paramiko.RejectPolicy):
         if self.index is not None and self.index.cert_authority_for(hostname):
             raise paramiko.SSHException(f"Server {hostname!r} not found in known_hosts (its @cert-authority line "
                                         "is not used: host certificates are not supported)")
-        super().missing_host_key(client, hostname, key)
+        raise paramiko.SSHException(f"Server {hostname!r} not found in known_hosts")
 
 
 class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
