@@ -183,9 +183,9 @@ def measure(work: Path, history: str | None, skip: set[str]) -> None:
     inputs = load_inputs(work / "inventory", ROOT / "schemas" / "requirements")
     stage("inventory load", start, f"{len(inputs.inventory.hosts)} hosts, {len(inputs.catalog)} requirements")
 
-    start = time.perf_counter()
+    start, evaluation_cpu = time.perf_counter(), time.process_time()
     report, results = run_audit(inputs, Selection(), SecretStore(), RunOptions(), offline_from=work / "facts")
-    evaluation = time.perf_counter() - start
+    evaluation, evaluation_cpu = time.perf_counter() - start, time.process_time() - evaluation_cpu
     errors = sum(1 for r in results.values() if r.error)
     statuses = report["summary"]["findings"]
     stage("evaluation", start, f"{len(report['findings'])} findings "
@@ -232,10 +232,10 @@ def measure(work: Path, history: str | None, skip: set[str]) -> None:
     print(f"  {'total':<16} {total:8.2f} s   peak RSS {peak / 2**20:7.0f} MiB   (target <= {TARGET_SECONDS:g} s: "
           f"{mark(total <= TARGET_SECONDS)}; <= {TARGET_BYTES / 2**30:g} GiB: {mark(peak <= TARGET_BYTES)})")
     del report
-    floor(inputs, results, evaluation)
+    floor(inputs, results, evaluation, evaluation_cpu)
 
 
-def floor(inputs: Any, results: dict[str, Any], evaluation: float) -> None:
+def floor(inputs: Any, results: dict[str, Any], evaluation: float, evaluation_cpu: float) -> None:
     """Bare validation of the same facts with the same parameter-filled schemas: the floor of evaluation."""
     from hardening.core.evaluate import _VALIDATORS
     from hardening.core.params import resolve
@@ -257,10 +257,11 @@ def floor(inputs: Any, results: dict[str, Any], evaluation: float) -> None:
     bare = time.perf_counter() - start
     bare_cpu = time.process_time() - cpu
     count = len(results)
-    print(f"  per host: evaluation {evaluation / count * 1e3:.2f} ms (read + check the saved facts, evaluate, "
-          f"build the report) vs bare validation {bare / count * 1e3:.2f} ms ({len(work)} validations, "
-          f"{valid} valid; jsonschema is_valid, validators compiled beforehand; CPU {bare_cpu / count * 1e3:.2f} ms) = "
-          f"{evaluation / bare:.1f} x the floor")
+    print(f"  per host: evaluation {evaluation / count * 1e3:.2f} ms wall, {evaluation_cpu / count * 1e3:.2f} ms CPU "
+          f"(read + check the saved facts, evaluate, build the report) vs bare validation {bare / count * 1e3:.2f} ms "
+          f"wall, {bare_cpu / count * 1e3:.2f} ms CPU ({len(work)} validations of the applicable automated "
+          f"requirements, {valid} valid; jsonschema is_valid, validators compiled beforehand) = "
+          f"{evaluation_cpu / max(bare_cpu, 1e-9):.1f} x the floor in CPU")
 
 
 def main() -> None:
