@@ -171,6 +171,13 @@ def test_revoked_key_is_refused_under_every_policy(ssh_port: int, tmp_path: Path
     assert known.read_text(encoding="utf-8") == revoked
 
 
+def test_a_broken_entry_of_the_host_is_named(ssh_port: int, tmp_path: Path) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{ssh_port} {SERVER_KEY.get_name()} AAAA!!notbase64\n", encoding="utf-8")
+    with pytest.raises(AuthenticationFailed, match="is unusable"):
+        ssh.run(_target(ssh_port, known), "true")
+
+
 def test_accept_new_learns_an_unknown_host(ssh_port: int, tmp_path: Path) -> None:
     known = tmp_path / "known_hosts"
     known.write_text("", encoding="utf-8")

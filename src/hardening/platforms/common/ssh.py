@@ -145,7 +145,7 @@ def _client(target: Target) -> paramiko.SSHClient:
             raise
         raise AuthenticationFailed(name, f"cannot read known_hosts file {known_hosts_file(target)}: "
                                          f"{exc.strerror or type(exc).__name__}") from None
-    except paramiko.SSHException as exc:  # a line paramiko cannot parse
+    except (paramiko.SSHException, paramiko.hostkeys.InvalidHostKey) as exc:  # a line of this host it cannot parse
         raise AuthenticationFailed(name, f"known_hosts file {known_hosts_file(target)} is unusable: "
                                          f"{REDACTOR.scrub(str(exc))[:200]}") from None
     if target.host_key_policy == "accept-new" and target.known_hosts:
