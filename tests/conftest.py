@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -40,3 +41,16 @@ def inv(tmp_path: Path) -> Path:
     target = tmp_path / "inventory"
     shutil.copytree(ROOT / "inventory", target)
     return target
+
+
+@pytest.fixture(scope="session")
+def _session_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("history") / "history.sqlite"
+
+
+@pytest.fixture(autouse=True)
+def _test_history(_session_history: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `hardening audit` of a test records into a history of the test session, never into the machine's
+    /var/lib/hardening/history.sqlite (a test that wants another location sets HARDENING_HISTORY or --history)."""
+    if "HARDENING_HISTORY" not in os.environ:
+        monkeypatch.setenv("HARDENING_HISTORY", str(_session_history))

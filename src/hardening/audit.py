@@ -27,7 +27,7 @@ from hardening.core.secrets import SecretStore
 from hardening.core.waivers import Waiver, load_waivers
 from hardening.engines.nornir_runner import collect_all
 from hardening.offline import load_offline
-from hardening.report.build import build_report
+from hardening.report.build import build_report, host_section
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,15 @@ def run_audit(
     today: dt.date | None = None,
     on_result: Callable[[CollectResult], None] | None = None,
     offline_from: Path | None = None,
+    on_host: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, CollectResult]]:
     """Collect and evaluate the selected hosts; return (report document, raw collect results).
+
+    `on_host(host_entry, finding_entries)`: each host's part of the report (build.host_section: what the report's
+    /hosts and /findings will hold for it, secrets scrubbed) as soon as the host is evaluated, from the thread
+    that evaluated it (a sink must be thread-safe: History's Recorder.add is), once per host. A live host is
+    handed over while others are still being collected; an exception from the sink is not the host's: it stops the
+    run.
 
     `offline_from`: take every host's facts from saved data in that directory (hardening.offline)
     instead of contacting it; the report's run.offline names each source with its sha256."""
@@ -82,7 +89,20 @@ def run_audit(
     hosts, requirements = select(inputs, selection)
     day = today or started.date()
     by_name = {host.name: host for host in hosts}
+    by_id = {r.id: r for r in requirements}
     evaluated: dict[str, tuple[CollectResult, list[Finding]]] = {}
+    sections: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    sink_failed: list[BaseException] = []
+
+    def hand_over(host: Host, result: CollectResult, host_findings: list[Finding]) -> None:
+        section = host_section(host, result, host_findings, by_id)
+        sections[host.name] = section
+        if on_host is not None and not sink_failed:
+            try:
+                on_host(*section)
+            except BaseException as exc:
+                sink_failed.append(exc)
+                raise
 
     shared = (requirements, inputs.inventory.parameters, inputs.waivers, day, inputs.attestations)
 
@@ -99,6 +119,9 @@ def run_audit(
         if host is not None:
             with contextlib.suppress(Exception):
                 evaluated[result.host] = (result, evaluate(host, result))
+            if result.host in evaluated:
+                with contextlib.suppress(Exception):   # a sink's failure is raised after collection
+                    hand_over(host, *evaluated[result.host])
 
     offline: dict[str, Any] | None = None
     if offline_from is not None:
@@ -109,11 +132,18 @@ def run_audit(
                 on_result(result)
     else:
         results = collect_all(hosts, secrets, run, on_result=collected)
+    if sink_failed:
+        raise sink_failed[0]
     findings: dict[str, list[Finding]] = {}
     for host in hosts:
         early = evaluated.get(host.name)
-        findings[host.name] = early[1] if early is not None and early[0] is results[host.name] else \
-            evaluate(host, results[host.name])
+        if early is not None and early[0] is results[host.name] and host.name in sections:
+            findings[host.name] = early[1]
+            continue
+        if host.name in sections:   # handed over, then its result replaced: the sink holds what the report will not
+            raise RuntimeError(f"{host.name}: its collect result changed after it was handed to the sinks")
+        findings[host.name] = evaluate(host, results[host.name])
+        hand_over(host, results[host.name], findings[host.name])
     report = build_report(
         site=inputs.inventory.site,
         hosts=hosts,
@@ -127,5 +157,6 @@ def run_audit(
         finished=dt.datetime.now(dt.UTC).astimezone(),
         offline=offline,
         attestations=inputs.attestations.summary(),
+        sections=sections,
     )
     return report, results

@@ -26,7 +26,8 @@ TEST_STATE = Path(tempfile.mkdtemp(prefix="hardening-labtest-"))
 def lab_env(**extra: str) -> dict[str, str]:
     """The environment an admin's scheduled job would have, with a ledger of this test session."""
     return {**os.environ, **LAB_ENV, "HARDENING_OPERATOR": "lab-test",
-            "HARDENING_LEDGER": str(TEST_STATE / "ledger.jsonl"), **extra}
+            "HARDENING_LEDGER": str(TEST_STATE / "ledger.jsonl"),
+            "HARDENING_HISTORY": str(TEST_STATE / "history.sqlite"), **extra}
 
 
 def run_cli(*args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess[str]:

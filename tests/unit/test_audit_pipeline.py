@@ -75,3 +75,37 @@ def test_an_evaluation_that_fails_while_collecting_is_done_again_after_and_raise
         audit.run_audit(inputs, Selection(), SecretStore(), RunOptions.ssh(workers=2))
     assert events[-1].startswith("evaluated")
     assert events[-2] == "collection done"
+
+
+def test_each_host_is_handed_to_the_sink_as_it_is_evaluated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """on_host streams each host's (host entry, finding entries) before the next host is collected: exactly the
+    report's /hosts entry and /findings of that host, once per host (issue 11 item 6: stream as hosts finish)."""
+    inputs = audit.load_inputs(ROOT / "inventory", ROOT / "schemas" / "requirements")
+    events: list[str] = []
+    monkeypatch.setattr(audit, "collect_all", fake_collect(events))
+    handed: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+
+    def sink(host_entry: dict[str, Any], finding_entries: list[dict[str, Any]]) -> None:
+        events.append(f"handed {host_entry['name']}")
+        handed.append((host_entry, finding_entries))
+
+    report, results = audit.run_audit(inputs, Selection(), SecretStore(), RunOptions.ssh(workers=2), on_host=sink)
+    names = list(results)
+    assert [h["name"] for h, _ in handed] == names
+    assert events.index(f"handed {names[0]}") < events.index(f"collected {names[1]}")
+    assert [h for h, _ in handed] == report["hosts"]
+    assert [f for _, fs in handed for f in fs] == report["findings"]
+
+
+def test_a_sink_that_fails_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    inputs = audit.load_inputs(ROOT / "inventory", ROOT / "schemas" / "requirements")
+    monkeypatch.setattr(audit, "collect_all", fake_collect([]))
+    calls: list[str] = []
+
+    def sink(host_entry: dict[str, Any], finding_entries: list[dict[str, Any]]) -> None:
+        calls.append(host_entry["name"])
+        raise OSError("database gone")
+
+    with pytest.raises(OSError, match="database gone"):
+        audit.run_audit(inputs, Selection(), SecretStore(), RunOptions.ssh(workers=2), on_host=sink)
+    assert len(calls) == 1, "no host is handed to a sink that failed"

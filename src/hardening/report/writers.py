@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import re
 import shutil
@@ -48,9 +49,13 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 
 def write_json(report: dict[str, Any], path: Path | str) -> None:
-    """Validate the report (ReportError if invalid, nothing written) and write it as UTF-8 JSON, indent 2."""
+    """Validate the report (ReportError if invalid, nothing written) and write it as UTF-8 JSON, indent 2.
+
+    Written piece by piece as it is encoded (the same bytes as json.dumps + newline): a 10,000-host report is not
+    held a second time as one string of several hundred MB."""
     validate_report(report)
-    atomic_write(path, clean_text(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False)) + "\n")
+    encoder = json.JSONEncoder(ensure_ascii=False, indent=2, allow_nan=False)
+    atomic_write(path, itertools.chain((clean_text(piece) for piece in encoder.iterencode(report)), ("\n",)))
 
 
 def write_facts(report: dict[str, Any], results: Mapping[str, CollectResult], directory: Path | str) -> list[Path]:

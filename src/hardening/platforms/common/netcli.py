@@ -13,7 +13,6 @@ Capture layout (DIR/<host>/): one file per command, named by `capture_file` (`sh
 
 from __future__ import annotations
 
-import binascii
 import codecs
 import contextlib
 import datetime as dt
@@ -39,6 +38,7 @@ from hardening.core.errors import (
 from hardening.core.platform import CapturePlatform, Target
 from hardening.core.secrets import REDACTOR, mask_config_secrets
 from hardening.core.yamlio import load_yaml
+from hardening.platforms.common import knownhosts
 
 MAX_OUTPUT = 16 * 1024 * 1024
 
@@ -285,48 +285,20 @@ def netmiko_parameters(target: Target, default_device_type: str) -> dict[str, An
     }
 
 
-@functools.lru_cache(maxsize=8)
-def _known_hosts_lines(path: str, mtime_ns: int, size: int) -> tuple[tuple[tuple[str, ...], str], ...]:
-    """The entries of a known_hosts file as (host names, line), read once per version of the file (no key is
-    decoded here)."""
-    entries = []
-    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
-        fields = line.split()
-        if len(fields) >= 3 and not fields[0].startswith("#"):
-            entries.append((tuple(fields[0].split(",")), line))
-    return tuple(entries)
-
-
-def _names_host(name: str, host: str) -> bool:
-    """paramiko's match of a known_hosts host name (plain, or hashed `|1|salt|hmac`) against `host`."""
-    if name == host:
-        return True
-    if not name.startswith("|1|"):
-        return False
-    from paramiko.hostkeys import HostKeys
-
-    try:
-        return bool(HostKeys.hash_host(host, name) == name)
-    except (AssertionError, ValueError, binascii.Error):   # a malformed salt matches nothing, as in paramiko
-        return False
-
-
 @contextlib.contextmanager
 def host_key_file(parameters: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """ConnectHandler's parameters with `alt_key_file` narrowed to the known_hosts lines of this host only (a private
     temporary file, removed after the connection is made). paramiko decodes every key of the file it is given on
     each connection (~0.14 ms a line: 27 ms per connection with 200 devices, quadratic over a run); the lines
     kept are exactly those paramiko's lookup would match (`[host]:port`, or `host` on port 22, plain or hashed),
-    so the check is unchanged: strict still refuses a host without an entry, a changed key is still refused."""
+    so the check is unchanged: strict still refuses a host without an entry, a changed key is still refused. The
+    file is read and indexed once per run (platforms/common/knownhosts.py, shared with the SSH transport); an entry
+    whose key is marked @revoked is left out (strict refuses the host as unknown)."""
     source = str(parameters.get("alt_key_file") or "")
     if not parameters.get("alt_host_keys") or not source or not Path(source).is_file():
         yield parameters
         return
-    stat = Path(source).stat()
-    host, port = str(parameters["host"]), int(parameters["port"])
-    name = host if port == 22 else f"[{host}]:{port}"
-    lines = [line for names, line in _known_hosts_lines(source, stat.st_mtime_ns, stat.st_size)
-             if any(_names_host(n, name) for n in names)]
+    lines = knownhosts.load(source).lines_for(knownhosts.lookup_name(str(parameters["host"]), int(parameters["port"])))
     handle, narrowed = tempfile.mkstemp(prefix="hardening-known-hosts-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -334,6 +306,21 @@ def host_key_file(parameters: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {**parameters, "alt_key_file": narrowed}
     finally:
         Path(narrowed).unlink(missing_ok=True)
+
+
+def refuse_revoked(host: str, parameters: dict[str, Any], connection: Any) -> None:
+    """AuthenticationFailed when the device's host key is marked @revoked in the known_hosts file. Under strict its
+    entry was never given to paramiko (host_key_file), so it was refused as unknown before any login; under
+    accept-new netmiko's AutoAddPolicy took it, and the session is refused here, before any command runs."""
+    source = str(parameters.get("alt_key_file") or "")
+    client = getattr(connection, "remote_conn_pre", None)
+    transport = client.get_transport() if client is not None and hasattr(client, "get_transport") else None
+    if not source or transport is None or not Path(source).is_file():
+        return
+    key = transport.get_remote_server_key()
+    if knownhosts.load(source).is_revoked(key.get_name(), key.get_base64()):
+        raise AuthenticationFailed(host, f"host key {key.get_name()} is marked @revoked in the known_hosts file "
+                                         f"{source}")
 
 
 def exception_reason(exc: BaseException) -> str:
@@ -424,6 +411,7 @@ class NetmikoCapturePlatform(CapturePlatform):
         except Exception as exc:
             raise map_error(host, exc, f"connecting to {parameters['host']}:{parameters['port']}") from None
         try:
+            refuse_revoked(host, parameters, connection)
             self.privileged(connection, target)
             self.prepare(connection, target)
         except CollectionError:

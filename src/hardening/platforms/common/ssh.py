@@ -19,6 +19,7 @@ import paramiko
 from hardening.core.errors import AuthenticationFailed, CollectionError, DeviceTimeout, DeviceUnreachable
 from hardening.core.platform import Target
 from hardening.core.secrets import REDACTOR
+from hardening.platforms.common import knownhosts
 
 _KEY_TYPES: tuple[type[paramiko.PKey], ...] = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
 MAX_OUTPUT = 16 * 1024 * 1024
@@ -41,16 +42,44 @@ def _load_key(host: str, text: str) -> paramiko.PKey:
 
 
 _KNOWN_HOSTS_LOCK = threading.Lock()
+_SYSTEM_KNOWN_HOSTS = "~/.ssh/known_hosts"
+
+
+class _RevokedHostKey(paramiko.SSHException):
+    """The server presented a key the known_hosts file marks @revoked (raised inside paramiko's connect)."""
+
+
+def _refuse_revoked(index: knownhosts.KnownHosts | None, hostname: str, key: paramiko.PKey) -> None:
+    if index is not None and index.is_revoked(key.get_name(), key.get_base64()):
+        raise _RevokedHostKey(f"host key {key.get_name()} of {hostname} is marked @revoked in known_hosts file "
+                              f"{index.path}")
+
+
+class _Refuse(paramiko.MissingHostKeyPolicy):
+    """strict: an unknown host is refused (as paramiko's RejectPolicy, same message); a revoked key is named as
+    such."""
+
+    def __init__(self, index: knownhosts.KnownHosts | None) -> None:
+        self.index = index
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        _refuse_revoked(self.index, hostname, key)
+        if self.index is not None and self.index.cert_authority_for(hostname):
+            raise paramiko.SSHException(f"Server {hostname!r} not found in known_hosts (its @cert-authority line "
+                                        "is not used: host certificates are not supported)")
+        raise paramiko.SSHException(f"Server {hostname!r} not found in known_hosts")
 
 
 class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
     """accept-new: remember an unknown host's key in the known_hosts file (a changed key is still
     refused by paramiko before this is asked). Appends under a lock: many hosts connect at once."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, index: knownhosts.KnownHosts | None = None) -> None:
         self.path = Path(path)
+        self.index = index
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        _refuse_revoked(self.index, hostname, key)
         try:
             self._remember(hostname, key)
         except OSError as exc:
@@ -87,32 +116,49 @@ def known_hosts_file(target: Target) -> str:
 
 
 def _client(target: Target) -> paramiko.SSHClient:
-    """An SSHClient that knows the host keys of the known_hosts file; AuthenticationFailed names the file
-    when it cannot be read."""
+    """An SSHClient that knows this host's keys of the known_hosts file (read once per run and indexed:
+    knownhosts.load; only the lines paramiko's lookup would match are decoded); AuthenticationFailed names the file
+    when it cannot be read. A key marked @revoked in the file is refused under every policy."""
     client = paramiko.SSHClient()
     name = target.host.name
+    path = target.known_hosts
+    index: knownhosts.KnownHosts | None = None
     try:
-        if target.known_hosts:
-            if Path(target.known_hosts).exists():
-                # Loaded into the "system" set: paramiko never rewrites it (we append ourselves, locked).
-                client.load_system_host_keys(target.known_hosts)
+        if path:
+            if Path(path).exists():
+                index = knownhosts.load(path)
             elif target.host_key_policy != "accept-new":
-                raise AuthenticationFailed(name, f"known_hosts file {target.known_hosts} not found")
-        else:
-            client.load_system_host_keys()
+                raise AuthenticationFailed(name, f"known_hosts file {path} not found")
+        elif Path(_SYSTEM_KNOWN_HOSTS).expanduser().exists():
+            index = knownhosts.load(_SYSTEM_KNOWN_HOSTS)   # paramiko's default file (a missing one is no error)
+        if index is not None:
+            options = target.connection("ssh")
+            lookup = knownhosts.lookup_name(options.hostname, options.port)
+            # Never saved by paramiko (no load_host_keys file is set); accept-new appends to the file itself, locked.
+            known = client.get_host_keys()
+            for line in index.lines_for(lookup):
+                entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
+                if entry is not None and lookup_missing(known, lookup, entry.key.get_name()):
+                    known.add(lookup, entry.key.get_name(), entry.key)
     except OSError as exc:
         if isinstance(exc, AuthenticationFailed):
             raise
         raise AuthenticationFailed(name, f"cannot read known_hosts file {known_hosts_file(target)}: "
                                          f"{exc.strerror or type(exc).__name__}") from None
-    except paramiko.SSHException as exc:  # a line paramiko cannot parse
+    except (paramiko.SSHException, paramiko.hostkeys.InvalidHostKey) as exc:  # a line of this host it cannot parse
         raise AuthenticationFailed(name, f"known_hosts file {known_hosts_file(target)} is unusable: "
                                          f"{REDACTOR.scrub(str(exc))[:200]}") from None
     if target.host_key_policy == "accept-new" and target.known_hosts:
-        client.set_missing_host_key_policy(_TrustOnFirstUse(target.known_hosts))
+        client.set_missing_host_key_policy(_TrustOnFirstUse(target.known_hosts, index))
     else:
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.set_missing_host_key_policy(_Refuse(index))
     return client
+
+
+def lookup_missing(keys: paramiko.HostKeys, name: str, key_type: str) -> bool:
+    """Whether `keys` has no `key_type` key for `name` yet (the first entry of a type counts, as in HostKeys.load)."""
+    found = keys.lookup(name)
+    return found is None or key_type not in found
 
 
 def run(target: Target, command: str, stdin: bytes = b"") -> CommandResult:
@@ -184,7 +230,7 @@ def _connect(client: paramiko.SSHClient, target: Target, remaining: Callable[[],
                                               f"{known_hosts_file(target)}") from None
     except paramiko.AuthenticationException:
         raise AuthenticationFailed(host.name, f"authentication as {creds.username!r} refused") from None
-    except _KnownHostsUnwritable as exc:
+    except (_KnownHostsUnwritable, _RevokedHostKey) as exc:
         raise AuthenticationFailed(host.name, str(exc)) from None
     except paramiko.SSHException as exc:
         if "not found in known_hosts" in str(exc):
