@@ -141,8 +141,11 @@ def _render(report: dict[str, Any], t: Translator, *, trend: Sequence[Mapping[st
     if shared is not None:
         context.update(host_ids=shared["host_ids"], managers=shared["managers"])
     groups = compliance_groups(report)
+    names = {"zone": t.zone, "device_class": t.device_class}
     charts: dict[str, Markup | None] = {
-        key: svg.bar_chart(f"chart-{key}", t(f"chart_{key}"), groups[key], t) for key in groups
+        key: svg.bar_chart(f"chart-{key}", t(f"chart_{key}"),
+                           [(names[key](k) if key in names else k, tally) for k, tally in groups[key]], t)
+        for key in groups
     }
     charts["trend"] = svg.trend_chart("chart-trend", t("trend"), trend, t) if trend else None
     return _environment().get_template("report.html.j2").render(
