@@ -217,3 +217,6 @@ def test_page_files_are_named_safely(tmp_path: Path) -> None:
     for path in files[1:]:
         assert re.fullmatch(r"(zone-[a-z0-9_]+|manager-\d{3})(-\d+)?\.html", path.name), path.name
         assert path.parent == tmp_path / "pages"
+    # rendered again small into the same directory: no page of the earlier rendering is left to mislead
+    write_html(scaled_report(5), tmp_path / "report.html", split_over=10)
+    assert not list((tmp_path / "pages").glob("*.html"))

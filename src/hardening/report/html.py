@@ -39,6 +39,7 @@ from hardening.report.views import (
 
 _PAGES = "pages"
 _SAFE_NAME = re.compile(r"[a-z0-9_]{1,40}")
+_PAGE_NAME = re.compile(r"(zone|manager)-[a-z0-9_]{1,40}(-[0-9]+)?\.html")
 
 _PRETTY_OVER = 60  # characters: longer JSON values are shown indented
 
@@ -186,6 +187,9 @@ def write_html(report: dict[str, Any], path: Path | str, lang: str = "ja", *,
     t = Translator(lang)
     validate_report(report)
     target = Path(path)
+    for stale in (target.parent / _PAGES).glob("*.html"):  # pages of an earlier rendering into this directory
+        if _PAGE_NAME.fullmatch(stale.name):
+            stale.unlink()
     if len(report["hosts"]) <= split_over:
         atomic_write(target, clean_text(_render(report, t, trend=trend)))
         return [target]
