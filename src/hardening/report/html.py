@@ -39,6 +39,7 @@ from hardening.report.views import (
 
 _PAGES = "pages"
 _SAFE_NAME = re.compile(r"[a-z0-9_]{1,40}")
+_PAGE_NAME = re.compile(r"(zone|manager)-[a-z0-9_]{1,40}(-[0-9]+)?\.html")
 
 _PRETTY_OVER = 60  # characters: longer JSON values are shown indented
 
@@ -141,8 +142,11 @@ def _render(report: dict[str, Any], t: Translator, *, trend: Sequence[Mapping[st
     if shared is not None:
         context.update(host_ids=shared["host_ids"], managers=shared["managers"])
     groups = compliance_groups(report)
+    names = {"zone": t.zone, "device_class": t.device_class}
     charts: dict[str, Markup | None] = {
-        key: svg.bar_chart(f"chart-{key}", t(f"chart_{key}"), groups[key], t) for key in groups
+        key: svg.bar_chart(f"chart-{key}", t(f"chart_{key}"),
+                           [(names[key](k) if key in names else k, tally) for k, tally in groups[key]], t)
+        for key in groups
     }
     charts["trend"] = svg.trend_chart("chart-trend", t("trend"), trend, t) if trend else None
     return _environment().get_template("report.html.j2").render(
@@ -183,6 +187,9 @@ def write_html(report: dict[str, Any], path: Path | str, lang: str = "ja", *,
     t = Translator(lang)
     validate_report(report)
     target = Path(path)
+    for stale in (target.parent / _PAGES).glob("*.html"):  # pages of an earlier rendering into this directory
+        if _PAGE_NAME.fullmatch(stale.name):
+            stale.unlink()
     if len(report["hosts"]) <= split_over:
         atomic_write(target, clean_text(_render(report, t, trend=trend)))
         return [target]

@@ -64,9 +64,12 @@ def write_run_outputs(report: dict[str, Any], results: Mapping[str, CollectResul
     """Write the report in `formats` plus the facts and captures into `out`; return {label: path} of the reports.
     The JSON record, the facts and the captures are always written (they are the evidence the rest derive from)."""
     check_formats(formats)
-    written = write_report_files(report, out, lang=lang, formats=["json", *formats], trend=trend)
+    # the record and its evidence first: a renderer that fails leaves them written
+    written = write_report_files(report, out, lang=lang, formats=["json"])
     writers.write_facts(report, results, out)
     writers.write_captures(results, out)
+    written.update(write_report_files(report, out, lang=lang, trend=trend,
+                                      formats=[name for name in formats if name != "json"]))
     return {label: files[0] for label, files in written.items()}
 
 

@@ -103,11 +103,12 @@ def trend_chart(chart_id: str, title: str, trend: Sequence[Mapping[str, Any]], t
         share = compliance(tally)
         x = 50 + index * step + (step - column) / 2
         bar = (base - top) * (share or 0.0)
-        fails = tally.get("fail", 0) + tally.get("error", 0)
+        fails, errors = tally.get("fail", 0), tally.get("error", 0)
         started = str(run.get("started_at", ""))[:10]
         parts.append(f'<g class="run" data-run="{escape(str(run.get("run_id", "")))}">')
         parts.append(f"<title>{escape(str(run.get('run_id', '')))} {escape(str(run.get('started_at', '')))}: "
-                     f"{_percent(share)}, {escape(t.status('fail'))}+{escape(t.status('error'))} {fails}</title>")
+                     f"{_percent(share)}, {escape(t.status('fail'))} {fails}, "
+                     f"{escape(t.status('error'))} {errors}</title>")
         parts.append(f'<rect x="{x:.2f}" y="{base - bar:.2f}" width="{column:.2f}" height="{max(bar, 1):.2f}" '
                      f'fill="{COLOURS["pass"]}"/>')
         parts.append(f'<text x="{x + column / 2:.2f}" y="{base - bar - 4:.2f}" font-size="11" '
