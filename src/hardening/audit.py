@@ -17,6 +17,7 @@ from typing import Any
 from hardening.core.attestations import NONE, Attestations
 from hardening.core.catalog import load_catalog
 from hardening.core.evaluate import evaluate_host
+from hardening.core.gcbatch import batch_gc
 from hardening.core.inventory import Inventory, load_inventory
 from hardening.core.models import CollectResult, Finding, Host, Requirement
 from hardening.core.params import validate_parameters
@@ -85,6 +86,22 @@ def run_audit(
 
     `offline_from`: take every host's facts from saved data in that directory (hardening.offline)
     instead of contacting it; the report's run.offline names each source with its sha256."""
+    with batch_gc():    # a batch of mostly long-lived objects: fewer, larger collections (hardening.core.gcbatch)
+        return _run_audit(inputs, selection, secrets, run, today=today, on_result=on_result,
+                          offline_from=offline_from, on_host=on_host)
+
+
+def _run_audit(
+    inputs: Inputs,
+    selection: Selection,
+    secrets: SecretStore,
+    run: RunOptions,
+    *,
+    today: dt.date | None,
+    on_result: Callable[[CollectResult], None] | None,
+    offline_from: Path | None,
+    on_host: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None,
+) -> tuple[dict[str, Any], dict[str, CollectResult]]:
     started = dt.datetime.now(dt.UTC).astimezone()
     hosts, requirements = select(inputs, selection)
     day = today or started.date()

@@ -138,9 +138,12 @@ def _related(violation: str, fact: str) -> bool:
 
 
 def _evidence_for(facts_doc: dict[str, Any], pointers: tuple[str, ...]) -> list[dict[str, str]]:
+    """The evidence cited at a pointer, inside one (below it) or above one (a section holding it), in the facts
+    document's order, each item once."""
     evidence: list[dict[str, str]] = []
+    below = tuple(p + "/" for p in pointers)
     for key, items in facts_doc.get("evidence", {}).items():
-        if any(p == key or p.startswith(key + "/") or key.startswith(p + "/") for p in pointers):
+        if key in pointers or key.startswith(below) or any(p.startswith(key + "/") for p in pointers):
             for item in items:
                 if item not in evidence:
                     evidence.append(item)

@@ -78,10 +78,15 @@ def fill(template: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
     """A catalog text {ja, en} with its {param} placeholders replaced by the host's resolved values (a list
     reads "a, b"); a text whose placeholders do not resolve is returned as written."""
     out: dict[str, str] = {}
+    shown: dict[str, Any] | None = None
     for lang, text in template.items():
+        if "{" not in text and "}" not in text:     # nothing to fill: format would give the text as it is
+            out[lang] = text
+            continue
+        if shown is None:
+            shown = {k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in values.items()}
         try:
-            out[lang] = text.format(**{k: (", ".join(map(str, v)) if isinstance(v, list) else v)
-                                       for k, v in values.items()})
+            out[lang] = text.format(**shown)
         except (KeyError, IndexError, ValueError):
             out[lang] = text
     return out

@@ -66,8 +66,15 @@ _OFFLINE: Registry[Any] = Registry()
 
 
 def _network(text: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    return _parsed_network(str(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """ipaddress's network of a text (immutable, so shared), parsed once: every host of a run checks its sources
+    against the same site networks."""
     try:
-        return ipaddress.ip_network(str(text), strict=False)
+        return ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
 

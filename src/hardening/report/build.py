@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import getpass
@@ -60,6 +61,35 @@ def attested_counts(findings: list[dict[str, Any]]) -> dict[str, int]:
     return {"valid": sum(1 for a in decided if not a["expired"]), "expired": sum(1 for a in decided if a["expired"])}
 
 
+def _copy(value: Any) -> Any:
+    """A copy of a JSON-like value as dataclasses.asdict makes it (dicts, lists and tuples rebuilt, anything else
+    that is not a plain immutable deep-copied), without asdict's generic walk."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return type(value)((_copy(k), _copy(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return type(value)(_copy(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _record(value)
+    return copy.deepcopy(value)
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names
+
+
+def _record(item: Any) -> dict[str, Any]:
+    """dataclasses.asdict of a violation, waiver or attestation match (the same dict, in field order)."""
+    return {name: _copy(getattr(item, name)) for name in _field_names(type(item))}
+
+
 def _finding(finding: Finding, requirement: Requirement, host: Host) -> dict[str, Any]:
     return {
         "host": finding.host,
@@ -72,11 +102,11 @@ def _finding(finding: Finding, requirement: Requirement, host: Host) -> dict[str
         "message": bound_members(finding.message),
         "expected": finding.expected,
         "actual": bound_members(finding.actual),
-        "violations": [bound_members(dataclasses.asdict(v)) for v in finding.violations],
+        "violations": [bound_members(_record(v)) for v in finding.violations],
         "evidence": [bound_members(e) for e in finding.evidence],
         "parameters": finding.parameters,
-        "waiver": dataclasses.asdict(finding.waiver) if finding.waiver else None,
-        "attestation": dataclasses.asdict(finding.attestation) if finding.attestation else None,
+        "waiver": _record(finding.waiver) if finding.waiver else None,
+        "attestation": _record(finding.attestation) if finding.attestation else None,
         # What to do on this host: its platform's own words (else the intent), with its parameters filled in.
         "remediation": fill(requirement.remediation_for(host.platform), finding.parameters),
     }
