@@ -28,11 +28,14 @@ def display(location: str) -> str:
     if not is_postgres(location):
         return location
     parts = urllib.parse.urlsplit(location)
-    if parts.password is None:
-        return location
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}" if user else netloc))
+    if parts.password is not None:
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        parts = parts._replace(netloc=f"{user}:***@{netloc}" if user else netloc)
+    if "password" in parts.query.lower():
+        query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        parts = parts._replace(query="&".join(f"{k}={'***' if k.lower() == 'password' else v}" for k, v in query))
+    return urllib.parse.urlunsplit(parts)
 
 
 class Database:
@@ -152,8 +155,11 @@ class PostgresDatabase(Database):
 
     def _reason(self, exc: Exception, url: str = "") -> str:
         text = " ".join(str(exc).split())
-        secret = urllib.parse.urlsplit(url).password if url else None
-        for value in (secret, os.environ.get("HARDENING_HISTORY_PASSWORD")):
+        parts = urllib.parse.urlsplit(url) if url else None
+        secrets = [parts.password] if parts else []
+        if parts:
+            secrets += [v for k, v in urllib.parse.parse_qsl(parts.query) if k.lower() == "password"]
+        for value in (*secrets, os.environ.get("HARDENING_HISTORY_PASSWORD")):
             if value:
                 text = text.replace(value, "***")
         return text[:400]

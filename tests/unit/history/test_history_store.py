@@ -269,6 +269,11 @@ def test_postgres_location_errors_never_print_the_password() -> None:
     assert "S3cretPw" not in message
     assert "postgresql://auditor:***@/nodb" in message
     assert "cannot connect" in message
+    query = "postgresql:///nodb?host=/nonexistent-socket-dir&password=Qu3ryPw&connect_timeout=2"
+    with pytest.raises(HistoryError) as caught:
+        open_history(query)
+    assert "Qu3ryPw" not in str(caught.value)
+    assert "password=***" in str(caught.value)
 
 
 def test_sqlite_bad_locations_are_named(tmp_path: Path) -> None:
