@@ -412,3 +412,16 @@ def test_the_default_location(monkeypatch: pytest.MonkeyPatch) -> None:
         open_history()
     assert seen == ["/var/lib/hardening/history.sqlite"]
     assert os.environ.get("HARDENING_HISTORY") is None
+
+
+def test_a_streaming_run_does_not_block_another_recording(location: str) -> None:
+    long_run = make_report(1, "2026-11-01T12:00:00+00:00", A_ROWS)
+    with open_history(location) as history, open_history(location) as other:
+        with history.begin(long_run["run"], document=long_run) as recorder:
+            recorder.add(long_run["hosts"][0], [f for f in long_run["findings"] if f["host"] == "h1"])
+            other.record(make_report(2, "2026-11-02T12:00:00+00:00", B_ROWS))  # no wait on the open run
+            assert [r["id"] for r in other.runs()] == [run_id(2)]  # the open run is not visible
+            recorder.add(long_run["hosts"][1], [f for f in long_run["findings"] if f["host"] == "h2"])
+            recorder.finish(long_run["summary"])
+        assert [r["id"] for r in history.runs()] == [run_id(2), run_id(1)]
+        assert history.report(run_id(1)) == long_run
