@@ -5,6 +5,7 @@ connection turns them into psycopg's. Nothing here prints a password: locations 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import stat
 import urllib.parse
@@ -27,15 +28,8 @@ def display(location: str) -> str:
     """The location as it may be printed: a URL without its password (user, host, port and database stay)."""
     if not is_postgres(location):
         return location
-    parts = urllib.parse.urlsplit(location)
-    if parts.password is not None:
-        netloc = parts.netloc.rsplit("@", 1)[1]
-        user = parts.username or ""
-        parts = parts._replace(netloc=f"{user}:***@{netloc}" if user else netloc)
-    if "password" in parts.query.lower():
-        query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-        parts = parts._replace(query="&".join(f"{k}={'***' if k.lower() == 'password' else v}" for k, v in query))
-    return urllib.parse.urlunsplit(parts)
+    shown = re.sub(r"^(postgres(?:ql)?://[^:/@?]*):[^/?]*@", r"\1:***@", location)  # up to the last @
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", shown, flags=re.IGNORECASE)
 
 
 class Database:

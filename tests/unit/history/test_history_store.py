@@ -18,6 +18,7 @@ import pytest
 from hardening import audit, cli
 from hardening.core.models import CollectResult, Host
 from hardening.history import History, HistoryError, open_history, store
+from hardening.history.backends import display
 from hardening.history.schema import latest_version
 from hardening.platforms.linux import probe
 
@@ -425,3 +426,12 @@ def test_a_streaming_run_does_not_block_another_recording(location: str) -> None
             recorder.finish(long_run["summary"])
         assert [r["id"] for r in history.runs()] == [run_id(2), run_id(1)]
         assert history.report(run_id(1)) == long_run
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql:///db?host=/run/pg&user=h", "postgresql:///db?host=/run/pg&user=h"),
+    ("postgresql://a:p@ss@h:5432/db", "postgresql://a:***@h:5432/db"),
+    ("postgres://a@h/db?sslmode=require&PassWord=z&x=1", "postgres://a@h/db?sslmode=require&PassWord=***&x=1"),
+])
+def test_a_location_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert display(url) == shown
