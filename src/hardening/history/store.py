@@ -84,8 +84,9 @@ def scope_key(selection: dict[str, Any], zones: Iterable[str]) -> str:
 
 
 class Recorder:
-    """One run being recorded (History.begin). add() each host as it finishes, then finish(summary); everything
-    is one transaction: abort() (or an exception inside `with`) leaves nothing of the run. Thread-safe."""
+    """One run being recorded (History.begin). add() each host as it finishes, then finish(summary); the run
+    reaches the history in one transaction: abort() (or an exception inside `with`, or no finish()) leaves nothing
+    of it. Thread-safe."""
 
     _stages = itertools.count(1)
 
