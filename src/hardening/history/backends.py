@@ -5,6 +5,7 @@ connection turns them into psycopg's. Nothing here prints a password: locations 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import stat
 import urllib.parse
@@ -27,12 +28,8 @@ def display(location: str) -> str:
     """The location as it may be printed: a URL without its password (user, host, port and database stay)."""
     if not is_postgres(location):
         return location
-    parts = urllib.parse.urlsplit(location)
-    if parts.password is None:
-        return location
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}" if user else netloc))
+    shown = re.sub(r"^(postgres(?:ql)?://[^:/@?]*):[^/?]*@", r"\1:***@", location)  # up to the last @
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", shown, flags=re.IGNORECASE)
 
 
 class Database:
@@ -152,8 +149,11 @@ class PostgresDatabase(Database):
 
     def _reason(self, exc: Exception, url: str = "") -> str:
         text = " ".join(str(exc).split())
-        secret = urllib.parse.urlsplit(url).password if url else None
-        for value in (secret, os.environ.get("HARDENING_HISTORY_PASSWORD")):
+        parts = urllib.parse.urlsplit(url) if url else None
+        secrets = [parts.password] if parts else []
+        if parts:
+            secrets += [v for k, v in urllib.parse.parse_qsl(parts.query) if k.lower() == "password"]
+        for value in (*secrets, os.environ.get("HARDENING_HISTORY_PASSWORD")):
             if value:
                 text = text.replace(value, "***")
         return text[:400]

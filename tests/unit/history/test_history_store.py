@@ -18,6 +18,7 @@ import pytest
 from hardening import audit, cli
 from hardening.core.models import CollectResult, Host
 from hardening.history import History, HistoryError, open_history, store
+from hardening.history.backends import display
 from hardening.history.schema import latest_version
 from hardening.platforms.linux import probe
 
@@ -269,6 +270,11 @@ def test_postgres_location_errors_never_print_the_password() -> None:
     assert "S3cretPw" not in message
     assert "postgresql://auditor:***@/nodb" in message
     assert "cannot connect" in message
+    query = "postgresql:///nodb?host=/nonexistent-socket-dir&password=Qu3ryPw&connect_timeout=2"
+    with pytest.raises(HistoryError) as caught:
+        open_history(query)
+    assert "Qu3ryPw" not in str(caught.value)
+    assert "password=***" in str(caught.value)
 
 
 def test_sqlite_bad_locations_are_named(tmp_path: Path) -> None:
@@ -407,3 +413,25 @@ def test_the_default_location(monkeypatch: pytest.MonkeyPatch) -> None:
         open_history()
     assert seen == ["/var/lib/hardening/history.sqlite"]
     assert os.environ.get("HARDENING_HISTORY") is None
+
+
+def test_a_streaming_run_does_not_block_another_recording(location: str) -> None:
+    long_run = make_report(1, "2026-11-01T12:00:00+00:00", A_ROWS)
+    with open_history(location) as history, open_history(location) as other:
+        with history.begin(long_run["run"], document=long_run) as recorder:
+            recorder.add(long_run["hosts"][0], [f for f in long_run["findings"] if f["host"] == "h1"])
+            other.record(make_report(2, "2026-11-02T12:00:00+00:00", B_ROWS))  # no wait on the open run
+            assert [r["id"] for r in other.runs()] == [run_id(2)]  # the open run is not visible
+            recorder.add(long_run["hosts"][1], [f for f in long_run["findings"] if f["host"] == "h2"])
+            recorder.finish(long_run["summary"])
+        assert [r["id"] for r in history.runs()] == [run_id(2), run_id(1)]
+        assert history.report(run_id(1)) == long_run
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql:///db?host=/run/pg&user=h", "postgresql:///db?host=/run/pg&user=h"),
+    ("postgresql://a:p@ss@h:5432/db", "postgresql://a:***@h:5432/db"),
+    ("postgres://a@h/db?sslmode=require&PassWord=z&x=1", "postgres://a@h/db?sslmode=require&PassWord=***&x=1"),
+])
+def test_a_location_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert display(url) == shown
