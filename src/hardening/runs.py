@@ -125,6 +125,21 @@ def audit_subject(report: dict[str, Any]) -> dict[str, Any]:
     return subject
 
 
+def _trend_with(report: dict[str, Any], history: str | os.PathLike[str] | None,
+                limit: int = 10) -> list[dict[str, Any]] | None:
+    """The report's trend chart: the history's last runs of the same zones, oldest first, then this run. None when
+    the history cannot be read (the recording after the report says why)."""
+    zones = sorted({h["zone"] for h in report["hosts"]})
+    try:
+        with open_history(history) as store:
+            earlier = store.trend(limit=limit - 1, zones=zones)
+    except Exception:
+        return None
+    summary = report["summary"]
+    return [*earlier, {"run_id": report["run"]["id"], "started_at": report["run"]["started_at"],
+                       "hosts": summary["hosts"], "findings": dict(summary["findings"])}]
+
+
 def audit_and_record(
     inputs: Inputs,
     selection: Selection,
@@ -151,7 +166,8 @@ def audit_and_record(
     if not report["hosts"]:
         raise NoHostsError("対象ホストがありません (no host matches the selection)")
     out = out_dir(report["run"]["id"])
-    paths = write_run_outputs(report, results, out, lang=lang, formats=formats)
+    trend = _trend_with(report, history) if record else None
+    paths = write_run_outputs(report, results, out, lang=lang, formats=formats, trend=trend)
     ledger.append(report["run"]["operator"], "audit", audit_subject(report))
     done = AuditRun(report, results, out, paths)
     if record:

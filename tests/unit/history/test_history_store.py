@@ -435,3 +435,18 @@ def test_a_streaming_run_does_not_block_another_recording(location: str) -> None
 ])
 def test_a_location_is_shown_without_its_password(url: str, shown: str) -> None:
     assert display(url) == shown
+
+
+def test_sqlite_cli_audit_html_shows_the_trend_of_the_recorded_runs(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    location = str(tmp_path / "history.sqlite")
+    _audit(tmp_path, monkeypatch, "--history", location)
+    first = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'id="chart-trend"' in first   # this run alone is a trend of one
+    _audit(tmp_path, monkeypatch, "--history", location)
+    second = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    with open_history(location) as history:
+        runs = history.runs()
+    assert len(runs) == 2
+    assert all(run["id"][:8] in second or run["id"] in second or run["started_at"][:10] in second for run in runs)
+    assert second.count("<rect") > first.count("<rect")   # one more column in the trend chart
