@@ -312,7 +312,7 @@ class History:
         "hosts", "findings": {status: n}, "exit_code", "out_dir", "selection", …}. since: runs started on or
         after that day (local midnight); zones: runs that covered any of them."""
         where, params = self._filters(since, zones)
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY started_at DESC, id DESC"  # noqa: S608
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY started_at DESC, recorded_at DESC, id DESC"  # noqa: S608
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
@@ -358,7 +358,8 @@ class History:
         "previous" (the newest earlier run of the latest run's scope). HistoryError if none or several match."""
         text = ref.strip().lower()
         if text == "latest":
-            rows = self._db.execute("SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1")
+            rows = self._db.execute(
+                "SELECT id FROM runs ORDER BY started_at DESC, recorded_at DESC, id DESC LIMIT 1")
             if not rows:
                 raise HistoryError(f"no run recorded yet in {self.location}")
             return str(rows[0][0])
@@ -394,13 +395,17 @@ class History:
 
     def previous(self, run_id: str) -> str | None:
         """The newest run before `run_id` with the same scope (same selection, same zones covered), or None."""
-        rows = self._db.execute("SELECT scope_key, started_at FROM runs WHERE id = ?", (run_id,))
+        rows = self._db.execute("SELECT scope_key, started_at, recorded_at FROM runs WHERE id = ?", (run_id,))
         if not rows:
             raise HistoryError(f"run {run_id} is not in the history {self.location}")
-        key, started = rows[0]
+        key, started, recorded = rows[0]
+        # Runs started in the same second (report times have seconds) are ordered by when they were recorded
+        # (microseconds), then by id: never by the random id alone, which made "previous" a coin toss.
         earlier = self._db.execute(
-            "SELECT id FROM runs WHERE scope_key = ? AND (started_at < ? OR (started_at = ? AND id < ?)) "
-            "ORDER BY started_at DESC, id DESC LIMIT 1", (key, started, started, run_id))
+            "SELECT id FROM runs WHERE scope_key = ? AND (started_at < ? OR (started_at = ? AND "
+            "(recorded_at < ? OR (recorded_at = ? AND id < ?)))) "
+            "ORDER BY started_at DESC, recorded_at DESC, id DESC LIMIT 1",
+            (key, started, started, recorded, recorded, run_id))
         return str(earlier[0][0]) if earlier else None
 
     def compare(self, run_a: str, run_b: str) -> Drift:
@@ -440,7 +445,8 @@ class History:
         if not rows:
             raise HistoryError(f"run {run_b} is not in the history {self.location}")
         before = self._db.execute(
-            "SELECT id FROM runs WHERE scope_key = ? AND started_at < ? ORDER BY started_at DESC, id DESC LIMIT 1",
+            "SELECT id FROM runs WHERE scope_key = ? AND started_at < ? "
+            "ORDER BY started_at DESC, recorded_at DESC, id DESC LIMIT 1",
             (rows[0][0], day_start(day)))
         if not before:
             raise HistoryError(f"no run of the same scope as {run_b} before {day.isoformat()}")

@@ -147,6 +147,20 @@ def test_references_resolve_to_one_run(location: str) -> None:
             history.report(run_id(0x99))
 
 
+def test_runs_started_in_the_same_second_follow_the_order_they_were_recorded(location: str) -> None:
+    # report times have seconds: two scheduled runs can start in the same one. The later-recorded run is the
+    # newer, whatever the (random) ids say.
+    same = "2026-11-05T10:00:00+00:00"
+    with open_history(location) as history:
+        for n in (0x3F, 0x2E, 0x1D):
+            history.record(make_report(n, same, A_ROWS))
+        assert history.previous(run_id(0x1D)) == run_id(0x2E)
+        assert history.previous(run_id(0x2E)) == run_id(0x3F)
+        assert history.previous(run_id(0x3F)) is None
+        assert history.resolve("latest") == run_id(0x1D)
+        assert [r["id"] for r in history.runs()] == [run_id(0x1D), run_id(0x2E), run_id(0x3F)]
+
+
 def test_latest_and_previous_need_runs(location: str) -> None:
     with open_history(location) as history:
         with pytest.raises(HistoryError, match="no run recorded yet"):
