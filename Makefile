@@ -47,8 +47,8 @@ lab-status:
 # Main job on the demo network: audit every lab host and write the reports. Drift (exit 2) is the
 # expected outcome of the demo; an error (exit 1) fails it.
 demo: lab-up
-	@rc=0; $(LAB_ENV) HARDENING_LEDGER=$$(pwd)/reports/ledger.jsonl HARDENING_HISTORY=$$(pwd)/reports/history.sqlite $(BIN)/hardening audit --out reports/demo || rc=$$?; \
-	echo; echo "reports: $$(pwd)/reports/demo/{report.json,report.html,report.csv,junit.xml,facts/}"; \
+	@rc=0; $(LAB_ENV) HARDENING_LEDGER=$$(pwd)/reports/ledger.jsonl HARDENING_HISTORY=$$(pwd)/reports/history.sqlite $(BIN)/hardening audit --out reports/demo --format json,html,csv,junit,xlsx || rc=$$?; \
+	echo; echo "reports: $$(pwd)/reports/demo/{report.json,report.html,report.csv,junit.xml,report.xlsx,facts/}"; \
 	[ $$rc -eq 0 ] || [ $$rc -eq 2 ]
 
 # All tests: unit tests and lab tests on real hosts. pytest exits 5 when no test ran: that fails too (with

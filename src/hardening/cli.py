@@ -149,6 +149,12 @@ def _ledger(args: argparse.Namespace) -> Any:
     return Ledger(path)
 
 
+def _report_formats(text: str) -> list[str]:
+    from hardening.report.cli import parse_formats
+
+    return parse_formats(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="hardening", description="坂戸市情報セキュリティポリシー準拠の点検・是正ツール")
@@ -162,6 +168,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--out", "-o", type=Path, default=None,
                        help="report directory (default: reports/<timestamp>, with reports/latest pointing to it)")
     audit.add_argument("--lang", choices=["ja", "en"], default="ja", help="report language (default: ja)")
+    audit.add_argument("--format", "-f", dest="formats", type=_report_formats, default=None, metavar="FORMATS",
+                       help="report formats, comma-separated, from json, html, csv, junit, xlsx (default: json,html,"
+                            "csv,junit; report.json, the facts and the captures are always written)")
     audit.add_argument("--from", dest="offline_from", type=Path, default=None, metavar="DIR",
                        help="offline: evaluate saved data instead of contacting hosts: DIR/<host>.json (a report's "
                             "facts/) or DIR/<host>/root/ (a saved Linux file tree); see docs/offline.md")
@@ -378,7 +387,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     done = audit_and_record(inputs, selection, SecretStore(), _run_options(args), out_dir=_out_dir(args),
                             ledger=_ledger(args), history=None if args.no_history else args.history,
                             record=not args.no_history, offline_from=args.offline_from, lang=args.lang,
-                            on_report=before_writing)
+                            on_report=before_writing, **({"formats": args.formats} if args.formats else {}))
     if args.out is None:
         point_latest(done.out)
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())

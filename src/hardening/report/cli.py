@@ -22,7 +22,7 @@ from hardening.report.validate import ReportError, validate_report
 TREND_RUNS = 10
 
 
-def _formats(text: str) -> list[str]:
+def parse_formats(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = sorted(set(names) - set(FORMATS))
     if unknown or not names:
@@ -44,7 +44,7 @@ def add_parsers(sub: Any) -> None:
                         help="the city-wide view: the latest run of each zone in the history, merged")
     report.add_argument("--history", default=None, metavar="LOC",
                         help="run history (default: HARDENING_HISTORY or /var/lib/hardening/history.sqlite)")
-    report.add_argument("--format", "-f", dest="formats", type=_formats, default=list(DEFAULT_FORMATS),
+    report.add_argument("--format", "-f", dest="formats", type=parse_formats, default=list(DEFAULT_FORMATS),
                         metavar="LIST", help=f"comma-separated: {','.join(FORMATS)} (default: "
                         f"{','.join(DEFAULT_FORMATS)})")
     report.add_argument("--by", choices=["manager", "zone"], default=None,

@@ -464,3 +464,11 @@ def test_sqlite_cli_audit_html_shows_the_trend_of_the_recorded_runs(tmp_path: Pa
     assert len(runs) == 2
     assert all(run["id"][:8] in second or run["id"] in second or run["started_at"][:10] in second for run in runs)
     assert second.count("<rect") > first.count("<rect")   # one more column in the trend chart
+
+
+def test_cli_audit_format_chooses_the_report_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _audit(tmp_path, monkeypatch, "--no-history", "--format", "xlsx,csv")
+    written = {p.name for p in (tmp_path / "out").iterdir() if p.is_file()}
+    assert {"report.json", "report.xlsx", "report.csv"} <= written   # the record is always written
+    assert not {"report.html", "junit.xml"} & written
+    assert cli.main(["audit", "--format", "pdf", "-H", "ntp01"]) == 1   # unknown format: input error
