@@ -352,6 +352,17 @@ def test_host_key_checking_for_ssh_and_network_cli(tmp_root: Path, monkeypatch: 
     assert learned is accept_new  # accept-new keeps what it learned (TOFU); strict never adds a key
 
 
+def test_tasks_are_pipelined(tmp_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each task's module reaches the host on the stdin of one ssh command (no temporary file copied there, made
+    executable, run and removed: four round trips per task, and the module's arguments left on the host's disk
+    meanwhile)."""
+    seen: dict[str, Any] = {}
+    _scan_stub(monkeypatch, seen, tmp_root)
+    host = AnsibleHost("srv", "192.0.2.1", 22, Credentials("s", "u", password=Secret(PASSWORD)), {})
+    run_playbook(Path("p.yml"), [host], check=True)
+    assert seen["env"]["ANSIBLE_PIPELINING"] == "True"
+
+
 def test_secret_environment_variables_are_blanked_for_the_run(tmp_root: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """ansible-runner writes its whole environment (a copy of ours) into artifacts/<id>/command."""
