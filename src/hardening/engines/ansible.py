@@ -32,7 +32,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,15 +283,23 @@ def check_credentials(h: AnsibleHost) -> None:
         raise AnsibleError(f"{h.name}: Ansible over {h.connection} needs a password in credentials {creds.name!r}")
 
 
+_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
 def run_playbook(playbook: Path, hosts: list[AnsibleHost], *, check: bool, forks: int = 20,
                  known_hosts: str | None = None, host_key_policy: str = "strict",
-                 timeout: int = 900) -> dict[str, HostRun]:
+                 timeout: int = 900, tags: Collection[str] | None = None) -> dict[str, HostRun]:
     """Run `playbook` on `hosts` in ONE ansible-playbook process through ansible-runner (up to `forks` hosts at
-    once); check=True is --check --diff (a dry run). Returns {host: HostRun}; raises AnsibleError when Ansible
-    cannot run at all (a host that fails or cannot be reached is a HostRun with ok=False)."""
+    once); check=True is --check --diff (a dry run). `tags`: only the tasks with one of these tags, and those
+    tagged `always`, are sent to the hosts (the others are left out by ansible-playbook itself, before any
+    worker process is started for them); None: every task. Returns {host: HostRun}; raises AnsibleError when
+    Ansible cannot run at all (a host that fails or cannot be reached is a HostRun with ok=False)."""
     runs = {h.name: HostRun(h.name) for h in hosts}
     if not hosts:
         return runs
+    bad = sorted(t for t in tags or () if not _TAG.fullmatch(t))
+    if bad:
+        raise AnsibleError(f"not a tag name: {', '.join(map(repr, bad))}")
     for h in hosts:
         check_credentials(h)
     keys = {h.credentials.name: h.credentials.private_key for h in hosts
@@ -308,7 +316,7 @@ def run_playbook(playbook: Path, hosts: list[AnsibleHost], *, check: bool, forks
                                   host_key_policy=host_key_policy)
         try:
             return _run(playbook, runs, private, envvars, check=check, forks=min(forks, len(hosts)) or 1,
-                        timeout=timeout)
+                        timeout=timeout, tags=tags)
         finally:
             _keep_learned_host_keys(private, known_hosts, host_key_policy)
 
@@ -415,7 +423,7 @@ def run_environment(private: Path, hosts: list[AnsibleHost], *, agent_sock: str,
 
 
 def _run(playbook: Path, runs: dict[str, HostRun], private: Path, envvars: dict[str, str], *, check: bool,
-         forks: int, timeout: int) -> dict[str, HostRun]:
+         forks: int, timeout: int, tags: Collection[str] | None = None) -> dict[str, HostRun]:
     import ansible_runner
 
     events: list[dict[str, Any]] = []
@@ -425,6 +433,8 @@ def _run(playbook: Path, runs: dict[str, HostRun], private: Path, envvars: dict[
         return False  # not written as artifacts/<id>/job_events/*.json
 
     cmdline = "--check --diff" if check else "--diff"
+    if tags is not None:
+        cmdline += " --tags " + ",".join(["always", *sorted(set(tags) - {"always"})])
     # cancel_callback given: on the main thread (a batch run) ansible-runner would otherwise install its own
     # SIGTERM/SIGINT handlers for good, and a SIGTERM would cancel the run instead of cleaning up and ending it.
     result = ansible_runner.run(private_data_dir=str(private), playbook=str(playbook), forks=forks,
