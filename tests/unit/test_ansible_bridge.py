@@ -400,6 +400,18 @@ def test_real_run_with_tags_runs_only_those_tasks_and_the_always_ones(tmp_root: 
     assert [c.requirement for c in runs["h"].changes] == ["PRE", "AAA-X"]
 
 
+def test_a_playbook_that_cannot_run_is_no_empty_plan(tmp_root: Path, tmp_path: Path) -> None:
+    """The real ansible-playbook on a playbook it cannot parse ends "failed" without a single task event: each host
+    is a failure, never "ok, nothing to change"."""
+    playbook = tmp_path / "broken.yml"
+    playbook.write_text("- hosts: all\n  tasks:\n    - name: PW-LEN: unquoted colon\n", encoding="utf-8")
+    host = AnsibleHost("h", "192.0.2.9", 22, Credentials("s", "u", password=Secret(PASSWORD)), {})
+    run = run_playbook(playbook, [host], check=True, timeout=120)["h"]
+    assert run.ok is False
+    assert run.message == "ansible-playbook failed before any task ran on this host"
+    assert run.changes == []
+
+
 def test_linux_runs_send_the_union_of_the_hosts_requirements_as_tags(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[Any] = []
 

@@ -441,7 +441,13 @@ def _run(playbook: Path, runs: dict[str, HostRun], private: Path, envvars: dict[
                                 cmdline=cmdline, envvars=envvars, quiet=True, timeout=timeout,
                                 suppress_env_files=True, event_handler=keep_in_memory,
                                 cancel_callback=lambda: False)
-    _read_events(events, runs)
+    seen = _read_events(events, runs)
+    if result.status == "failed":
+        # ansible-playbook failed before it ran anything on these hosts (a playbook it cannot parse, a missing
+        # file): no event is no evidence, never "nothing to change" (fail closed)
+        for name in sorted(set(runs) - seen):
+            if runs[name].ok:
+                runs[name].ok, runs[name].message = False, "ansible-playbook failed before any task ran on this host"
     if result.status not in ("successful", "failed"):
         for run in runs.values():
             if run.ok and result.status == "timeout":
@@ -451,14 +457,18 @@ def _run(playbook: Path, runs: dict[str, HostRun], private: Path, envvars: dict[
     return runs
 
 
-def _read_events(events: Any, runs: dict[str, HostRun]) -> None:
-    """Fill `runs` from ansible-runner's events: changes per requirement, the first failed task, unreachable."""
+def _read_events(events: Any, runs: dict[str, HostRun]) -> set[str]:
+    """Fill `runs` from ansible-runner's events: changes per requirement, the first failed task, unreachable.
+    Returns the hosts some task result was reported for."""
+    seen: set[str] = set()
     for event in events:
         kind = event.get("event", "")
         data = event.get("event_data", {})
         host = data.get("host")
         if host not in runs:
             continue
+        if kind.startswith("runner_on_") and kind != "runner_on_start":
+            seen.add(host)
         task = str(data.get("task", ""))
         match = _REQ.match(task)
         res = data.get("res") or {}
@@ -472,3 +482,4 @@ def _read_events(events: Any, runs: dict[str, HostRun]) -> None:
             runs[host].ok = False
             runs[host].unreachable = True
             runs[host].message = REDACTOR.scrub(str(res.get("msg") or "unreachable"))[:500]
+    return seen
