@@ -52,10 +52,13 @@ def _comparable(changes: Any) -> list[tuple[str, str, str, str]]:
 def test_one_process_for_many_hosts_plans_what_each_host_alone_plans(lab: dict[str, Any]) -> None:
     targets, fix, params = _jobs()
     platform = LinuxPlatform()
-    together = platform.plan_many(targets, fix, params, workers=len(targets))
-    with ThreadPoolExecutor(len(targets)) as pool:  # one process per host, as before plan_many
+    # The batch and the per-host dry runs (one process per host, as before plan_many) at once: check mode only
+    # reads the hosts, so neither run can change what the other one sees.
+    with ThreadPoolExecutor(len(targets) + 1) as pool:
+        batch = pool.submit(platform.plan_many, targets, fix, params, workers=len(targets))
         alone = dict(zip(HOSTS, pool.map(lambda t: platform.plan(t, fix[t.host.name], params[t.host.name]),
                                          targets), strict=True))
+        together = batch.result()
     assert {h: _comparable(v) for h, v in together.items()} == {h: _comparable(v) for h, v in alone.items()}
     # the drifted hosts do have changes to plan (a batch that silently planned nothing would also be "equal")
     assert together["jumin-ap02"]

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +61,27 @@ def snapshot(name: str, lab: dict[str, Any]) -> str:
     return files + "\n" + packages
 
 
+def snapshots(names: list[str], lab: dict[str, Any]) -> dict[str, str]:
+    """snapshot() of each host, the hosts at once (each its own ssh master)."""
+    with ThreadPoolExecutor(len(names)) as pool:
+        return dict(zip(names, pool.map(lambda name: snapshot(name, lab), names), strict=True))
+
+
 def reset(names: list[str], lab: dict[str, Any]) -> None:
     assert labctl("reset", *names).returncode == 0
     wait_synced(names)
 
 
-def approve(plan: Path, approver: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def approver_key(approver: str) -> Path:
     key = TEST_STATE / f"{approver}.key"
     if not key.exists():
         shutil.copy(ROOT / "lab" / "keys" / f"{approver}.key", key)
         key.chmod(0o600)
+    return key
+
+
+def approve(plan: Path, approver: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    key = approver_key(approver)
     return run_cli("approve", str(plan), "--approver", approver, "--key", str(key), *extra,
                    HARDENING_OPERATOR=approver)
 
@@ -114,9 +126,41 @@ def full_disk_apply(plan: Path, plan_id: str, lab: dict[str, Any]) -> dict[str, 
                        str(TEST_STATE / "full-disk.result.json"), HARDENING_OPERATOR=PLANNER)
         return {"full_disk_apply": proc, "full_disk_ledger_same": ledger.read_bytes() == before,
                 "full_disk_verify": run_cli("ledger", "verify", "--ledger", str(ledger)),
-                "after_full_disk": {name: snapshot(name, lab) for name in HOSTS}}
+                "after_full_disk": snapshots(HOSTS, lab)}
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def stale_plan_story(work: Path, lab: dict[str, Any]) -> dict[str, Any]:
+    """Stale plan: planned and approved, then the host changes -> refused, host untouched (and reset after)."""
+    s: dict[str, Any] = {}
+    stale = work / "stale.json"
+    s["stale_plan"] = run_cli("plan", "-H", "pc-zaimu02", "--out", str(stale), "--no-progress",
+                              HARDENING_OPERATOR=PLANNER)
+    s["stale_approve"] = approve(stale, APPROVER)
+    host("pc-zaimu02", lab).check_output("sed -i 's/idle-delay=uint32 1800/idle-delay=uint32 1700/' "
+                                         "/etc/dconf/db/local.d/00-sakado-screensaver")
+    s["stale_before"] = snapshot("pc-zaimu02", lab)
+    s["stale_apply"] = run_cli("apply", str(stale), "--no-progress", HARDENING_OPERATOR=PLANNER)
+    s["stale_after"] = snapshot("pc-zaimu02", lab)
+    reset(["pc-zaimu02"], lab)
+    return s
+
+
+def self_approval_story(work: Path) -> dict[str, Any]:
+    """The planner tries to approve their own plan, then again with planned_by rewritten in the file (the ledger
+    recorded who planned it): both refused, no approval file written."""
+    s: dict[str, Any] = {}
+    own = work / "own.json"
+    run_cli("plan", "-H", "jumin-ap02", "--out", str(own), "--no-progress", HARDENING_OPERATOR=APPROVER)
+    s["self_approve"] = approve(own, APPROVER)
+    s["self_approval_files"] = sorted(p.name for p in work.glob("own.approval*"))
+    doc = json.loads(own.read_text(encoding="utf-8"))
+    doc["planned_by"] = PLANNER
+    own.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    s["relabelled_approve"] = approve(own, APPROVER)
+    s["relabelled_approval_files"] = sorted(p.name for p in work.glob("own.approval*"))
+    return s
 
 
 @pytest.fixture(scope="module")
@@ -126,19 +170,16 @@ def story(lab: dict[str, Any]) -> Any:
     s: dict[str, Any] = {"work": work}
     reset(HOSTS, lab)
     try:
-        # Stale plan: planned and approved, then the host changes -> refused, host untouched.
-        stale = work / "stale.json"
-        s["stale_plan"] = run_cli("plan", "-H", "pc-zaimu02", "--out", str(stale), "--no-progress",
-                                  HARDENING_OPERATOR=PLANNER)
-        s["stale_approve"] = approve(stale, APPROVER)
-        host("pc-zaimu02", lab).check_output("sed -i 's/idle-delay=uint32 1800/idle-delay=uint32 1700/' "
-                                             "/etc/dconf/db/local.d/00-sakado-screensaver")
-        s["stale_before"] = snapshot("pc-zaimu02", lab)
-        s["stale_apply"] = run_cli("apply", str(stale), "--no-progress", HARDENING_OPERATOR=PLANNER)
-        s["stale_after"] = snapshot("pc-zaimu02", lab)
-        reset(["pc-zaimu02"], lab)
+        approver_key(APPROVER)  # before the two threads below would both copy it
+        # Two independent stories on two different hosts, at once (each only plans its host; neither plan is
+        # applied to a host the other one touches).
+        with ThreadPoolExecutor(2) as pool:
+            stale_story = pool.submit(stale_plan_story, work, lab)
+            self_approval = pool.submit(self_approval_story, work)
+            s.update(stale_story.result())
+            s.update(self_approval.result())
 
-        before = {name: snapshot(name, lab) for name in HOSTS}
+        before = snapshots(HOSTS, lab)
         s["before"] = before
         plan = work / "plan.json"
         s["plan_run"] = run_cli("plan", *[a for n in HOSTS for a in ("-H", n)], "--out", str(plan),
@@ -148,18 +189,7 @@ def story(lab: dict[str, Any]) -> Any:
         s["show_html"] = run_cli("show", str(plan), "--format", "html", "--lang", "en")
 
         s["unapproved_apply"] = run_cli("apply", str(plan), "--no-progress", HARDENING_OPERATOR=PLANNER)
-        s["after_unapproved"] = {name: snapshot(name, lab) for name in HOSTS}
-
-        own = work / "own.json"
-        run_cli("plan", "-H", "jumin-ap02", "--out", str(own), "--no-progress", HARDENING_OPERATOR=APPROVER)
-        s["self_approve"] = approve(own, APPROVER)
-        s["self_approval_files"] = sorted(p.name for p in work.glob("own.approval*"))
-        # ... and with planned_by rewritten in the file (the ledger recorded who planned it)
-        doc = json.loads(own.read_text(encoding="utf-8"))
-        doc["planned_by"] = PLANNER
-        own.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-        s["relabelled_approve"] = approve(own, APPROVER)
-        s["relabelled_approval_files"] = sorted(p.name for p in work.glob("own.approval*"))
+        s["after_unapproved"] = snapshots(HOSTS, lab)
 
         s["approve"] = approve(plan, APPROVER)
         s.update(full_disk_apply(plan, s["plan"]["plan_id"], lab))
@@ -173,7 +203,7 @@ def story(lab: dict[str, Any]) -> Any:
         for approval in work.glob("plan.approval*.json"):
             shutil.copy(approval, edited_dir / approval.name)
         s["edited_apply"] = run_cli("apply", str(edited), "--no-progress", HARDENING_OPERATOR=PLANNER)
-        s["after_edited"] = {name: snapshot(name, lab) for name in HOSTS}
+        s["after_edited"] = snapshots(HOSTS, lab)
 
         # Fault: a directory the fix writes to becomes read-only on one host, mid-apply.
         assert labctl("exec", FAULT_HOST, "--", "mount", "--bind", "-o", "ro", FAULT_DIR, FAULT_DIR).returncode == 0
@@ -202,12 +232,15 @@ def story(lab: dict[str, Any]) -> Any:
 
         applied = HOSTS
         audit_out = work / "audit-after"
-        s["audit_after"] = run_cli("audit", *[a for n in applied for a in ("-H", n)], "--out", str(audit_out),
-                                   "--no-progress")
-        s["report_after"] = json.loads((audit_out / "report.json").read_text(encoding="utf-8"))
         second = work / "second.json"
-        s["second_plan"] = run_cli("plan", *[a for n in applied for a in ("-H", n)], "--out", str(second),
-                                   "--no-progress", HARDENING_OPERATOR=PLANNER)
+        # The new audit and the second plan only read the hosts: both at once.
+        with ThreadPoolExecutor(2) as pool:
+            audit_after = pool.submit(run_cli, "audit", *[a for n in applied for a in ("-H", n)], "--out",
+                                      str(audit_out), "--no-progress")
+            second_plan = pool.submit(run_cli, "plan", *[a for n in applied for a in ("-H", n)], "--out",
+                                      str(second), "--no-progress", HARDENING_OPERATOR=PLANNER)
+            s["audit_after"], s["second_plan"] = audit_after.result(), second_plan.result()
+        s["report_after"] = json.loads((audit_out / "report.json").read_text(encoding="utf-8"))
         s["second"] = json.loads(second.read_text(encoding="utf-8"))
         s["ledger_verify"] = run_cli("ledger", "verify")
         yield s

@@ -352,6 +352,80 @@ def test_host_key_checking_for_ssh_and_network_cli(tmp_root: Path, monkeypatch: 
     assert learned is accept_new  # accept-new keeps what it learned (TOFU); strict never adds a key
 
 
+def test_tasks_are_pipelined(tmp_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each task's module reaches the host on the stdin of one ssh command (no temporary file copied there, made
+    executable, run and removed: four round trips per task, and the module's arguments left on the host's disk
+    meanwhile)."""
+    seen: dict[str, Any] = {}
+    _scan_stub(monkeypatch, seen, tmp_root)
+    host = AnsibleHost("srv", "192.0.2.1", 22, Credentials("s", "u", password=Secret(PASSWORD)), {})
+    run_playbook(Path("p.yml"), [host], check=True)
+    assert seen["env"]["ANSIBLE_PIPELINING"] == "True"
+
+
+def test_only_the_tagged_tasks_are_sent(tmp_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tags: ansible-playbook leaves out every other task itself (plus `always`); no tags: the whole playbook; a
+    tag that is not a plain name never reaches the command line."""
+    seen: dict[str, Any] = {}
+    _scan_stub(monkeypatch, seen, tmp_root)
+    host = AnsibleHost("srv", "192.0.2.1", 22, Credentials("s", "u", password=Secret(PASSWORD)), {})
+    run_playbook(Path("p.yml"), [host], check=True, tags={"PW-LEN", "LOGIN-BANNER"})
+    assert seen["kwargs"]["cmdline"] == "--check --diff --tags always,LOGIN-BANNER,PW-LEN"
+    run_playbook(Path("p.yml"), [host], check=False)
+    assert seen["kwargs"]["cmdline"] == "--diff"
+    with pytest.raises(bridge.AnsibleError, match="not a tag name"):
+        run_playbook(Path("p.yml"), [host], check=False, tags={"PW-LEN --extra-vars x=1"})
+
+
+def test_real_run_with_tags_runs_only_those_tasks_and_the_always_ones(tmp_root: Path, tmp_path: Path) -> None:
+    """The real ansible-playbook (tasks delegated to the controller, no SSH): with tags, a task of another tag is
+    never run, a task tagged `always` is, and a handler notified by a run task still runs."""
+    playbook = tmp_path / "tagged.yml"
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    task = ("    - name: \"{rid}: mark\"\n      ansible.builtin.command:\n        argv: [touch, {path}]\n"
+            "      delegate_to: localhost\n      changed_when: true\n      tags: [{tag}]\n")
+    playbook.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        + task.format(rid="PRE", path=marks / "always", tag="always")
+        + task.format(rid="AAA-X", path=marks / "aaa", tag="AAA-X") + "      notify: done\n"
+        + task.format(rid="BBB-Y", path=marks / "bbb", tag="BBB-Y")
+        + "  handlers:\n    - name: done\n      ansible.builtin.command:\n"
+        f"        argv: [touch, {marks / 'handler'}]\n      delegate_to: localhost\n      changed_when: true\n",
+        encoding="utf-8")
+    host = AnsibleHost("h", "192.0.2.9", 22, Credentials("s", "u", password=Secret(PASSWORD)), {})
+    runs = run_playbook(playbook, [host], check=False, tags={"AAA-X"}, timeout=120)
+    assert runs["h"].ok, runs["h"].message
+    assert sorted(p.name for p in marks.iterdir()) == ["aaa", "always", "handler"]
+    assert [c.requirement for c in runs["h"].changes] == ["PRE", "AAA-X"]
+
+
+def test_a_playbook_that_cannot_run_is_no_empty_plan(tmp_root: Path, tmp_path: Path) -> None:
+    """The real ansible-playbook on a playbook it cannot parse ends "failed" without a single task event: each host
+    is a failure, never "ok, nothing to change"."""
+    playbook = tmp_path / "broken.yml"
+    playbook.write_text("- hosts: all\n  tasks:\n    - name: PW-LEN: unquoted colon\n", encoding="utf-8")
+    host = AnsibleHost("h", "192.0.2.9", 22, Credentials("s", "u", password=Secret(PASSWORD)), {})
+    run = run_playbook(playbook, [host], check=True, timeout=120)["h"]
+    assert run.ok is False
+    assert run.message == "ansible-playbook failed before any task ran on this host"
+    assert run.changes == []
+
+
+def test_linux_runs_send_the_union_of_the_hosts_requirements_as_tags(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Any] = []
+
+    def run_playbook(playbook: Path, hosts: list[AnsibleHost], **kwargs: Any) -> dict[str, HostRun]:
+        seen.append(kwargs["tags"])
+        return {h.name: HostRun(h.name) for h in hosts}
+
+    monkeypatch.setattr(linux_driver, "run_playbook", run_playbook)
+    targets = [_target("a1"), _target("b22")]
+    linux_driver.LinuxPlatform().plan_many(targets, {"a1": ["PW-LEN"], "b22": ["PW-LEN", "TIME-SYNC"]}, {},
+                                           workers=2)
+    assert seen == [{"PW-LEN", "TIME-SYNC"}]
+
+
 def test_secret_environment_variables_are_blanked_for_the_run(tmp_root: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """ansible-runner writes its whole environment (a copy of ours) into artifacts/<id>/command."""

@@ -32,7 +32,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,15 +283,23 @@ def check_credentials(h: AnsibleHost) -> None:
         raise AnsibleError(f"{h.name}: Ansible over {h.connection} needs a password in credentials {creds.name!r}")
 
 
+_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
 def run_playbook(playbook: Path, hosts: list[AnsibleHost], *, check: bool, forks: int = 20,
                  known_hosts: str | None = None, host_key_policy: str = "strict",
-                 timeout: int = 900) -> dict[str, HostRun]:
+                 timeout: int = 900, tags: Collection[str] | None = None) -> dict[str, HostRun]:
     """Run `playbook` on `hosts` in ONE ansible-playbook process through ansible-runner (up to `forks` hosts at
-    once); check=True is --check --diff (a dry run). Returns {host: HostRun}; raises AnsibleError when Ansible
-    cannot run at all (a host that fails or cannot be reached is a HostRun with ok=False)."""
+    once); check=True is --check --diff (a dry run). `tags`: only the tasks with one of these tags, and those
+    tagged `always`, are sent to the hosts (the others are left out by ansible-playbook itself, before any
+    worker process is started for them); None: every task. Returns {host: HostRun}; raises AnsibleError when
+    Ansible cannot run at all (a host that fails or cannot be reached is a HostRun with ok=False)."""
     runs = {h.name: HostRun(h.name) for h in hosts}
     if not hosts:
         return runs
+    bad = sorted(t for t in tags or () if not _TAG.fullmatch(t))
+    if bad:
+        raise AnsibleError(f"not a tag name: {', '.join(map(repr, bad))}")
     for h in hosts:
         check_credentials(h)
     keys = {h.credentials.name: h.credentials.private_key for h in hosts
@@ -308,7 +316,7 @@ def run_playbook(playbook: Path, hosts: list[AnsibleHost], *, check: bool, forks
                                   host_key_policy=host_key_policy)
         try:
             return _run(playbook, runs, private, envvars, check=check, forks=min(forks, len(hosts)) or 1,
-                        timeout=timeout)
+                        timeout=timeout, tags=tags)
         finally:
             _keep_learned_host_keys(private, known_hosts, host_key_policy)
 
@@ -393,6 +401,11 @@ def run_environment(private: Path, hosts: list[AnsibleHost], *, agent_sock: str,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         **_host_key_env(private, hosts, known_hosts, host_key_policy),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        # Pipelining: each task's module goes to the host's python on the stdin of ONE ssh command, instead of a
+        # temporary file copied there, made executable, run and removed (four round trips per task, each a new
+        # ssh process here and a shell there). Needs sudo without `requiretty` (Debian's default); nothing of the
+        # module or its arguments is left in the host's temporary folder.
+        "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_NOCOLOR": "True",
         "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
         "ANSIBLE_ROLES_PATH": str(project_root() / "roles"),
@@ -410,7 +423,7 @@ def run_environment(private: Path, hosts: list[AnsibleHost], *, agent_sock: str,
 
 
 def _run(playbook: Path, runs: dict[str, HostRun], private: Path, envvars: dict[str, str], *, check: bool,
-         forks: int, timeout: int) -> dict[str, HostRun]:
+         forks: int, timeout: int, tags: Collection[str] | None = None) -> dict[str, HostRun]:
     import ansible_runner
 
     events: list[dict[str, Any]] = []
@@ -420,13 +433,21 @@ def _run(playbook: Path, runs: dict[str, HostRun], private: Path, envvars: dict[
         return False  # not written as artifacts/<id>/job_events/*.json
 
     cmdline = "--check --diff" if check else "--diff"
+    if tags is not None:
+        cmdline += " --tags " + ",".join(["always", *sorted(set(tags) - {"always"})])
     # cancel_callback given: on the main thread (a batch run) ansible-runner would otherwise install its own
     # SIGTERM/SIGINT handlers for good, and a SIGTERM would cancel the run instead of cleaning up and ending it.
     result = ansible_runner.run(private_data_dir=str(private), playbook=str(playbook), forks=forks,
                                 cmdline=cmdline, envvars=envvars, quiet=True, timeout=timeout,
                                 suppress_env_files=True, event_handler=keep_in_memory,
                                 cancel_callback=lambda: False)
-    _read_events(events, runs)
+    seen = _read_events(events, runs)
+    if result.status == "failed":
+        # ansible-playbook failed before it ran anything on these hosts (a playbook it cannot parse, a missing
+        # file): no event is no evidence, never "nothing to change" (fail closed)
+        for name in sorted(set(runs) - seen):
+            if runs[name].ok:
+                runs[name].ok, runs[name].message = False, "ansible-playbook failed before any task ran on this host"
     if result.status not in ("successful", "failed"):
         for run in runs.values():
             if run.ok and result.status == "timeout":
@@ -436,14 +457,18 @@ def _run(playbook: Path, runs: dict[str, HostRun], private: Path, envvars: dict[
     return runs
 
 
-def _read_events(events: Any, runs: dict[str, HostRun]) -> None:
-    """Fill `runs` from ansible-runner's events: changes per requirement, the first failed task, unreachable."""
+def _read_events(events: Any, runs: dict[str, HostRun]) -> set[str]:
+    """Fill `runs` from ansible-runner's events: changes per requirement, the first failed task, unreachable.
+    Returns the hosts some task result was reported for."""
+    seen: set[str] = set()
     for event in events:
         kind = event.get("event", "")
         data = event.get("event_data", {})
         host = data.get("host")
         if host not in runs:
             continue
+        if kind.startswith("runner_on_") and kind != "runner_on_start":
+            seen.add(host)
         task = str(data.get("task", ""))
         match = _REQ.match(task)
         res = data.get("res") or {}
@@ -457,3 +482,4 @@ def _read_events(events: Any, runs: dict[str, HostRun]) -> None:
             runs[host].ok = False
             runs[host].unreachable = True
             runs[host].message = REDACTOR.scrub(str(res.get("msg") or "unreachable"))[:500]
+    return seen
