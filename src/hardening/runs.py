@@ -8,6 +8,7 @@ replaced atomically.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -125,19 +126,23 @@ def audit_subject(report: dict[str, Any]) -> dict[str, Any]:
     return subject
 
 
-def _trend_with(report: dict[str, Any], history: str | os.PathLike[str] | None,
-                limit: int = 10) -> list[dict[str, Any]] | None:
-    """The report's trend chart: the history's last runs of the same zones, oldest first, then this run. None when
-    the history cannot be read (the recording after the report says why)."""
-    zones = sorted({h["zone"] for h in report["hosts"]})
-    try:
-        with open_history(history) as store:
-            earlier = store.trend(limit=limit - 1, zones=zones)
-    except Exception:
-        return None
+def _trend_with(report: dict[str, Any], store: History, limit: int = 10) -> list[dict[str, Any]]:
+    """The report's trend chart: the history's last runs of the same scope (selection and zones, as `previous`
+    compares), oldest first, then this run."""
+    from hardening.history.store import scope_key
+
+    scope = scope_key(report["run"]["selection"], (h["zone"] for h in report["hosts"]))
     summary = report["summary"]
-    return [*earlier, {"run_id": report["run"]["id"], "started_at": report["run"]["started_at"],
-                       "hosts": summary["hosts"], "findings": dict(summary["findings"])}]
+    return [*store.trend(limit=limit - 1, scope=scope),
+            {"run_id": report["run"]["id"], "started_at": report["run"]["started_at"], "hosts": summary["hosts"],
+             "findings": dict(summary["findings"])}]
+
+
+def _history_problem(exc: BaseException) -> str:
+    from hardening.history import HistoryError
+
+    reason = str(exc) if isinstance(exc, HistoryError | OSError) else f"{type(exc).__name__}: {exc}"
+    return REDACTOR.scrub(f"エラー (error): 履歴に記録できません (history not recorded): {reason}")[:500]
 
 
 def audit_and_record(
@@ -166,18 +171,31 @@ def audit_and_record(
     if not report["hosts"]:
         raise NoHostsError("対象ホストがありません (no host matches the selection)")
     out = out_dir(report["run"]["id"])
-    trend = _trend_with(report, history) if record else None
-    paths = write_run_outputs(report, results, out, lang=lang, formats=formats, trend=trend)
-    ledger.append(report["run"]["operator"], "audit", audit_subject(report))
-    done = AuditRun(report, results, out, paths)
+    # One connection for the run: it gives the report's trend, then records the run. A history that cannot be
+    # opened or read costs the trend, never the report; the recording says why (exit 1).
+    store: History | None = None
+    failure: BaseException | None = None
+    trend = None
     if record:
         try:
-            with open_history(history) as store:
+            store = open_history(history)
+        except Exception as exc:
+            failure = exc
+        else:
+            with contextlib.suppress(Exception):   # no trend; the recording below meets the same fault and says it
+                trend = _trend_with(report, store)
+    try:
+        paths = write_run_outputs(report, results, out, lang=lang, formats=formats, trend=trend)
+        ledger.append(report["run"]["operator"], "audit", audit_subject(report))
+        done = AuditRun(report, results, out, paths)
+        if store is not None and failure is None:
+            try:
                 done.history_id = store.record(report, origin={"kind": "local"}, out_dir=str(out.resolve()))
-        except Exception as exc:  # the report is written: say why the history lacks it, exit 1
-            from hardening.history import HistoryError
-
-            reason = str(exc) if isinstance(exc, HistoryError | OSError) else f"{type(exc).__name__}: {exc}"
-            done.problems.append(REDACTOR.scrub(f"エラー (error): 履歴に記録できません (history not recorded): "
-                                                f"{reason}")[:500])
-    return done
+            except Exception as exc:  # the report is written: say why the history lacks it, exit 1
+                failure = exc
+        if failure is not None:
+            done.problems.append(_history_problem(failure))
+        return done
+    finally:
+        if store is not None:
+            store.close()

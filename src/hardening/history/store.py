@@ -318,10 +318,20 @@ class History:
             params.append(int(limit))
         return [self._run_dict(row) for row in self._db.execute(sql, params)]
 
-    def trend(self, *, limit: int = 10, zones: list[str] | None = None) -> list[dict[str, Any]]:
-        """The last `limit` runs, oldest first: {"run_id", "started_at", "hosts", "findings": {status: n}}."""
+    def trend(self, *, limit: int = 10, zones: list[str] | None = None,
+              scope: str | None = None) -> list[dict[str, Any]]:
+        """The last `limit` runs, oldest first: {"run_id", "started_at", "hosts", "findings": {status: n}}.
+        zones: runs that covered any of them; scope: only runs of that scope (scope_key), the ones `previous`
+        compares, so a chart never puts a one-host run beside the whole city."""
+        where, params = self._filters(None, zones)
+        if scope is not None:
+            where = (where + " AND " if where else " WHERE ") + "scope_key = ?"
+            params.append(scope)
+        rows = self._db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs{where} "  # noqa: S608
+            "ORDER BY started_at DESC, recorded_at DESC, id DESC LIMIT ?", [*params, int(limit)])
         return [{"run_id": r["id"], "started_at": r["started_at"], "hosts": r["hosts"], "findings": r["findings"]}
-                for r in reversed(self.runs(zones=zones, limit=limit))]
+                for r in reversed([self._run_dict(row) for row in rows])]
 
     @staticmethod
     def _filters(since: dt.date | None, zones: list[str] | None) -> tuple[str, list[Any]]:

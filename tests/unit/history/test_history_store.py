@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import stat
 import threading
 from pathlib import Path
@@ -451,19 +452,25 @@ def test_a_location_is_shown_without_its_password(url: str, shown: str) -> None:
     assert display(url) == shown
 
 
-def test_sqlite_cli_audit_html_shows_the_trend_of_the_recorded_runs(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def _trend_runs(html: str) -> list[str]:
+    """The run ids of the trend chart's columns, in order."""
+    chart = html[html.index('id="chart-trend"'):]
+    chart = chart[:chart.index("</svg>")]
+    return re.findall(r'<g class="run" data-run="([^"]*)"', chart)
+
+
+def test_sqlite_cli_audit_html_shows_the_trend_of_the_runs_of_its_scope(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     location = str(tmp_path / "history.sqlite")
     _audit(tmp_path, monkeypatch, "--history", location)
-    first = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert 'id="chart-trend"' in first   # this run alone is a trend of one
+    first = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))["run"]["id"]
+    assert _trend_runs((tmp_path / "out" / "report.html").read_text(encoding="utf-8")) == [first]
+    _audit(tmp_path, monkeypatch, "--history", location, "-r", "TIME-SYNC")   # another scope: not in the trend
     _audit(tmp_path, monkeypatch, "--history", location)
-    second = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    third = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))["run"]["id"]
     with open_history(location) as history:
-        runs = history.runs()
-    assert len(runs) == 2
-    assert all(run["id"][:8] in second or run["id"] in second or run["started_at"][:10] in second for run in runs)
-    assert second.count("<rect") > first.count("<rect")   # one more column in the trend chart
+        assert len(history.runs()) == 3
+    assert _trend_runs((tmp_path / "out" / "report.html").read_text(encoding="utf-8")) == [first, third]
 
 
 def test_cli_audit_format_chooses_the_report_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
